@@ -1,0 +1,1 @@
+//! placeholder: the canonical clinical model and the Adapter trait.

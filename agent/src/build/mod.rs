@@ -1,0 +1,1 @@
+//! build (placeholder, owned by its stage)

@@ -1,0 +1,8 @@
+//! tsunagi: the hospital edge agent (skeleton; modules are filled in by their owners).
+
+mod build;
+mod source;
+mod uplink;
+mod validate;
+
+fn main() {}

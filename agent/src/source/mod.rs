@@ -1,0 +1,1 @@
+//! source (placeholder, owned by its stage)

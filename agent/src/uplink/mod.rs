@@ -1,0 +1,1 @@
+//! uplink (placeholder, owned by its stage)

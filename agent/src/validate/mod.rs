@@ -1,0 +1,1 @@
+//! validate (placeholder, owned by its stage)
