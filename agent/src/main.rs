@@ -3,6 +3,7 @@
 mod build;
 mod source;
 mod uplink;
+mod shutdown;
 mod validate;
 
 fn main() {}
