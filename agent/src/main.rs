@@ -1,9 +1,10 @@
 //! tsunagi: the hospital edge agent (skeleton; modules are filled in by their owners).
 
 mod build;
-mod source;
-mod uplink;
 mod shutdown;
+mod source;
+mod store;
+mod uplink;
 mod validate;
 
 fn main() {}

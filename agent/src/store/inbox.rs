@@ -1,0 +1,262 @@
+//! The `inbox` table: raw inputs, committed first, and their processing state.
+//!
+//! States: `received` (committed, not yet processed) → `processed` (its outbox rows exist) or
+//! `quarantined` (it could not be decoded or parsed; `error` says why). `replay` moves rows back
+//! to `received`. The functions here take a `&Connection` and are meant to run inside a
+//! [`super::Writer`] job (writes) or on a reader connection (reads).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{now_ms, sha256_hex, StoreError};
+
+/// A raw input offered by a source.
+pub struct NewInput<'a> {
+    /// The source's configured name.
+    pub source: &'a str,
+    /// Path relative to the source root, or MSH-10.
+    pub origin: &'a str,
+    /// Adapter that will parse it.
+    pub format: &'a str,
+    /// The bytes, exactly as received.
+    pub raw: &'a [u8],
+    /// For folder sources: size and mtime, remembered for the read-only mode.
+    pub file_stamp: Option<(u64, i128)>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// New: this row id was inserted.
+    New(i64),
+    /// The same source, origin and content were stored before (row id).
+    Duplicate(i64),
+}
+
+/// Commits a raw input unless the same (source, origin, content) is already stored.
+pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreError> {
+    let hash = sha256_hex(input.raw);
+    let existing: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
+            params![input.source, input.origin, hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let stored = match existing {
+        Some(id) => Stored::Duplicate(id),
+        None => {
+            conn.execute(
+                "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received')",
+                params![
+                    input.source,
+                    input.origin,
+                    input.format,
+                    hash,
+                    input.raw.len() as i64,
+                    input.raw,
+                    now_ms()
+                ],
+            )?;
+            Stored::New(conn.last_insert_rowid())
+        }
+    };
+    if let Some((size, mtime)) = input.file_stamp {
+        let id = match stored {
+            Stored::New(id) | Stored::Duplicate(id) => id,
+        };
+        conn.execute(
+            "INSERT INTO seen_file (source, rel_path, size, mtime_ns, content_hash, inbox_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (source, rel_path) DO UPDATE SET size = ?3, mtime_ns = ?4, content_hash = ?5, inbox_id = ?6",
+            params![input.source, input.origin, size as i64, mtime as i64, hash, id],
+        )?;
+    }
+    Ok(stored)
+}
+
+/// Records an input that was refused before it could be stored whole (e.g. larger than the
+/// limit), as a quarantined row without raw bytes, so it is visible and counted.
+pub fn insert_refused(
+    conn: &Connection,
+    source: &str,
+    origin: &str,
+    format: &str,
+    size: u64,
+    reason: &str,
+) -> Result<i64, StoreError> {
+    let marker = sha256_hex(format!("refused:{origin}:{size}").as_bytes());
+    conn.execute(
+        "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'quarantined', ?7)
+         ON CONFLICT (source, origin, content_hash) DO NOTHING",
+        params![source, origin, format, marker, size as i64, now_ms(), reason],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Whether a folder file with this path, size and mtime was already taken in.
+pub fn file_is_known(
+    conn: &Connection,
+    source: &str,
+    rel_path: &str,
+    size: u64,
+    mtime_ns: i128,
+) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM seen_file WHERE source = ?1 AND rel_path = ?2 AND size = ?3 AND mtime_ns = ?4",
+        params![source, rel_path, size as i64, mtime_ns as i64],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// A committed input waiting to be processed.
+pub struct Pending {
+    /// Row id.
+    pub id: i64,
+    /// Source name.
+    pub source: String,
+    /// Path or MSH-10.
+    pub origin: String,
+    /// Adapter name.
+    pub format: String,
+    /// Recorded checksum.
+    pub content_hash: String,
+    /// The raw bytes (None if pruned).
+    pub raw: Option<Vec<u8>>,
+    /// Unix ms.
+    pub received_at: i64,
+}
+
+/// The oldest `limit` inputs in state `received`.
+pub fn next_received(conn: &Connection, limit: usize) -> Result<Vec<Pending>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source, origin, format, content_hash, raw, received_at FROM inbox
+         WHERE state = 'received' ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            origin: r.get(2)?,
+            format: r.get(3)?,
+            content_hash: r.get(4)?,
+            raw: r.get(5)?,
+            received_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks an input processed.
+pub fn mark_processed(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE inbox SET state = 'processed', processed_at = ?2, error = NULL WHERE id = ?1",
+        params![id, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Quarantines an input with a reason (which must not contain patient data).
+pub fn quarantine(conn: &Connection, id: i64, reason: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE inbox SET state = 'quarantined', processed_at = ?2, error = ?3 WHERE id = ?1",
+        params![id, now_ms(), reason],
+    )?;
+    Ok(())
+}
+
+/// Puts inputs back to `received` so the pipeline runs again on their raw bytes; their
+/// not-yet-delivered outbox rows become `superseded`. Returns how many inputs were reset.
+pub fn replay(conn: &Connection, ids: &[i64]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for id in ids {
+        let has_raw: Option<bool> = conn
+            .query_row(
+                "SELECT raw IS NOT NULL FROM inbox WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if has_raw != Some(true) {
+            continue;
+        }
+        conn.execute(
+            "UPDATE outbox SET state = 'superseded', updated_at = ?2
+             WHERE inbox_id = ?1 AND state IN ('pending', 'held', 'rejected', 'dead')",
+            params![id, now_ms()],
+        )?;
+        n += conn.execute(
+            "UPDATE inbox SET state = 'received', error = NULL WHERE id = ?1",
+            [id],
+        )?;
+    }
+    Ok(n)
+}
+
+/// Prunes the raw bytes of inputs older than `cutoff_ms` whose outbox rows are all finished
+/// (delivered, or dropped by hand). Returns how many were pruned.
+pub fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE inbox SET raw = NULL, pruned_at = ?2
+         WHERE raw IS NOT NULL AND state = 'processed' AND received_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
+                           AND o.state NOT IN ('delivered', 'dead', 'superseded'))",
+        params![cutoff_ms, now_ms()],
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(origin: &'a str, raw: &'a [u8]) -> NewInput<'a> {
+        NewInput {
+            source: "s",
+            origin,
+            format: "fhir-json",
+            raw,
+            file_stamp: Some((raw.len() as u64, 42)),
+        }
+    }
+
+    #[test]
+    fn same_content_same_origin_is_stored_once_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        let a = insert(&conn, &input("a.json", b"{}")).unwrap();
+        let b = insert(&conn, &input("a.json", b"{}")).unwrap();
+        assert!(matches!(a, Stored::New(_)));
+        assert_eq!(
+            b,
+            Stored::Duplicate(match a {
+                Stored::New(id) => id,
+                Stored::Duplicate(id) => id,
+            })
+        );
+        assert!(file_is_known(&conn, "s", "a.json", 2, 42).unwrap());
+        assert!(!file_is_known(&conn, "s", "a.json", 2, 43).unwrap());
+        let c = insert(&conn, &input("a.json", b"{ }")).unwrap();
+        assert!(
+            matches!(c, Stored::New(_)),
+            "changed content is a new input"
+        );
+    }
+
+    #[test]
+    fn processing_states_and_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        let Stored::New(id) = insert(&conn, &input("x", b"raw")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(next_received(&conn, 10).unwrap().len(), 1);
+        quarantine(&conn, id, "not JSON").unwrap();
+        assert!(next_received(&conn, 10).unwrap().is_empty());
+        assert_eq!(replay(&conn, &[id]).unwrap(), 1);
+        let p = next_received(&conn, 10).unwrap();
+        assert_eq!(p[0].raw.as_deref(), Some(&b"raw"[..]));
+        assert_eq!(p[0].content_hash, sha256_hex(b"raw"));
+    }
+}

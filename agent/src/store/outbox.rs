@@ -1,0 +1,443 @@
+//! The `outbox` table: what is to be delivered, and each item's delivery state.
+//!
+//! ```text
+//!   pending ──claim──▶ in_flight ──accepted──▶ delivered
+//!      ▲                  │ ├──rejected (4xx)──▶ rejected ──queue retry──▶ pending
+//!      └──transient/ambiguous (backoff)┘ └──written (shared folder)──▶ awaiting ──result──▶ …
+//!   held (patient unknown / unsupported / invalid) ──replay──▶ superseded (rebuilt)
+//!   any unfinished ──queue drop --reason──▶ dead
+//! ```
+//! At start, `in_flight` rows are put back to `pending`: the answer to their last send is
+//! unknown, so they are sent again with the same idempotency key (at-least-once; the platform
+//! deduplicates). Items that share a `bundle_identifier` are delivered in row order, because a
+//! later bundle replaces an earlier one at the platform; other items never wait for each other.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{now_ms, StoreError};
+
+/// A bundle ready to be queued.
+pub struct NewBundle<'a> {
+    /// The input it was built from.
+    pub inbox_id: i64,
+    /// Bundle.identifier.value.
+    pub identifier: &'a str,
+    /// Condition | AllergyIntolerance | Observation.
+    pub resource_type: &'a str,
+    /// "Patient/<id>".
+    pub patient_ref: &'a str,
+    /// Bundle JSON.
+    pub body: &'a [u8],
+}
+
+/// Queues a bundle for delivery; its idempotency key is the SHA-256 of the body.
+pub fn insert_pending(conn: &Connection, b: &NewBundle<'_>) -> Result<i64, StoreError> {
+    insert(conn, b, "pending", None, None)
+}
+
+/// Queues a bundle that failed validation: kept with its findings, not sent.
+pub fn insert_invalid(
+    conn: &Connection,
+    b: &NewBundle<'_>,
+    findings: &str,
+) -> Result<i64, StoreError> {
+    insert(conn, b, "held", Some("invalid"), Some(findings))
+}
+
+fn insert(
+    conn: &Connection,
+    b: &NewBundle<'_>,
+    state: &str,
+    hold: Option<&str>,
+    error: Option<&str>,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO outbox (inbox_id, idempotency_key, bundle_identifier, resource_type, patient_ref,
+                             body, state, hold_reason, last_error, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            b.inbox_id,
+            super::sha256_hex(b.body),
+            b.identifier,
+            b.resource_type,
+            b.patient_ref,
+            b.body,
+            state,
+            hold,
+            error,
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records an item that could not be built (patient unknown, unsupported type) as held.
+pub fn insert_held(
+    conn: &Connection,
+    inbox_id: i64,
+    resource_type: &str,
+    hold_reason: &str,
+    message: &str,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let key =
+        super::sha256_hex(format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes());
+    conn.execute(
+        "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, state, hold_reason, last_error,
+                             created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'held', ?4, ?5, ?6, ?6)",
+        params![inbox_id, key, resource_type, hold_reason, message, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Puts interrupted sends back to pending (run once at start). Returns how many.
+pub fn recover_in_flight(conn: &Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE outbox SET state = 'pending', updated_at = ?1 WHERE state = 'in_flight'",
+        [now_ms()],
+    )?)
+}
+
+/// An item claimed for sending.
+#[derive(Debug)]
+pub struct Claimed {
+    /// Row id.
+    pub id: i64,
+    /// Idempotency key (SHA-256 of body).
+    pub key: String,
+    /// Bundle JSON.
+    pub body: Vec<u8>,
+    /// Attempts including this one.
+    pub attempt: u32,
+}
+
+/// Claims up to `limit` pending items that are due, marking them in flight.
+pub fn claim_ready(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Claimed>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, idempotency_key, body, attempts FROM outbox AS o
+         WHERE state = 'pending' AND next_attempt_at <= ?1 AND body IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox AS e
+                           WHERE e.bundle_identifier = o.bundle_identifier AND e.id < o.id
+                             AND e.state IN ('pending', 'in_flight', 'awaiting'))
+         ORDER BY next_attempt_at, id LIMIT ?2",
+    )?;
+    let rows: Vec<Claimed> = stmt
+        .query_map(params![now, limit as i64], |r| {
+            Ok(Claimed {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                body: r.get(2)?,
+                attempt: r.get::<_, u32>(3)? + 1,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    for c in &rows {
+        conn.execute(
+            "UPDATE outbox SET state = 'in_flight', attempts = ?2, updated_at = ?3 WHERE id = ?1",
+            params![c.id, c.attempt, now],
+        )?;
+    }
+    Ok(rows)
+}
+
+/// The outcome of one attempt, as the store records it.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// The platform has it.
+    Delivered {
+        /// Receipt id, if the platform gave one.
+        receipt: Option<String>,
+        /// It had it already (same idempotency key).
+        duplicate: bool,
+    },
+    /// Refused for good; `reason` is the platform's OperationOutcome text.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+    /// Try again after `delay_ms`. `kind` is `transient` or `ambiguous`.
+    Retry {
+        /// transient | ambiguous
+        kind: &'static str,
+        /// Why.
+        reason: String,
+        /// Backoff chosen by the policy.
+        delay_ms: i64,
+    },
+    /// Written to the shared folder; the result comes later.
+    Awaiting,
+}
+
+/// Records an attempt's outcome and moves the item to its next state.
+pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError> {
+    let now = now_ms();
+    let (outcome, detail, delay) = match d {
+        Delivery::Delivered { receipt, duplicate } => {
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', receipt = ?2, delivered_at = ?3, updated_at = ?3,
+                        last_error = NULL WHERE id = ?1",
+                params![id, receipt, now],
+            )?;
+            (
+                if *duplicate { "duplicate" } else { "accepted" },
+                receipt.clone(),
+                None,
+            )
+        }
+        Delivery::Rejected { reason } => {
+            conn.execute(
+                "UPDATE outbox SET state = 'rejected', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, reason, now],
+            )?;
+            ("rejected", Some(reason.clone()), None)
+        }
+        Delivery::Retry {
+            kind,
+            reason,
+            delay_ms,
+        } => {
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', last_error = ?2, next_attempt_at = ?3, updated_at = ?4
+                 WHERE id = ?1",
+                params![id, reason, now + delay_ms, now],
+            )?;
+            (*kind, Some(reason.clone()), Some(*delay_ms))
+        }
+        Delivery::Awaiting => {
+            conn.execute(
+                "UPDATE outbox SET state = 'awaiting', updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            ("awaiting", None, None)
+        }
+    };
+    conn.execute(
+        "INSERT INTO attempt (outbox_id, at, outcome, detail, next_delay_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, now, outcome, detail, delay],
+    )?;
+    if let Some(err) = match d {
+        Delivery::Rejected { reason } | Delivery::Retry { reason, .. } => Some(reason),
+        _ => None,
+    } {
+        super::query::set_state(conn, "last_error", err)?;
+    } else if matches!(d, Delivery::Delivered { .. }) {
+        super::query::set_state(conn, "last_delivery", &now.to_string())?;
+    }
+    Ok(())
+}
+
+/// The awaiting item with this idempotency key, if any.
+pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM outbox WHERE idempotency_key = ?1 AND state = 'awaiting' ORDER BY id LIMIT 1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// When the next pending item is due (unix ms), if any is pending.
+pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Inputs with items held because their patient was unknown, among `patient_refs`.
+pub fn inputs_waiting_for(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT inbox_id FROM outbox WHERE state = 'held' AND hold_reason = 'patient-unknown'",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// Sends a rejected, held-invalid or pending item again now (`queue retry`).
+pub fn retry_now(conn: &Connection, id: i64, actor: &str) -> Result<(), StoreError> {
+    let state: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT state, hold_reason FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match state.as_ref().map(|(s, h)| (s.as_str(), h.as_deref())) {
+        None => return Err(StoreError::Invalid(format!("no outbox item O-{id}"))),
+        Some(("rejected", _)) | Some(("pending", _)) | Some(("dead", _)) | Some(("held", Some("invalid"))) => {
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', next_attempt_at = 0, updated_at = ?2 WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
+        }
+        Some((s, _)) => {
+            return Err(StoreError::Invalid(format!(
+                "O-{id} is {s}: only rejected, dead, pending or invalid-held items can be retried; use `tsunagi replay` to rebuild held items"
+            )))
+        }
+    }
+    audit(conn, actor, "retry", &format!("O-{id}"), None)
+}
+
+/// Gives up on an unfinished item for good (`queue drop --reason`).
+pub fn drop_item(conn: &Connection, id: i64, actor: &str, reason: &str) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3
+         WHERE id = ?1 AND state IN ('pending', 'rejected', 'held', 'awaiting')",
+        params![id, format!("dropped by hand: {reason}"), now_ms()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Invalid(format!(
+            "O-{id} does not exist or is not pending, rejected, held or awaiting"
+        )));
+    }
+    audit(conn, actor, "drop", &format!("O-{id}"), Some(reason))
+}
+
+/// Appends to the audit table.
+pub fn audit(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, target, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![now_ms(), actor, action, target, reason],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::inbox;
+
+    fn setup() -> (tempfile::TempDir, Connection, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let inbox::Stored::New(id) = inbox::insert(
+            &conn,
+            &inbox::NewInput {
+                source: "s",
+                origin: "o",
+                format: "fhir-json",
+                raw: b"{}",
+                file_stamp: None,
+            },
+        )
+        .unwrap() else {
+            panic!()
+        };
+        (dir, conn, id)
+    }
+
+    fn bundle(inbox_id: i64, ident: &'static str, body: &'static [u8]) -> NewBundle<'static> {
+        NewBundle {
+            inbox_id,
+            identifier: ident,
+            resource_type: "Condition",
+            patient_ref: "Patient/1",
+            body,
+        }
+    }
+
+    #[test]
+    fn same_identifier_is_delivered_in_order_others_do_not_wait() {
+        let (_d, conn, inbox_id) = setup();
+        let a = insert_pending(&conn, &bundle(inbox_id, "X", b"a")).unwrap();
+        let b = insert_pending(&conn, &bundle(inbox_id, "X", b"b")).unwrap();
+        let c = insert_pending(&conn, &bundle(inbox_id, "Y", b"c")).unwrap();
+        let first: Vec<i64> = claim_ready(&conn, now_ms(), 10)
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(first, vec![a, c], "b waits for a; c does not");
+        record(
+            &conn,
+            a,
+            &Delivery::Retry {
+                kind: "transient",
+                reason: "503".into(),
+                delay_ms: 60_000,
+            },
+        )
+        .unwrap();
+        assert!(
+            claim_ready(&conn, now_ms(), 10).unwrap().is_empty(),
+            "a is backing off, b still waits"
+        );
+        record(
+            &conn,
+            c,
+            &Delivery::Rejected {
+                reason: "R2152".into(),
+            },
+        )
+        .unwrap();
+        let later = claim_ready(&conn, now_ms() + 61_000, 10).unwrap();
+        assert_eq!(later.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a]);
+        assert_eq!(later[0].attempt, 2);
+        record(
+            &conn,
+            a,
+            &Delivery::Delivered {
+                receipt: Some("r".into()),
+                duplicate: false,
+            },
+        )
+        .unwrap();
+        let last = claim_ready(&conn, now_ms() + 61_000, 10).unwrap();
+        assert_eq!(last.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
+    }
+
+    #[test]
+    fn in_flight_items_are_recovered_and_attempts_are_recorded() {
+        let (_d, conn, inbox_id) = setup();
+        let a = insert_pending(&conn, &bundle(inbox_id, "X", b"a")).unwrap();
+        assert_eq!(claim_ready(&conn, now_ms(), 10).unwrap().len(), 1);
+        assert_eq!(recover_in_flight(&conn).unwrap(), 1);
+        let again = claim_ready(&conn, now_ms(), 10).unwrap();
+        assert_eq!(again[0].id, a);
+        assert_eq!(again[0].key, crate::store::sha256_hex(b"a"));
+        record(
+            &conn,
+            a,
+            &Delivery::Delivered {
+                receipt: None,
+                duplicate: true,
+            },
+        )
+        .unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempt WHERE outbox_id = ?1",
+                [a],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn drop_needs_an_unfinished_item_and_is_audited() {
+        let (_d, conn, inbox_id) = setup();
+        let a = insert_pending(&conn, &bundle(inbox_id, "X", b"a")).unwrap();
+        drop_item(&conn, a, "tester", "duplicate of paper record").unwrap();
+        assert!(drop_item(&conn, a, "tester", "again").is_err());
+        let reason: String = conn
+            .query_row("SELECT reason FROM audit WHERE action = 'drop'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(reason, "duplicate of paper record");
+    }
+}

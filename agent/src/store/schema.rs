@@ -1,0 +1,101 @@
+//! The database schema, as an ordered list of migrations.
+//!
+//! Migration `n` moves the schema from version `n` to `n + 1`; the version lives in SQLite's
+//! `user_version` pragma and every migration runs in its own transaction, so a crash mid-upgrade
+//! leaves the previous version intact. Migrations are append-only: an existing entry is never
+//! edited once released, only followed by a new one.
+
+/// The migrations, oldest first.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: the durable core (issue 2).
+    r#"
+    -- Raw inputs, committed before anything else happens and before the source is acknowledged.
+    CREATE TABLE inbox (
+        id              INTEGER PRIMARY KEY,
+        source          TEXT    NOT NULL,   -- the source's configured name
+        origin          TEXT    NOT NULL,   -- file path relative to the source root, or MSH-10
+        format          TEXT    NOT NULL,   -- adapter name, e.g. fhir-json
+        content_hash    TEXT    NOT NULL,   -- SHA-256 hex of raw: the record checksum
+        size            INTEGER NOT NULL,
+        raw             BLOB,               -- NULL once pruned after the retention period
+        received_at     INTEGER NOT NULL,   -- unix ms
+        state           TEXT    NOT NULL,   -- received | processed | quarantined
+        error           TEXT,               -- why it is quarantined (never patient data)
+        processed_at    INTEGER,
+        pruned_at       INTEGER
+    );
+    CREATE UNIQUE INDEX inbox_dedup ON inbox (source, origin, content_hash);
+    CREATE INDEX inbox_state ON inbox (state, id);
+
+    -- What each folder source has taken in: the read-only mode's memory, the move mode's dedup.
+    CREATE TABLE seen_file (
+        source       TEXT    NOT NULL,
+        rel_path     TEXT    NOT NULL,
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        content_hash TEXT    NOT NULL,
+        inbox_id     INTEGER NOT NULL,
+        PRIMARY KEY (source, rel_path)
+    ) WITHOUT ROWID;
+
+    -- Bundles to deliver, and items held back from delivery, with their delivery state.
+    CREATE TABLE outbox (
+        id                INTEGER PRIMARY KEY,
+        inbox_id          INTEGER NOT NULL REFERENCES inbox (id),
+        idempotency_key   TEXT    NOT NULL,  -- SHA-256 hex of body (or of the held item)
+        bundle_identifier TEXT,              -- Bundle.identifier.value; deliveries under one identifier keep their order
+        resource_type     TEXT    NOT NULL,
+        patient_ref       TEXT,
+        body              BLOB,              -- the bundle JSON; NULL for items held before building
+        state             TEXT    NOT NULL,  -- pending | in_flight | awaiting | delivered | rejected | held | dead | superseded
+        hold_reason       TEXT,              -- machine reason for held items: patient-unknown | unsupported | invalid
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   INTEGER NOT NULL DEFAULT 0,   -- unix ms
+        last_error        TEXT,
+        receipt           TEXT,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL,
+        delivered_at      INTEGER
+    );
+    CREATE INDEX outbox_ready ON outbox (state, next_attempt_at);
+    CREATE INDEX outbox_identifier ON outbox (bundle_identifier, id);
+    CREATE INDEX outbox_inbox ON outbox (inbox_id);
+    CREATE INDEX outbox_key ON outbox (idempotency_key);
+
+    -- Every delivery attempt, for status, backoff audits and the quality reports.
+    CREATE TABLE attempt (
+        id          INTEGER PRIMARY KEY,
+        outbox_id   INTEGER NOT NULL REFERENCES outbox (id),
+        at          INTEGER NOT NULL,   -- unix ms when the outcome was recorded
+        outcome     TEXT    NOT NULL,   -- accepted | duplicate | rejected | transient | ambiguous | awaiting
+        detail      TEXT,
+        next_delay_ms INTEGER
+    );
+    CREATE INDEX attempt_outbox ON attempt (outbox_id);
+
+    -- Patients seen in earlier inputs, so a lone resource can be bundled with its Patient.
+    CREATE TABLE patient (
+        reference  TEXT PRIMARY KEY,    -- "Patient/<id>"
+        resource   TEXT NOT NULL,       -- Patient JSON
+        inbox_id   INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Who did what to the queue by hand (drop, retry, reveal, replay).
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        at     INTEGER NOT NULL,
+        actor  TEXT    NOT NULL,
+        action TEXT    NOT NULL,
+        target TEXT    NOT NULL,
+        reason TEXT
+    );
+
+    -- Small facts the daemon publishes for `status`: intake paused, last error, ...
+    CREATE TABLE agent_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+];

@@ -1,0 +1,202 @@
+//! Group commit: one thread owns the write connection and commits queued jobs together.
+//!
+//! Callers hand a closure to [`Writer::call`] (blocking) or [`Writer::call_async`]. The writer
+//! thread takes the first queued job, then every job already waiting (up to `MAX_BATCH`), runs
+//! them in one `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT, and answers every caller
+//! only after the COMMIT returned, i.e. after the fsync. Latency is bounded by one batch: nobody
+//! waits for a batch to fill. A job whose closure fails is rolled back to its savepoint and gets
+//! its own error; a failed COMMIT fails every job of the batch (nothing of it is durable, so no
+//! source acknowledges).
+
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Jobs per transaction at most; bounds the time one commit holds the write lock.
+const MAX_BATCH: usize = 512;
+
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+/// The handle to the writer thread. Cheap to clone; the thread stops when every clone is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::SyncSender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on an open, migrated connection.
+    pub fn spawn(conn: Connection) -> Result<(Writer, thread::JoinHandle<()>), StoreError> {
+        // The bound gives backpressure: producers wait when the writer is far behind.
+        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let handle = thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|source| StoreError::Io {
+                path: "store-writer thread".into(),
+                source,
+            })?;
+        Ok((Writer { jobs: tx }, handle))
+    }
+
+    /// Runs `f` in the next group commit and returns its result once the commit is durable.
+    pub fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let rx = self.submit(f)?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Like [`Writer::call`], for async callers.
+    pub async fn call_async<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let rx = self.submit(f)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn submit<T, F>(
+        &self,
+        f: F,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, StoreError>>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| -> Reply {
+            match run_in_savepoint(conn, f) {
+                Ok(value) => Box::new(move |commit: Result<(), String>| {
+                    let _ = tx.send(commit.map(|()| value).map_err(StoreError::Invalid));
+                }),
+                Err(e) => Box::new(move |_| {
+                    let _ = tx.send(Err(e));
+                }),
+            }
+        });
+        // Blocking send on a bounded channel: this is the backpressure point.
+        self.jobs.send(job).map_err(|_| StoreError::WriterGone)?;
+        Ok(rx)
+    }
+}
+
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = format!("cannot begin a transaction: {e}");
+            tracing::error!(error = %e, "store: cannot begin a transaction");
+            for job in batch {
+                // The job never ran; tell its caller.
+                let reply = job_failed_reply(job, &conn);
+                reply(Err(msg.clone()));
+            }
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
+        let outcome = conn.execute_batch("COMMIT").map_err(|e| {
+            tracing::error!(error = %e, "store: commit failed; the batch is not durable");
+            let _ = conn.execute_batch("ROLLBACK");
+            format!("commit failed: {e}")
+        });
+        for reply in replies {
+            reply(outcome.clone());
+        }
+    }
+}
+
+/// Runs a job whose transaction could not begin: it executes outside a transaction would be
+/// wrong, so it is run against a savepoint we immediately roll back, and its reply is failed.
+fn job_failed_reply(job: Job, conn: &Connection) -> Reply {
+    let _ = conn.execute_batch("SAVEPOINT dead");
+    let reply = job(conn);
+    let _ = conn.execute_batch("ROLLBACK TO dead; RELEASE dead");
+    reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
+            .unwrap();
+        let (w, _h) = Writer::spawn(conn).unwrap();
+        (dir, w)
+    }
+
+    #[test]
+    fn a_failing_job_does_not_undo_its_batch_neighbours() {
+        let (dir, w) = writer();
+        let mut handles = Vec::new();
+        for i in 0..200 {
+            let w = w.clone();
+            handles.push(std::thread::spawn(move || {
+                w.call(move |c| {
+                    c.execute("INSERT INTO t (v) VALUES (?1)", [i])?;
+                    if i % 10 == 0 {
+                        return Err(StoreError::Invalid("boom".into()));
+                    }
+                    Ok(i)
+                })
+            }));
+        }
+        let mut ok = 0;
+        for h in handles {
+            if h.join().unwrap().is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 180);
+        let conn = super::super::open(dir.path()).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 180, "exactly the successful jobs are durable");
+    }
+
+    #[tokio::test]
+    async fn async_callers_get_their_values() {
+        let (_dir, w) = writer();
+        let v = w
+            .call_async(|c| {
+                c.execute("INSERT INTO t (v) VALUES (7)", [])?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, 1);
+    }
+}
