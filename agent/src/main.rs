@@ -1,10 +1,56 @@
-//! tsunagi: the hospital edge agent (skeleton; modules are filled in by their owners).
+//! tsunagi (つなぎ): the hospital edge agent that feeds Japan's 電子カルテ情報共有サービス (CLINS).
+//!
+//! It takes clinical data in from folders (FHIR JSON today; SS-MIX2 and HL7 v2 over MLLP next),
+//! commits every raw input to SQLite before acknowledging it, builds JP-CLINS bundles, validates
+//! them, and delivers them to the national platform at least once, with an idempotency key so the
+//! platform keeps each once. See ARCHITECTURE.md for the data flow and the code map.
+//!
+//! This file only parses the command line, sets up logging, and maps results to exit codes:
+//! 0 success, 1 the command ran and found problems (bad config, demo outcome not as expected),
+//! 2 it could not run.
 
 mod build;
+mod cli;
+mod config;
+mod daemon;
+mod demo;
+mod intake;
+mod pipeline;
+mod sender;
 mod shutdown;
 mod source;
 mod store;
 mod uplink;
 mod validate;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    init_logging(args.verbose);
+    match cli::dispatch(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TSUNAGI_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

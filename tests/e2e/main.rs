@@ -1,1 +1,26 @@
-//! End-to-end tests: see util.rs.
+//! End-to-end tests: the real `tsunagi` binary against the platform simulator, on loopback, with
+//! real files, a real SQLite database and real HTTPS (mTLS). One test binary; each module says
+//! what belongs in it. Helpers are in `util.rs`.
+//!
+//! Tests are named after the behaviour they prove; those from issue 2's acceptance list carry its
+//! letter, e.g. `a_n_files_are_accepted_exactly_once`.
+
+mod util;
+
+/// Delivery through the Web API route: the happy path and each kind of failure.
+mod delivery;
+
+/// kill -9 at random moments: nothing accepted is lost or sent twice.
+mod crash;
+
+/// TLS: the agent refuses a server it does not trust.
+mod tls;
+
+/// The shared-folder route (資格確認端末経由方式).
+mod shared_folder;
+
+/// The free-space reserve pauses and resumes intake.
+mod disk;
+
+/// The command line: check-config, status, queue.
+mod cli;

@@ -248,14 +248,20 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
     )?)
 }
 
-/// Inputs with items held because their patient was unknown, among `patient_refs`.
-pub fn inputs_waiting_for(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+/// Inputs with items held because their patient was unknown, for any of `patient_refs`.
+pub fn inputs_waiting_for(conn: &Connection, patient_refs: &[String]) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT inbox_id FROM outbox WHERE state = 'held' AND hold_reason = 'patient-unknown'",
+        "SELECT DISTINCT inbox_id FROM outbox
+         WHERE state = 'held' AND hold_reason = 'patient-unknown' AND patient_ref = ?1",
     )?;
-    let ids = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
+    let mut ids = Vec::new();
+    for r in patient_refs {
+        for id in stmt.query_map([r], |row| row.get(0))? {
+            ids.push(id?);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
     Ok(ids)
 }
 

@@ -1,0 +1,190 @@
+//! The command line: one subcommand per user task, each in its own file.
+//!
+//! Commands that read the database (`status`, `queue`) are safe while the daemon runs: they open
+//! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
+//! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
+
+mod queue;
+mod status;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::shutdown::Shutdown;
+
+/// tsunagi: the CLINS edge agent / 電子カルテ情報共有サービス連携エージェント
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+pub struct Args {
+    /// More log output (-v debug, -vv trace). TSUNAGI_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where a command finds the database.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// The agent's config file (its [agent].data_dir is used).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The data directory, instead of --config.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+impl Target {
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(d) = &self.data {
+            return Ok(d.clone());
+        }
+        if let Some(c) = &self.config {
+            let (cfg, _) = crate::config::load(c).map_err(problems_error)?;
+            return Ok(cfg.agent.data_dir);
+        }
+        if let Ok(d) = std::env::var("TSUNAGI_DATA") {
+            return Ok(d.into());
+        }
+        anyhow::bail!("say where the database is: --config FILE or --data DIR (or TSUNAGI_DATA) / --config か --data を指定してください")
+    }
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run everything on loopback with the bundled simulator and sample inputs; no config needed.
+    Demo {
+        /// Keep the agent's database and the simulator's data here instead of a temporary folder.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Keep running until SIGTERM/SIGINT, as a sandbox (drop files into DIR/inbox).
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Run the daemon until SIGTERM/SIGINT, then drain and exit.
+    Run {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Check a config file and list every problem with its line.
+    CheckConfig {
+        /// The config file.
+        file: PathBuf,
+    },
+    /// Counts by state, oldest pending, last delivery and last error.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect and act on held, rejected, pending or quarantined items.
+    Queue {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        action: queue::QueueAction,
+    },
+    /// Run the pipeline again on stored raw inputs (after a fix).
+    Replay {
+        #[command(flatten)]
+        target: Target,
+        /// Input ids (I-7) or outbox ids (O-12, meaning the input it came from).
+        ids: Vec<String>,
+        /// Every quarantined input.
+        #[arg(long)]
+        quarantined: bool,
+        /// Every input with held items.
+        #[arg(long)]
+        held: bool,
+    },
+}
+
+/// Runs a command; `Ok(false)` means it ran and the answer is "not good" (exit 1).
+pub fn dispatch(args: Args) -> anyhow::Result<bool> {
+    match args.command {
+        Command::Demo { data, serve } => crate::demo::run(data, serve),
+        Command::Run { config } => run(config),
+        Command::CheckConfig { file } => Ok(check_config(&file)),
+        Command::Status { target, json } => status::run(&target.data_dir()?, json),
+        Command::Queue { target, action } => queue::run(&target.data_dir()?, action),
+        Command::Replay {
+            target,
+            ids,
+            quarantined,
+            held,
+        } => queue::replay(&target.data_dir()?, &ids, quarantined, held),
+    }
+}
+
+fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
+    let lines: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+    anyhow::anyhow!("configuration problems / 設定の問題:\n  {}", lines.join("\n  "))
+}
+
+fn check_config(file: &std::path::Path) -> bool {
+    match crate::config::load(file) {
+        Ok((cfg, _)) => {
+            let base = file.parent().unwrap_or(std::path::Path::new("."));
+            let mut ok = true;
+            if let Err(e) = crate::uplink::Uplink::from_config(&cfg.uplink, base) {
+                println!("uplink: {e}\n        アップリンク設定(証明書・URL)を確認してください");
+                ok = false;
+            }
+            for s in &cfg.source.folder {
+                if let Err(e) = crate::source::FolderSource::new(s.folder.clone()) {
+                    println!("source {}: {e}\n        フォルダを確認してください", s.folder.name);
+                    ok = false;
+                }
+            }
+            if ok {
+                println!("{}: OK", file.display());
+            }
+            ok
+        }
+        Err(problems) => {
+            println!("{}: {} problem(s) / {} 件の問題", file.display(), problems.len(), problems.len());
+            for p in problems {
+                println!("  {p}");
+            }
+            false
+        }
+    }
+}
+
+fn run(config: PathBuf) -> anyhow::Result<bool> {
+    let (cfg, _) = crate::config::load(&config).map_err(problems_error)?;
+    let base = config.parent().map(PathBuf::from).unwrap_or_default();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    rt.block_on(async move {
+        let shutdown = Shutdown::new();
+        let running = crate::daemon::start(&cfg, &base, shutdown.clone())?;
+        wait_for_signal().await;
+        tracing::info!("stopping: draining work in progress / 停止処理中");
+        shutdown.trigger();
+        running.wait().await;
+        tracing::info!("stopped");
+        Ok(true)
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

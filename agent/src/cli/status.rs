@@ -1,0 +1,47 @@
+//! `tsunagi status`: what the queue holds and whether delivery is healthy, from the database.
+
+use std::path::Path;
+
+use crate::store::{self, query};
+
+/// Prints the status; `Ok(true)` always (it is a report, not a check).
+pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
+    let conn = store::open_existing(data_dir)?;
+    let s = query::status(&conn)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(true);
+    }
+    println!("tsunagi status  ({})", data_dir.display());
+    println!("  inputs   received {:>8}  processed {:>8}  quarantined {:>6}", s.inputs_received, s.inputs_processed, s.inputs_quarantined);
+    print!("  outbox  ");
+    if s.outbox.is_empty() {
+        print!(" (empty)");
+    }
+    for (state, n) in &s.outbox {
+        print!(" {state} {n}");
+    }
+    println!();
+    println!("  attempts {}", s.attempts);
+    println!(
+        "  oldest pending       {}",
+        s.oldest_pending_age_secs.map(|a| format!("{a} s ago")).unwrap_or_else(|| "-".into())
+    );
+    println!("  last delivery        {}", s.last_delivery_ms.map(fmt_ms).unwrap_or_else(|| "-".into()));
+    match &s.last_error {
+        Some((e, at)) => println!("  last error           {} ({})", e, fmt_ms(*at)),
+        None => println!("  last error           -"),
+    }
+    println!("  rejected {}  held {}  quarantined {}", s.count("rejected"), s.count("held"), s.inputs_quarantined);
+    if s.intake_paused {
+        println!("  INTAKE PAUSED: free disk space is below the reserve / 空き容量不足のため受付停止中");
+    }
+    Ok(true)
+}
+
+/// Formats unix ms as local JST time.
+pub fn fmt_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&crate::pipeline::jst()).format("%Y-%m-%d %H:%M:%S%:z").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}

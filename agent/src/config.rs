@@ -1,0 +1,288 @@
+//! The agent's configuration: a TOML file, read in two layers.
+//!
+//! The raw layer ([`Config`]) is what the user wrote, deserialized with every table denying
+//! unknown keys (a typo is an error, never silently ignored), with pure checks only. The resolved
+//! layer is built by the daemon (`daemon::Resolved`): folders opened, certificates loaded, the
+//! uplink constructed. `tsunagi check-config` runs both and lists every problem with its line and
+//! a hint, in Japanese and English. Relative paths are relative to the config file's directory.
+//!
+//! ```toml
+//! [agent]
+//! data_dir = "/var/lib/tsunagi"
+//! institution_number = "1318814790"   # 10-digit 保険医療機関番号
+//!
+//! [[source.folder]]
+//! name = "fhir-drop"
+//! format = "fhir-json"
+//! path = "/srv/ehr-export/fhir"
+//! mode = "move"
+//!
+//! [uplink]
+//! route = "web-api"
+//! [uplink.web_api]
+//! url = "https://clins.example.jp/clins/v1/bundles"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::source::FolderConfig;
+use crate::uplink::UplinkConfig;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[agent]`: identity, storage and housekeeping.
+    pub agent: AgentConfig,
+    /// `[source]`: where inputs come from.
+    #[serde(default)]
+    pub source: SourcesConfig,
+    /// `[uplink]`: how bundles reach the platform.
+    pub uplink: UplinkConfig,
+}
+
+/// `[agent]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Where the database lives (created 0700).
+    pub data_dir: PathBuf,
+    /// The hospital's 10-digit 保険医療機関番号.
+    pub institution_number: String,
+    /// Free space to keep on the data directory's disk; below it, intake pauses.
+    #[serde(default = "default_reserve")]
+    pub disk_reserve_mb: u64,
+    /// Days to keep delivered raw inputs before their bytes are pruned.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+    /// Default 診療科 for Condition/Observation when the input has none: `[code, text]`.
+    #[serde(default)]
+    pub department: Option<[String; 2]>,
+}
+
+fn default_reserve() -> u64 {
+    512
+}
+fn default_retention() -> u32 {
+    30
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// `[[source.folder]]`: watched folders.
+    #[serde(default)]
+    pub folder: Vec<FolderSourceConfig>,
+}
+
+/// One `[[source.folder]]`: the folder settings plus the input format.
+#[derive(Debug, Clone)]
+pub struct FolderSourceConfig {
+    /// Adapter name for the files of this folder (e.g. `fhir-json`).
+    pub format: String,
+    /// The folder source's own settings.
+    pub folder: FolderConfig,
+}
+
+impl<'de> Deserialize<'de> for FolderSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // `format` belongs to the pipeline, everything else to the folder source, which denies
+        // unknown keys itself.
+        let mut table = toml::Table::deserialize(d)?;
+        let format = match table.remove("format") {
+            None => "fhir-json".to_owned(),
+            Some(toml::Value::String(s)) => s,
+            Some(_) => return Err(serde::de::Error::custom("`format` must be a string")),
+        };
+        let folder = FolderConfig::deserialize(toml::Value::Table(table)).map_err(serde::de::Error::custom)?;
+        Ok(FolderSourceConfig { format, folder })
+    }
+}
+
+/// One problem found in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong and how to fix it (English).
+    pub en: String,
+    /// The same in Japanese.
+    pub ja: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}\n        {}", self.en, self.ja),
+            None => write!(f, "{}\n        {}", self.en, self.ja),
+        }
+    }
+}
+
+/// Reads and parses a config file; relative paths are resolved against its directory.
+pub fn load(path: &Path) -> Result<(Config, String), Vec<Problem>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Problem {
+            line: None,
+            en: format!("cannot read {}: {e}", path.display()),
+            ja: format!("設定ファイル {} を読めません", path.display()),
+        }]
+    })?;
+    let mut cfg = parse(&text)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    resolve_paths(&mut cfg, base);
+    Ok((cfg, text))
+}
+
+/// Parses config text (syntax, types, unknown keys) and runs the pure checks.
+pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    let cfg: Config = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        vec![Problem {
+            line,
+            en: format!("{} (keys are listed in config-examples/tsunagi.toml)", e.message().trim()),
+            ja: "設定の書式・キー名・型に誤りがあります (config-examples/tsunagi.toml を参照)".into(),
+        }]
+    })?;
+    let problems = check(&cfg, text);
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(problems)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line where `key =` first appears after `from` (for problems found after parsing).
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|l| {
+        let t = l.trim_start();
+        t.starts_with(key) && t[key.len()..].trim_start().starts_with('=')
+    })
+    .map(|i| i + 1)
+}
+
+/// Whether a 保険医療機関番号 has the form the platform accepts (R9012).
+pub fn institution_number_ok(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() == 10
+        && b.iter().all(u8::is_ascii_digit)
+        && (b'0'..=b'4').contains(&b[0])
+        && (b'1'..=b'3').contains(&b[2])
+}
+
+fn check(cfg: &Config, text: &str) -> Vec<Problem> {
+    let mut p = Vec::new();
+    if !institution_number_ok(&cfg.agent.institution_number) {
+        p.push(Problem {
+            line: line_of_key(text, "institution_number"),
+            en: "institution_number must be the 10-digit 保険医療機関番号 (pattern [0-4][0-9][1-3][0-9]{7})".into(),
+            ja: "institution_number は10桁の保険医療機関番号で指定してください".into(),
+        });
+    }
+    let mut names = std::collections::HashSet::new();
+    let adapters = crate::pipeline::Adapters::builtin();
+    for s in &cfg.source.folder {
+        if !names.insert(s.folder.name.clone()) {
+            p.push(Problem {
+                line: line_of_key(text, "name"),
+                en: format!("two sources are named {:?}; names must be unique", s.folder.name),
+                ja: format!("ソース名 {:?} が重複しています", s.folder.name),
+            });
+        }
+        if !adapters.knows(&s.format) {
+            p.push(Problem {
+                line: line_of_key(text, "format"),
+                en: format!("unknown format {:?}; known: {}", s.format, adapters.names().join(", ")),
+                ja: format!("未対応の format {:?} です", s.format),
+            });
+        }
+    }
+    if cfg.source.folder.is_empty() {
+        p.push(Problem {
+            line: None,
+            en: "no [[source.folder]] is configured: the agent would take in nothing".into(),
+            ja: "[[source.folder]] が設定されていないため、何も受け付けません".into(),
+        });
+    }
+    p
+}
+
+fn resolve_paths(cfg: &mut Config, base: &Path) {
+    let abs = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    };
+    abs(&mut cfg.agent.data_dir);
+    for s in &mut cfg.source.folder {
+        abs(&mut s.folder.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[agent]
+data_dir = "data"
+institution_number = "1318814790"
+
+[[source.folder]]
+name = "drop"
+format = "fhir-json"
+path = "inbox"
+
+[uplink]
+route = "web-api"
+[uplink.web_api]
+url = "https://127.0.0.1:8443/clins/v1/bundles"
+"#;
+
+    #[test]
+    fn a_good_config_parses() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.source.folder[0].format, "fhir-json");
+        assert_eq!(c.agent.disk_reserve_mb, 512);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let bad = GOOD.replace("data_dir = \"data\"", "data_dir = \"data\"\ndata_dri = \"x\"");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e[0].line, Some(4), "{e:?}");
+        assert!(e[0].en.contains("data_dri"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_keys_inside_a_folder_source_are_errors() {
+        let bad = GOOD.replace("path = \"inbox\"", "path = \"inbox\"\nwatchh = \"poll\"");
+        let e = parse(&bad).unwrap_err();
+        assert!(e[0].en.contains("watchh"), "{e:?}");
+    }
+
+    #[test]
+    fn semantic_problems_are_all_listed() {
+        let bad = GOOD
+            .replace("1318814790", "12345")
+            .replace("format = \"fhir-json\"", "format = \"csv-x\"");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(e[0].line, Some(4));
+    }
+
+    #[test]
+    fn institution_numbers() {
+        assert!(institution_number_ok("1318814790"));
+        assert!(!institution_number_ok("5318814790"));
+        assert!(!institution_number_ok("131881479"));
+        assert!(!institution_number_ok("1348814790"));
+    }
+}

@@ -1,0 +1,194 @@
+//! The daemon: builds every stage from a [`Config`] and runs them until shutdown.
+//!
+//! ```text
+//! FolderSource ─(thread per folder)─▶ StoreIntake ─▶ Writer ─▶ inbox
+//!                                                   Processor (thread) ─▶ outbox
+//!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
+//!                                                   housekeeping (task): disk reserve, pruning
+//! ```
+//! Start order is store → processor → sender → sources, so nothing is taken in before the stages
+//! behind it exist; stop order is the reverse: sources stop taking files, the processor finishes
+//! its batch, the sender records the outcomes of requests in flight, and the writer thread ends
+//! when its last handle is dropped, after its last commit.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::build::{BuildSettings, BundleBuilder};
+use crate::config::Config;
+use crate::intake::StoreIntake;
+use crate::pipeline::Processor;
+use crate::sender::Sender;
+use crate::shutdown::Shutdown;
+use crate::source::FolderSource;
+use crate::store::disk::DiskReserve;
+use crate::store::{self, inbox, query, StoreError, Writer};
+use crate::uplink::Uplink;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The database could not be opened or migrated.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A folder source could not be set up.
+    #[error("source {name}: {reason}")]
+    Source {
+        /// Source name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The uplink could not be built (certificates, URL).
+    #[error("uplink: {0}")]
+    Uplink(String),
+}
+
+/// A running daemon. Trigger the shutdown given to [`start`], then call [`Running::wait`].
+pub struct Running {
+    threads: Vec<JoinHandle<()>>,
+    sender: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
+    writer_thread: JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until every stage has drained and stopped.
+    pub async fn wait(self) {
+        let _ = self.sender.await;
+        let _ = self.housekeeping.await;
+        let threads = self.threads;
+        let writer_thread = self.writer_thread;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+            let _ = writer_thread.join();
+        })
+        .await;
+    }
+}
+
+/// Starts every stage on the current tokio runtime. `base_dir` resolves the uplink's relative paths.
+pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Running, DaemonError> {
+    let data_dir = cfg.agent.data_dir.clone();
+    let conn = store::open(&data_dir)?;
+    let (writer, writer_thread) = Writer::spawn(conn)?;
+    let reserve = DiskReserve::new(
+        data_dir.clone(),
+        cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),
+        2_000,
+    );
+    let wake_processor = Arc::new(tokio::sync::Notify::new());
+    let wake_sender = Arc::new(tokio::sync::Notify::new());
+    let uplink = Uplink::from_config(&cfg.uplink, base_dir).map_err(|e| DaemonError::Uplink(e.to_string()))?;
+
+    let mut threads = Vec::new();
+    let builder = BundleBuilder::new(BuildSettings {
+        institution_number: cfg.agent.institution_number.clone(),
+        department: cfg.agent.department.clone().map(|[c, t]| (c, t)),
+    });
+    let processor = Processor::new(writer.clone(), store::open(&data_dir)?, builder, wake_sender.clone());
+    {
+        let (wake, sd) = (wake_processor.clone(), shutdown.clone());
+        threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);
+    }
+
+    let sender = Sender::new(
+        writer.clone(),
+        uplink,
+        cfg.uplink.retry.policy(),
+        cfg.uplink.concurrency,
+        wake_sender,
+    );
+    let sd = shutdown.clone();
+    let sender = tokio::spawn(async move {
+        if let Err(e) = sender.run(sd).await {
+            tracing::error!(error = %e, "sender stopped");
+        }
+    });
+
+    for s in &cfg.source.folder {
+        let name = s.folder.name.clone();
+        let source = FolderSource::new(s.folder.clone()).map_err(|e| DaemonError::Source {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let intake = Arc::new(StoreIntake::new(
+            writer.clone(),
+            store::open(&data_dir)?,
+            reserve.clone(),
+            s.format.clone(),
+            wake_processor.clone(),
+        ));
+        let sd = shutdown.clone();
+        threads.push(spawn_thread("folder-source", move || {
+            if let Err(e) = source.run(intake, sd) {
+                tracing::error!(source = %name, error = %e, "folder source stopped");
+            }
+        })?);
+    }
+
+    let housekeeping = tokio::spawn(housekeeping(
+        writer,
+        reserve,
+        cfg.agent.retention_days,
+        shutdown,
+    ));
+    tracing::info!(
+        sources = cfg.source.folder.len(),
+        route = cfg.uplink.route_name(),
+        "tsunagi started"
+    );
+    Ok(Running {
+        threads,
+        sender,
+        housekeeping,
+        writer_thread,
+    })
+}
+
+fn spawn_thread(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, DaemonError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| DaemonError::Store(StoreError::Io {
+            path: name.into(),
+            source: e,
+        }))
+}
+
+/// Publishes the disk-reserve state for `status` and prunes old raw inputs.
+async fn housekeeping(writer: Writer, reserve: DiskReserve, retention_days: u32, shutdown: Shutdown) {
+    let mut published: Option<bool> = None;
+    let mut last_prune = 0i64;
+    loop {
+        let paused = reserve.check();
+        if published != Some(paused) {
+            let v = if paused { "1" } else { "0" };
+            if writer
+                .call_async(move |c| query::set_state(c, "intake_paused", v))
+                .await
+                .is_ok()
+            {
+                published = Some(paused);
+            }
+        }
+        let now = store::now_ms();
+        if now - last_prune > 3_600_000 {
+            last_prune = now;
+            let cutoff = now - i64::from(retention_days) * 86_400_000;
+            match writer.call_async(move |c| inbox::prune_delivered(c, cutoff)).await {
+                Ok(n) if n > 0 => tracing::info!(count = n, "pruned raw inputs past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning failed; will retry"),
+            }
+        }
+        tokio::select! {
+            _ = shutdown.triggered() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The inbox stage's front door: how a source's input becomes a committed, durable row.
+//!
+//! [`StoreIntake`] implements the folder source's [`Intake`] on top of the store: it refuses
+//! while the disk reserve is crossed (the file stays where it is), commits the raw bytes through
+//! the group-commit [`Writer`], and only then answers, so the source acknowledges (moves the file)
+//! strictly after the fsync. It wakes the processor after every new input.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+use crate::source::{Committed, IncomingFile, Intake, IntakeError};
+use crate::store::disk::DiskReserve;
+use crate::store::{inbox, Writer};
+
+/// Intake for folder sources: one per source, carrying that source's input format.
+pub struct StoreIntake {
+    writer: Writer,
+    reader: Mutex<Connection>,
+    reserve: DiskReserve,
+    format: String,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl StoreIntake {
+    /// An intake that stores inputs in `format` and wakes `wake` after each new one.
+    pub fn new(
+        writer: Writer,
+        reader: Connection,
+        reserve: DiskReserve,
+        format: String,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        StoreIntake {
+            writer,
+            reader: Mutex::new(reader),
+            reserve,
+            format,
+            wake,
+        }
+    }
+}
+
+fn store_err(e: crate::store::StoreError) -> IntakeError {
+    IntakeError::Store(e.to_string())
+}
+
+impl Intake for StoreIntake {
+    fn is_known(
+        &self,
+        source: &str,
+        rel_path: &str,
+        size: u64,
+        mtime_ns: i128,
+    ) -> Result<bool, IntakeError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        inbox::file_is_known(&conn, source, rel_path, size, mtime_ns).map_err(store_err)
+    }
+
+    fn commit(&self, file: &IncomingFile<'_>) -> Result<Committed, IntakeError> {
+        if self.reserve.paused() {
+            return Err(IntakeError::Paused);
+        }
+        let (source, origin, format) = (
+            file.source.to_owned(),
+            file.rel_path.to_owned(),
+            self.format.clone(),
+        );
+        let raw = file.bytes.to_vec();
+        let stamp = (file.size, file.mtime_ns);
+        let stored = self
+            .writer
+            .call(move |c| {
+                inbox::insert(
+                    c,
+                    &inbox::NewInput {
+                        source: &source,
+                        origin: &origin,
+                        format: &format,
+                        raw: &raw,
+                        file_stamp: Some(stamp),
+                    },
+                )
+            })
+            .map_err(store_err)?;
+        Ok(match stored {
+            inbox::Stored::New(id) => {
+                self.wake.notify_one();
+                Committed::Stored { inbox_id: id }
+            }
+            inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
+        })
+    }
+
+    fn reject_oversize(&self, source: &str, rel_path: &str, size: u64) -> Result<(), IntakeError> {
+        let (source, origin, format) = (source.to_owned(), rel_path.to_owned(), self.format.clone());
+        let reason = format!(
+            "{source}:{origin}: file is {size} bytes, over the configured maximum; it was not stored / ファイルサイズが上限を超えています"
+        );
+        self.writer
+            .call(move |c| inbox::insert_refused(c, &source, &origin, &format, size, &reason))
+            .map(|_| ())
+            .map_err(store_err)
+    }
+}

@@ -1,0 +1,320 @@
+//! The processor: decode → parse → map → build → validate, from committed raw inputs to outbox rows.
+//!
+//! [`Processor`] runs on its own thread. It reads the oldest `received` inputs, and for each one:
+//! checks its checksum (a corrupt record is quarantined, nothing else is affected), hands the raw
+//! bytes to the adapter named by the input's format (parsing never fails: it returns records and
+//! problems), builds JP-CLINS bundles, validates them, and writes the result in one group-commit
+//! job: outbox rows (pending, or held with the reason) and the input's new state. Everything here
+//! is a deterministic function of the raw input and the agent's settings, which is what makes
+//! `tsunagi replay` safe. This stage never touches the network, and never logs patient data:
+//! messages name the input by source and origin, and problems by field.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+use tsunagi_adapters::{Adapter, FhirJsonAdapter, RawInput, Record, Severity};
+
+use crate::build::{BuildContext, BuildResult, BundleBuilder, PatientDirectory};
+use crate::shutdown::Shutdown;
+use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
+use crate::validate::{BundleValidator, Severity as FindingSeverity};
+
+/// Inputs processed per group-commit job.
+const BATCH: usize = 64;
+
+/// The adapters the agent knows, by format name.
+pub struct Adapters {
+    by_name: HashMap<&'static str, Box<dyn Adapter>>,
+}
+
+impl Adapters {
+    /// Every adapter built into this agent.
+    pub fn builtin() -> Self {
+        let mut by_name: HashMap<&'static str, Box<dyn Adapter>> = HashMap::new();
+        let fhir = FhirJsonAdapter::default();
+        by_name.insert(fhir.name(), Box::new(fhir));
+        Adapters { by_name }
+    }
+
+    /// Whether a format name is known.
+    pub fn knows(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The known format names, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v: Vec<_> = self.by_name.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// What processing one input decided; applied to the store in one job.
+enum Decision {
+    Quarantine(String),
+    Processed {
+        bundles: Vec<(crate::build::BuiltBundle, Option<String>)>,
+        held: Vec<crate::build::Held>,
+        patients: Vec<(String, serde_json::Value)>,
+    },
+}
+
+/// Owns the processing stage. See the module docs.
+pub struct Processor {
+    writer: Writer,
+    reader: Connection,
+    adapters: Adapters,
+    builder: BundleBuilder,
+    validator: BundleValidator,
+    wake_sender: Arc<tokio::sync::Notify>,
+}
+
+impl Processor {
+    /// A processor reading with `reader` and writing through `writer`.
+    pub fn new(
+        writer: Writer,
+        reader: Connection,
+        builder: BundleBuilder,
+        wake_sender: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Processor {
+            writer,
+            reader,
+            adapters: Adapters::builtin(),
+            builder,
+            validator: BundleValidator::new(),
+            wake_sender,
+        }
+    }
+
+    /// Processes until shutdown; `wake` is notified by intake when new inputs are committed.
+    pub fn run(mut self, wake: Arc<tokio::sync::Notify>, shutdown: Shutdown) {
+        // The Notify is async; a small bridge thread turns its wake-ups into a std channel.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let bridge_shutdown = shutdown.clone();
+        let bridge = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let Ok(rt) = rt else { return };
+            rt.block_on(async {
+                loop {
+                    tokio::select! {
+                        _ = wake.notified() => { let _ = tx.try_send(()); }
+                        _ = bridge_shutdown.triggered() => { let _ = tx.try_send(()); break; }
+                    }
+                }
+            });
+        });
+        while !shutdown.is_triggered() {
+            match self.step() {
+                Ok(0) => {
+                    let _ = rx.recv_timeout(Duration::from_millis(500));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "processor: store error; retrying in 1 s");
+                    if shutdown.wait_timeout(Duration::from_secs(1)) {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = bridge.join();
+    }
+
+    /// Processes one batch; returns how many inputs it handled.
+    pub fn step(&mut self) -> Result<usize, StoreError> {
+        let batch = inbox::next_received(&self.reader, BATCH)?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
+        let mut decisions = Vec::with_capacity(batch.len());
+        for input in &batch {
+            let d = self.decide(input, &fresh);
+            if let Decision::Processed { patients, .. } = &d {
+                for (r, p) in patients {
+                    fresh.insert(r.clone(), p.clone());
+                }
+            }
+            decisions.push((input.id, d));
+        }
+        let n = decisions.len();
+        let new_patients: Vec<String> = fresh.keys().cloned().collect();
+        let delivered_any = self.writer.call(move |c| apply(c, decisions, &new_patients))?;
+        if delivered_any {
+            self.wake_sender.notify_one();
+        }
+        Ok(n)
+    }
+
+    fn decide(&self, input: &inbox::Pending, fresh: &HashMap<String, serde_json::Value>) -> Decision {
+        let name = format!("{}:{}", input.source, input.origin);
+        let Some(raw) = input.raw.as_deref() else {
+            return Decision::Quarantine(format!(
+                "{name}: the raw input was pruned after its retention period and cannot be processed again / 保存期間を過ぎた入力のため再処理できません"
+            ));
+        };
+        if sha256_hex(raw) != input.content_hash {
+            return Decision::Quarantine(format!(
+                "{name}: corrupt record (checksum mismatch); the stored bytes changed after they were committed / 保存データのチェックサム不一致"
+            ));
+        }
+        let Some(adapter) = self.adapters.by_name.get(input.format.as_str()) else {
+            return Decision::Quarantine(format!(
+                "{name}: no adapter for format {:?} (known: {}) / 未対応の形式です",
+                input.format,
+                self.adapters.names().join(", ")
+            ));
+        };
+        let parsed = adapter.parse(&RawInput {
+            bytes: raw,
+            origin: &name,
+        });
+        let fatal: Vec<String> = parsed
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Fatal)
+            .map(|p| p.to_string())
+            .collect();
+        if !fatal.is_empty() {
+            return Decision::Quarantine(format!("{name}: {}", fatal.join("; ")));
+        }
+        let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
+            .unwrap_or_default()
+            .with_timezone(&jst());
+        let ctx = BuildContext {
+            input_key: &input.content_hash,
+            received_at,
+        };
+        let dir = Directory {
+            conn: &self.reader,
+            fresh,
+        };
+        let records: Vec<Record> = parsed.records;
+        let BuildResult {
+            bundles,
+            patients,
+            held,
+        } = self.builder.build(&ctx, &records, &dir);
+        let bundles = bundles
+            .into_iter()
+            .map(|b| {
+                let findings = match serde_json::from_slice::<serde_json::Value>(&b.body) {
+                    Ok(v) => self.validator.validate(&v),
+                    Err(_) => Vec::new(),
+                };
+                let errors: Vec<String> = findings
+                    .iter()
+                    .filter(|f| f.severity == FindingSeverity::Error)
+                    .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja))
+                    .collect();
+                let verdict = (!errors.is_empty()).then(|| errors.join("; "));
+                (b, verdict)
+            })
+            .collect();
+        Decision::Processed {
+            bundles,
+            held,
+            patients,
+        }
+    }
+}
+
+/// Japan Standard Time, the timezone of bundle timestamps.
+pub fn jst() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+/// Resolves patients from this batch first, then from earlier inputs in the store.
+struct Directory<'a> {
+    conn: &'a Connection,
+    fresh: &'a HashMap<String, serde_json::Value>,
+}
+
+impl PatientDirectory for Directory<'_> {
+    fn patient(&self, reference: &str) -> Option<serde_json::Value> {
+        if let Some(p) = self.fresh.get(reference) {
+            return Some(p.clone());
+        }
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT resource FROM patient WHERE reference = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        text.and_then(|t| serde_json::from_str(&t).ok())
+    }
+}
+
+/// Writes the decisions of one batch; returns whether anything became sendable.
+fn apply(
+    c: &Connection,
+    decisions: Vec<(i64, Decision)>,
+    new_patients: &[String],
+) -> Result<bool, StoreError> {
+    let mut sendable = false;
+    for (id, d) in decisions {
+        match d {
+            Decision::Quarantine(reason) => {
+                tracing::warn!(inbox = id, "input quarantined: see `tsunagi queue show I-{id}`");
+                inbox::quarantine(c, id, &reason)?;
+            }
+            Decision::Processed {
+                bundles,
+                held,
+                patients,
+            } => {
+                for (reference, resource) in &patients {
+                    c.execute(
+                        "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (reference) DO UPDATE SET resource = ?2, inbox_id = ?3, updated_at = ?4",
+                        rusqlite::params![reference, resource.to_string(), id, crate::store::now_ms()],
+                    )?;
+                }
+                for (b, verdict) in &bundles {
+                    let nb = outbox::NewBundle {
+                        inbox_id: id,
+                        identifier: &b.identifier,
+                        resource_type: &b.resource_type,
+                        patient_ref: &b.patient_ref,
+                        body: &b.body,
+                    };
+                    match verdict {
+                        None => {
+                            outbox::insert_pending(c, &nb)?;
+                            sendable = true;
+                        }
+                        Some(findings) => {
+                            tracing::warn!(inbox = id, "bundle failed validation and is held");
+                            outbox::insert_invalid(c, &nb, findings)?;
+                        }
+                    }
+                }
+                for h in &held {
+                    outbox::insert_held(
+                        c,
+                        id,
+                        &h.resource_type,
+                        h.patient_ref.as_deref(),
+                        h.code(),
+                        &format!("{} / {}", h.reason_en, h.reason_ja),
+                    )?;
+                }
+                inbox::mark_processed(c, id)?;
+            }
+        }
+    }
+    if !new_patients.is_empty() {
+        let waiting = outbox::inputs_waiting_for(c, new_patients)?;
+        if !waiting.is_empty() {
+            inbox::replay(c, &waiting)?;
+        }
+    }
+    Ok(sendable)
+}

@@ -1,0 +1,310 @@
+//! Helpers for the end-to-end tests: the real `tsunagi` binary, the simulator, real files.
+//!
+//! Every test gets its own temporary directory with `inbox/`, `agent/` (the database), `pki/`
+//! and `platform/` (the simulator's data). The agent runs as a child process (`tsunagi run`)
+//! whose stderr is captured to `agent.log`, so tests can assert that no patient data was logged.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tsunagi_sim::{FaultSpec, RunningSim, ServerTls, SimConfig, TestPki};
+
+/// Institution number used by every test (the IG's example number).
+pub const INSTITUTION: &str = "1318814790";
+
+/// The `tsunagi` binary built for this test run.
+pub fn agent_bin() -> PathBuf {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_tsunagi") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/tsunagi
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("tsunagi");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "tsunagi", "--bin", "tsunagi"])
+            .status()
+            .expect("cargo build -p tsunagi");
+        assert!(status.success(), "building the tsunagi binary failed");
+    }
+    bin
+}
+
+/// A test's world: directories, PKI, and (once started) the simulator and the agent.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub pki: TestPki,
+    pub sim: Option<RunningSim>,
+    pub agent: Option<Child>,
+    pub rt: tokio::runtime::Runtime,
+    pub extra_config: String,
+    pub route: Route,
+}
+
+/// Which uplink route the agent uses.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Route {
+    WebApi,
+    SharedFolder,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for d in ["inbox", "agent", "pki", "platform", "terminal"] {
+            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+        }
+        let pki = TestPki::generate(&dir.path().join("pki")).expect("pki");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        World {
+            dir,
+            pki,
+            sim: None,
+            agent: None,
+            rt,
+            extra_config: String::new(),
+            route: Route::WebApi,
+        }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Starts the simulator with these faults (and the wrong CA's certificate if `wrong_cert`).
+    pub fn start_sim(&mut self, faults: &str, wrong_cert: bool) {
+        let tls = if wrong_cert {
+            ServerTls::wrong_ca_from_pki(&self.pki)
+        } else {
+            ServerTls::from_pki(&self.pki)
+        };
+        let cfg = SimConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            admin_listen: None,
+            data_dir: self.path("platform"),
+            pki: tls,
+            faults: FaultSpec::parse(faults).expect("fault spec"),
+            shared_folder: (self.route == Route::SharedFolder).then(|| self.path("terminal")),
+            institutions: vec![INSTITUTION.to_string()],
+        };
+        let sim = self.rt.block_on(tsunagi_sim::start(cfg)).expect("simulator starts");
+        self.sim = Some(sim);
+    }
+
+    pub fn sim(&self) -> &RunningSim {
+        self.sim.as_ref().expect("simulator started")
+    }
+
+    /// Writes the agent's config file and returns its path.
+    pub fn write_config(&self) -> PathBuf {
+        let addr = self.sim().addr;
+        let uplink = match self.route {
+            Route::WebApi => format!(
+                r#"[uplink]
+route = "web-api"
+concurrency = 4
+[uplink.web_api]
+url = "https://localhost:{port}/clins/v1/bundles"
+ca_cert = "pki/ca.pem"
+client_cert = "pki/client.pem"
+client_key = "pki/client-key.pem"
+request_timeout_secs = 5
+connect_timeout_secs = 2
+[uplink.retry]
+initial_ms = 50
+max_secs = 1
+"#,
+                port = addr.port()
+            ),
+            Route::SharedFolder => r#"[uplink]
+route = "shared-folder"
+[uplink.shared_folder]
+dir = "terminal"
+[uplink.retry]
+initial_ms = 50
+max_secs = 1
+"#
+            .to_string(),
+        };
+        let text = format!(
+            r#"[agent]
+data_dir = "agent"
+institution_number = "{INSTITUTION}"
+disk_reserve_mb = 0
+{extra}
+
+[[source.folder]]
+name = "drop"
+format = "fhir-json"
+path = "inbox"
+mode = "move"
+watch = "events"
+stable_ms = 200
+
+{uplink}"#,
+            extra = self.extra_config
+        );
+        let p = self.path("tsunagi.toml");
+        std::fs::write(&p, text).expect("write config");
+        p
+    }
+
+    /// Starts `tsunagi run` (appending its stderr to agent.log).
+    pub fn start_agent(&mut self) {
+        let cfg = self.write_config();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("agent.log"))
+            .expect("log file");
+        let child = Command::new(agent_bin())
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("TSUNAGI_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn tsunagi");
+        self.agent = Some(child);
+    }
+
+    /// kill -9.
+    pub fn kill_agent(&mut self) {
+        if let Some(mut c) = self.agent.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop_agent(&mut self) {
+        if let Some(mut c) = self.agent.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(status.success(), "agent exited with {status}");
+                    return;
+                }
+                assert!(Instant::now() < deadline, "agent did not stop within 30 s of SIGTERM");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Drops a file into the inbox atomically (write elsewhere, then rename into place).
+    pub fn drop_file(&self, name: &str, bytes: &[u8]) {
+        let tmp = self.path(&format!("staging-{name}"));
+        std::fs::write(&tmp, bytes).expect("write");
+        std::fs::rename(&tmp, self.path("inbox").join(name)).expect("rename");
+    }
+
+    /// Runs `tsunagi <args> --data agent` and returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(agent_bin())
+            .args(args)
+            .arg("--data")
+            .arg(self.path("agent"))
+            .output()
+            .expect("run tsunagi");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `tsunagi status --json` as JSON.
+    pub fn status(&self) -> serde_json::Value {
+        let (ok, out, err) = self.cli(&["status", "--json"]);
+        assert!(ok, "status failed: {err}");
+        serde_json::from_str(&out).expect("status JSON")
+    }
+
+    /// The number of distinct bundles the simulator accepted (files in platform/accepted).
+    pub fn accepted_files(&self) -> usize {
+        std::fs::read_dir(self.path("platform/accepted"))
+            .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count())
+            .unwrap_or(0)
+    }
+
+    /// Everything the agent logged so far.
+    pub fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.path("agent.log")).unwrap_or_default()
+    }
+
+    /// Asserts none of `secrets` appears in the agent's log.
+    pub fn assert_log_has_no(&self, secrets: &[&str]) {
+        let log = self.agent_log();
+        for s in secrets {
+            assert!(!log.contains(s), "patient data {s:?} appeared in the agent's log");
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.kill_agent();
+        if let Some(sim) = self.sim.take() {
+            self.rt.block_on(sim.shutdown());
+        }
+    }
+}
+
+/// Polls `f` every 50 ms until it returns true; panics with `what` after `secs`.
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Names, IDs and birth dates used in generated inputs; tests assert none is ever logged.
+pub const SECRET_FAMILY: &str = "試験";
+pub const SECRET_GIVEN: &str = "花子";
+pub const SECRET_BIRTH: &str = "1987-06-05";
+
+/// A FHIR collection Bundle with one Patient and one Condition, unique by `i`.
+pub fn condition_input(i: usize) -> Vec<u8> {
+    let pid = format!("pt{i:06}");
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": format!("urn:uuid:00000000-0000-4000-8000-{i:012}"),
+             "resource": {
+                "resourceType": "Patient",
+                "id": pid,
+                "identifier": [{"system": "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID",
+                                "value": format!("00012345:あいう:{i}:01")}],
+                "name": [{"text": format!("{SECRET_FAMILY} {SECRET_GIVEN}"), "family": SECRET_FAMILY, "given": [SECRET_GIVEN]}],
+                "gender": "female",
+                "birthDate": SECRET_BIRTH,
+                "address": [{"text": "東京都千代田区"}]
+             }},
+            {"fullUrl": format!("urn:uuid:00000000-0000-4000-9000-{i:012}"),
+             "resource": {
+                "resourceType": "Condition",
+                "id": format!("c{i}"),
+                "identifier": [{"system": "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier", "value": format!("c{i}")}],
+                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active", "display": "Active"}]},
+                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed", "display": "Confirmed"}]},
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}],
+                "code": {"coding": [{"system": "http://medis.or.jp/CodeSystem/master-disease-keyNumber", "code": "20054174", "display": "胃炎"}], "text": "胃炎"},
+                "subject": {"reference": format!("Patient/{pid}")},
+                "onsetDateTime": "2024-04-01"
+             }}
+        ]
+    })
+    .to_string()
+    .into_bytes()
+}
