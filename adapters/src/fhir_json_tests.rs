@@ -136,8 +136,11 @@ fn an_empty_bundle_is_only_a_warning() {
 
 #[test]
 fn every_ig_example_parses_without_problems() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/examples/jp-clins");
+    // The reference material lives beside the checkout; TSUNAGI_SHARED_DIR overrides that.
+    let shared = std::env::var_os("TSUNAGI_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("examples/jp-clins");
     let Ok(listing) = std::fs::read_dir(&dir) else {
         println!(
             "SKIPPED: IG examples not found at {} (../shared absent)",
