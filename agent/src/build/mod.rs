@@ -130,6 +130,18 @@ pub struct Held {
     pub reason_ja: String,
     /// The resource type held.
     pub resource_type: String,
+    /// Why, as a stable machine code: `patient-unknown` items are rebuilt by themselves when
+    /// their Patient arrives; `unsupported` ones need a newer version or a fix by hand.
+    pub code: &'static str,
+    /// The patient reference as written (`Patient/ID`), for `patient-unknown` items.
+    pub patient_ref: Option<String>,
+}
+
+impl Held {
+    /// The machine code of the reason (see the field).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 /// Everything one input built into. Its `Debug` omits the Patient resources.
@@ -251,6 +263,8 @@ impl BundleBuilder {
                     .into(),
                 reason_ja: "文書およびJP-CLINS以外のBundleはこの版では扱いません".into(),
                 resource_type: "Bundle".into(),
+                code: "unsupported",
+                patient_ref: None,
             });
             return;
         }
@@ -329,10 +343,17 @@ fn type_held(kind: &str) -> Held {
         reason_en: reason_en.into(),
         reason_ja: reason_ja.into(),
         resource_type: kind.into(),
+        code: "unsupported",
+        patient_ref: None,
     }
 }
 
 fn patient_held(kind: &str, resource: &Value) -> Held {
+    let reference = patients::subject(resource)
+        .and_then(|s| s.get("reference"))
+        .and_then(Value::as_str)
+        .map(|r| patients::local_patient_reference(r).unwrap_or_else(|| r.to_string()));
+    let code = if reference.is_some() { "patient-unknown" } else { "unsupported" };
     let (reason_en, reason_ja) = if patients::subject(resource).is_none() {
         (
             "the resource names no patient (subject/patient)",
@@ -345,6 +366,8 @@ fn patient_held(kind: &str, resource: &Value) -> Held {
         reason_en: reason_en.into(),
         reason_ja: reason_ja.into(),
         resource_type: kind.into(),
+        code,
+        patient_ref: reference,
     }
 }
 
@@ -362,6 +385,8 @@ fn canonical_held(record: &Record) -> Held {
             .into(),
         reason_ja: "HL7 v2/CSVからのレコードはこの版ではFHIRに変換しません".into(),
         resource_type: kind.into(),
+        code: "unsupported",
+        patient_ref: None,
     }
 }
 

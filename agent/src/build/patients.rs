@@ -102,7 +102,7 @@ pub(super) fn subject(resource: &Value) -> Option<&Value> {
 }
 
 /// `Patient/ID` out of `Patient/ID`, `…/Patient/ID` or `…/Patient/ID/_history/N`.
-fn local_patient_reference(reference: &str) -> Option<String> {
+pub(super) fn local_patient_reference(reference: &str) -> Option<String> {
     let reference = reference.split("/_history/").next().unwrap_or(reference);
     let at = reference.rfind("Patient/")?;
     if at > 0 && !reference[..at].ends_with('/') {

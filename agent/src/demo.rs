@@ -1,0 +1,282 @@
+//! `tsunagi demo`: the whole agent on loopback, with no configuration.
+//!
+//! It generates a throw-away PKI, starts the bundled platform simulator (HTTPS with client
+//! certificates, on 127.0.0.1), writes a config for the agent into the data directory, feeds it
+//! the synthetic samples shipped in `config-examples/samples/` (compiled into the binary), waits
+//! until every sample has ended where it should, prints a summary, and exits 0 only if every
+//! sample's end state matches `config-examples/samples/expected.toml`.
+//!
+//! `--serve` keeps both running until SIGTERM/SIGINT: a sandbox where a hospital drops its own
+//! files into `DIR/inbox` before go-live.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::shutdown::Shutdown;
+use crate::store;
+
+/// The samples, compiled in so the demo works from an installed binary too.
+const SAMPLES: &[(&str, &[u8])] = &[
+    ("01-conditions-bundle.json", include_bytes!("../../config-examples/samples/01-conditions-bundle.json")),
+    ("02-allergy.json", include_bytes!("../../config-examples/samples/02-allergy.json")),
+    ("03-lab-report.json", include_bytes!("../../config-examples/samples/03-lab-report.json")),
+    ("04-patient-only.json", include_bytes!("../../config-examples/samples/04-patient-only.json")),
+    ("05-condition-for-known-patient.json", include_bytes!("../../config-examples/samples/05-condition-for-known-patient.json")),
+    ("06-ready-made-clins.json", include_bytes!("../../config-examples/samples/06-ready-made-clins.json")),
+    ("07-unregistered-institution.json", include_bytes!("../../config-examples/samples/07-unregistered-institution.json")),
+    ("08-medication-request.json", include_bytes!("../../config-examples/samples/08-medication-request.json")),
+    ("broken.json", include_bytes!("../../config-examples/samples/broken.json")),
+];
+const EXPECTED: &str = include_str!("../../config-examples/samples/expected.toml");
+
+/// The demo's source name.
+const SOURCE: &str = "demo-inbox";
+
+#[derive(Deserialize)]
+struct Expected {
+    institution: String,
+    files: BTreeMap<String, ExpectedFile>,
+}
+
+#[derive(Deserialize, Default, Debug, PartialEq)]
+struct ExpectedFile {
+    #[serde(default)]
+    delivered: i64,
+    #[serde(default)]
+    rejected: i64,
+    #[serde(default)]
+    held: i64,
+    #[serde(default)]
+    patients: i64,
+    #[serde(default)]
+    quarantined: bool,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    why: Option<String>,
+}
+
+/// Runs the demo; `Ok(true)` when every sample ended where expected.
+pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let expected: Expected = toml::from_str(EXPECTED).context("embedded expected.toml")?;
+    let tmp;
+    let dir = match data {
+        Some(d) => d,
+        None => {
+            tmp = tempfile::Builder::new().prefix("tsunagi-demo-").tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    for sub in ["inbox", "agent", "platform", "pki"] {
+        std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("creating {}", dir.join(sub).display()))?;
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let pki = tsunagi_sim::TestPki::load_or_generate(&dir.join("pki")).context("generating test certificates")?;
+        let sim = tsunagi_sim::start(tsunagi_sim::SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            data_dir: dir.join("platform"),
+            pki: tsunagi_sim::ServerTls::from_pki(&pki),
+            faults: tsunagi_sim::FaultSpec::default(),
+            shared_folder: None,
+            institutions: vec![expected.institution.clone()],
+        })
+        .await
+        .context("starting the platform simulator")?;
+        let config_path = write_config(&dir, &pki, sim.addr, &expected.institution)?;
+        let (cfg, _) = crate::config::load(&config_path).map_err(|p| {
+            anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
+        })?;
+        let shutdown = Shutdown::new();
+        let running = crate::daemon::start(&cfg, &dir, shutdown.clone())?;
+        feed_samples(&dir.join("inbox"))?;
+
+        println!("tsunagi demo / デモ");
+        println!("  data directory   {}", dir.display());
+        println!("  config           {}", config_path.display());
+        println!("  platform (sim)   https://{}/clins/v1/bundles (mTLS)", sim.addr);
+        if let Some(a) = sim.admin_addr {
+            println!("  platform stats   http://{a}/stats");
+        }
+        let ok = if serve {
+            println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
+            println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
+            crate::cli::wait_for_signal().await;
+            true
+        } else {
+            let settled = wait_settled(&cfg.agent.data_dir, &expected, Duration::from_secs(90)).await;
+            if !settled {
+                println!("  (timed out waiting for every sample to settle)");
+            }
+            true
+        };
+        shutdown.trigger();
+        running.wait().await;
+        let stats = sim.stats();
+        sim.shutdown().await;
+        let verdict = report(&cfg.agent.data_dir, &expected, started.elapsed())?;
+        println!(
+            "  platform saw: received {} accepted {} rejected {} duplicates {}",
+            stats.received, stats.accepted, stats.rejected, stats.duplicates
+        );
+        Ok::<bool, anyhow::Error>(ok && (serve || verdict))
+    })
+}
+
+fn write_config(dir: &Path, pki: &tsunagi_sim::TestPki, addr: SocketAddr, institution: &str) -> anyhow::Result<PathBuf> {
+    let text = format!(
+        r#"# Written by `tsunagi demo`: the agent's configuration for this sandbox.
+[agent]
+data_dir = "agent"
+institution_number = "{institution}"
+disk_reserve_mb = 64
+
+[[source.folder]]
+name = "{SOURCE}"
+format = "fhir-json"
+path = "inbox"
+mode = "move"
+watch = "events"
+stable_ms = 300
+
+[uplink]
+route = "web-api"
+concurrency = 4
+[uplink.web_api]
+url = "https://localhost:{port}/clins/v1/bundles"
+ca_cert = "{ca}"
+client_cert = "{cert}"
+client_key = "{key}"
+[uplink.retry]
+initial_ms = 200
+max_secs = 5
+"#,
+        port = addr.port(),
+        ca = pki.ca_cert.display(),
+        cert = pki.client_cert.display(),
+        key = pki.client_key.display(),
+    );
+    let p = dir.join("tsunagi.toml");
+    std::fs::write(&p, text)?;
+    Ok(p)
+}
+
+/// Writes the samples in file-name order, each renamed into place whole.
+fn feed_samples(inbox: &Path) -> anyhow::Result<()> {
+    for (name, bytes) in SAMPLES {
+        let tmp = inbox.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, inbox.join(name))?;
+    }
+    Ok(())
+}
+
+/// What one sample ended as, read from the store.
+fn actual(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<Option<(ExpectedFile, bool)>> {
+    let row: Option<(i64, String)> = rusqlite::OptionalExtension::optional(conn.query_row(
+        "SELECT id, state FROM inbox WHERE source = ?1 AND origin = ?2 ORDER BY id DESC LIMIT 1",
+        [SOURCE, name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?;
+    let Some((id, state)) = row else { return Ok(None) };
+    let count = |st: &str| -> rusqlite::Result<i64> {
+        conn.query_row("SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = ?2", rusqlite::params![id, st], |r| r.get(0))
+    };
+    let unsettled: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state IN ('pending', 'in_flight', 'awaiting')",
+        [id],
+        |r| r.get(0),
+    )?;
+    let patients: i64 = conn.query_row("SELECT COUNT(*) FROM patient WHERE inbox_id = ?1", [id], |r| r.get(0))?;
+    let settled = state != "received" && unsettled == 0;
+    Ok(Some((
+        ExpectedFile {
+            delivered: count("delivered")?,
+            rejected: count("rejected")?,
+            held: count("held")?,
+            patients,
+            quarantined: state == "quarantined",
+            ..Default::default()
+        },
+        settled,
+    )))
+}
+
+async fn wait_settled(data_dir: &Path, expected: &Expected, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let done = store::open_existing(data_dir).ok().is_some_and(|conn| {
+            expected
+                .files
+                .keys()
+                .all(|name| matches!(actual(&conn, name), Ok(Some((_, true)))))
+        });
+        if done {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Prints the per-sample table and the totals; returns whether everything matched.
+fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Result<bool> {
+    let conn = store::open_existing(data_dir)?;
+    let mut all_ok = true;
+    println!();
+    println!("  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  verdict", "sample", "delivered", "rejected", "held", "patients", "quarantined");
+    for (name, want) in &expected.files {
+        let got = actual(&conn, name)?.map(|(a, _)| a);
+        let ok = got.as_ref().is_some_and(|g| {
+            g.delivered == want.delivered
+                && g.rejected == want.rejected
+                && g.held == want.held
+                && g.patients == want.patients
+                && g.quarantined == want.quarantined
+        });
+        all_ok &= ok;
+        match got {
+            Some(g) => println!(
+                "  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  {}",
+                name,
+                g.delivered,
+                g.rejected,
+                g.held,
+                g.patients,
+                if g.quarantined { "yes" } else { "-" },
+                if ok { "as expected" } else { "NOT AS EXPECTED" }
+            ),
+            None => println!("  {name:<40} (never received)  NOT AS EXPECTED"),
+        }
+        if !ok {
+            println!("      expected: {want:?}");
+        }
+    }
+    let s = store::query::status(&conn)?;
+    println!();
+    println!(
+        "  received {}  delivered {}  rejected {}  held {}  quarantined {}  elapsed {:.1} s",
+        s.inputs_received + s.inputs_processed + s.inputs_quarantined,
+        s.count("delivered"),
+        s.count("rejected"),
+        s.count("held"),
+        s.inputs_quarantined,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  {}",
+        if all_ok {
+            "every input ended where it should / すべての入力が期待どおりに処理されました"
+        } else {
+            "some inputs did not end where they should / 期待と異なる結果があります"
+        }
+    );
+    Ok(all_ok)
+}
