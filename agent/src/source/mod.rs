@@ -1,1 +1,92 @@
-//! source (placeholder, owned by its stage)
+//! Sources: where clinical input enters tsunagi, and the contract by which it is handed over.
+//!
+//! A source finds input (today: files in watched folders, see [`folder`]) and offers every complete
+//! unit of it to an [`Intake`], which the daemon implements on top of the SQLite store.
+//!
+//! # The acknowledgement rule
+//!
+//! A source acknowledges input (moves a file out of the inbox, ACKs a message) **only after**
+//! [`Intake::commit`] has returned `Ok`, which means the raw bytes are committed and fsynced. A crash
+//! at any point therefore leaves the input either unacknowledged (offered again after restart; the
+//! store recognises it and answers [`Committed::AlreadyStored`]) or stored and acknowledged, never
+//! acknowledged but lost. A source that cannot acknowledge (a read-only folder, e.g. an SS-MIX2
+//! storage that must not be touched) says so and instead asks [`Intake::is_known`] before reading,
+//! so a restart neither re-reads what is stored nor skips what is not.
+//!
+//! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
+//! source leaves it unacknowledged and tries again later, without spinning.
+
+// The daemon wiring that calls into this module lands with the integrator.
+#![allow(dead_code)]
+
+pub mod folder;
+
+#[allow(unused_imports)] // the daemon wiring uses these paths
+pub use folder::{FolderConfig, FolderError, FolderMode, FolderSource, FolderStats, WatchMode};
+
+use std::path::Path;
+
+/// One complete file offered to the store.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingFile<'a> {
+    /// The configured source name (`[[source.folder]] name`).
+    pub source: &'a str,
+    /// Path relative to the source root, `/`-separated, valid UTF-8. May carry patient IDs: never
+    /// log it above debug level.
+    pub rel_path: &'a str,
+    /// Where the file is on disk now (for diagnostics; the content is `bytes`).
+    pub abs_path: &'a Path,
+    /// Size in bytes, equal to `bytes.len()`.
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (negative before it).
+    pub mtime_ns: i128,
+    /// The whole content, read after the file was seen stable and verified unchanged after reading.
+    pub bytes: &'a [u8],
+}
+
+/// What the store did with an offered file. Both variants mean "durable": the source may acknowledge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Newly stored under this inbox row.
+    Stored { inbox_id: i64 },
+    /// The same input was stored before (e.g. a crash between commit and move); nothing was added.
+    AlreadyStored { inbox_id: i64 },
+}
+
+/// Why the store did not take an offered file. The source keeps the input and retries later.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The disk reserve is crossed; intake resumes when space is freed.
+    #[error("intake paused: disk reserve reached")]
+    Paused,
+    /// The store failed; the message must not carry patient data.
+    #[error("store error: {0}")]
+    Store(String),
+}
+
+/// The store side of a source. Implemented by the daemon; every call blocks until it has an answer.
+pub trait Intake: Send + Sync + 'static {
+    /// Whether this exact file (source, relative path, size, mtime) was stored or rejected before.
+    /// Used by read-only sources, which cannot mark a file as processed by moving it.
+    fn is_known(
+        &self,
+        source: &str,
+        rel_path: &str,
+        size: u64,
+        mtime_ns: i128,
+    ) -> Result<bool, IntakeError>;
+
+    /// Stores the file durably; returns only after the commit is fsynced.
+    fn commit(&self, file: &IncomingFile<'_>) -> Result<Committed, IntakeError>;
+
+    /// Records a file larger than the configured limit as a visible quarantine item, without its
+    /// content. Must be idempotent (a crash before the file is moved to `rejected/` repeats it), and
+    /// afterwards `is_known(source, rel_path, size, mtime_ns)` must answer `true`.
+    fn reject_oversize(
+        &self,
+        source: &str,
+        rel_path: &str,
+        size: u64,
+        mtime_ns: i128,
+    ) -> Result<(), IntakeError>;
+}

@@ -1,0 +1,180 @@
+//! The folder source: watches a directory tree and hands every complete file to an [`Intake`].
+//!
+//! This is where two promises are first kept:
+//! - **Half-written files are never read.** A file is taken only when two observations at least
+//!   `stable_ms` apart saw the same size and mtime, or when it was renamed into place (the writer's
+//!   way of saying "complete"); its stamp is checked again around the read ([`handoff`]).
+//! - **Nothing accepted is lost.** In move mode a file leaves the inbox only after
+//!   [`Intake::commit`] returned (durable); a crash before the move offers it again, and the store
+//!   answers `AlreadyStored`. In read-only mode nothing is ever moved; [`Intake::is_known`] decides.
+//!
+//! Pieces: [`config`] (TOML), [`walk`] (full scans), [`watch`] (notify hints), [`tracker`]
+//! (stability), [`handoff`] (read + durable move), [`complaints`] (bounded problem logs),
+//! [`run`] (the loop tying them together) and [`take`] (one file: read, commit, acknowledge).
+//! Logs name files by a short hash; see [`names`].
+
+mod complaints;
+mod config;
+mod handoff;
+mod names;
+mod run;
+mod take;
+mod tracker;
+mod walk;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use config::{FolderConfig, FolderMode, WatchMode};
+
+use super::Intake;
+use crate::shutdown::Shutdown;
+
+/// Why a folder source cannot start. Messages are shown to the operator (Japanese / English) and
+/// name the configured path, never a file inside it.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    #[error("フォルダ取り込みの設定が不正です / invalid folder source configuration: {0}")]
+    Config(String),
+    #[error("フォルダが存在しません / folder does not exist: {}", path.display())]
+    RootMissing { path: PathBuf },
+    #[error("フォルダではありません / not a directory: {}", path.display())]
+    RootNotDir { path: PathBuf },
+    #[error("フォルダにアクセスできません / cannot access folder {}: {source}", path.display())]
+    Access {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Counters of one run, returned when [`FolderSource::run`] ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FolderStats {
+    /// `commit` calls (each read file offered to the store, including ones answered `Paused`).
+    pub offered: u64,
+    /// Answered `Stored`.
+    pub stored: u64,
+    /// Answered `AlreadyStored` (e.g. after a crash between commit and move).
+    pub already_stored: u64,
+    /// Files moved out of the inbox (to processed or rejected).
+    pub moved: u64,
+    /// Answers `Paused` (to `is_known`, `commit` or `reject_oversize`); the file stayed.
+    pub paused_skips: u64,
+    /// Failed reads, plus each newly reported unwalkable path (non-UTF-8 name, loop, unreadable dir).
+    pub read_errors: u64,
+    /// Answers `Store(..)` (the file stays and is retried).
+    pub store_errors: u64,
+    /// Read-only mode: files skipped because `is_known` said so.
+    pub known_skipped: u64,
+    /// Files larger than `max_file_bytes` handed to `reject_oversize`.
+    pub rejected_oversize: u64,
+    /// Move mode: committed files that could not be moved yet (retried).
+    pub move_errors: u64,
+}
+
+/// A configured, checked folder source, ready to [`run`](FolderSource::run).
+#[derive(Debug)]
+pub struct FolderSource {
+    cfg: FolderConfig,
+    /// The root as an absolute path (symlinks not resolved: events carry this prefix).
+    root: PathBuf,
+    root_canon: PathBuf,
+    /// Move mode: (processed, rejected) directories, absolute.
+    targets: Option<(PathBuf, PathBuf)>,
+    /// Canonical processed/rejected paths, never walked.
+    excluded: Vec<PathBuf>,
+    /// Processed/rejected as relative keys when they lie inside the root (event filter).
+    excluded_rel: Vec<String>,
+}
+
+impl FolderSource {
+    /// Checks the configuration and the root (exists, is a directory); in move mode creates the
+    /// processed and rejected directories (0700).
+    pub fn new(cfg: FolderConfig) -> Result<Self, FolderError> {
+        let cfg = cfg.normalized();
+        cfg.check().map_err(FolderError::Config)?;
+        let access = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| FolderError::Access { path, source }
+        };
+        let root = std::path::absolute(&cfg.path).map_err(access(&cfg.path))?;
+        match std::fs::metadata(&root) {
+            Ok(md) if md.is_dir() => {}
+            Ok(_) => return Err(FolderError::RootNotDir { path: root }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(FolderError::RootMissing { path: root })
+            }
+            Err(e) => {
+                return Err(FolderError::Access {
+                    path: root,
+                    source: e,
+                })
+            }
+        }
+        let root_canon = std::fs::canonicalize(&root).map_err(access(&root))?;
+        let mut excluded = Vec::new();
+        let mut excluded_rel = Vec::new();
+        let targets = match &cfg.mode {
+            FolderMode::ReadOnly => None,
+            FolderMode::Move {
+                processed,
+                rejected,
+            } => {
+                let resolve = |p: &Option<PathBuf>, default: &str| match p {
+                    Some(p) => root.join(p),
+                    None => root.join(default),
+                };
+                let dirs = (
+                    resolve(processed, "processed"),
+                    resolve(rejected, "rejected"),
+                );
+                for dir in [&dirs.0, &dirs.1] {
+                    handoff::ensure_dir(dir).map_err(access(dir))?;
+                    let canon = std::fs::canonicalize(dir).map_err(access(dir))?;
+                    if canon == root_canon {
+                        return Err(FolderError::Config(format!(
+                            "[[source.folder]] {}: processed_dir / rejected_dir はルートと別にしてください / \
+                             must differ from the folder root",
+                            cfg.name
+                        )));
+                    }
+                    if let Ok(rel) = names::rel_path(&root_canon, &canon) {
+                        excluded_rel.push(rel);
+                    }
+                    excluded.push(canon);
+                }
+                Some(dirs)
+            }
+        };
+        Ok(FolderSource {
+            cfg,
+            root,
+            root_canon,
+            targets,
+            excluded,
+            excluded_rel,
+        })
+    }
+
+    /// The checked configuration.
+    pub fn config(&self) -> &FolderConfig {
+        &self.cfg
+    }
+
+    /// Runs until `shutdown` fires, then finishes the file in hand (commit and move) and returns.
+    /// Blocking: run it on its own thread. Problems with single files are logged and retried, never
+    /// returned.
+    pub fn run(
+        self,
+        intake: Arc<dyn Intake>,
+        shutdown: Shutdown,
+    ) -> Result<FolderStats, FolderError> {
+        run::Runner::new(self, intake, shutdown).run()
+    }
+}

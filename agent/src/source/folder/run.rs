@@ -1,0 +1,284 @@
+//! The loop of one folder source: scan, settle, take, acknowledge, wait.
+//!
+//! One thread does everything in order, so a file is never taken twice at once and shutdown only
+//! has to be checked between files. Each turn of the loop:
+//! 1. a full scan when it is due (at start, every `rescan_secs` with events or `poll_interval_ms`
+//!    without, and whenever events were lost);
+//! 2. a fresh `stat` of files whose stability window has passed or whose retry time has come;
+//! 3. taking every ready file, oldest first, unless the intake is paused (see `take`);
+//! 4. waiting for a hint from the watcher, the next deadline, or at most [`TICK`] (shutdown).
+//!
+//! Invariants: a file is acknowledged (moved, or marked done in read-only mode) only after
+//! `commit` (or `reject_oversize`) returned `Ok`; while the intake is paused at most one file is
+//! offered per `poll_interval_ms`; a failing file is retried after `poll_interval_ms`, never in a
+//! tight loop.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info, warn};
+
+use super::complaints::Complaints;
+use super::names::{is_ignored_name, is_under, is_wanted_rel, rel_path};
+use super::tracker::Tracker;
+use super::walk::{self, stamp_of, Found, WalkRules};
+use super::watch::{self, Hint};
+use super::{FolderError, FolderSource, FolderStats, WatchMode};
+use crate::shutdown::Shutdown;
+use crate::source::Intake;
+
+/// The longest the loop sleeps without looking at the shutdown signal.
+const TICK: Duration = Duration::from_millis(100);
+/// Hints buffered between the watcher thread and the loop before a rescan is forced instead.
+const HINT_QUEUE: usize = 8192;
+/// The least time between two full scans asked for by lost events or watcher errors.
+const RESCAN_MIN_GAP: Duration = Duration::from_secs(1);
+/// Files visited between shutdown checks during a full scan.
+const SHUTDOWN_CHECK_EVERY: u32 = 256;
+
+/// Whether the loop may go on taking files.
+pub(super) enum Next {
+    Continue,
+    Paused,
+}
+
+pub struct Runner {
+    pub(super) src: FolderSource,
+    pub(super) intake: Arc<dyn Intake>,
+    pub(super) shutdown: Shutdown,
+    pub(super) tracker: Tracker,
+    pub(super) complaints: Complaints,
+    pub(super) stats: FolderStats,
+    pub(super) stable: Duration,
+    pub(super) retry: Duration,
+    pub(super) paused: bool,
+    pub(super) pause_retry_at: Instant,
+    pub(super) rescan_requested: bool,
+}
+
+impl Runner {
+    pub fn new(src: FolderSource, intake: Arc<dyn Intake>, shutdown: Shutdown) -> Self {
+        let complaints = Complaints::new(&src.cfg.name);
+        Runner {
+            stable: Duration::from_millis(src.cfg.stable_ms),
+            retry: Duration::from_millis(src.cfg.poll_interval_ms),
+            src,
+            intake,
+            shutdown,
+            tracker: Tracker::new(),
+            complaints,
+            stats: FolderStats::default(),
+            paused: false,
+            pause_retry_at: Instant::now(),
+            rescan_requested: true,
+        }
+    }
+
+    pub fn run(mut self) -> Result<FolderStats, FolderError> {
+        let (tx, rx) = mpsc::sync_channel(HINT_QUEUE);
+        let overflow = Arc::new(AtomicBool::new(false));
+        let name = self.src.cfg.name.clone();
+        let watcher = match self.src.cfg.watch {
+            WatchMode::Poll => None,
+            WatchMode::Events => {
+                match watch::start(
+                    &self.src.root,
+                    self.src.cfg.recursive,
+                    tx.clone(),
+                    Arc::clone(&overflow),
+                ) {
+                    Ok(w) => Some(w),
+                    Err(reason) => {
+                        warn!(source = %name, reason, "file events unavailable; polling instead");
+                        None
+                    }
+                }
+            }
+        };
+        let scan_every = if watcher.is_some() {
+            Duration::from_secs(self.src.cfg.rescan_secs)
+        } else {
+            Duration::from_millis(self.src.cfg.poll_interval_ms)
+        };
+        info!(
+            source = %name,
+            mode = if self.src.targets.is_some() { "move" } else { "read-only" },
+            events = watcher.is_some(),
+            "folder source started"
+        );
+        let mut next_scan = Instant::now();
+        let mut last_scan: Option<Instant> = None;
+        while !self.shutdown.is_triggered() {
+            let now = Instant::now();
+            let requested = self.rescan_requested || overflow.load(Ordering::Relaxed);
+            let gap_passed = last_scan.is_none_or(|t| now >= t + RESCAN_MIN_GAP);
+            if now >= next_scan || (requested && gap_passed) {
+                self.rescan_requested = false;
+                overflow.store(false, Ordering::Relaxed);
+                self.full_scan();
+                last_scan = Some(now);
+                next_scan = Instant::now() + scan_every;
+            }
+            self.restat_due();
+            self.take_ready();
+            let now = Instant::now();
+            let mut deadline = next_scan;
+            if let Some(due) = self.tracker.next_due(self.stable) {
+                deadline = deadline.min(due);
+            }
+            if self.paused {
+                deadline = deadline.min(self.pause_retry_at);
+            }
+            let wait = deadline.saturating_duration_since(now).min(TICK);
+            match rx.recv_timeout(wait) {
+                Ok(hint) => {
+                    self.hint(hint);
+                    for hint in rx.try_iter().take(HINT_QUEUE) {
+                        self.hint(hint);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+        drop(watcher);
+        drop(tx);
+        info!(source = %name, stats = ?self.stats, "folder source stopped");
+        Ok(self.stats)
+    }
+
+    /// Walks the whole tree; forgets files that are gone if the walk completed.
+    fn full_scan(&mut self) {
+        let generation = self.tracker.begin_scan();
+        self.complaints.begin_period(generation);
+        let root = self.src.root.clone();
+        let flow = self.walk_into(&root, "");
+        if let Some(root_ok) = flow {
+            if root_ok {
+                self.tracker.sweep(generation);
+                let tracker = &self.tracker;
+                self.complaints
+                    .sweep(generation, |rel| tracker.stamp(rel).is_some());
+            }
+        }
+        debug!(source = %self.src.cfg.name, tracked = self.tracker.len(), "full scan done");
+    }
+
+    /// Walks `dir` into the tracker. `None` if interrupted by shutdown, else whether the start
+    /// directory itself could be read.
+    fn walk_into(&mut self, dir: &Path, rel: &str) -> Option<bool> {
+        let rules = WalkRules {
+            extensions: &self.src.cfg.extensions,
+            recursive: self.src.cfg.recursive,
+            excluded: &self.src.excluded,
+        };
+        let tracker = &mut self.tracker;
+        let complaints = &mut self.complaints;
+        let stats = &mut self.stats;
+        let shutdown = &self.shutdown;
+        let mut start_ok = true;
+        let mut visited = 0u32;
+        let flow = walk::walk(dir, rel, rules, &mut |found| {
+            match found {
+                Found::File { rel, stamp } => tracker.observe(rel, stamp, false, Instant::now()),
+                Found::Problem { rel: bad, problem } => {
+                    if bad == rel {
+                        start_ok = false;
+                    }
+                    let key = if bad.is_empty() { "." } else { bad.as_str() };
+                    if complaints.report(key, &problem.reason()) {
+                        stats.read_errors += 1;
+                    }
+                }
+            }
+            visited += 1;
+            if visited % SHUTDOWN_CHECK_EVERY == 0 && shutdown.is_triggered() {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        match flow {
+            ControlFlow::Break(()) => None,
+            ControlFlow::Continue(()) => Some(start_ok),
+        }
+    }
+
+    /// Looks again at files whose stability window passed or whose retry time came.
+    fn restat_due(&mut self) {
+        let now = Instant::now();
+        for rel in self.tracker.due(now, self.stable) {
+            let abs = self.src.root.join(&*rel);
+            match std::fs::metadata(&abs) {
+                Ok(md) if md.is_file() => self.tracker.observe(&rel, stamp_of(&md), false, now),
+                Ok(_) => self.forget(&rel),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(&rel),
+                Err(e) => {
+                    if self.complaints.report(&rel, &format!("unreadable: {e}")) {
+                        self.stats.read_errors += 1;
+                    }
+                    self.tracker.mark_retry(&rel, now + self.retry);
+                }
+            }
+        }
+    }
+
+    pub(super) fn forget(&mut self, rel: &str) {
+        self.tracker.forget(rel);
+        self.complaints.clear(rel);
+    }
+
+    /// Applies one watcher hint.
+    fn hint(&mut self, hint: Hint) {
+        match hint {
+            Hint::Rescan => self.rescan_requested = true,
+            Hint::Error(reason) => {
+                self.complaints.report("<watcher>", &reason);
+                self.rescan_requested = true;
+            }
+            Hint::Removed(path) => {
+                if let Some(rel) = self.rel_of(&path) {
+                    self.forget(&rel);
+                }
+            }
+            Hint::Changed {
+                path,
+                renamed_in,
+                appeared,
+            } => {
+                let Some(rel) = self.rel_of(&path) else {
+                    return;
+                };
+                match std::fs::metadata(&path) {
+                    Ok(md) if md.is_file() => {
+                        if is_wanted_rel(&rel, &self.src.cfg.extensions, self.src.cfg.recursive) {
+                            self.tracker
+                                .observe(&rel, stamp_of(&md), renamed_in, Instant::now());
+                        }
+                    }
+                    Ok(md) if md.is_dir() && appeared => {
+                        let hidden = rel.split('/').any(is_ignored_name);
+                        if self.src.cfg.recursive && !hidden {
+                            // A directory created or moved in: its files may predate our watch.
+                            let _ = self.walk_into(&path, &rel);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(&rel),
+                    // Reported by the next full scan, with the bounded logging.
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    /// The relative key of an event path, unless it lies in the processed/rejected folders.
+    fn rel_of(&self, path: &Path) -> Option<String> {
+        let rel = rel_path(&self.src.root, path)
+            .or_else(|_| rel_path(&self.src.root_canon, path))
+            .ok()?;
+        (!self.src.excluded_rel.iter().any(|ex| is_under(&rel, ex))).then_some(rel)
+    }
+}
