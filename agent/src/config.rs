@@ -97,7 +97,8 @@ impl<'de> Deserialize<'de> for FolderSourceConfig {
             Some(toml::Value::String(s)) => s,
             Some(_) => return Err(serde::de::Error::custom("`format` must be a string")),
         };
-        let folder = FolderConfig::deserialize(toml::Value::Table(table)).map_err(serde::de::Error::custom)?;
+        let folder = FolderConfig::deserialize(toml::Value::Table(table))
+            .map_err(serde::de::Error::custom)?;
         Ok(FolderSourceConfig { format, folder })
     }
 }
@@ -143,8 +144,12 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
         let line = e.span().map(|s| line_of(text, s.start));
         vec![Problem {
             line,
-            en: format!("{} (keys are listed in config-examples/tsunagi.toml)", e.message().trim()),
-            ja: "設定の書式・キー名・型に誤りがあります (config-examples/tsunagi.toml を参照)".into(),
+            en: format!(
+                "{} (keys are listed in config-examples/tsunagi.toml)",
+                e.message().trim()
+            ),
+            ja: "設定の書式・キー名・型に誤りがあります (config-examples/tsunagi.toml を参照)"
+                .into(),
         }]
     })?;
     let problems = check(&cfg, text);
@@ -161,11 +166,12 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The line where `key =` first appears after `from` (for problems found after parsing).
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let t = l.trim_start();
-        t.starts_with(key) && t[key.len()..].trim_start().starts_with('=')
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.starts_with(key) && t[key.len()..].trim_start().starts_with('=')
+        })
+        .map(|i| i + 1)
 }
 
 /// Whether a 保険医療機関番号 has the form the platform accepts (R9012).
@@ -192,14 +198,21 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         if !names.insert(s.folder.name.clone()) {
             p.push(Problem {
                 line: line_of_key(text, "name"),
-                en: format!("two sources are named {:?}; names must be unique", s.folder.name),
+                en: format!(
+                    "two sources are named {:?}; names must be unique",
+                    s.folder.name
+                ),
                 ja: format!("ソース名 {:?} が重複しています", s.folder.name),
             });
         }
         if !adapters.knows(&s.format) {
             p.push(Problem {
                 line: line_of_key(text, "format"),
-                en: format!("unknown format {:?}; known: {}", s.format, adapters.names().join(", ")),
+                en: format!(
+                    "unknown format {:?}; known: {}",
+                    s.format,
+                    adapters.names().join(", ")
+                ),
                 ja: format!("未対応の format {:?} です", s.format),
             });
         }
@@ -255,7 +268,10 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
 
     #[test]
     fn unknown_keys_are_errors_with_their_line() {
-        let bad = GOOD.replace("data_dir = \"data\"", "data_dir = \"data\"\ndata_dri = \"x\"");
+        let bad = GOOD.replace(
+            "data_dir = \"data\"",
+            "data_dir = \"data\"\ndata_dri = \"x\"",
+        );
         let e = parse(&bad).unwrap_err();
         assert_eq!(e[0].line, Some(4), "{e:?}");
         assert!(e[0].en.contains("data_dri"), "{e:?}");

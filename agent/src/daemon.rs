@@ -83,14 +83,26 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
     );
     let wake_processor = Arc::new(tokio::sync::Notify::new());
     let wake_sender = Arc::new(tokio::sync::Notify::new());
-    let uplink = Uplink::from_config(&cfg.uplink, base_dir).map_err(|e| DaemonError::Uplink(e.to_string()))?;
+    let uplink = Uplink::from_config(&cfg.uplink, base_dir)
+        .map_err(|e| DaemonError::Uplink(e.to_string()))?;
+    let route = uplink.route_name();
+    let policy = cfg
+        .uplink
+        .retry
+        .policy()
+        .map_err(|e| DaemonError::Uplink(e.to_string()))?;
 
     let mut threads = Vec::new();
     let builder = BundleBuilder::new(BuildSettings {
         institution_number: cfg.agent.institution_number.clone(),
         department: cfg.agent.department.clone().map(|[c, t]| (c, t)),
     });
-    let processor = Processor::new(writer.clone(), store::open(&data_dir)?, builder, wake_sender.clone());
+    let processor = Processor::new(
+        writer.clone(),
+        store::open(&data_dir)?,
+        builder,
+        wake_sender.clone(),
+    );
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);
@@ -99,7 +111,7 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
     let sender = Sender::new(
         writer.clone(),
         uplink,
-        cfg.uplink.retry.policy(),
+        policy,
         cfg.uplink.concurrency,
         wake_sender,
     );
@@ -137,11 +149,7 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
         cfg.agent.retention_days,
         shutdown,
     ));
-    tracing::info!(
-        sources = cfg.source.folder.len(),
-        route = cfg.uplink.route_name(),
-        "tsunagi started"
-    );
+    tracing::info!(sources = cfg.source.folder.len(), route, "tsunagi started");
     Ok(Running {
         threads,
         sender,
@@ -150,18 +158,28 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
     })
 }
 
-fn spawn_thread(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, DaemonError> {
+fn spawn_thread(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, DaemonError> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| DaemonError::Store(StoreError::Io {
-            path: name.into(),
-            source: e,
-        }))
+        .map_err(|e| {
+            DaemonError::Store(StoreError::Io {
+                path: name.into(),
+                source: e,
+            })
+        })
 }
 
 /// Publishes the disk-reserve state for `status` and prunes old raw inputs.
-async fn housekeeping(writer: Writer, reserve: DiskReserve, retention_days: u32, shutdown: Shutdown) {
+async fn housekeeping(
+    writer: Writer,
+    reserve: DiskReserve,
+    retention_days: u32,
+    shutdown: Shutdown,
+) {
     let mut published: Option<bool> = None;
     let mut last_prune = 0i64;
     loop {
@@ -180,7 +198,10 @@ async fn housekeeping(writer: Writer, reserve: DiskReserve, retention_days: u32,
         if now - last_prune > 3_600_000 {
             last_prune = now;
             let cutoff = now - i64::from(retention_days) * 86_400_000;
-            match writer.call_async(move |c| inbox::prune_delivered(c, cutoff)).await {
+            match writer
+                .call_async(move |c| inbox::prune_delivered(c, cutoff))
+                .await
+            {
                 Ok(n) if n > 0 => tracing::info!(count = n, "pruned raw inputs past retention"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning failed; will retry"),

@@ -22,15 +22,42 @@ use crate::store;
 
 /// The samples, compiled in so the demo works from an installed binary too.
 const SAMPLES: &[(&str, &[u8])] = &[
-    ("01-conditions-bundle.json", include_bytes!("../../config-examples/samples/01-conditions-bundle.json")),
-    ("02-allergy.json", include_bytes!("../../config-examples/samples/02-allergy.json")),
-    ("03-lab-report.json", include_bytes!("../../config-examples/samples/03-lab-report.json")),
-    ("04-patient-only.json", include_bytes!("../../config-examples/samples/04-patient-only.json")),
-    ("05-condition-for-known-patient.json", include_bytes!("../../config-examples/samples/05-condition-for-known-patient.json")),
-    ("06-ready-made-clins.json", include_bytes!("../../config-examples/samples/06-ready-made-clins.json")),
-    ("07-unregistered-institution.json", include_bytes!("../../config-examples/samples/07-unregistered-institution.json")),
-    ("08-medication-request.json", include_bytes!("../../config-examples/samples/08-medication-request.json")),
-    ("broken.json", include_bytes!("../../config-examples/samples/broken.json")),
+    (
+        "01-conditions-bundle.json",
+        include_bytes!("../../config-examples/samples/01-conditions-bundle.json"),
+    ),
+    (
+        "02-allergy.json",
+        include_bytes!("../../config-examples/samples/02-allergy.json"),
+    ),
+    (
+        "03-lab-report.json",
+        include_bytes!("../../config-examples/samples/03-lab-report.json"),
+    ),
+    (
+        "04-patient-only.json",
+        include_bytes!("../../config-examples/samples/04-patient-only.json"),
+    ),
+    (
+        "05-condition-for-known-patient.json",
+        include_bytes!("../../config-examples/samples/05-condition-for-known-patient.json"),
+    ),
+    (
+        "06-ready-made-clins.json",
+        include_bytes!("../../config-examples/samples/06-ready-made-clins.json"),
+    ),
+    (
+        "07-unregistered-institution.json",
+        include_bytes!("../../config-examples/samples/07-unregistered-institution.json"),
+    ),
+    (
+        "08-medication-request.json",
+        include_bytes!("../../config-examples/samples/08-medication-request.json"),
+    ),
+    (
+        "broken.json",
+        include_bytes!("../../config-examples/samples/broken.json"),
+    ),
 ];
 const EXPECTED: &str = include_str!("../../config-examples/samples/expected.toml");
 
@@ -74,7 +101,8 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         }
     };
     for sub in ["inbox", "agent", "platform", "pki"] {
-        std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("creating {}", dir.join(sub).display()))?;
+        std::fs::create_dir_all(dir.join(sub))
+            .with_context(|| format!("creating {}", dir.join(sub).display()))?;
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -130,7 +158,12 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
     })
 }
 
-fn write_config(dir: &Path, pki: &tsunagi_sim::TestPki, addr: SocketAddr, institution: &str) -> anyhow::Result<PathBuf> {
+fn write_config(
+    dir: &Path,
+    pki: &tsunagi_sim::TestPki,
+    addr: SocketAddr,
+    institution: &str,
+) -> anyhow::Result<PathBuf> {
     let text = format!(
         r#"# Written by `tsunagi demo`: the agent's configuration for this sandbox.
 [agent]
@@ -185,16 +218,26 @@ fn actual(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<Option<(Exp
         [SOURCE, name],
         |r| Ok((r.get(0)?, r.get(1)?)),
     ))?;
-    let Some((id, state)) = row else { return Ok(None) };
+    let Some((id, state)) = row else {
+        return Ok(None);
+    };
     let count = |st: &str| -> rusqlite::Result<i64> {
-        conn.query_row("SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = ?2", rusqlite::params![id, st], |r| r.get(0))
+        conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = ?2",
+            rusqlite::params![id, st],
+            |r| r.get(0),
+        )
     };
     let unsettled: i64 = conn.query_row(
         "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state IN ('pending', 'in_flight', 'awaiting')",
         [id],
         |r| r.get(0),
     )?;
-    let patients: i64 = conn.query_row("SELECT COUNT(*) FROM patient WHERE inbox_id = ?1", [id], |r| r.get(0))?;
+    let patients: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM patient WHERE inbox_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
     let settled = state != "received" && unsettled == 0;
     Ok(Some((
         ExpectedFile {
@@ -231,7 +274,10 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
     let conn = store::open_existing(data_dir)?;
     let mut all_ok = true;
     println!();
-    println!("  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  verdict", "sample", "delivered", "rejected", "held", "patients", "quarantined");
+    println!(
+        "  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  verdict",
+        "sample", "delivered", "rejected", "held", "patients", "quarantined"
+    );
     for (name, want) in &expected.files {
         let got = actual(&conn, name)?.map(|(a, _)| a);
         let ok = got.as_ref().is_some_and(|g| {

@@ -92,13 +92,29 @@ impl Intake for StoreIntake {
         })
     }
 
-    fn reject_oversize(&self, source: &str, rel_path: &str, size: u64) -> Result<(), IntakeError> {
-        let (source, origin, format) = (source.to_owned(), rel_path.to_owned(), self.format.clone());
-        let reason = format!(
-            "{source}:{origin}: file is {size} bytes, over the configured maximum; it was not stored / ファイルサイズが上限を超えています"
-        );
+    fn reject_oversize(
+        &self,
+        source: &str,
+        rel_path: &str,
+        size: u64,
+        mtime_ns: i128,
+    ) -> Result<(), IntakeError> {
+        let (source, origin, format) =
+            (source.to_owned(), rel_path.to_owned(), self.format.clone());
         self.writer
-            .call(move |c| inbox::insert_refused(c, &source, &origin, &format, size, &reason))
+            .call(move |c| {
+                let reason = format!(
+                    "{source}:{origin}: file is {size} bytes, over the configured max_file_bytes; it was not stored / ファイルサイズが上限を超えているため取り込みませんでした"
+                );
+                let input = inbox::NewInput {
+                    source: &source,
+                    origin: &origin,
+                    format: &format,
+                    raw: &[],
+                    file_stamp: Some((size, mtime_ns)),
+                };
+                inbox::insert_refused(c, &input, size, &reason)
+            })
             .map(|_| ())
             .map_err(store_err)
     }

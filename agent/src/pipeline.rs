@@ -95,7 +95,9 @@ impl Processor {
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let bridge_shutdown = shutdown.clone();
         let bridge = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             let Ok(rt) = rt else { return };
             rt.block_on(async {
                 loop {
@@ -142,14 +144,20 @@ impl Processor {
         }
         let n = decisions.len();
         let new_patients: Vec<String> = fresh.keys().cloned().collect();
-        let delivered_any = self.writer.call(move |c| apply(c, decisions, &new_patients))?;
+        let delivered_any = self
+            .writer
+            .call(move |c| apply(c, decisions, &new_patients))?;
         if delivered_any {
             self.wake_sender.notify_one();
         }
         Ok(n)
     }
 
-    fn decide(&self, input: &inbox::Pending, fresh: &HashMap<String, serde_json::Value>) -> Decision {
+    fn decide(
+        &self,
+        input: &inbox::Pending,
+        fresh: &HashMap<String, serde_json::Value>,
+    ) -> Decision {
         let name = format!("{}:{}", input.source, input.origin);
         let Some(raw) = input.raw.as_deref() else {
             return Decision::Quarantine(format!(
@@ -262,7 +270,10 @@ fn apply(
     for (id, d) in decisions {
         match d {
             Decision::Quarantine(reason) => {
-                tracing::warn!(inbox = id, "input quarantined: see `tsunagi queue show I-{id}`");
+                tracing::warn!(
+                    inbox = id,
+                    "input quarantined: see `tsunagi queue show I-{id}`"
+                );
                 inbox::quarantine(c, id, &reason)?;
             }
             Decision::Processed {

@@ -51,7 +51,10 @@ impl Sender {
 
     /// Sends until shutdown, then waits for the requests in flight and returns.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), StoreError> {
-        let recovered = self.writer.call_async(|c| outbox::recover_in_flight(c)).await?;
+        let recovered = self
+            .writer
+            .call_async(|c| outbox::recover_in_flight(c))
+            .await?;
         if recovered > 0 {
             tracing::info!(
                 count = recovered,
@@ -67,13 +70,18 @@ impl Sender {
             let free = self.concurrency.saturating_sub(in_flight.len());
             let mut claimed = Vec::new();
             if free > 0 {
-                match self.writer.call_async(move |c| outbox::claim_ready(c, now_ms(), free)).await {
+                match self
+                    .writer
+                    .call_async(move |c| outbox::claim_ready(c, now_ms(), free))
+                    .await
+                {
                     Ok(v) => claimed = v,
                     Err(e) => tracing::error!(error = %e, "sender: cannot claim items"),
                 }
             }
             for item in claimed {
-                let (uplink, writer, policy) = (self.uplink.clone(), self.writer.clone(), policy.clone());
+                let (uplink, writer, policy) =
+                    (self.uplink.clone(), self.writer.clone(), policy.clone());
                 in_flight.spawn(async move { send_one(&uplink, &writer, &policy, item).await });
             }
             self.collect_results().await;
@@ -92,8 +100,17 @@ impl Sender {
     }
 
     async fn next_due_in(&self) -> Duration {
-        let poll = if self.uplink.route_name() == "shared-folder" { 100 } else { 1_000 };
-        let due = self.writer.call_async(|c| outbox::next_due(c)).await.ok().flatten();
+        let poll = if self.uplink.route_name() == "shared-folder" {
+            100
+        } else {
+            1_000
+        };
+        let due = self
+            .writer
+            .call_async(|c| outbox::next_due(c))
+            .await
+            .ok()
+            .flatten();
         let ms = due.map(|t| (t - now_ms()).clamp(5, poll)).unwrap_or(poll);
         Duration::from_millis(ms as u64)
     }
@@ -147,9 +164,16 @@ async fn send_one(uplink: &Uplink, writer: &Writer, policy: &RetryPolicy, item: 
             tracing::debug!(outbox = id, duplicate, "delivered")
         }
         Delivery::Rejected { .. } => {
-            tracing::warn!(outbox = id, "rejected by the platform; see `tsunagi queue show O-{id}`")
+            tracing::warn!(
+                outbox = id,
+                "rejected by the platform; see `tsunagi queue show O-{id}`"
+            )
         }
-        Delivery::Retry { kind, delay_ms, reason } => {
+        Delivery::Retry {
+            kind,
+            delay_ms,
+            reason,
+        } => {
             // Local reasons (connection, TLS) are safe to log; they never carry bundle content.
             tracing::warn!(outbox = id, kind, delay_ms, reason = %reason, attempt = item.attempt, "delivery will be retried")
         }

@@ -11,7 +11,11 @@ fn check_config_lists_problems_with_lines_and_exits_non_zero() {
         "[agent]\ndata_dir = \"d\"\ninstitution_number = \"1318814790\"\nretension_days = 3\n\n[uplink]\nroute = \"web-api\"\n",
     )
     .expect("write");
-    let out = Command::new(agent_bin()).arg("check-config").arg(&cfg).output().expect("run");
+    let out = Command::new(agent_bin())
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("line 4"), "{text}");
@@ -25,13 +29,22 @@ fn queue_show_hides_content_unless_revealed_and_audits_reveal_and_drop() {
     w.start_sim("503=1.0", false);
     w.start_agent();
     w.drop_file("one.json", &condition_input(7));
-    wait_until(60, "an item is pending", || w.status()["attempts"].as_i64().unwrap_or(0) >= 1);
+    wait_until(60, "an item is pending", || {
+        w.status()["attempts"].as_i64().unwrap_or(0) >= 1
+    });
     let (ok, list, _) = w.cli(&["queue", "list"]);
     assert!(ok, "{list}");
-    let id = list.split_whitespace().find(|t| t.starts_with("O-")).expect("an outbox id").to_string();
+    let id = list
+        .split_whitespace()
+        .find(|t| t.starts_with("O-"))
+        .expect("an outbox id")
+        .to_string();
     let (ok, shown, _) = w.cli(&["queue", "show", &id]);
     assert!(ok);
-    assert!(!shown.contains(SECRET_GIVEN) && !shown.contains(SECRET_BIRTH), "{shown}");
+    assert!(
+        !shown.contains(SECRET_GIVEN) && !shown.contains(SECRET_BIRTH),
+        "{shown}"
+    );
     let (ok, revealed, _) = w.cli(&["queue", "show", &id, "--reveal"]);
     assert!(ok);
     assert!(revealed.contains(SECRET_GIVEN), "reveal prints the content");
@@ -46,5 +59,8 @@ fn queue_show_hides_content_unless_revealed_and_audits_reveal_and_drop() {
         .expect("q")
         .filter_map(Result::ok)
         .collect();
-    assert_eq!(actions, vec!["reveal:".to_string(), "drop:sent on paper".to_string()]);
+    assert_eq!(
+        actions,
+        vec!["reveal:".to_string(), "drop:sent on paper".to_string()]
+    );
 }

@@ -8,7 +8,10 @@ use crate::util::*;
 /// restarted; every file must be accepted exactly once and the database must open cleanly.
 #[test]
 fn b_kill_9_during_a_2000_file_run_loses_and_duplicates_nothing() {
-    let seed: u64 = std::env::var("TSUNAGI_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let seed: u64 = std::env::var("TSUNAGI_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("crash test seed: {seed} (set TSUNAGI_TEST_SEED to repeat)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let total = 2000;
@@ -30,24 +33,53 @@ fn b_kill_9_during_a_2000_file_run_loses_and_duplicates_nothing() {
     });
     for round in 0..5 {
         std::thread::sleep(Duration::from_millis(rng.random_range(300..2500)));
-        eprintln!("kill -9 round {round}: {} accepted so far", w.accepted_files());
+        eprintln!(
+            "kill -9 round {round}: {} accepted so far",
+            w.accepted_files()
+        );
         w.kill_agent();
         w.start_agent();
     }
     dropper.join().expect("dropper");
     wait_until(300, "all 2000 accepted", || w.accepted_files() == total);
     wait_until(60, "inbox folder empty", || {
-        std::fs::read_dir(w.path("inbox")).map(|d| d.filter_map(Result::ok).filter(|e| e.path().is_file()).count() == 0).unwrap_or(false)
+        std::fs::read_dir(w.path("inbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .count()
+                    == 0
+            })
+            .unwrap_or(false)
     });
     w.stop_agent();
     let stats = w.sim().stats();
-    assert_eq!(stats.accepted as usize, total, "each bundle accepted once: {stats:?}");
+    assert_eq!(
+        stats.accepted as usize, total,
+        "each bundle accepted once: {stats:?}"
+    );
     let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db opens");
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
     assert_eq!(check, "ok");
-    let inputs: i64 = db.query_row("SELECT COUNT(*) FROM inbox", [], |r| r.get(0)).expect("q");
-    let delivered: i64 = db.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", [], |r| r.get(0)).expect("q");
-    let not_done: i64 = db.query_row("SELECT COUNT(*) FROM outbox WHERE state <> 'delivered'", [], |r| r.get(0)).expect("q");
+    let inputs: i64 = db
+        .query_row("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))
+        .expect("q");
+    let delivered: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    let not_done: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state <> 'delivered'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
     assert_eq!(inputs as usize, total, "each file stored once");
     assert_eq!(delivered as usize, total);
     assert_eq!(not_done, 0);

@@ -14,7 +14,16 @@ fn a_n_files_are_accepted_exactly_once() {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
     wait_until(60, "all bundles accepted", || w.accepted_files() == n);
-    wait_until(10, "inbox emptied", || std::fs::read_dir(w.path("inbox")).map(|d| d.filter_map(Result::ok).filter(|e| e.path().is_file()).count() == 0).unwrap_or(false));
+    wait_until(10, "inbox emptied", || {
+        std::fs::read_dir(w.path("inbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .count()
+                    == 0
+            })
+            .unwrap_or(false)
+    });
     w.stop_agent();
     let stats = w.sim().stats();
     assert_eq!(stats.accepted as usize, n, "{stats:?}");
@@ -32,17 +41,39 @@ fn c_outage_503_then_recovery_delivers_everything_with_capped_backoff() {
     for i in 0..6 {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
-    wait_until(60, "at least 20 failed attempts", || w.status()["attempts"].as_i64().unwrap_or(0) >= 20);
+    wait_until(60, "at least 20 failed attempts", || {
+        w.status()["attempts"].as_i64().unwrap_or(0) >= 20
+    });
     assert_eq!(w.accepted_files(), 0);
-    w.sim().set_faults(tsunagi_sim::FaultSpec::parse("").expect("spec"));
-    wait_until(60, "all delivered after recovery", || w.accepted_files() == 6);
+    w.sim()
+        .set_faults(tsunagi_sim::FaultSpec::parse("").expect("spec"));
+    wait_until(60, "all delivered after recovery", || {
+        w.accepted_files() == 6
+    });
     w.stop_agent();
     let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db");
-    let transient: i64 = db.query_row("SELECT COUNT(*) FROM attempt WHERE outcome = 'transient'", [], |r| r.get(0)).expect("q");
-    let max_delay: i64 = db.query_row("SELECT MAX(next_delay_ms) FROM attempt", [], |r| r.get(0)).expect("q");
-    let delivered: i64 = db.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", [], |r| r.get(0)).expect("q");
+    let transient: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM attempt WHERE outcome = 'transient'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    let max_delay: i64 = db
+        .query_row("SELECT MAX(next_delay_ms) FROM attempt", [], |r| r.get(0))
+        .expect("q");
+    let delivered: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
     assert!(transient >= 20, "attempts recorded: {transient}");
-    assert!(max_delay <= 1_000, "backoff exceeded its 1 s cap: {max_delay} ms");
+    assert!(
+        max_delay <= 1_000,
+        "backoff exceeded its 1 s cap: {max_delay} ms"
+    );
     assert!(max_delay > 0);
     assert_eq!(delivered, 6);
     no_phi(&w);
@@ -56,19 +87,33 @@ fn d_a_rejected_bundle_is_visible_and_does_not_block_others() {
     w.drop_file("first.json", &condition_input(1));
     wait_until(60, "first accepted", || w.accepted_files() == 1);
     // A ready-made JP-CLINS bundle from an institution the platform does not know.
-    let accepted = std::fs::read_dir(w.path("platform/accepted")).expect("dir").filter_map(Result::ok).next().expect("file");
+    let accepted = std::fs::read_dir(w.path("platform/accepted"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .next()
+        .expect("file");
     let body = std::fs::read_to_string(accepted.path()).expect("read");
-    let foreign = body.replace(INSTITUTION, "2318814790").replace("\"c1\"", "\"c-foreign\"");
+    let foreign = body
+        .replace(INSTITUTION, "2318814790")
+        .replace("\"c1\"", "\"c-foreign\"");
     w.drop_file("foreign.json", foreign.as_bytes());
     for i in 2..6 {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
     wait_until(60, "others delivered", || w.accepted_files() == 5);
-    wait_until(30, "rejection recorded", || w.status()["outbox"].to_string().contains("rejected"));
+    wait_until(30, "rejection recorded", || {
+        w.status()["outbox"].to_string().contains("rejected")
+    });
     let (ok, list, _) = w.cli(&["queue", "list", "--state", "rejected"]);
     assert!(ok);
-    assert!(list.contains("rejected") && list.contains("foreign.json"), "{list}");
-    assert!(list.contains("SIM-INSTITUTION"), "the platform's reason is shown: {list}");
+    assert!(
+        list.contains("rejected") && list.contains("foreign.json"),
+        "{list}"
+    );
+    assert!(
+        list.contains("SIM-INSTITUTION"),
+        "the platform's reason is shown: {list}"
+    );
     let (ok, status, _) = w.cli(&["status"]);
     assert!(ok && status.contains("rejected 1"), "{status}");
     w.stop_agent();
@@ -85,7 +130,9 @@ fn e_a_file_that_is_not_json_is_quarantined_and_others_flow() {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
     wait_until(60, "good files delivered", || w.accepted_files() == 3);
-    wait_until(30, "quarantine visible", || w.status()["inputs_quarantined"] == 1);
+    wait_until(30, "quarantine visible", || {
+        w.status()["inputs_quarantined"] == 1
+    });
     let (ok, list, _) = w.cli(&["queue", "list", "--state", "quarantined"]);
     assert!(ok);
     assert!(list.contains("drop:broken.json"), "names the file: {list}");

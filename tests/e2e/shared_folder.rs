@@ -9,10 +9,23 @@ fn g_the_shared_folder_route_delivers_and_records_results() {
     for i in 0..5 {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
-    wait_until(60, "all accepted via the terminal", || w.accepted_files() == 5);
-    wait_until(30, "results recorded", || w.status()["outbox"].to_string().contains("[\"delivered\",5]"));
+    wait_until(60, "all accepted via the terminal", || {
+        w.accepted_files() == 5
+    });
+    wait_until(30, "results recorded", || {
+        w.status()["outbox"]
+            .to_string()
+            .contains("[\"delivered\",5]")
+    });
     wait_until(30, "result files removed after commit", || {
-        std::fs::read_dir(w.path("terminal/res")).map(|d| d.filter_map(Result::ok).filter(|e| e.path().is_file()).count() == 0).unwrap_or(true)
+        std::fs::read_dir(w.path("terminal/res"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .count()
+                    == 0
+            })
+            .unwrap_or(true)
     });
     w.stop_agent();
     w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH]);

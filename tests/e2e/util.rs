@@ -95,7 +95,10 @@ impl World {
             shared_folder: (self.route == Route::SharedFolder).then(|| self.path("terminal")),
             institutions: vec![INSTITUTION.to_string()],
         };
-        let sim = self.rt.block_on(tsunagi_sim::start(cfg)).expect("simulator starts");
+        let sim = self
+            .rt
+            .block_on(tsunagi_sim::start(cfg))
+            .expect("simulator starts");
         self.sim = Some(sim);
     }
 
@@ -187,14 +190,20 @@ stable_ms = 200
     /// SIGTERM, then wait for a clean exit.
     pub fn stop_agent(&mut self) {
         if let Some(mut c) = self.agent.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 if let Ok(Some(status)) = c.try_wait() {
                     assert!(status.success(), "agent exited with {status}");
                     return;
                 }
-                assert!(Instant::now() < deadline, "agent did not stop within 30 s of SIGTERM");
+                assert!(
+                    Instant::now() < deadline,
+                    "agent did not stop within 30 s of SIGTERM"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -232,7 +241,11 @@ stable_ms = 200
     /// The number of distinct bundles the simulator accepted (files in platform/accepted).
     pub fn accepted_files(&self) -> usize {
         std::fs::read_dir(self.path("platform/accepted"))
-            .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
             .unwrap_or(0)
     }
 
@@ -245,7 +258,10 @@ stable_ms = 200
     pub fn assert_log_has_no(&self, secrets: &[&str]) {
         let log = self.agent_log();
         for s in secrets {
-            assert!(!log.contains(s), "patient data {s:?} appeared in the agent's log");
+            assert!(
+                !log.contains(s),
+                "patient data {s:?} appeared in the agent's log"
+            );
         }
     }
 }
@@ -263,7 +279,10 @@ impl Drop for World {
 pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

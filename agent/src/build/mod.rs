@@ -353,7 +353,11 @@ fn patient_held(kind: &str, resource: &Value) -> Held {
         .and_then(|s| s.get("reference"))
         .and_then(Value::as_str)
         .map(|r| patients::local_patient_reference(r).unwrap_or_else(|| r.to_string()));
-    let code = if reference.is_some() { "patient-unknown" } else { "unsupported" };
+    let code = if reference.is_some() {
+        "patient-unknown"
+    } else {
+        "unsupported"
+    };
     let (reason_en, reason_ja) = if patients::subject(resource).is_none() {
         (
             "the resource names no patient (subject/patient)",

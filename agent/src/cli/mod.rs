@@ -124,7 +124,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
 
 fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
     let lines: Vec<String> = p.iter().map(|p| p.to_string()).collect();
-    anyhow::anyhow!("configuration problems / 設定の問題:\n  {}", lines.join("\n  "))
+    anyhow::anyhow!(
+        "configuration problems / 設定の問題:\n  {}",
+        lines.join("\n  ")
+    )
 }
 
 fn check_config(file: &std::path::Path) -> bool {
@@ -138,7 +141,10 @@ fn check_config(file: &std::path::Path) -> bool {
             }
             for s in &cfg.source.folder {
                 if let Err(e) = crate::source::FolderSource::new(s.folder.clone()) {
-                    println!("source {}: {e}\n        フォルダを確認してください", s.folder.name);
+                    println!(
+                        "source {}: {e}\n        フォルダを確認してください",
+                        s.folder.name
+                    );
                     ok = false;
                 }
             }
@@ -148,7 +154,12 @@ fn check_config(file: &std::path::Path) -> bool {
             ok
         }
         Err(problems) => {
-            println!("{}: {} problem(s) / {} 件の問題", file.display(), problems.len(), problems.len());
+            println!(
+                "{}: {} problem(s) / {} 件の問題",
+                file.display(),
+                problems.len(),
+                problems.len()
+            );
             for p in problems {
                 println!("  {p}");
             }

@@ -53,7 +53,9 @@ fn actor() -> String {
 
 fn unsafe_free_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
 }
 
 fn outbox_id(id: &str) -> anyhow::Result<i64> {
@@ -87,7 +89,10 @@ pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
     }
 }
 
-fn in_tx<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, store::StoreError>) -> anyhow::Result<T> {
+fn in_tx<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, store::StoreError>,
+) -> anyhow::Result<T> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(v) => {
@@ -109,7 +114,10 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
         Some(s) => (vec![s], false),
     };
     let items = query::queue(conn, &states, quarantined, limit)?;
-    println!("{:<10} {:<12} {:<20} {:>8}  {:<19}  source / reason", "id", "state", "kind", "attempts", "updated");
+    println!(
+        "{:<10} {:<12} {:<20} {:>8}  {:<19}  source / reason",
+        "id", "state", "kind", "attempts", "updated"
+    );
     for i in &items {
         println!(
             "{:<10} {:<12} {:<20} {:>8}  {:<19}  {}",
@@ -117,7 +125,9 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
             i.state,
             i.kind,
             i.attempts,
-            super::status::fmt_ms(i.updated_at).get(..19).unwrap_or_default(),
+            super::status::fmt_ms(i.updated_at)
+                .get(..19)
+                .unwrap_or_default(),
             i.source
         );
         if let Some(r) = &i.reason {
@@ -157,7 +167,18 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
             },
         );
         let row = row.map_err(|_| anyhow::anyhow!("no item {id} / {id} は存在しません"))?;
-        let labels = ["state", "resource type", "bundle identifier", "idempotency key", "attempts", "last error", "hold reason", "receipt", "source", "input"];
+        let labels = [
+            "state",
+            "resource type",
+            "bundle identifier",
+            "idempotency key",
+            "attempts",
+            "last error",
+            "hold reason",
+            "receipt",
+            "source",
+            "input",
+        ];
         println!("{id}");
         for (l, v) in labels.iter().zip(row.iter()) {
             println!("  {l:<18} {v}");
@@ -168,8 +189,13 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
                 "    {}  {:<10} {}{}",
                 super::status::fmt_ms(at),
                 outcome,
-                detail.as_deref().map(|d| first_line(d, 200)).unwrap_or_default(),
-                delay.map(|d| format!("  (next in {d} ms)")).unwrap_or_default()
+                detail
+                    .as_deref()
+                    .map(|d| first_line(d, 200))
+                    .unwrap_or_default(),
+                delay
+                    .map(|d| format!("  (next in {d} ms)"))
+                    .unwrap_or_default()
             );
         }
     } else {
@@ -188,7 +214,8 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
                 ))
             },
         );
-        let (state, source, origin, format, size, error, hash) = row.map_err(|_| anyhow::anyhow!("no item {id} / {id} は存在しません"))?;
+        let (state, source, origin, format, size, error, hash) =
+            row.map_err(|_| anyhow::anyhow!("no item {id} / {id} は存在しません"))?;
         println!("{id}\n  state              {state}\n  source             {source}:{origin}\n  format             {format}\n  size               {size} bytes\n  sha256             {hash}");
         if let Some(e) = error {
             println!("  error              {e}");
@@ -197,7 +224,10 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
     if reveal {
         in_tx(conn, |c| outbox::audit(c, &actor(), "reveal", id, None))?;
         match query::item_content(conn, id)? {
-            Some(bytes) => println!("--- content (patient data; this access was audited) ---\n{}", String::from_utf8_lossy(&bytes)),
+            Some(bytes) => println!(
+                "--- content (patient data; this access was audited) ---\n{}",
+                String::from_utf8_lossy(&bytes)
+            ),
             None => println!("(no content stored: pruned or never built)"),
         }
     } else {
@@ -207,22 +237,38 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
 }
 
 /// `tsunagi replay`: puts inputs back through the pipeline.
-pub fn replay(data_dir: &Path, ids: &[String], quarantined: bool, held: bool) -> anyhow::Result<bool> {
+pub fn replay(
+    data_dir: &Path,
+    ids: &[String],
+    quarantined: bool,
+    held: bool,
+) -> anyhow::Result<bool> {
     let conn = store::open_existing(data_dir)?;
     let mut inputs: Vec<i64> = Vec::new();
     for id in ids {
         match query::parse_item_id(id)? {
             ("inbox", _, n) => inputs.push(n),
-            (_, _, n) => inputs.push(conn.query_row("SELECT inbox_id FROM outbox WHERE id = ?1", [n], |r| r.get(0))?),
+            (_, _, n) => inputs.push(conn.query_row(
+                "SELECT inbox_id FROM outbox WHERE id = ?1",
+                [n],
+                |r| r.get(0),
+            )?),
         }
     }
     if quarantined {
-        let mut stmt = conn.prepare("SELECT id FROM inbox WHERE state = 'quarantined' AND raw IS NOT NULL")?;
-        inputs.extend(stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?);
+        let mut stmt =
+            conn.prepare("SELECT id FROM inbox WHERE state = 'quarantined' AND raw IS NOT NULL")?;
+        inputs.extend(
+            stmt.query_map([], |r| r.get::<_, i64>(0))?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     }
     if held {
         let mut stmt = conn.prepare("SELECT DISTINCT inbox_id FROM outbox WHERE state = 'held'")?;
-        inputs.extend(stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?);
+        inputs.extend(
+            stmt.query_map([], |r| r.get::<_, i64>(0))?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     }
     inputs.sort_unstable();
     inputs.dedup();

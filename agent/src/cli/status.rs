@@ -13,7 +13,10 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
         return Ok(true);
     }
     println!("tsunagi status  ({})", data_dir.display());
-    println!("  inputs   received {:>8}  processed {:>8}  quarantined {:>6}", s.inputs_received, s.inputs_processed, s.inputs_quarantined);
+    println!(
+        "  inputs   received {:>8}  processed {:>8}  quarantined {:>6}",
+        s.inputs_received, s.inputs_processed, s.inputs_quarantined
+    );
     print!("  outbox  ");
     if s.outbox.is_empty() {
         print!(" (empty)");
@@ -25,16 +28,28 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
     println!("  attempts {}", s.attempts);
     println!(
         "  oldest pending       {}",
-        s.oldest_pending_age_secs.map(|a| format!("{a} s ago")).unwrap_or_else(|| "-".into())
+        s.oldest_pending_age_secs
+            .map(|a| format!("{a} s ago"))
+            .unwrap_or_else(|| "-".into())
     );
-    println!("  last delivery        {}", s.last_delivery_ms.map(fmt_ms).unwrap_or_else(|| "-".into()));
+    println!(
+        "  last delivery        {}",
+        s.last_delivery_ms.map(fmt_ms).unwrap_or_else(|| "-".into())
+    );
     match &s.last_error {
         Some((e, at)) => println!("  last error           {} ({})", e, fmt_ms(*at)),
         None => println!("  last error           -"),
     }
-    println!("  rejected {}  held {}  quarantined {}", s.count("rejected"), s.count("held"), s.inputs_quarantined);
+    println!(
+        "  rejected {}  held {}  quarantined {}",
+        s.count("rejected"),
+        s.count("held"),
+        s.inputs_quarantined
+    );
     if s.intake_paused {
-        println!("  INTAKE PAUSED: free disk space is below the reserve / 空き容量不足のため受付停止中");
+        println!(
+            "  INTAKE PAUSED: free disk space is below the reserve / 空き容量不足のため受付停止中"
+        );
     }
     Ok(true)
 }
@@ -42,6 +57,10 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
 /// Formats unix ms as local JST time.
 pub fn fmt_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&crate::pipeline::jst()).format("%Y-%m-%d %H:%M:%S%:z").to_string())
+        .map(|t| {
+            t.with_timezone(&crate::pipeline::jst())
+                .format("%Y-%m-%d %H:%M:%S%:z")
+                .to_string()
+        })
         .unwrap_or_else(|| ms.to_string())
 }

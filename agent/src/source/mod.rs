@@ -17,11 +17,9 @@
 //! source leaves it unacknowledged and tries again later, without spinning.
 
 // The daemon wiring that calls into this module lands with the integrator.
-#![allow(dead_code)]
 
 pub mod folder;
 
-#[allow(unused_imports)] // the daemon wiring uses these paths
 pub use folder::{FolderConfig, FolderError, FolderMode, FolderSource, FolderStats, WatchMode};
 
 use std::path::Path;

@@ -76,23 +76,35 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
 }
 
 /// Records an input that was refused before it could be stored whole (e.g. larger than the
-/// limit), as a quarantined row without raw bytes, so it is visible and counted.
+/// limit), as a quarantined row without raw bytes, so it is visible and counted. With a file
+/// stamp, the file is remembered like a stored one, so a read-only source does not offer it again.
 pub fn insert_refused(
     conn: &Connection,
-    source: &str,
-    origin: &str,
-    format: &str,
+    input: &NewInput<'_>,
     size: u64,
     reason: &str,
 ) -> Result<i64, StoreError> {
-    let marker = sha256_hex(format!("refused:{origin}:{size}").as_bytes());
+    let marker = sha256_hex(format!("refused:{}:{size}", input.origin).as_bytes());
     conn.execute(
         "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state, error)
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'quarantined', ?7)
          ON CONFLICT (source, origin, content_hash) DO NOTHING",
-        params![source, origin, format, marker, size as i64, now_ms(), reason],
+        params![input.source, input.origin, input.format, marker, size as i64, now_ms(), reason],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id: i64 = conn.query_row(
+        "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
+        params![input.source, input.origin, marker],
+        |r| r.get(0),
+    )?;
+    if let Some((size, mtime)) = input.file_stamp {
+        conn.execute(
+            "INSERT INTO seen_file (source, rel_path, size, mtime_ns, content_hash, inbox_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (source, rel_path) DO UPDATE SET size = ?3, mtime_ns = ?4, content_hash = ?5, inbox_id = ?6",
+            params![input.source, input.origin, size as i64, mtime as i64, marker, id],
+        )?;
+    }
+    Ok(id)
 }
 
 /// Whether a folder file with this path, size and mtime was already taken in.

@@ -77,6 +77,7 @@ pub fn insert_held(
     conn: &Connection,
     inbox_id: i64,
     resource_type: &str,
+    patient_ref: Option<&str>,
     hold_reason: &str,
     message: &str,
 ) -> Result<i64, StoreError> {
@@ -84,10 +85,10 @@ pub fn insert_held(
     let key =
         super::sha256_hex(format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes());
     conn.execute(
-        "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, state, hold_reason, last_error,
-                             created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'held', ?4, ?5, ?6, ?6)",
-        params![inbox_id, key, resource_type, hold_reason, message, now],
+        "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, patient_ref, state, hold_reason,
+                             last_error, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'held', ?5, ?6, ?7, ?7)",
+        params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -249,7 +250,10 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
 }
 
 /// Inputs with items held because their patient was unknown, for any of `patient_refs`.
-pub fn inputs_waiting_for(conn: &Connection, patient_refs: &[String]) -> Result<Vec<i64>, StoreError> {
+pub fn inputs_waiting_for(
+    conn: &Connection,
+    patient_refs: &[String],
+) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT inbox_id FROM outbox
          WHERE state = 'held' AND hold_reason = 'patient-unknown' AND patient_ref = ?1",
