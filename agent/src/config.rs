@@ -252,6 +252,7 @@ institution_number = "1318814790"
 name = "drop"
 format = "fhir-json"
 path = "inbox"
+mode = "move"
 
 [uplink]
 route = "web-api"

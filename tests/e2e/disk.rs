@@ -67,4 +67,5 @@ fn start_agent_with(w: &mut World, cfg: &std::path::Path) {
         .spawn()
         .expect("spawn");
     w.agent = Some(child);
+    w.wait_started();
 }

@@ -12,6 +12,9 @@ fn g_the_shared_folder_route_delivers_and_records_results() {
     wait_until(60, "all accepted via the terminal", || {
         w.accepted_files() == 5
     });
+    // `status` polls in a loop here while the agent commits: a regression test for the lost
+    // WAL (a second descriptor on the database dropped the agent's POSIX locks, and a `status`
+    // process then removed the WAL holding the agent's commits).
     wait_until(30, "results recorded", || {
         w.status()["outbox"]
             .to_string()

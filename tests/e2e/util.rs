@@ -116,16 +116,19 @@ route = "web-api"
 concurrency = 4
 [uplink.web_api]
 url = "https://localhost:{port}/clins/v1/bundles"
-ca_cert = "pki/ca.pem"
-client_cert = "pki/client.pem"
-client_key = "pki/client-key.pem"
+ca_cert = "{ca}"
+client_cert = "{cert}"
+client_key = "{key}"
 request_timeout_secs = 5
 connect_timeout_secs = 2
 [uplink.retry]
 initial_ms = 50
 max_secs = 1
 "#,
-                port = addr.port()
+                port = addr.port(),
+                ca = self.pki.ca_cert.display(),
+                cert = self.pki.client_cert.display(),
+                key = self.pki.client_key.display(),
             ),
             Route::SharedFolder => r#"[uplink]
 route = "shared-folder"
@@ -177,6 +180,28 @@ stable_ms = 200
             .spawn()
             .expect("spawn tsunagi");
         self.agent = Some(child);
+        self.wait_started();
+    }
+
+    /// Waits until the agent logged that it started; panics (with its log) if it exited.
+    pub fn wait_started(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let before = self.agent_log().matches("tsunagi started").count();
+        loop {
+            if self.agent_log().matches("tsunagi started").count() > before {
+                return;
+            }
+            if let Some(c) = self.agent.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("the agent exited at start with {status}");
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the agent did not start within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// kill -9.
@@ -218,10 +243,12 @@ stable_ms = 200
 
     /// Runs `tsunagi <args> --data agent` and returns (success, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        // `--data` belongs to the command (`status`, `queue`), before any sub-action.
         let out = Command::new(agent_bin())
-            .args(args)
+            .arg(args[0])
             .arg("--data")
             .arg(self.path("agent"))
+            .args(&args[1..])
             .output()
             .expect("run tsunagi");
         (
@@ -269,6 +296,18 @@ stable_ms = 200
 impl Drop for World {
     fn drop(&mut self) {
         self.kill_agent();
+        if std::thread::panicking() {
+            let log = self.agent_log();
+            let _ = std::fs::write(
+                std::env::temp_dir().join("tsunagi-e2e-failed-agent.log"),
+                &log,
+            );
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of the agent's log ---");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
         if let Some(sim) = self.sim.take() {
             self.rt.block_on(sim.shutdown());
         }

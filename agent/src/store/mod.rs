@@ -99,16 +99,29 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
             .map_err(io)?;
     }
     let path = db_path(data_dir);
-    // Create the file ourselves so that it is owner-only from its first byte.
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
+    if !path.exists() {
+        // Create the file ourselves so that it is owner-only from its first byte (SQLite gives
+        // the -wal and -shm files the same mode). Only when it does not exist yet: opening and
+        // closing a descriptor on a database this process already has open would drop every
+        // POSIX lock the process holds on it, and another process could then take the WAL away
+        // from under our connections.
+        let created = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(&path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            }
+        }
+    }
+    // chmod by path (no descriptor): tightens a file an older version or a user loosened.
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|source| {
         StoreError::Io {
             path: path.clone(),

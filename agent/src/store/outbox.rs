@@ -451,3 +451,67 @@ mod tests {
         assert_eq!(reason, "duplicate of paper record");
     }
 }
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+    use crate::store::{inbox, Writer};
+
+    #[test]
+    fn awaiting_then_delivered_through_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let (w, _h) = Writer::spawn(conn).unwrap();
+        let id = w
+            .call(|c| {
+                let inbox::Stored::New(i) = inbox::insert(
+                    c,
+                    &inbox::NewInput {
+                        source: "s",
+                        origin: "o",
+                        format: "f",
+                        raw: b"x",
+                        file_stamp: None,
+                    },
+                )?
+                else {
+                    unreachable!()
+                };
+                insert_pending(
+                    c,
+                    &NewBundle {
+                        inbox_id: i,
+                        identifier: "X",
+                        resource_type: "Condition",
+                        patient_ref: "P",
+                        body: b"b",
+                    },
+                )
+            })
+            .unwrap();
+        let claimed = w.call(|c| claim_ready(c, now_ms(), 5)).unwrap();
+        assert_eq!(claimed.len(), 1);
+        w.call(move |c| record(c, id, &Delivery::Awaiting)).unwrap();
+        let key = crate::store::sha256_hex(b"b");
+        let got = w
+            .call(move |c| match awaiting_by_key(c, &key)? {
+                Some(id) => record(
+                    c,
+                    id,
+                    &Delivery::Delivered {
+                        receipt: None,
+                        duplicate: false,
+                    },
+                )
+                .map(|()| Some(id)),
+                None => Ok(None),
+            })
+            .unwrap();
+        assert_eq!(got, Some(id));
+        let reader = crate::store::open(dir.path()).unwrap();
+        let st: String = reader
+            .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(st, "delivered");
+    }
+}
