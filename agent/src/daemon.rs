@@ -41,6 +41,9 @@ pub enum DaemonError {
         /// Why.
         reason: String,
     },
+    /// The agent settings are not usable (institution number, department).
+    #[error("settings: {0}")]
+    Settings(String),
     /// The uplink could not be built (certificates, URL).
     #[error("uplink: {0}")]
     Uplink(String),
@@ -93,10 +96,12 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
         .map_err(|e| DaemonError::Uplink(e.to_string()))?;
 
     let mut threads = Vec::new();
-    let builder = BundleBuilder::new(BuildSettings {
-        institution_number: cfg.agent.institution_number.clone(),
-        department: cfg.agent.department.clone().map(|[c, t]| (c, t)),
-    });
+    let settings = BuildSettings::new(
+        cfg.agent.institution_number.clone(),
+        cfg.agent.department.clone().map(|[c, t]| (c, t)),
+    )
+    .map_err(|e| DaemonError::Settings(e.to_string()))?;
+    let builder = BundleBuilder::new(settings);
     let processor = Processor::new(
         writer.clone(),
         store::open(&data_dir)?,

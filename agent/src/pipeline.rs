@@ -33,7 +33,7 @@ impl Adapters {
     /// Every adapter built into this agent.
     pub fn builtin() -> Self {
         let mut by_name: HashMap<&'static str, Box<dyn Adapter>> = HashMap::new();
-        let fhir = FhirJsonAdapter::default();
+        let fhir = FhirJsonAdapter;
         by_name.insert(fhir.name(), Box::new(fhir));
         Adapters { by_name }
     }

@@ -51,10 +51,7 @@ impl Sender {
 
     /// Sends until shutdown, then waits for the requests in flight and returns.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), StoreError> {
-        let recovered = self
-            .writer
-            .call_async(|c| outbox::recover_in_flight(c))
-            .await?;
+        let recovered = self.writer.call_async(outbox::recover_in_flight).await?;
         if recovered > 0 {
             tracing::info!(
                 count = recovered,
@@ -107,7 +104,7 @@ impl Sender {
         };
         let due = self
             .writer
-            .call_async(|c| outbox::next_due(c))
+            .call_async(outbox::next_due)
             .await
             .ok()
             .flatten();

@@ -94,8 +94,10 @@ pub trait PatientDirectory {
 
 /// A directory that knows no patient.
 #[derive(Debug, Default, Clone, Copy)]
+#[cfg(test)]
 pub struct NoPatients;
 
+#[cfg(test)]
 impl PatientDirectory for NoPatients {
     fn patient(&self, _reference: &str) -> Option<Value> {
         None

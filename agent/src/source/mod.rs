@@ -20,7 +20,7 @@
 
 pub mod folder;
 
-pub use folder::{FolderConfig, FolderError, FolderMode, FolderSource, FolderStats, WatchMode};
+pub use folder::{FolderConfig, FolderSource};
 
 use std::path::Path;
 
@@ -33,6 +33,8 @@ pub struct IncomingFile<'a> {
     /// log it above debug level.
     pub rel_path: &'a str,
     /// Where the file is on disk now (for diagnostics; the content is `bytes`).
+    #[allow(dead_code)]
+    // the store's intake needs only the bytes; kept for intakes that check the file
     pub abs_path: &'a Path,
     /// Size in bytes, equal to `bytes.len()`.
     pub size: u64,

@@ -169,11 +169,11 @@ pub fn queue(
     Ok(items)
 }
 
-/// The attempts of an outbox item: (unix ms, outcome, detail).
-pub fn attempts(
-    conn: &Connection,
-    outbox_id: i64,
-) -> Result<Vec<(i64, String, Option<String>, Option<i64>)>, StoreError> {
+/// One recorded attempt: (unix ms, outcome, detail, next delay in ms).
+pub type AttemptRow = (i64, String, Option<String>, Option<i64>);
+
+/// The attempts of an outbox item, oldest first.
+pub fn attempts(conn: &Connection, outbox_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT at, outcome, detail, next_delay_ms FROM attempt WHERE outbox_id = ?1 ORDER BY id",
     )?;

@@ -89,10 +89,12 @@ impl Complaints {
             .retain(|rel, (_, g)| *g >= generation || still_tracked(rel));
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.seen.len()
     }
 
+    #[cfg(test)]
     pub fn suppressed(&self) -> u64 {
         self.suppressed
     }

@@ -160,6 +160,7 @@ impl TryFrom<RawFolderConfig> for FolderConfig {
 }
 
 impl FolderConfig {
+    #[cfg(test)]
     /// A config with every default, for `mode` at `path`.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>, mode: FolderMode) -> Self {
         FolderConfig {

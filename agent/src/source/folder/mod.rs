@@ -162,11 +162,6 @@ impl FolderSource {
         })
     }
 
-    /// The checked configuration.
-    pub fn config(&self) -> &FolderConfig {
-        &self.cfg
-    }
-
     /// Runs until `shutdown` fires, then finishes the file in hand (commit and move) and returns.
     /// Blocking: run it on its own thread. Problems with single files are logged and retried, never
     /// returned.

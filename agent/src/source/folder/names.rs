@@ -55,17 +55,6 @@ pub enum PathIssue {
     Abnormal,
 }
 
-impl PathIssue {
-    pub fn reason(self) -> &'static str {
-        match self {
-            PathIssue::Outside => "path is outside the folder root",
-            PathIssue::Root => "path is the folder root",
-            PathIssue::NotUtf8 => "path is not valid UTF-8",
-            PathIssue::Abnormal => "path has a '..' or '.' component",
-        }
-    }
-}
-
 /// The `/`-separated relative key of `path` under `root`.
 pub fn rel_path(root: &Path, path: &Path) -> Result<String, PathIssue> {
     let rest = path.strip_prefix(root).map_err(|_| PathIssue::Outside)?;

@@ -134,6 +134,7 @@ impl Tracker {
         self.entries.get(rel).map(|e| e.stamp)
     }
 
+    #[cfg(test)]
     pub fn state(&self, rel: &str) -> Option<State> {
         self.entries.get(rel).map(|e| e.state)
     }
@@ -207,6 +208,7 @@ impl Tracker {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub fn unsettled_len(&self) -> usize {
         self.unsettled.len()
     }
