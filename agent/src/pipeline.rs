@@ -329,3 +329,135 @@ fn apply(
     }
     Ok(sendable)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::BuildSettings;
+    use crate::store::{self, inbox};
+
+    fn processor(dir: &std::path::Path) -> (Processor, Writer) {
+        let (writer, _h) = Writer::spawn(store::open(dir).unwrap()).unwrap();
+        let settings = BuildSettings::new("1318814790", None).unwrap();
+        let p = Processor::new(
+            writer.clone(),
+            store::open(dir).unwrap(),
+            BundleBuilder::new(settings),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        (p, writer)
+    }
+
+    fn put(writer: &Writer, origin: &str, raw: &[u8]) -> i64 {
+        let (origin, raw) = (origin.to_string(), raw.to_vec());
+        match writer
+            .call(move |c| {
+                inbox::insert(
+                    c,
+                    &inbox::NewInput {
+                        source: "t",
+                        origin: &origin,
+                        format: "fhir-json",
+                        raw: &raw,
+                        file_stamp: None,
+                    },
+                )
+            })
+            .unwrap()
+        {
+            inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+        }
+    }
+
+    fn states(dir: &std::path::Path) -> Vec<(String, String)> {
+        let c = store::open_existing(dir).unwrap();
+        let mut s = c
+            .prepare("SELECT resource_type, state FROM outbox ORDER BY id")
+            .unwrap();
+        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    const PATIENT: &str = r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID","value":"00012345:a:1:01"}],"name":[{"text":"x","family":"x","given":["y"]}],"gender":"male","birthDate":"1970-01-01","address":[{"text":"z"}]}"#;
+    const CONDITION: &str = r#"{"resourceType":"Condition","id":"c1","identifier":[{"system":"http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier","value":"c1"}],"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active","display":"Active"}]},"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed","display":"Confirmed"}]},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"encounter-diagnosis"}]}],"code":{"coding":[{"system":"http://medis.or.jp/CodeSystem/master-disease-keyNumber","code":"20054174","display":"胃炎"}],"text":"胃炎"},"subject":{"reference":"Patient/p1"},"onsetDateTime":"2024-04-01"}"#;
+
+    #[test]
+    fn a_lone_resource_waits_for_its_patient_and_is_rebuilt_when_it_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut p, w) = processor(dir.path());
+        put(&w, "condition.json", CONDITION.as_bytes());
+        p.step().unwrap();
+        assert_eq!(
+            states(dir.path()),
+            vec![("Condition".into(), "held".into())]
+        );
+        put(&w, "patient.json", PATIENT.as_bytes());
+        p.step().unwrap(); // the patient; the waiting input goes back to `received`
+        p.step().unwrap(); // the condition again, now with its patient
+        assert_eq!(
+            states(dir.path()),
+            vec![
+                ("Condition".into(), "superseded".into()),
+                ("Condition".into(), "pending".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_record_is_quarantined_and_the_next_one_still_flows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut p, w) = processor(dir.path());
+        let bad = put(&w, "bad.json", b"{}");
+        w.call(move |c| {
+            c.execute("UPDATE inbox SET raw = X'7B207D' WHERE id = ?1", [bad])?;
+            Ok(())
+        })
+        .unwrap();
+        put(&w, "patient.json", PATIENT.as_bytes());
+        assert_eq!(p.step().unwrap(), 2);
+        let c = store::open_existing(dir.path()).unwrap();
+        let (state, error): (String, String) = c
+            .query_row("SELECT state, error FROM inbox WHERE id = ?1", [bad], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(state, "quarantined");
+        assert!(
+            error.contains("t:bad.json") && error.contains("checksum"),
+            "{error}"
+        );
+        let processed: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM inbox WHERE state = 'processed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(processed, 1);
+    }
+
+    #[test]
+    fn processing_is_deterministic_so_replay_gives_the_same_idempotency_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut p, w) = processor(dir.path());
+        let bundle = format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"fullUrl":"urn:uuid:1","resource":{PATIENT}}},{{"fullUrl":"urn:uuid:2","resource":{CONDITION}}}]}}"#
+        );
+        let id = put(&w, "b.json", bundle.as_bytes());
+        p.step().unwrap();
+        w.call(move |c| inbox::replay(c, &[id])).unwrap();
+        p.step().unwrap();
+        let c = store::open_existing(dir.path()).unwrap();
+        let keys: Vec<String> = c
+            .prepare("SELECT idempotency_key FROM outbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0], keys[1]);
+    }
+}
