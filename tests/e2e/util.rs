@@ -326,43 +326,4 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Names, IDs and birth dates used in generated inputs; tests assert none is ever logged.
-pub const SECRET_FAMILY: &str = "試験";
-pub const SECRET_GIVEN: &str = "花子";
-pub const SECRET_BIRTH: &str = "1987-06-05";
-
-/// A FHIR collection Bundle with one Patient and one Condition, unique by `i`.
-pub fn condition_input(i: usize) -> Vec<u8> {
-    let pid = format!("pt{i:06}");
-    serde_json::json!({
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {"fullUrl": format!("urn:uuid:00000000-0000-4000-8000-{i:012}"),
-             "resource": {
-                "resourceType": "Patient",
-                "id": pid,
-                "identifier": [{"system": "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID",
-                                "value": format!("00012345:あいう:{i}:01")}],
-                "name": [{"text": format!("{SECRET_FAMILY} {SECRET_GIVEN}"), "family": SECRET_FAMILY, "given": [SECRET_GIVEN]}],
-                "gender": "female",
-                "birthDate": SECRET_BIRTH,
-                "address": [{"text": "東京都千代田区"}]
-             }},
-            {"fullUrl": format!("urn:uuid:00000000-0000-4000-9000-{i:012}"),
-             "resource": {
-                "resourceType": "Condition",
-                "id": format!("c{i}"),
-                "identifier": [{"system": "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier", "value": format!("c{i}")}],
-                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active", "display": "Active"}]},
-                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed", "display": "Confirmed"}]},
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}],
-                "code": {"coding": [{"system": "http://medis.or.jp/CodeSystem/master-disease-keyNumber", "code": "20054174", "display": "胃炎"}], "text": "胃炎"},
-                "subject": {"reference": format!("Patient/{pid}")},
-                "onsetDateTime": "2024-04-01"
-             }}
-        ]
-    })
-    .to_string()
-    .into_bytes()
-}
+pub use tsunagi_sim::fixtures::{condition_input, SECRET_BIRTH, SECRET_FAMILY, SECRET_GIVEN};
