@@ -115,6 +115,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             faults: tsunagi_sim::FaultSpec::default(),
             shared_folder: None,
             institutions: vec![expected.institution.clone()],
+            fsync: true,
         })
         .await
         .context("starting the platform simulator")?;

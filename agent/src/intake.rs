@@ -58,38 +58,62 @@ impl Intake for StoreIntake {
     }
 
     fn commit(&self, file: &IncomingFile<'_>) -> Result<Committed, IntakeError> {
+        let mut v = self.commit_batch(std::slice::from_ref(file))?;
+        v.pop()
+            .ok_or_else(|| IntakeError::Store("empty commit result".into()))
+    }
+
+    fn commit_batch(&self, files: &[IncomingFile<'_>]) -> Result<Vec<Committed>, IntakeError> {
         if self.reserve.paused() {
             return Err(IntakeError::Paused);
         }
-        let (source, origin, format) = (
-            file.source.to_owned(),
-            file.rel_path.to_owned(),
-            self.format.clone(),
-        );
-        let raw = file.bytes.to_vec();
-        let stamp = (file.size, file.mtime_ns);
+        let owned: Vec<(String, String, Vec<u8>, (u64, i128))> = files
+            .iter()
+            .map(|f| {
+                (
+                    f.source.to_owned(),
+                    f.rel_path.to_owned(),
+                    f.bytes.to_vec(),
+                    (f.size, f.mtime_ns),
+                )
+            })
+            .collect();
+        let format = self.format.clone();
         let stored = self
             .writer
             .call(move |c| {
-                inbox::insert(
-                    c,
-                    &inbox::NewInput {
-                        source: &source,
-                        origin: &origin,
-                        format: &format,
-                        raw: &raw,
-                        file_stamp: Some(stamp),
-                    },
-                )
+                owned
+                    .iter()
+                    .map(|(source, origin, raw, stamp)| {
+                        inbox::insert(
+                            c,
+                            &inbox::NewInput {
+                                source,
+                                origin,
+                                format: &format,
+                                raw,
+                                file_stamp: Some(*stamp),
+                            },
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(store_err)?;
-        Ok(match stored {
-            inbox::Stored::New(id) => {
-                self.wake.notify_one();
-                Committed::Stored { inbox_id: id }
-            }
-            inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
-        })
+        let mut new = false;
+        let out = stored
+            .into_iter()
+            .map(|s| match s {
+                inbox::Stored::New(id) => {
+                    new = true;
+                    Committed::Stored { inbox_id: id }
+                }
+                inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
+            })
+            .collect();
+        if new {
+            self.wake.notify_one();
+        }
+        Ok(out)
     }
 
     fn reject_oversize(

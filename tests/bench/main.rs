@@ -89,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         faults: FaultSpec::default(),
         shared_folder: None,
         institutions: vec![],
+        fsync: false,
     }))?;
     let config = dir.join("tsunagi.toml");
     std::fs::write(

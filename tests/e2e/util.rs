@@ -94,6 +94,7 @@ impl World {
             faults: FaultSpec::parse(faults).expect("fault spec"),
             shared_folder: (self.route == Route::SharedFolder).then(|| self.path("terminal")),
             institutions: vec![INSTITUTION.to_string()],
+            fsync: true,
         };
         let sim = self
             .rt

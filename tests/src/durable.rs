@@ -23,6 +23,12 @@ pub fn tmp_path(path: &Path) -> PathBuf {
 
 /// Writes `contents` to `path` atomically and durably (tmp + fsync + rename + fsync dir).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_with(path, contents, mode, true)
+}
+
+/// [`write_atomic`], with the fsyncs only when `fsync` (the benchmark turns them off so that it
+/// measures the agent, not the simulator's disk; the write stays atomic by the rename).
+pub fn write_atomic_with(path: &Path, contents: &[u8], mode: u32, fsync: bool) -> io::Result<()> {
     let tmp = tmp_path(path);
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -41,10 +47,15 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = mode;
     f.write_all(contents)?;
-    f.sync_all()?;
+    if fsync {
+        f.sync_all()?;
+    }
     drop(f);
     fs::rename(&tmp, path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    if fsync {
+        sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory so a rename or unlink inside it survives a crash.

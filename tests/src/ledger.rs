@@ -3,7 +3,9 @@
 //! Layout under the data directory:
 //! - `accepted/<idempotency-key>.json`: the exact body of every accepted submission;
 //! - `rejected/<idempotency-key>.json`: the latest rejected body under that key;
-//! - `identifiers.json`: `{ "<Bundle.identifier.value>": "<latest accepted key>" }`.
+//! - `identifiers.log`: one line `<Bundle.identifier.value>\t<key>` per acceptance, appended;
+//!   the last line for an identifier names its latest bundle. It is derived data: lines whose key
+//!   has no accepted file are ignored, and a missing log is rebuilt from `accepted/`.
 //!
 //! Invariants:
 //! - a key is in the dedup index iff `accepted/<key>.json` exists (the index is rebuilt from
@@ -55,11 +57,12 @@ pub struct Ledger {
     identifiers_file: PathBuf,
     accepted: HashSet<String>,
     identifiers: BTreeMap<String, String>,
+    fsync: bool,
 }
 
 impl Ledger {
     /// Opens (creating directories as needed) and rebuilds the index from `accepted/`.
-    /// `identifiers.json` is loaded when present, otherwise derived from the accepted files in
+    /// `identifiers.log` is loaded when present, otherwise derived from the accepted files in
     /// modification-time order.
     pub fn open(data_dir: &Path) -> io::Result<Ledger> {
         let accepted_dir = data_dir.join("accepted");
@@ -77,10 +80,15 @@ impl Ledger {
                 files.push((entry.metadata()?.modified()?, key.to_string(), entry.path()));
             }
         }
-        let identifiers_file = data_dir.join("identifiers.json");
-        let identifiers = match fs::read(&identifiers_file) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+        let identifiers_file = data_dir.join("identifiers.log");
+        let known: HashSet<&str> = files.iter().map(|(_, k, _)| k.as_str()).collect();
+        let identifiers = match fs::read_to_string(&identifiers_file) {
+            Ok(text) => text
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .filter(|(_, k)| known.contains(k))
+                .map(|(i, k)| (i.to_string(), k.to_string()))
+                .collect(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 files.sort();
                 let mut map = BTreeMap::new();
@@ -101,7 +109,13 @@ impl Ledger {
             rejected_dir,
             identifiers_file,
             identifiers,
+            fsync: true,
         })
+    }
+
+    /// Turns fsync off (benchmarks only): writes stay atomic, not durable across power loss.
+    pub fn set_fsync(&mut self, fsync: bool) {
+        self.fsync = fsync;
     }
 
     pub fn accepted_dir(&self) -> &Path {
@@ -121,12 +135,16 @@ impl Ledger {
         body: &[u8],
         identifier: Option<&str>,
     ) -> io::Result<String> {
-        durable::write_atomic(&self.accepted_path(key), body, durable::PRIVATE)?;
+        durable::write_atomic_with(&self.accepted_path(key), body, durable::PRIVATE, self.fsync)?;
         self.accepted.insert(key.to_string());
-        if let Some(id) = identifier {
+        if let Some(id) = identifier.filter(|i| !i.contains(['\t', '\n'])) {
             self.identifiers.insert(id.to_string(), key.to_string());
-            let json = serde_json::to_vec_pretty(&self.identifiers)?;
-            durable::write_atomic(&self.identifiers_file, &json, durable::PRIVATE)?;
+            use std::io::Write;
+            let mut log = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.identifiers_file)?;
+            log.write_all(format!("{id}\t{key}\n").as_bytes())?;
         }
         Ok(receipt_id(key))
     }
@@ -134,7 +152,7 @@ impl Ledger {
     /// Keeps a rejected body for inspection (latest one per key).
     pub fn reject(&self, key: &str, body: &[u8]) -> io::Result<()> {
         let path = self.rejected_dir.join(format!("{key}.json"));
-        durable::write_atomic(&path, body, durable::PRIVATE)
+        durable::write_atomic_with(&path, body, durable::PRIVATE, self.fsync)
     }
 
     pub fn accepted_path(&self, key: &str) -> PathBuf {
@@ -203,7 +221,7 @@ mod tests {
             l.accept("only", &body, Some(crate::fixtures::SAMPLE_IDENTIFIER))
                 .unwrap();
         }
-        fs::remove_file(dir.path().join("identifiers.json")).unwrap();
+        fs::remove_file(dir.path().join("identifiers.log")).unwrap();
         let l = Ledger::open(dir.path()).unwrap();
         assert_eq!(
             l.latest_key_for(crate::fixtures::SAMPLE_IDENTIFIER)

@@ -18,12 +18,15 @@ struct Args {
     /// mTLS listen address, e.g. 127.0.0.1:8443.
     #[arg(long)]
     listen: SocketAddr,
-    /// Data directory (accepted/, rejected/, identifiers.json, pki/).
+    /// Data directory (accepted/, rejected/, identifiers.log, pki/).
     #[arg(long = "data")]
     data: PathBuf,
     /// Plain-HTTP admin address (loopback only), e.g. 127.0.0.1:8444.
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
+    /// Do not fsync accepted bundles (benchmarks of the agent only; a crash can lose them).
+    #[arg(long)]
+    no_fsync: bool,
     /// Fault SPEC, e.g. `503=0.2,latency=50,seed=7`.
     #[arg(long, default_value = "")]
     faults: String,
@@ -68,6 +71,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         faults,
         shared_folder: args.shared_folder.clone(),
         institutions: args.institutions,
+        fsync: !args.no_fsync,
     })
     .await?;
     println!("listening https://{}", sim.addr);

@@ -32,6 +32,9 @@ pub struct SimConfig {
     pub shared_folder: Option<PathBuf>,
     /// Registered 10-digit institution numbers; empty = accept any well-formed number.
     pub institutions: Vec<String>,
+    /// Fsync what is accepted before answering (the default). Benchmarks turn it off so they
+    /// measure the agent rather than the simulator's disk.
+    pub fsync: bool,
 }
 
 impl SimConfig {
@@ -45,6 +48,7 @@ impl SimConfig {
             faults: FaultSpec::default(),
             shared_folder: None,
             institutions: Vec::new(),
+            fsync: true,
         }
     }
 }
@@ -163,16 +167,22 @@ pub async fn start(cfg: SimConfig) -> Result<RunningSim, SimError> {
         }
     }
     let data_dir = cfg.data_dir.clone();
-    let ledger = tokio::task::spawn_blocking(move || Ledger::open(&data_dir))
-        .await
-        .map_err(|e| SimError::DataDir {
-            path: cfg.data_dir.clone(),
-            source: std::io::Error::other(e),
-        })?
-        .map_err(|source| SimError::DataDir {
-            path: cfg.data_dir.clone(),
-            source,
-        })?;
+    let fsync = cfg.fsync;
+    let ledger = tokio::task::spawn_blocking(move || {
+        Ledger::open(&data_dir).map(|mut l| {
+            l.set_fsync(fsync);
+            l
+        })
+    })
+    .await
+    .map_err(|e| SimError::DataDir {
+        path: cfg.data_dir.clone(),
+        source: std::io::Error::other(e),
+    })?
+    .map_err(|source| SimError::DataDir {
+        path: cfg.data_dir.clone(),
+        source,
+    })?;
     let tls = https::server_config(&cfg.pki, cfg.faults.wrong_cert)?;
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)

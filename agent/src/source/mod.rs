@@ -79,6 +79,13 @@ pub trait Intake: Send + Sync + 'static {
     /// Stores the file durably; returns only after the commit is fsynced.
     fn commit(&self, file: &IncomingFile<'_>) -> Result<Committed, IntakeError>;
 
+    /// Stores several files in one durable commit (one fsync for all of them). All or nothing:
+    /// on `Err`, none of them may be acknowledged. The default commits them one by one, which is
+    /// correct (a file committed before a later one failed is found `AlreadyStored` next time).
+    fn commit_batch(&self, files: &[IncomingFile<'_>]) -> Result<Vec<Committed>, IntakeError> {
+        files.iter().map(|f| self.commit(f)).collect()
+    }
+
     /// Records a file larger than the configured limit as a visible quarantine item, without its
     /// content. Must be idempotent (a crash before the file is moved to `rejected/` repeats it), and
     /// afterwards `is_known(source, rel_path, size, mtime_ns)` must answer `true`.

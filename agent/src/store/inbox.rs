@@ -272,3 +272,60 @@ mod tests {
         assert_eq!(p[0].content_hash, sha256_hex(b"raw"));
     }
 }
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn pruning_drops_raw_bytes_only_of_finished_old_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        let mut ids = Vec::new();
+        for o in ["done", "waiting"] {
+            let Stored::New(id) = insert(
+                &conn,
+                &NewInput {
+                    source: "s",
+                    origin: o,
+                    format: "f",
+                    raw: b"r",
+                    file_stamp: None,
+                },
+            )
+            .unwrap() else {
+                panic!()
+            };
+            mark_processed(&conn, id).unwrap();
+            ids.push(id);
+        }
+        let body: &[u8] = b"b";
+        for (id, state) in [(ids[0], "delivered"), (ids[1], "pending")] {
+            conn.execute(
+                "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, body, state, created_at, updated_at)
+                 VALUES (?1, 'k', 'Condition', ?2, ?3, 0, 0)",
+                params![id, body, state],
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            prune_delivered(&conn, now_ms() - 60_000).unwrap(),
+            0,
+            "too recent"
+        );
+        assert_eq!(prune_delivered(&conn, now_ms() + 60_000).unwrap(), 1);
+        let raws: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT raw FROM inbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(raws, vec![None, Some(b"r".to_vec())]);
+        assert_eq!(
+            replay(&conn, &[ids[0]]).unwrap(),
+            0,
+            "a pruned input cannot be replayed"
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! Taking one ready file: (read-only) ask the store whether it is known, read it, commit it, and
-//! acknowledge it (move it out, or mark it done).
+//! Taking ready files: (read-only) ask the store whether each is known, read it, commit a batch
+//! of them in one durable commit, and acknowledge each (move it out, or mark it done).
 //!
 //! Invariants: acknowledgement happens only after `commit` / `reject_oversize` returned `Ok`; every
 //! other outcome leaves the file where it is, scheduled for a retry or settling again; `Paused`
@@ -16,26 +16,60 @@ use super::run::{Next, Runner};
 use super::tracker::Stamp;
 use crate::source::{Committed, IncomingFile, IntakeError};
 
+/// Files committed together at most (one fsync for the batch).
+const BATCH_FILES: usize = 256;
+/// Bytes committed together at most.
+const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// A file read whole and waiting for its batch's commit.
+struct Prepared {
+    rel: String,
+    abs: PathBuf,
+    stamp: Stamp,
+    bytes: Vec<u8>,
+}
+
+/// What preparing one file led to.
+enum Prep {
+    Read(Prepared),
+    Done(Next),
+}
+
 impl Runner {
-    /// Offers every ready file, oldest first, unless paused or shutting down.
+    /// Offers every ready file, oldest first, in batches that share one commit, unless paused or
+    /// shutting down.
     pub(super) fn take_ready(&mut self) {
         if self.paused && Instant::now() < self.pause_retry_at {
             return;
         }
+        let mut batch: Vec<Prepared> = Vec::new();
+        let mut batch_bytes = 0;
         for rel in self.tracker.ready(self.stable) {
             if self.shutdown.is_triggered() {
-                return;
+                break;
             }
-            if let Next::Paused = self.take(&rel) {
-                return;
+            match self.prepare(&rel) {
+                Prep::Done(Next::Paused) => return,
+                Prep::Done(_) => {}
+                Prep::Read(p) => {
+                    batch_bytes += p.bytes.len();
+                    batch.push(p);
+                    if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {
+                        batch_bytes = 0;
+                        if let Next::Paused = self.commit_batch(std::mem::take(&mut batch)) {
+                            return;
+                        }
+                    }
+                }
             }
         }
+        self.commit_batch(batch);
     }
 
-    /// Takes one ready file: (read-only) ask whether it is known, read, commit, acknowledge.
-    fn take(&mut self, rel: &str) -> Next {
+    /// (read-only) asks whether the file is known, then reads it whole.
+    fn prepare(&mut self, rel: &str) -> Prep {
         let Some(stamp) = self.tracker.stamp(rel) else {
-            return Next::Continue;
+            return Prep::Done(Next::Continue);
         };
         let abs = self.src.root.join(rel);
         if self.src.targets.is_none() {
@@ -48,58 +82,101 @@ impl Runner {
                     self.stats.known_skipped += 1;
                     self.tracker.mark_done(rel);
                     self.complaints.clear(rel);
-                    return Next::Continue;
+                    return Prep::Done(Next::Continue);
                 }
                 Ok(false) => {}
-                Err(e) => return self.intake_failed(rel, e),
+                Err(e) => return Prep::Done(self.intake_failed(rel, e)),
             }
         }
         if stamp.size > self.src.cfg.max_file_bytes {
-            return self.reject_oversize(rel, &abs, stamp);
+            return Prep::Done(self.reject_oversize(rel, &abs, stamp));
         }
-        let bytes = match handoff::read_stable(&abs, stamp) {
-            Ok(Read::Content(b)) => b,
+        match handoff::read_stable(&abs, stamp) {
+            Ok(Read::Content(bytes)) => Prep::Read(Prepared {
+                rel: rel.to_string(),
+                abs,
+                stamp,
+                bytes,
+            }),
             Ok(Read::Changed(now)) => {
                 debug!(source = %self.src.cfg.name, rel_path = %rel, "changed while reading; settling again");
                 self.tracker.observe(rel, now, false, Instant::now());
-                return Next::Continue;
+                Prep::Done(Next::Continue)
             }
             Ok(Read::Gone) => {
                 debug!(source = %self.src.cfg.name, rel_path = %rel, "vanished before reading");
                 self.forget(rel);
-                return Next::Continue;
+                Prep::Done(Next::Continue)
             }
             Err(e) => {
                 self.stats.read_errors += 1;
                 self.complaints.report(rel, &format!("unreadable: {e}"));
                 self.tracker.mark_retry(rel, Instant::now() + self.retry);
-                return Next::Continue;
+                Prep::Done(Next::Continue)
             }
-        };
-        self.stats.offered += 1;
-        let committed = self.intake.commit(&IncomingFile {
-            source: &self.src.cfg.name,
-            rel_path: rel,
-            abs_path: &abs,
-            size: stamp.size,
-            mtime_ns: stamp.mtime_ns,
-            bytes: &bytes,
-        });
-        drop(bytes);
-        match committed {
-            Ok(Committed::Stored { inbox_id }) => {
-                self.stats.stored += 1;
-                debug!(source = %self.src.cfg.name, rel_path = %rel, inbox_id, "stored");
-            }
-            Ok(Committed::AlreadyStored { inbox_id }) => {
-                self.stats.already_stored += 1;
-                debug!(source = %self.src.cfg.name, rel_path = %rel, inbox_id, "already stored");
-            }
-            Err(e) => return self.intake_failed(rel, e),
         }
+    }
+
+    /// Commits a batch in one durable commit, then acknowledges each file.
+    fn commit_batch(&mut self, batch: Vec<Prepared>) -> Next {
+        if batch.is_empty() {
+            return Next::Continue;
+        }
+        self.stats.offered += batch.len() as u64;
+        let name = self.src.cfg.name.clone();
+        let files: Vec<IncomingFile<'_>> = batch
+            .iter()
+            .map(|p| IncomingFile {
+                source: &name,
+                rel_path: &p.rel,
+                abs_path: &p.abs,
+                size: p.stamp.size,
+                mtime_ns: p.stamp.mtime_ns,
+                bytes: &p.bytes,
+            })
+            .collect();
+        let committed = self.intake.commit_batch(&files);
+        drop(files);
+        let results = match committed {
+            Ok(r) if r.len() == batch.len() => r,
+            Ok(_) => {
+                let e =
+                    IntakeError::Store("the intake answered a batch with the wrong count".into());
+                return self.batch_failed(&batch, e);
+            }
+            Err(e) => return self.batch_failed(&batch, e),
+        };
         self.resumed();
         let target = self.src.targets.as_ref().map(|t| t.0.clone());
-        self.acknowledge(rel, &abs, target)
+        for (p, c) in batch.into_iter().zip(results) {
+            match c {
+                Committed::Stored { inbox_id } => {
+                    self.stats.stored += 1;
+                    debug!(source = %name, rel_path = %p.rel, inbox_id, "stored");
+                }
+                Committed::AlreadyStored { inbox_id } => {
+                    self.stats.already_stored += 1;
+                    debug!(source = %name, rel_path = %p.rel, inbox_id, "already stored");
+                }
+            }
+            self.acknowledge(&p.rel, &p.abs, target.clone());
+        }
+        Next::Continue
+    }
+
+    /// Nothing of the batch is acknowledged; each file is retried (or waits out the pause).
+    fn batch_failed(&mut self, batch: &[Prepared], e: IntakeError) -> Next {
+        let mut next = Next::Continue;
+        for p in batch {
+            let e = match &e {
+                IntakeError::Paused => IntakeError::Paused,
+                IntakeError::Store(r) => IntakeError::Store(r.clone()),
+            };
+            if let Next::Paused = self.intake_failed(&p.rel, e) {
+                next = Next::Paused;
+            }
+        }
+        next
     }
 
     /// Quarantines a file over `max_file_bytes` without reading it.
