@@ -11,6 +11,7 @@
 //! Logs name outbox ids and outcome kinds; the platform's own texts (which could quote data) stay
 //! in the database, shown by `tsunagi queue show`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,30 +60,41 @@ impl Sender {
             );
         }
         let mut in_flight: JoinSet<()> = JoinSet::new();
+        // Claimed items wait here for a free slot: claiming a few slots' worth at once keeps the
+        // claims from costing one commit per item.
+        let mut claimed: VecDeque<Claimed> = VecDeque::new();
         let policy = Arc::new(self.policy.clone());
+        let refill_at = self.concurrency;
+        let claim_max = self.concurrency * 4;
         loop {
             if shutdown.is_triggered() {
                 break;
             }
-            let free = self.concurrency.saturating_sub(in_flight.len());
-            let mut claimed = Vec::new();
-            if free > 0 {
+            if claimed.len() < refill_at {
+                let want = claim_max - claimed.len();
                 match self
                     .writer
-                    .call_async(move |c| outbox::claim_ready(c, now_ms(), free))
+                    .call_async(move |c| outbox::claim_ready(c, now_ms(), want))
                     .await
                 {
-                    Ok(v) => claimed = v,
+                    Ok(v) => claimed.extend(v),
                     Err(e) => tracing::error!(error = %e, "sender: cannot claim items"),
                 }
             }
-            for item in claimed {
+            while in_flight.len() < self.concurrency {
+                let Some(item) = claimed.pop_front() else {
+                    break;
+                };
                 let (uplink, writer, policy) =
                     (self.uplink.clone(), self.writer.clone(), policy.clone());
                 in_flight.spawn(async move { send_one(&uplink, &writer, &policy, item).await });
             }
             self.collect_results().await;
-            let due_in = self.next_due_in().await;
+            let due_in = if claimed.is_empty() {
+                self.next_due_in().await
+            } else {
+                Duration::from_secs(1)
+            };
             tokio::select! {
                 _ = shutdown.triggered() => break,
                 _ = self.wake.notified() => {}
@@ -90,8 +102,15 @@ impl Sender {
                 _ = tokio::time::sleep(due_in) => {}
             }
         }
-        // Drain: every request already sent gets its outcome recorded.
+        // Drain: every request already sent gets its outcome recorded; claimed items not yet
+        // sent go back to pending.
         while in_flight.join_next().await.is_some() {}
+        let unsent: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        if !unsent.is_empty() {
+            self.writer
+                .call_async(move |c| outbox::release(c, &unsent))
+                .await?;
+        }
         self.collect_results().await;
         Ok(())
     }

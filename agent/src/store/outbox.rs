@@ -101,6 +101,18 @@ pub fn recover_in_flight(conn: &Connection) -> Result<usize, StoreError> {
     )?)
 }
 
+/// Puts claimed items that were never sent back to pending (at shutdown).
+pub fn release(conn: &Connection, ids: &[i64]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET state = 'pending', attempts = MAX(attempts - 1, 0), updated_at = ?2
+         WHERE id = ?1 AND state = 'in_flight'",
+    )?;
+    for id in ids {
+        stmt.execute(params![id, now_ms()])?;
+    }
+    Ok(())
+}
+
 /// An item claimed for sending.
 #[derive(Debug)]
 pub struct Claimed {
