@@ -42,16 +42,7 @@ fn b_kill_9_during_a_2000_file_run_loses_and_duplicates_nothing() {
     }
     dropper.join().expect("dropper");
     wait_until(300, "all 2000 accepted", || w.accepted_files() == total);
-    wait_until(60, "inbox folder empty", || {
-        std::fs::read_dir(w.path("inbox"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.path().is_file())
-                    .count()
-                    == 0
-            })
-            .unwrap_or(false)
-    });
+    wait_until(60, "inbox folder empty", || w.files_in("inbox") == 0);
     w.stop_agent();
     let stats = w.sim().stats();
     assert_eq!(
@@ -63,23 +54,9 @@ fn b_kill_9_during_a_2000_file_run_loses_and_duplicates_nothing() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity_check");
     assert_eq!(check, "ok");
-    let inputs: i64 = db
-        .query_row("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))
-        .expect("q");
-    let delivered: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
-    let not_done: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state <> 'delivered'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
+    let inputs: i64 = w.db_count("SELECT COUNT(*) FROM inbox");
+    let delivered: i64 = w.db_count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'");
+    let not_done: i64 = w.db_count("SELECT COUNT(*) FROM outbox WHERE state <> 'delivered'");
     assert_eq!(inputs as usize, total, "each file stored once");
     assert_eq!(delivered as usize, total);
     assert_eq!(not_done, 0);

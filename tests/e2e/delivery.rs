@@ -14,16 +14,7 @@ fn a_n_files_are_accepted_exactly_once() {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
     wait_until(60, "all bundles accepted", || w.accepted_files() == n);
-    wait_until(10, "inbox emptied", || {
-        std::fs::read_dir(w.path("inbox"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.path().is_file())
-                    .count()
-                    == 0
-            })
-            .unwrap_or(false)
-    });
+    wait_until(10, "inbox emptied", || w.files_in("inbox") == 0);
     w.stop_agent();
     let stats = w.sim().stats();
     assert_eq!(stats.accepted as usize, n, "{stats:?}");
@@ -51,24 +42,9 @@ fn c_outage_503_then_recovery_delivers_everything_with_capped_backoff() {
         w.accepted_files() == 6
     });
     w.stop_agent();
-    let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db");
-    let transient: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM attempt WHERE outcome = 'transient'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
-    let max_delay: i64 = db
-        .query_row("SELECT MAX(next_delay_ms) FROM attempt", [], |r| r.get(0))
-        .expect("q");
-    let delivered: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
+    let transient: i64 = w.db_count("SELECT COUNT(*) FROM attempt WHERE outcome = 'transient'");
+    let max_delay: i64 = w.db_count("SELECT MAX(next_delay_ms) FROM attempt");
+    let delivered: i64 = w.db_count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'");
     assert!(transient >= 20, "attempts recorded: {transient}");
     assert!(
         max_delay <= 1_000,

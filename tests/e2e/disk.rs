@@ -37,11 +37,7 @@ fn h_crossing_the_disk_reserve_pauses_intake_and_it_resumes_by_itself() {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let waiting = std::fs::read_dir(w.path("inbox"))
-        .expect("dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_file())
-        .count();
+    let waiting = w.files_in("inbox");
     assert_eq!(waiting, 3, "files stay where they are while paused");
     assert_eq!(w.accepted_files(), 1);
 

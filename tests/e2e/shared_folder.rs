@@ -21,14 +21,7 @@ fn g_the_shared_folder_route_delivers_and_records_results() {
             .contains("[\"delivered\",5]")
     });
     wait_until(30, "result files removed after commit", || {
-        std::fs::read_dir(w.path("terminal/res"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.path().is_file())
-                    .count()
-                    == 0
-            })
-            .unwrap_or(true)
+        w.files_in("terminal/res") == 0
     });
     w.stop_agent();
     w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH]);

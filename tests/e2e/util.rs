@@ -277,6 +277,23 @@ stable_ms = 200
             .unwrap_or(0)
     }
 
+    /// Files (not folders) directly in `dir` under the test directory (0 if it is missing).
+    pub fn files_in(&self, dir: &str) -> usize {
+        std::fs::read_dir(self.path(dir))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().is_file())
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// `SELECT COUNT(*) …` on the agent's database (opened read-only for the query).
+    pub fn db_count(&self, sql: &str) -> i64 {
+        let db = rusqlite::Connection::open(self.path("agent/tsunagi.db")).expect("db opens");
+        db.query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+
     /// Everything the agent logged so far.
     pub fn agent_log(&self) -> String {
         std::fs::read_to_string(self.path("agent.log")).unwrap_or_default()

@@ -61,18 +61,27 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
             Stored::New(conn.last_insert_rowid())
         }
     };
+    let (Stored::New(id) | Stored::Duplicate(id)) = stored;
+    remember_file(conn, input, &hash, id)?;
+    Ok(stored)
+}
+
+/// For folder inputs: remembers path, size, mtime and hash (the read-only mode's memory).
+fn remember_file(
+    conn: &Connection,
+    input: &NewInput<'_>,
+    hash: &str,
+    inbox_id: i64,
+) -> Result<(), StoreError> {
     if let Some((size, mtime)) = input.file_stamp {
-        let id = match stored {
-            Stored::New(id) | Stored::Duplicate(id) => id,
-        };
         conn.execute(
             "INSERT INTO seen_file (source, rel_path, size, mtime_ns, content_hash, inbox_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (source, rel_path) DO UPDATE SET size = ?3, mtime_ns = ?4, content_hash = ?5, inbox_id = ?6",
-            params![input.source, input.origin, size as i64, mtime as i64, hash, id],
+            params![input.source, input.origin, size as i64, mtime as i64, hash, inbox_id],
         )?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 /// Records an input that was refused before it could be stored whole (e.g. larger than the
@@ -96,14 +105,7 @@ pub fn insert_refused(
         params![input.source, input.origin, marker],
         |r| r.get(0),
     )?;
-    if let Some((size, mtime)) = input.file_stamp {
-        conn.execute(
-            "INSERT INTO seen_file (source, rel_path, size, mtime_ns, content_hash, inbox_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (source, rel_path) DO UPDATE SET size = ?3, mtime_ns = ?4, content_hash = ?5, inbox_id = ?6",
-            params![input.source, input.origin, size as i64, mtime as i64, marker, id],
-        )?;
-    }
+    remember_file(conn, input, &marker, id)?;
     Ok(id)
 }
 
