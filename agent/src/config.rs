@@ -139,25 +139,64 @@ pub fn load(path: &Path) -> Result<(Config, String), Vec<Problem>> {
 }
 
 /// Parses config text (syntax, types, unknown keys) and runs the pure checks.
+///
+/// serde stops at the first error; to list every one, the line of each error is blanked out (in
+/// a copy, so line numbers stay) and the text parsed again, up to `MAX_PROBLEMS` times.
 pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-    let cfg: Config = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start));
-        vec![Problem {
-            line,
-            en: format!(
-                "{} (keys are listed in config-examples/tsunagi.toml)",
-                e.message().trim()
-            ),
-            ja: "設定の書式・キー名・型に誤りがあります (config-examples/tsunagi.toml を参照)"
-                .into(),
-        }]
-    })?;
-    let problems = check(&cfg, text);
-    if problems.is_empty() {
-        Ok(cfg)
-    } else {
-        Err(problems)
+    const MAX_PROBLEMS: usize = 50;
+    let mut work = text.to_string();
+    let mut problems = Vec::new();
+    loop {
+        match toml::from_str::<Config>(&work) {
+            Ok(cfg) if problems.is_empty() => {
+                let semantic = check(&cfg, text);
+                return if semantic.is_empty() {
+                    Ok(cfg)
+                } else {
+                    Err(semantic)
+                };
+            }
+            Ok(_) => return Err(problems),
+            Err(e) => {
+                let line = e.span().map(|s| line_of(&work, s.start));
+                problems.push(Problem {
+                    line,
+                    en: format!(
+                        "{} (keys are listed in config-examples/tsunagi.toml)",
+                        e.message().trim()
+                    ),
+                    ja: "設定の書式・キー名・型に誤りがあります (config-examples/tsunagi.toml を参照)"
+                        .into(),
+                });
+                let blanked = line.and_then(|l| blank_line(&work, l));
+                match blanked {
+                    // A missing key or a broken table cannot be blanked away: stop here.
+                    Some(next) if problems.len() < MAX_PROBLEMS && is_key_line(&work, line) => {
+                        work = next
+                    }
+                    _ => return Err(problems),
+                }
+            }
+        }
     }
+}
+
+/// Whether the 1-based line holds `key = value` (the kind of line that can be blanked out).
+fn is_key_line(text: &str, line: Option<usize>) -> bool {
+    line.and_then(|l| text.lines().nth(l - 1))
+        .map(|l| {
+            let t = l.trim_start();
+            !t.starts_with('[') && t.contains('=')
+        })
+        .unwrap_or(false)
+}
+
+/// `text` with the 1-based line replaced by an empty comment.
+fn blank_line(text: &str, line: usize) -> Option<String> {
+    let mut out: Vec<&str> = text.split('\n').collect();
+    let slot = out.get_mut(line.checked_sub(1)?)?;
+    *slot = "#";
+    Some(out.join("\n"))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -279,6 +318,23 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
     }
 
     #[test]
+    fn every_unknown_key_is_listed_with_its_line() {
+        let bad = GOOD
+            .replace(
+                "data_dir = \"data\"",
+                "data_dir = \"data\"\ndata_dri = \"x\"",
+            )
+            .replace("route = \"web-api\"", "route = \"web-api\"\nroutee = 1");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].en.contains("data_dri") && e[0].line == Some(4),
+            "{e:?}"
+        );
+        assert!(e[1].en.contains("routee"), "{e:?}");
+    }
+
+    #[test]
     fn unknown_keys_inside_a_folder_source_are_errors() {
         let bad = GOOD.replace("path = \"inbox\"", "path = \"inbox\"\nwatchh = \"poll\"");
         let e = parse(&bad).unwrap_err();
@@ -293,6 +349,12 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
         let e = parse(&bad).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[0].line, Some(4));
+    }
+
+    #[test]
+    fn the_annotated_example_parses() {
+        let c = parse(include_str!("../../config-examples/tsunagi.toml")).unwrap();
+        assert_eq!(c.source.folder.len(), 1);
     }
 
     #[test]
