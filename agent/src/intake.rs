@@ -41,6 +41,14 @@ impl StoreIntake {
     }
 }
 
+/// A file's data, owned, to move into a writer job.
+struct OwnedFile {
+    source: String,
+    origin: String,
+    raw: Vec<u8>,
+    stamp: (u64, i128),
+}
+
 fn store_err(e: crate::store::StoreError) -> IntakeError {
     IntakeError::Store(e.to_string())
 }
@@ -67,15 +75,13 @@ impl Intake for StoreIntake {
         if self.reserve.paused() {
             return Err(IntakeError::Paused);
         }
-        let owned: Vec<(String, String, Vec<u8>, (u64, i128))> = files
+        let owned: Vec<OwnedFile> = files
             .iter()
-            .map(|f| {
-                (
-                    f.source.to_owned(),
-                    f.rel_path.to_owned(),
-                    f.bytes.to_vec(),
-                    (f.size, f.mtime_ns),
-                )
+            .map(|f| OwnedFile {
+                source: f.source.to_owned(),
+                origin: f.rel_path.to_owned(),
+                raw: f.bytes.to_vec(),
+                stamp: (f.size, f.mtime_ns),
             })
             .collect();
         let format = self.format.clone();
@@ -84,15 +90,15 @@ impl Intake for StoreIntake {
             .call(move |c| {
                 owned
                     .iter()
-                    .map(|(source, origin, raw, stamp)| {
+                    .map(|f| {
                         inbox::insert(
                             c,
                             &inbox::NewInput {
-                                source,
-                                origin,
+                                source: &f.source,
+                                origin: &f.origin,
                                 format: &format,
-                                raw,
-                                file_stamp: Some(*stamp),
+                                raw: &f.raw,
+                                file_stamp: Some(f.stamp),
                             },
                         )
                     })
