@@ -64,3 +64,74 @@ fn queue_show_hides_content_unless_revealed_and_audits_reveal_and_drop() {
         vec!["reveal:".to_string(), "drop:sent on paper".to_string()]
     );
 }
+
+/// The README's first command: the demo needs no configuration and exits 0 only when every
+/// sample ended where `config-examples/samples/expected.toml` says.
+#[test]
+fn the_demo_runs_with_no_configuration_and_every_sample_ends_as_expected() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(agent_bin())
+        .args(["demo", "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("every input ended where it should"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("NOT AS EXPECTED"), "{stdout}");
+    // The samples' (fictional) names and birth dates must not be printed or logged.
+    let secrets = sample_patient_values();
+    assert!(secrets.len() >= 6, "{secrets:?}");
+    for v in &secrets {
+        assert!(
+            !stdout.contains(v.as_str()) && !stderr.contains(v.as_str()),
+            "{v} leaked"
+        );
+    }
+    let db = dir.path().join("agent/tsunagi.db");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&db).expect("db").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the database is owner-only");
+}
+
+/// Family names, given names and birth dates written in the demo's sample files.
+fn sample_patient_values() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/samples");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)
+        .expect("samples")
+        .filter_map(Result::ok)
+    {
+        let Ok(v) =
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(e.path()).expect("read"))
+        else {
+            continue;
+        };
+        collect(&v, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("family" | "birthDate", serde_json::Value::String(s)) => out.push(s.clone()),
+                    ("given", serde_json::Value::Array(a)) => {
+                        out.extend(a.iter().filter_map(|g| g.as_str().map(String::from)))
+                    }
+                    _ => collect(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
