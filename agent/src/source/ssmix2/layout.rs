@@ -80,7 +80,7 @@ pub fn parse_rel(rel: &str) -> Result<FileName, LayoutError> {
 /// Classifies `rel` for a source configured with `data_types`.
 pub fn classify(rel: &str, data_types: &[String]) -> FileClass {
     match parse_rel(rel) {
-        Ok(name) if data_types.iter().any(|t| *t == name.data_type) => FileClass::Used(name),
+        Ok(name) if data_types.contains(&name.data_type) => FileClass::Used(name),
         Ok(name) => FileClass::NotUsed(name),
         Err(e) => FileClass::OffLayout(e),
     }
