@@ -151,6 +151,12 @@ impl Runner {
     /// Walks the whole storage; a scan stopped by shutdown or an intake failure is incomplete.
     fn full_scan(&mut self) {
         self.problem_warns = 0;
+        // Files read before an intake failure are committed first, so the scan does not read
+        // them again.
+        if self.flush() == Flow::Stop {
+            self.rescan_requested = true;
+            return;
+        }
         let mut progress = Progress::start(&self.src.cfg.name, &self.stats);
         let root = self.src.root.clone();
         let mut superseded = 0;
