@@ -312,11 +312,17 @@ fn a_file_still_being_written_waits_for_stability() {
     assert!(stats.seen >= 2, "{stats:?}");
 }
 
+/// `TSUNAGI_SHARED_DIR`, else the nearest `shared/` beside an ancestor of the crate (the checkout's
+/// `../shared`; from a worktree one level further up).
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TSUNAGI_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    dir.join("datasets/ssmixtwins-300").is_dir().then_some(dir)
+    let has = |d: &Path| d.join("datasets/ssmixtwins-300").is_dir();
+    if let Some(d) = std::env::var_os("TSUNAGI_SHARED_DIR").map(PathBuf::from) {
+        return has(&d).then_some(d);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared"))
+        .find(|d| has(d))
 }
 
 #[test]
