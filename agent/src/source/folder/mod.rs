@@ -15,13 +15,13 @@
 
 mod complaints;
 mod config;
-mod handoff;
-mod names;
+pub(in crate::source) mod handoff;
+pub(in crate::source) mod names;
 mod run;
 mod take;
-mod tracker;
-mod walk;
-mod watch;
+pub(in crate::source) mod tracker;
+pub(in crate::source) mod walk;
+pub(in crate::source) mod watch;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,321 @@
+//! The loop of one SS-MIX2 source: backfill (the first full scan), then watch and rescan.
+//!
+//! One thread does everything in order. Each turn:
+//! 1. a full scan when due: at start (the backfill), every `rescan_secs` with events or
+//!    `poll_interval_ms` without, when events were lost, and after an intake failure stopped one;
+//! 2. a fresh `stat` of tracked files whose stability window passed or whose retry came, and
+//!    taking those now stable;
+//! 3. committing the batch in hand;
+//! 4. waiting for a watcher hint, the next deadline, or at most [`TICK`] (shutdown).
+//!
+//! During a scan, shutdown is checked every [`SHUTDOWN_CHECK_EVERY`] files; the batch in hand is
+//! committed before returning (it was read; committing it is the cheapest way to not read it
+//! again). Invariant: the storage is only ever read (`read_dir`, `stat`, `open` read-only).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info, warn};
+
+use super::layout::parse_rel;
+use super::progress::Progress;
+use super::take::{Flow, Prepared};
+use super::walk::{join_rel, DirFiles, Item, SortedWalk};
+use super::{Ssmix2Error, Ssmix2Source, Ssmix2Stats, WatchMode};
+use crate::shutdown::Shutdown;
+use crate::source::folder::names::{path_tag, rel_path};
+use crate::source::folder::tracker::Tracker;
+use crate::source::folder::walk::stamp_of;
+use crate::source::folder::watch::{self, Hint};
+use crate::source::Intake;
+
+/// The longest the loop sleeps without looking at the shutdown signal.
+const TICK: Duration = Duration::from_millis(100);
+/// Hints buffered between the watcher thread and the loop before a rescan is forced instead.
+const HINT_QUEUE: usize = 8192;
+/// The least time between two full scans asked for by lost events.
+const RESCAN_MIN_GAP: Duration = Duration::from_secs(1);
+/// Files visited between shutdown checks during a scan.
+const SHUTDOWN_CHECK_EVERY: u64 = 64;
+/// Walk problems logged at warn level per scan; the rest go to debug.
+const PROBLEM_WARNS_PER_SCAN: u32 = 20;
+
+pub struct Runner {
+    pub(super) src: Ssmix2Source,
+    pub(super) intake: Arc<dyn Intake>,
+    pub(super) shutdown: Shutdown,
+    pub(super) tracker: Tracker,
+    pub(super) stats: Ssmix2Stats,
+    pub(super) stable: Duration,
+    pub(super) retry: Duration,
+    pub(super) batch: Vec<Prepared>,
+    pub(super) batch_bytes: usize,
+    pub(super) paused: bool,
+    pub(super) pause_retry_at: Instant,
+    pub(super) off_layout_warned: bool,
+    rescan_requested: bool,
+    problem_warns: u32,
+}
+
+impl Runner {
+    pub fn new(src: Ssmix2Source, intake: Arc<dyn Intake>, shutdown: Shutdown) -> Self {
+        Runner {
+            stable: Duration::from_millis(src.cfg.stable_ms),
+            retry: Duration::from_millis(src.cfg.poll_interval_ms),
+            src,
+            intake,
+            shutdown,
+            tracker: Tracker::new(),
+            stats: Ssmix2Stats::default(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            paused: false,
+            pause_retry_at: Instant::now(),
+            off_layout_warned: false,
+            rescan_requested: false,
+            problem_warns: 0,
+        }
+    }
+
+    pub fn run(mut self) -> Result<Ssmix2Stats, Ssmix2Error> {
+        let (tx, rx) = mpsc::sync_channel(HINT_QUEUE);
+        let overflow = Arc::new(AtomicBool::new(false));
+        let name = self.src.cfg.name.clone();
+        let watcher = match self.src.cfg.watch {
+            WatchMode::Poll => None,
+            // Started before the backfill so files written during it are not missed.
+            WatchMode::Events => {
+                match watch::start(&self.src.root, true, tx.clone(), Arc::clone(&overflow)) {
+                    Ok(w) => Some(w),
+                    Err(reason) => {
+                        warn!(source = %name, reason, "file events unavailable; polling instead");
+                        None
+                    }
+                }
+            }
+        };
+        let scan_every = if watcher.is_some() {
+            Duration::from_secs(self.src.cfg.rescan_secs)
+        } else {
+            Duration::from_millis(self.src.cfg.poll_interval_ms)
+        };
+        info!(source = %name, events = watcher.is_some(), data_types = ?self.src.cfg.data_types, "SS-MIX2 source started (read-only)");
+        let mut next_scan = Instant::now();
+        let mut last_scan: Option<Instant> = None;
+        while !self.shutdown.is_triggered() {
+            let now = Instant::now();
+            let held = self.paused && now < self.pause_retry_at;
+            let requested = self.rescan_requested || overflow.load(Ordering::Relaxed);
+            let gap_passed = last_scan.is_none_or(|t| now >= t + RESCAN_MIN_GAP);
+            if !held && (now >= next_scan || (requested && gap_passed)) {
+                self.rescan_requested = false;
+                overflow.store(false, Ordering::Relaxed);
+                self.full_scan();
+                last_scan = Some(now);
+                next_scan = Instant::now() + scan_every;
+            }
+            if !(self.paused && Instant::now() < self.pause_retry_at) {
+                self.take_tracked();
+                if self.flush() == Flow::Stop {
+                    self.rescan_requested = true;
+                }
+            }
+            let mut deadline = next_scan;
+            if let Some(due) = self.tracker.next_due(self.stable) {
+                deadline = deadline.min(due);
+            }
+            if self.paused {
+                deadline = deadline.min(self.pause_retry_at);
+            }
+            let wait = deadline.saturating_duration_since(Instant::now()).min(TICK);
+            match rx.recv_timeout(wait) {
+                Ok(hint) => {
+                    self.hint(hint);
+                    for hint in rx.try_iter().take(HINT_QUEUE) {
+                        self.hint(hint);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+        self.flush();
+        drop(watcher);
+        info!(source = %name, stats = ?self.stats, "SS-MIX2 source stopped");
+        Ok(self.stats)
+    }
+
+    /// Walks the whole storage; a scan stopped by shutdown or an intake failure is incomplete.
+    fn full_scan(&mut self) {
+        self.problem_warns = 0;
+        // Files read before an intake failure are committed first, so the scan does not read
+        // them again.
+        if self.flush() == Flow::Stop {
+            self.rescan_requested = true;
+            return;
+        }
+        let mut progress = Progress::start(&self.src.cfg.name, &self.stats);
+        let root = self.src.root.clone();
+        let mut superseded = 0;
+        let complete = self.walk_into(&root, "", &mut superseded, Some(&mut progress));
+        if complete {
+            self.stats.scans_completed += 1;
+            self.stats.superseded = superseded;
+        } else if !self.shutdown.is_triggered() {
+            self.rescan_requested = true;
+        }
+        progress.finish(&self.stats, complete);
+        debug!(source = %self.src.cfg.name, tracked = self.tracker.len(), complete, "full scan done");
+    }
+
+    /// Walks `start` in sorted order, taking stable files. Returns whether it reached the end
+    /// with the intake answering (a final batch commit included).
+    fn walk_into(
+        &mut self,
+        start: &Path,
+        start_rel: &str,
+        superseded: &mut u64,
+        mut progress: Option<&mut Progress>,
+    ) -> bool {
+        for item in SortedWalk::new(start.to_path_buf(), start_rel) {
+            match item {
+                Item::Problem { rel, reason } => self.walk_problem(&rel, &reason),
+                Item::Files(dir) => {
+                    *superseded += count_superseded(&dir);
+                    for (file, md) in &dir.files {
+                        let rel = join_rel(&dir.rel, file);
+                        if self.sighted(&rel, &dir.abs.join(file), stamp_of(md), false)
+                            == Flow::Stop
+                        {
+                            return false;
+                        }
+                        if self.stats.seen % SHUTDOWN_CHECK_EVERY == 0 {
+                            if self.shutdown.is_triggered() {
+                                self.flush();
+                                return false;
+                            }
+                            if let Some(p) = progress.as_deref_mut() {
+                                p.tick(&self.stats);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.flush() == Flow::Go
+    }
+
+    fn walk_problem(&mut self, rel: &str, reason: &str) {
+        self.stats.read_errors += 1;
+        let name = &self.src.cfg.name;
+        let tag = path_tag(name, if rel.is_empty() { "." } else { rel });
+        debug!(source = %name, file = %tag, rel_path = %rel, reason, "storage path cannot be walked");
+        if self.problem_warns < PROBLEM_WARNS_PER_SCAN {
+            self.problem_warns += 1;
+            warn!(source = %name, file = %tag, reason, "storage path cannot be walked; skipped this scan");
+        }
+    }
+
+    /// Looks again at tracked files that are due, and takes those now stable.
+    fn take_tracked(&mut self) {
+        let now = Instant::now();
+        for rel in self.tracker.due(now, self.stable) {
+            match std::fs::metadata(self.src.root.join(&*rel)) {
+                Ok(md) if md.is_file() => self.tracker.observe(&rel, stamp_of(&md), false, now),
+                Ok(_) => self.tracker.forget(&rel),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.tracker.forget(&rel),
+                Err(_) => self.tracker.mark_retry(&rel, now + self.retry),
+            }
+        }
+        for rel in self.tracker.ready(self.stable) {
+            if self.shutdown.is_triggered() {
+                return;
+            }
+            let Some(stamp) = self.tracker.stamp(&rel) else {
+                continue;
+            };
+            let abs = self.src.root.join(&*rel);
+            if self.take(&rel, &abs, stamp) == Flow::Stop {
+                self.rescan_requested = true;
+                return;
+            }
+        }
+    }
+
+    /// Applies one watcher hint.
+    fn hint(&mut self, hint: Hint) {
+        match hint {
+            Hint::Rescan => self.rescan_requested = true,
+            Hint::Error(reason) => {
+                warn!(source = %self.src.cfg.name, reason, "file watcher error; rescanning");
+                self.rescan_requested = true;
+            }
+            Hint::Removed(path) => {
+                if let Some(rel) = self.rel_of(&path) {
+                    self.tracker.forget(&rel);
+                }
+            }
+            Hint::Changed {
+                path,
+                renamed_in,
+                appeared,
+            } => {
+                let Some(rel) = self.rel_of(&path) else {
+                    return;
+                };
+                match std::fs::metadata(&path) {
+                    Ok(md) if md.is_file() => {
+                        let hidden = rel
+                            .split('/')
+                            .any(crate::source::folder::names::is_ignored_name);
+                        if !hidden
+                            && self.sighted(&rel, &path, stamp_of(&md), renamed_in) == Flow::Stop
+                        {
+                            self.rescan_requested = true;
+                        }
+                    }
+                    Ok(md) if md.is_dir() && appeared => {
+                        // A new patient / date / data type folder: its files may predate the watch.
+                        let mut ignored = 0;
+                        if !self.walk_into(&path, &rel, &mut ignored, None)
+                            && !self.shutdown.is_triggered()
+                        {
+                            self.rescan_requested = true;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.tracker.forget(&rel),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    /// The relative key of an event path.
+    fn rel_of(&self, path: &Path) -> Option<String> {
+        rel_path(&self.src.root, path)
+            .or_else(|_| rel_path(&self.src.root_canon, path))
+            .ok()
+    }
+}
+
+/// On-layout files in one folder that have a newer version (same patient, data type and order
+/// number) in the same folder: the folder's on-layout files minus its distinct orders.
+fn count_superseded(dir: &DirFiles) -> u64 {
+    let mut orders: HashSet<(String, String, String)> = HashSet::new();
+    let mut on_layout = 0u64;
+    for (file, _) in &dir.files {
+        if let Ok(n) = parse_rel(&join_rel(&dir.rel, file)) {
+            on_layout += 1;
+            orders.insert((n.patient_id, n.data_type, n.order_no));
+        }
+    }
+    let superseded = on_layout - orders.len() as u64;
+    if superseded > 0 {
+        debug!(dir = %dir.rel, superseded, "older versions of orders in this folder");
+    }
+    superseded
+}
