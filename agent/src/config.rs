@@ -76,6 +76,9 @@ pub struct SourcesConfig {
     /// `[[source.folder]]`: watched folders.
     #[serde(default)]
     pub folder: Vec<FolderSourceConfig>,
+    /// `[[source.ssmix2]]`: SS-MIX2 standard storages (read-only).
+    #[serde(default)]
+    pub ssmix2: Vec<crate::source::Ssmix2Config>,
 }
 
 /// One `[[source.folder]]`: the folder settings plus the input format.
@@ -256,11 +259,20 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
-    if cfg.source.folder.is_empty() {
+    for s in &cfg.source.ssmix2 {
+        if !names.insert(s.name.clone()) {
+            p.push(Problem {
+                line: line_of_key(text, "name"),
+                en: format!("two sources are named {:?}; names must be unique", s.name),
+                ja: format!("ソース名 {:?} が重複しています", s.name),
+            });
+        }
+    }
+    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() {
         p.push(Problem {
             line: None,
-            en: "no [[source.folder]] is configured: the agent would take in nothing".into(),
-            ja: "[[source.folder]] が設定されていないため、何も受け付けません".into(),
+            en: "no source is configured ([[source.folder]], [[source.ssmix2]]): the agent would take in nothing".into(),
+            ja: "ソースが設定されていないため、何も受け付けません".into(),
         });
     }
     p
@@ -275,6 +287,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     abs(&mut cfg.agent.data_dir);
     for s in &mut cfg.source.folder {
         abs(&mut s.folder.path);
+    }
+    for s in &mut cfg.source.ssmix2 {
+        abs(&mut s.path);
     }
 }
 

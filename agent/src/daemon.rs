@@ -22,7 +22,7 @@ use crate::intake::StoreIntake;
 use crate::pipeline::Processor;
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
-use crate::source::FolderSource;
+use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::{self, inbox, query, StoreError, Writer};
 use crate::uplink::Uplink;
@@ -144,6 +144,32 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
         threads.push(spawn_thread("folder-source", move || {
             if let Err(e) = source.run(intake, sd) {
                 tracing::error!(source = %name, error = %e, "folder source stopped");
+            }
+        })?);
+    }
+
+    for s in &cfg.source.ssmix2 {
+        let name = s.name.clone();
+        let source = Ssmix2Source::new(s.clone()).map_err(|e| DaemonError::Source {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let format = match &s.charset {
+            Some(c) => format!("ssmix2:{c}"),
+            None => "ssmix2".to_string(),
+        };
+        let intake = Arc::new(StoreIntake::new(
+            writer.clone(),
+            store::open(&data_dir)?,
+            reserve.clone(),
+            format,
+            wake_processor.clone(),
+        ));
+        let sd = shutdown.clone();
+        threads.push(spawn_thread("ssmix2-source", move || {
+            match source.run(intake, sd) {
+                Ok(stats) => tracing::info!(source = %name, stored = stats.stored, "SS-MIX2 source stopped"),
+                Err(e) => tracing::error!(source = %name, error = %e, "SS-MIX2 source stopped"),
             }
         })?);
     }

@@ -14,10 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
-use tsunagi_adapters::{Adapter, FhirJsonAdapter, RawInput, Record, Severity};
+use tsunagi_adapters::{
+    Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity,
+};
 
 use crate::build::{BuildContext, BuildResult, BundleBuilder, PatientDirectory};
 use crate::shutdown::Shutdown;
+use crate::source::ssmix2::{self, FileClass};
 use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 
@@ -25,35 +28,52 @@ use crate::validate::{BundleValidator, Severity as FindingSeverity};
 const BATCH: usize = 64;
 
 /// The adapters the agent knows, by format name.
-pub struct Adapters {
-    by_name: HashMap<&'static str, Box<dyn Adapter>>,
-}
+///
+/// An input's format is `name` or `name:charset` (a per-source override of MSH-18, e.g.
+/// `hl7v2:cp932`). `ssmix2` is HL7 v2 read from an SS-MIX2 storage: its origin (the path in the
+/// storage) says the data type, and files of data types the agent does not use are processed into
+/// nothing, on purpose, rather than parsed.
+pub struct Adapters;
+
+/// Format names the pipeline understands.
+const FORMATS: &[&str] = &["fhir-json", "hl7v2", "ssmix2"];
 
 impl Adapters {
     /// Every adapter built into this agent.
     pub fn builtin() -> Self {
-        let mut by_name: HashMap<&'static str, Box<dyn Adapter>> = HashMap::new();
-        let fhir = FhirJsonAdapter;
-        by_name.insert(fhir.name(), Box::new(fhir));
-        Adapters { by_name }
+        Adapters
     }
 
-    /// Whether a format name is known.
-    pub fn knows(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+    /// Whether a format (with its optional charset) is known.
+    pub fn knows(&self, format: &str) -> bool {
+        self.resolve(format).is_some()
     }
 
     /// The known format names, sorted.
     pub fn names(&self) -> Vec<&'static str> {
-        let mut v: Vec<_> = self.by_name.keys().copied().collect();
-        v.sort_unstable();
-        v
+        FORMATS.to_vec()
+    }
+
+    /// The adapter for a format, or None if the name or its charset is unknown.
+    fn resolve(&self, format: &str) -> Option<Box<dyn Adapter>> {
+        let (name, charset) = match format.split_once(':') {
+            Some((n, c)) => (n, Some(Charset::from_label(c)?)),
+            None => (format, None),
+        };
+        match (name, charset) {
+            ("fhir-json", None) => Some(Box::new(FhirJsonAdapter)),
+            ("hl7v2" | "ssmix2", None) => Some(Box::new(Hl7v2Adapter::new())),
+            ("hl7v2" | "ssmix2", Some(c)) => Some(Box::new(Hl7v2Adapter::with_charset(c))),
+            _ => None,
+        }
     }
 }
 
 /// What processing one input decided; applied to the store in one job.
 enum Decision {
     Quarantine(String),
+    /// An SS-MIX2 file of a data type the agent does not send (stored, counted, not parsed).
+    NotUsed,
     Processed {
         bundles: Vec<(crate::build::BuiltBundle, Option<String>)>,
         held: Vec<crate::build::Held>,
@@ -69,6 +89,7 @@ pub struct Processor {
     builder: BundleBuilder,
     validator: BundleValidator,
     wake_sender: Arc<tokio::sync::Notify>,
+    ssmix2_types: Vec<String>,
 }
 
 impl Processor {
@@ -86,6 +107,7 @@ impl Processor {
             builder,
             validator: BundleValidator::new(),
             wake_sender,
+            ssmix2_types: ssmix2::default_data_types(),
         }
     }
 
@@ -169,7 +191,14 @@ impl Processor {
                 "{name}: corrupt record (checksum mismatch); the stored bytes changed after they were committed / 保存データのチェックサム不一致"
             ));
         }
-        let Some(adapter) = self.adapters.by_name.get(input.format.as_str()) else {
+        if input.format.split(':').next() == Some("ssmix2") {
+            if let FileClass::NotUsed(_) | FileClass::OffLayout(_) =
+                ssmix2::classify(&input.origin, &self.ssmix2_types)
+            {
+                return Decision::NotUsed;
+            }
+        }
+        let Some(adapter) = self.adapters.resolve(&input.format) else {
             return Decision::Quarantine(format!(
                 "{name}: no adapter for format {:?} (known: {}) / 未対応の形式です",
                 input.format,
@@ -269,6 +298,7 @@ fn apply(
     let mut sendable = false;
     for (id, d) in decisions {
         match d {
+            Decision::NotUsed => inbox::mark_processed(c, id)?,
             Decision::Quarantine(reason) => {
                 tracing::warn!(
                     inbox = id,

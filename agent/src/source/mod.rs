@@ -22,7 +22,6 @@ pub mod folder;
 pub mod ssmix2;
 
 pub use folder::{FolderConfig, FolderSource};
-#[allow(unused_imports)] // wired into the daemon by the integrator (issue 3)
 pub use ssmix2::{Ssmix2Config, Ssmix2Source};
 
 use std::path::Path;
