@@ -19,6 +19,7 @@
 // The daemon wiring that calls into this module lands with the integrator.
 
 pub mod folder;
+pub mod mllp;
 
 pub use folder::{FolderConfig, FolderSource};
 
