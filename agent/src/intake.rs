@@ -149,3 +149,43 @@ impl Intake for StoreIntake {
             .map_err(store_err)
     }
 }
+
+/// MLLP: messages are committed through the same group-commit writer, asynchronously, so many
+/// connections (and a pipelining sender's messages) share one fsync. The format is always
+/// [`crate::source::mllp::HL7V2_FORMAT`]; the disk reserve answers `Paused` (the listener NAKs).
+impl crate::source::mllp::MessageIntake for StoreIntake {
+    fn commit_message(
+        &self,
+        message: crate::source::mllp::IncomingMessage,
+    ) -> crate::source::mllp::CommitFuture {
+        if self.reserve.paused() {
+            return Box::pin(std::future::ready(Err(IntakeError::Paused)));
+        }
+        let writer = self.writer.clone();
+        let wake = self.wake.clone();
+        Box::pin(async move {
+            let stored = writer
+                .call_async(move |c| {
+                    inbox::insert(
+                        c,
+                        &inbox::NewInput {
+                            source: &message.source,
+                            origin: &message.origin,
+                            format: crate::source::mllp::HL7V2_FORMAT,
+                            raw: &message.raw,
+                            file_stamp: None,
+                        },
+                    )
+                })
+                .await
+                .map_err(store_err)?;
+            Ok(match stored {
+                inbox::Stored::New(id) => {
+                    wake.notify_one();
+                    Committed::Stored { inbox_id: id }
+                }
+                inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
+            })
+        })
+    }
+}

@@ -16,9 +16,9 @@
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
-// The daemon wiring that calls into this module lands with the integrator.
 
 pub mod folder;
+pub mod mllp;
 pub mod ssmix2;
 
 pub use folder::{FolderConfig, FolderSource};

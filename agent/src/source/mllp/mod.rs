@@ -1,0 +1,244 @@
+//! The MLLP listener: HL7 v2 messages over TCP (optionally TLS), stored raw, acknowledged after
+//! the fsync.
+//!
+//! Shape (after mini-redis): [`MllpListener::bind`] binds the socket (port 0 works; see
+//! [`MllpListener::local_addr`]); [`MllpListener::run`] accepts connections until the
+//! [`Shutdown`] fires, at most `max_connections` at once (a semaphore; further peers wait in the
+//! kernel backlog), retrying failed `accept()` calls with a capped backoff (they are transient:
+//! out of file descriptors, a peer that reset early), and each connection runs in its own task
+//! ([`conn`]). At shutdown the listener stops accepting, every connection stops reading, answers
+//! what it already handed to the store, and closes; `run` returns when all have (draining).
+//!
+//! What is stored: the bytes between `0x0B` and `0x1C`, exactly as received (format
+//! [`HL7V2_FORMAT`]), under origin `<MSH-3>^<MSH-4>|<MSH-10>`. The store deduplicates on
+//! (source, origin, content hash), so a sender that resends a message whose ACK it lost gets AA
+//! again and the message is stored once. Only the MSH segment is read here ([`msh`]); parsing is
+//! the adapter's job, later. Acknowledgement decisions are in [`ack`]; framing and tolerated
+//! sender quirks in [`frame`]; counters in [`stats`].
+//!
+//! Invariant (the acknowledgement rule of [`crate::source`]): an accepting ACK (AA/CA) is written
+//! only after [`MessageIntake::commit_message`]'s future returned `Ok`.
+
+// The daemon wiring of `[[source.mllp]]` lands with the integrator; until then only tests call in.
+#![allow(dead_code)]
+
+pub mod ack;
+pub mod config;
+mod conn;
+pub mod frame;
+pub mod msh;
+pub mod stats;
+mod tls;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+#[allow(unused_imports)] // for the integrator
+pub use config::{MllpConfig, MllpTlsConfig};
+pub use stats::{MllpCounts, MllpStats};
+
+use crate::shutdown::Shutdown;
+use crate::source::{Committed, IntakeError};
+
+/// The inbox format name of messages taken by this listener.
+pub const HL7V2_FORMAT: &str = "hl7v2";
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest pause between failed `accept()` calls.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// One message offered to the store.
+#[derive(Debug, Clone)]
+pub struct IncomingMessage {
+    /// The configured source name.
+    pub source: Arc<str>,
+    /// `<MSH-3>^<MSH-4>|<MSH-10>`: the deduplication origin.
+    pub origin: String,
+    /// The message bytes exactly as received (between 0x0B and 0x1C).
+    pub raw: Vec<u8>,
+}
+
+/// The future of one commit: resolves after the commit is fsynced (or failed).
+pub type CommitFuture = Pin<Box<dyn Future<Output = Result<Committed, IntakeError>> + Send>>;
+
+/// The store side of the listener, implemented for [`crate::intake::StoreIntake`].
+pub trait MessageIntake: Send + Sync + 'static {
+    /// Stores the message durably. The future resolves `Ok` only after the commit is fsynced;
+    /// `Committed::AlreadyStored` for a message with the same (source, origin, bytes) as a stored
+    /// one; `IntakeError::Paused` while the disk reserve is crossed. The work may start when the
+    /// future is first polled.
+    fn commit_message(&self, message: IncomingMessage) -> CommitFuture;
+}
+
+/// Why the listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MllpError {
+    /// The configuration has a bad value.
+    #[error("{0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("source.mllp {name}: cannot listen on {addr}: {source}")]
+    Bind {
+        name: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A TLS file is missing or unusable.
+    #[error("source.mllp tls: {}: {reason}", path.display())]
+    Tls { path: PathBuf, reason: String },
+}
+
+/// A bound MLLP listener, not yet accepting. See the module docs.
+pub struct MllpListener {
+    cfg: MllpConfig,
+    listener: TcpListener,
+    addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    stats: Arc<MllpStats>,
+}
+
+impl MllpListener {
+    /// Validates `cfg`, loads TLS files, and binds `cfg.listen`.
+    pub async fn bind(cfg: MllpConfig) -> Result<MllpListener, MllpError> {
+        cfg.validate().map_err(MllpError::Config)?;
+        let tls = match &cfg.tls {
+            Some(t) => Some(TlsAcceptor::from(tls::server_config(t)?)),
+            None => None,
+        };
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| MllpError::Bind {
+                name: cfg.name.clone(),
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| MllpError::Bind {
+            name: cfg.name.clone(),
+            addr: cfg.listen,
+            source,
+        })?;
+        if tls.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                source = %cfg.name,
+                %addr,
+                "MLLP listens on a non-loopback address without TLS: messages cross the network unencrypted / TLSなしで外部向けアドレスを待ち受けています"
+            );
+        }
+        tracing::info!(source = %cfg.name, %addr, tls = tls.is_some(), "MLLP listening");
+        Ok(MllpListener {
+            cfg,
+            listener,
+            addr,
+            tls,
+            stats: Arc::new(MllpStats::default()),
+        })
+    }
+
+    /// The bound address (the real port when `listen` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Live counters, for metrics.
+    pub fn stats(&self) -> Arc<MllpStats> {
+        self.stats.clone()
+    }
+
+    /// Accepts and serves connections until `shutdown` fires, then drains and returns the final
+    /// counters. Failed `accept()` calls are retried with backoff, never fatal.
+    pub async fn run(
+        self,
+        intake: Arc<dyn MessageIntake>,
+        shutdown: Shutdown,
+    ) -> Result<MllpCounts, MllpError> {
+        let max = self.cfg.max_connections;
+        let permits = Arc::new(Semaphore::new(max));
+        let ctx = Arc::new(conn::Ctx::new(
+            Arc::from(self.cfg.name.as_str()),
+            self.cfg.max_message_bytes,
+            Duration::from_secs(self.cfg.idle_timeout_secs),
+            self.cfg.enhanced_ack,
+            intake,
+            self.stats.clone(),
+        ));
+        loop {
+            let permit = tokio::select! {
+                _ = shutdown.triggered() => break,
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break, // never closed
+                },
+            };
+            let (sock, peer) = tokio::select! {
+                _ = shutdown.triggered() => break,
+                r = accept(&self.listener) => r,
+            };
+            let _ = sock.set_nodelay(true);
+            let (ctx, shutdown, tls, stats) = (
+                ctx.clone(),
+                shutdown.clone(),
+                self.tls.clone(),
+                self.stats.clone(),
+            );
+            tokio::spawn(async move {
+                match tls {
+                    None => conn::serve(sock, peer, ctx, shutdown).await,
+                    Some(acceptor) => {
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await {
+                            Ok(Ok(stream)) => conn::serve(stream, peer, ctx, shutdown).await,
+                            Ok(Err(e)) => {
+                                stats.tls_failed();
+                                tracing::warn!(%peer, error = %e, "MLLP TLS handshake failed");
+                            }
+                            Err(_) => {
+                                stats.tls_failed();
+                                tracing::warn!(%peer, "MLLP TLS handshake timed out");
+                            }
+                        }
+                    }
+                }
+                drop(permit);
+            });
+        }
+        // Stop accepting (new peers are refused), then wait until every connection has drained.
+        drop(self.listener);
+        let all = u32::try_from(max).unwrap_or(u32::MAX);
+        let _ = permits.acquire_many(all).await;
+        let counts = self.stats.snapshot();
+        tracing::info!(
+            source = %self.cfg.name,
+            connections = counts.connections_accepted,
+            stored = counts.stored,
+            duplicates = counts.duplicates,
+            "MLLP listener stopped"
+        );
+        Ok(counts)
+    }
+}
+
+/// `accept()`, retried with a doubling pause (capped) on errors.
+async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match listener.accept().await {
+            Ok(v) => return v,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_ms = pause.as_millis() as u64, "MLLP accept failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
+    }
+}
