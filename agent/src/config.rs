@@ -79,6 +79,9 @@ pub struct SourcesConfig {
     /// `[[source.ssmix2]]`: SS-MIX2 standard storages (read-only).
     #[serde(default)]
     pub ssmix2: Vec<crate::source::Ssmix2Config>,
+    /// `[[source.mllp]]`: HL7 v2 over MLLP listeners.
+    #[serde(default)]
+    pub mllp: Vec<crate::source::mllp::MllpConfig>,
 }
 
 /// One `[[source.folder]]`: the folder settings plus the input format.
@@ -259,19 +262,26 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
-    for s in &cfg.source.ssmix2 {
-        if !names.insert(s.name.clone()) {
+    let other_names = cfg
+        .source
+        .ssmix2
+        .iter()
+        .map(|s| &s.name)
+        .chain(cfg.source.mllp.iter().map(|m| &m.name));
+    for name in other_names {
+        if !names.insert(name.clone()) {
             p.push(Problem {
                 line: line_of_key(text, "name"),
-                en: format!("two sources are named {:?}; names must be unique", s.name),
-                ja: format!("ソース名 {:?} が重複しています", s.name),
+                en: format!("two sources are named {name:?}; names must be unique"),
+                ja: format!("ソース名 {name:?} が重複しています"),
             });
         }
     }
-    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() {
+    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() && cfg.source.mllp.is_empty()
+    {
         p.push(Problem {
             line: None,
-            en: "no source is configured ([[source.folder]], [[source.ssmix2]]): the agent would take in nothing".into(),
+            en: "no source is configured ([[source.folder]], [[source.ssmix2]], [[source.mllp]]): the agent would take in nothing".into(),
             ja: "ソースが設定されていないため、何も受け付けません".into(),
         });
     }

@@ -22,6 +22,7 @@ use crate::intake::StoreIntake;
 use crate::pipeline::Processor;
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
+use crate::source::mllp::MllpListener;
 use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::{self, inbox, query, StoreError, Writer};
@@ -52,6 +53,7 @@ pub enum DaemonError {
 /// A running daemon. Trigger the shutdown given to [`start`], then call [`Running::wait`].
 pub struct Running {
     threads: Vec<JoinHandle<()>>,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
     sender: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
     writer_thread: JoinHandle<()>,
@@ -60,6 +62,10 @@ pub struct Running {
 impl Running {
     /// Waits until every stage has drained and stopped.
     pub async fn wait(self) {
+        // Listeners first: they answer every message already handed to the store.
+        for l in self.listeners {
+            let _ = l.await;
+        }
         let _ = self.sender.await;
         let _ = self.housekeeping.await;
         let threads = self.threads;
@@ -75,7 +81,11 @@ impl Running {
 }
 
 /// Starts every stage on the current tokio runtime. `base_dir` resolves the uplink's relative paths.
-pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Running, DaemonError> {
+pub async fn start(
+    cfg: &Config,
+    base_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<Running, DaemonError> {
     let data_dir = cfg.agent.data_dir.clone();
     let conn = store::open(&data_dir)?;
     let (writer, writer_thread) = Writer::spawn(conn)?;
@@ -174,6 +184,31 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
         })?);
     }
 
+    let mut listeners = Vec::new();
+    for m in &cfg.source.mllp {
+        let listener = MllpListener::bind(m.clone())
+            .await
+            .map_err(|e| DaemonError::Source {
+                name: m.name.clone(),
+                reason: e.to_string(),
+            })?;
+        tracing::info!(source = %m.name, addr = %listener.local_addr(), "MLLP listening");
+        let intake = Arc::new(StoreIntake::new(
+            writer.clone(),
+            store::open(&data_dir)?,
+            reserve.clone(),
+            "hl7v2".to_string(),
+            wake_processor.clone(),
+        ));
+        let (sd, name) = (shutdown.clone(), m.name.clone());
+        listeners.push(tokio::spawn(async move {
+            match listener.run(intake, sd).await {
+                Ok(counts) => tracing::info!(source = %name, ?counts, "MLLP listener stopped"),
+                Err(e) => tracing::error!(source = %name, error = %e, "MLLP listener stopped"),
+            }
+        }));
+    }
+
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,
@@ -183,6 +218,7 @@ pub fn start(cfg: &Config, base_dir: &Path, shutdown: Shutdown) -> Result<Runnin
     tracing::info!(sources = cfg.source.folder.len(), route, "tsunagi started");
     Ok(Running {
         threads,
+        listeners,
         sender,
         housekeeping,
         writer_thread,

@@ -124,7 +124,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
         let shutdown = Shutdown::new();
-        let running = crate::daemon::start(&cfg, &dir, shutdown.clone())?;
+        let running = crate::daemon::start(&cfg, &dir, shutdown.clone()).await?;
         feed_samples(&dir.join("inbox"))?;
 
         println!("tsunagi demo / デモ");

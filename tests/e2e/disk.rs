@@ -51,6 +51,7 @@ fn h_crossing_the_disk_reserve_pauses_intake_and_it_resumes_by_itself() {
 }
 
 fn start_agent_with(w: &mut World, cfg: &std::path::Path) {
+    let before = w.started_count();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -63,5 +64,5 @@ fn start_agent_with(w: &mut World, cfg: &std::path::Path) {
         .spawn()
         .expect("spawn");
     w.agent = Some(child);
-    w.wait_started();
+    w.wait_started(before);
 }

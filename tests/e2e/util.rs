@@ -167,6 +167,7 @@ stable_ms = 200
     /// Starts `tsunagi run` (appending its stderr to agent.log).
     pub fn start_agent(&mut self) {
         let cfg = self.write_config();
+        let before = self.started_count();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -181,13 +182,17 @@ stable_ms = 200
             .spawn()
             .expect("spawn tsunagi");
         self.agent = Some(child);
-        self.wait_started();
+        self.wait_started(before);
     }
 
-    /// Waits until the agent logged that it started; panics (with its log) if it exited.
-    pub fn wait_started(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let before = self.agent_log().matches("tsunagi started").count();
+    /// How many times the agent's log says it started (count it before spawning).
+    pub fn started_count(&self) -> usize {
+        self.agent_log().matches("tsunagi started").count()
+    }
+
+    /// Waits until the agent logged one more start than `before`; panics if it exited.
+    pub fn wait_started(&mut self, before: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if self.agent_log().matches("tsunagi started").count() > before {
                 return;

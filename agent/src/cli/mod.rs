@@ -174,7 +174,7 @@ fn run(config: PathBuf) -> anyhow::Result<bool> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
-        let running = crate::daemon::start(&cfg, &base, shutdown.clone())?;
+        let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
         wait_for_signal().await;
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();

@@ -20,7 +20,6 @@
 //! only after [`MessageIntake::commit_message`]'s future returned `Ok`.
 
 // The daemon wiring of `[[source.mllp]]` lands with the integrator; until then only tests call in.
-#![allow(dead_code)]
 
 pub mod ack;
 pub mod config;
@@ -44,7 +43,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-#[allow(unused_imports)] // for the integrator
 pub use config::{MllpConfig, MllpTlsConfig};
 pub use stats::{MllpCounts, MllpStats};
 
