@@ -219,7 +219,12 @@ fn msh18_labels(bytes: &[u8]) -> Vec<&str> {
 
 /// Decodes with `encoding`, replacing each malformed sequence by U+FFFD and remembering the
 /// byte offset in `out` where it was put.
-fn decode_counting(encoding: &'static Encoding, bytes: &[u8], out: &mut String, bad: &mut Vec<usize>) {
+fn decode_counting(
+    encoding: &'static Encoding,
+    bytes: &[u8],
+    out: &mut String,
+    bad: &mut Vec<usize>,
+) {
     let mut decoder = encoding.new_decoder_without_bom_handling();
     let need = decoder
         .max_utf8_buffer_length_without_replacement(bytes.len())
@@ -278,7 +283,10 @@ fn report_replacements(text: &str, bad: &[usize], charset: Charset, problems: &m
     for (field, n) in per_field {
         problems.push(Problem::warning(
             field,
-            format!("{n} character(s) could not be decoded as {} and were replaced", charset.name()),
+            format!(
+                "{n} character(s) could not be decoded as {} and were replaced",
+                charset.name()
+            ),
             format!("{n}文字を{}として読めず、置換しました", charset.name()),
         ));
     }
@@ -310,14 +318,19 @@ mod tests {
         ISO_2022_JP.encode(s).0.into_owned()
     }
 
-    const MSH_JIS: &str = "MSH|^~\\&|A|B|C|D|20250401||ADT^A08|1|P|2.5||||||~ISO IR87||ISO 2022-1994\r";
+    const MSH_JIS: &str =
+        "MSH|^~\\&|A|B|C|D|20250401||ADT^A08|1|P|2.5||||||~ISO IR87||ISO 2022-1994\r";
 
     #[test]
     fn iso_ir87_label_decodes_iso2022jp_with_separator_bytes_inside() {
         // Find kanji whose JIS bytes hold `|` (0x7C) and `\` (0x5C).
         let holding = |b: u8| {
             ('\u{4E00}'..='\u{9FFF}')
-                .find(|c| jis(&c.to_string()).windows(2).any(|w| w[0] != 0x1b && w[1] == b))
+                .find(|c| {
+                    jis(&c.to_string())
+                        .windows(2)
+                        .any(|w| w[0] != 0x1b && w[1] == b)
+                })
                 .unwrap()
         };
         let name = format!("{}{}^花子", holding(b'|'), holding(b'\\'));
@@ -367,7 +380,8 @@ mod tests {
 
     #[test]
     fn undecodable_bytes_are_replaced_counted_and_located() {
-        let mut bytes = b"MSH|^~\\&|||||||ADT^A08|1|P|2.5||||||UNICODE UTF-8\rPID|1||P1||ab".to_vec();
+        let mut bytes =
+            b"MSH|^~\\&|||||||ADT^A08|1|P|2.5||||||UNICODE UTF-8\rPID|1||P1||ab".to_vec();
         bytes.extend_from_slice(&[0xff, 0xfe]);
         bytes.extend_from_slice(b"^c|\xffx");
         let d = decode(&bytes, None);
@@ -406,7 +420,14 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for bytes in [&b""[..], b"MSH", b"MSH|", b"\x1b$(D", b"\x1b$(D\xff", b"\xef\xbb\xbf"] {
+        for bytes in [
+            &b""[..],
+            b"MSH",
+            b"MSH|",
+            b"\x1b$(D",
+            b"\x1b$(D\xff",
+            b"\xef\xbb\xbf",
+        ] {
             let _ = decode(bytes, None);
             let _ = decode(bytes, Some(Charset::Iso2022Jp));
         }

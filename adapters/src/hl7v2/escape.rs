@@ -42,10 +42,15 @@ impl Default for Delimiters {
 impl Delimiters {
     /// MSH-2 as it would be written: component, repetition, escape, subcomponent.
     pub fn encoding_characters(&self) -> String {
-        [self.component, self.repetition, self.escape, self.subcomponent]
-            .iter()
-            .map(|&b| b as char)
-            .collect()
+        [
+            self.component,
+            self.repetition,
+            self.escape,
+            self.subcomponent,
+        ]
+        .iter()
+        .map(|&b| b as char)
+        .collect()
     }
 
     /// True when all five are distinct, printable ASCII, not alphanumeric.
@@ -179,7 +184,10 @@ mod tests {
         assert_eq!(un(r"a\Zfoo\b"), r"a\Zfoo\b");
         assert_eq!(un(r"a\X4\b"), r"a\X4\b");
         assert_eq!(un(r"日本\F"), r"日本\F");
-        assert!(matches!(unescape("日本語", &Delimiters::default()), Cow::Borrowed(_)));
+        assert!(matches!(
+            unescape("日本語", &Delimiters::default()),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -178,7 +178,11 @@ impl<'a> Field<'a> {
     /// The repetitions (at least one, possibly empty).
     pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'a>> + 'a {
         let d = self.d;
-        let sep = if self.literal { None } else { Some(d.repetition as char) };
+        let sep = if self.literal {
+            None
+        } else {
+            Some(d.repetition as char)
+        };
         let raw = self.raw;
         let mut pieces: Box<dyn Iterator<Item = &'a str>> = match sep {
             Some(sep) => Box::new(raw.split(sep)),
@@ -294,7 +298,11 @@ fn delimiters_of(msh: &str, problems: &mut Vec<Problem>) -> Delimiters {
         ));
         return defaults;
     };
-    let enc: Vec<u8> = b[4..].iter().take_while(|&&c| c != field).copied().collect();
+    let enc: Vec<u8> = b[4..]
+        .iter()
+        .take_while(|&&c| c != field)
+        .copied()
+        .collect();
     let pick = |i: usize, default: u8| enc.get(i).copied().unwrap_or(default);
     let d = Delimiters {
         field,
@@ -427,7 +435,13 @@ pub fn parse(text: &str) -> (Message<'_>, Vec<Problem>) {
             msg.quirks.blank_lines += 1;
             continue;
         }
-        let id = match classify(line, delimiters.field, &mut msg.quirks, &mut problems, line_no) {
+        let id = match classify(
+            line,
+            delimiters.field,
+            &mut msg.quirks,
+            &mut problems,
+            line_no,
+        ) {
             LineKind::Segment(id) => id,
             LineKind::NotASegment => {
                 msg.quirks.unparsed_lines += 1;
@@ -435,7 +449,10 @@ pub fn parse(text: &str) -> (Message<'_>, Vec<Problem>) {
                 problems.push(Problem::warning(
                     format!("line {line_no}"),
                     format!("not an HL7 segment ({} bytes); kept unread", line.len()),
-                    format!("HL7セグメントではありません（{}バイト）。読まずに保持しました", line.len()),
+                    format!(
+                        "HL7セグメントではありません（{}バイト）。読まずに保持しました",
+                        line.len()
+                    ),
                 ));
                 continue;
             }

@@ -57,7 +57,10 @@ fn line_endings_blank_lines_and_framing_are_counted() {
     let ids: Vec<&str> = msg.all_segments().iter().map(|s| s.id()).collect();
     assert_eq!(ids, ["MSH", "PID", "PV1", "OBX"]);
     let q = msg.quirks;
-    assert_eq!((q.lf_endings, q.crlf_endings, q.blank_lines, q.framing_bytes), (1, 2, 2, 2));
+    assert_eq!(
+        (q.lf_endings, q.crlf_endings, q.blank_lines, q.framing_bytes),
+        (1, 2, 2, 2)
+    );
 }
 
 #[test]

@@ -23,9 +23,14 @@ fn category(code: Option<&str>) -> AllergyCategory {
 /// AL1 and IAM share fields 2-5.
 fn common(seg: &Segment<'_>, ctx: &mut Ctx<'_>) -> Allergy {
     let allergen = coded_at(seg.field(3).repetition(1), 1);
-    let text = value(seg.field(3).component(2)).or_else(|| allergen.as_ref().map(|a| a.code.clone()));
+    let text =
+        value(seg.field(3).component(2)).or_else(|| allergen.as_ref().map(|a| a.code.clone()));
     if allergen.is_none() && text.is_none() {
-        ctx.warn(seg.locate(3), "no allergen code or text", "アレルゲンのコードも文字列もありません");
+        ctx.warn(
+            seg.locate(3),
+            "no allergen code or text",
+            "アレルゲンのコードも文字列もありません",
+        );
     }
     let reactions: Vec<String> = seg
         .field(5)
@@ -51,7 +56,11 @@ pub(super) fn from_al1(al1: &Segment<'_>, ctx: &mut Ctx<'_>) -> Allergy {
 
 pub(super) fn from_iam(iam: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<Allergy> {
     if value(iam.field(6).component(1)).as_deref() == Some("D") {
-        ctx.warn(iam.locate(6), "allergy deletion (IAM-6 D) is not represented; no record", "アレルギー削除（IAM-6 D）は表現できないため、記録にしませんでした");
+        ctx.warn(
+            iam.locate(6),
+            "allergy deletion (IAM-6 D) is not represented; no record",
+            "アレルギー削除（IAM-6 D）は表現できないため、記録にしませんでした",
+        );
         return None;
     }
     let mut a = common(iam, ctx);

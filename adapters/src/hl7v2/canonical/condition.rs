@@ -59,12 +59,18 @@ fn from_prb(prb: &Segment<'_>, ctx: &mut Ctx<'_>) -> Condition {
     match value(prb.field(1).component(1)).as_deref() {
         Some("DE") => c.entered_in_error = true,
         Some("AD" | "UP" | "UC" | "CO" | "LI" | "UN" | "RE") | None => {}
-        Some(_) => ctx.warn(prb.locate(1), "unknown action code; read as an addition", "不明なアクションコードのため、追加として読みました"),
+        Some(_) => ctx.warn(
+            prb.locate(1),
+            "unknown action code; read as an addition",
+            "不明なアクションコードのため、追加として読みました",
+        ),
     }
     let id = prb.field(3).repetition(1);
     let mut name = None;
     for first in [1, 4] {
-        let Some(code) = coded_at(id, first) else { continue };
+        let Some(code) = coded_at(id, first) else {
+            continue;
+        };
         name = name.or(code.display.clone());
         disease_code(code, &mut c, prb, ctx);
     }
@@ -83,22 +89,42 @@ fn from_prb(prb: &Segment<'_>, ctx: &mut Ctx<'_>) -> Condition {
     if let Some(icd) = value(class.component(1)) {
         match value(class.component(3)).as_deref() {
             Some("I10") | None => c.icd10 = Some(icd.replace('.', "")),
-            Some(_) => ctx.warn(prb.locate(10), "problem classification is not ICD-10 (I10); not read", "問題分類がICD-10（I10）ではないため、読み取りませんでした"),
+            Some(_) => ctx.warn(
+                prb.locate(10),
+                "problem classification is not ICD-10 (I10); not read",
+                "問題分類がICD-10（I10）ではないため、読み取りませんでした",
+            ),
         }
     }
     match value(prb.field(13).component(1)).as_deref() {
         Some("1" | "P") => c.suspected = true,
         Some("0" | "C" | "F") | None => {}
-        Some(_) => ctx.warn(prb.locate(13), "unknown confirmation status; confirmed assumed", "確定状況コードが不明なため、確定としました"),
+        Some(_) => ctx.warn(
+            prb.locate(13),
+            "unknown confirmation status; confirmed assumed",
+            "確定状況コードが不明なため、確定としました",
+        ),
     }
     c.principal = value(prb.field(18).component(1)).as_deref() == Some("1");
     let text = value(prb.field(17).component(1)).or(name);
     if text.is_none() {
-        ctx.warn(prb.locate(3), "no disease name (PRB-17 or PRB-3.2)", "病名の文字列（PRB-17またはPRB-3.2）がありません");
+        ctx.warn(
+            prb.locate(3),
+            "no disease name (PRB-17 or PRB-3.2)",
+            "病名の文字列（PRB-17またはPRB-3.2）がありません",
+        );
     }
     c.original_text = Sensitive::new(text.unwrap_or_default());
-    if c.disease_key.is_none() && c.local_code.is_none() && c.icd10.is_none() && c.exchange_code.is_none() {
-        ctx.warn(prb.locate(3), "no disease code; only the name is kept", "病名コードがないため、病名の文字列のみ保持しました");
+    if c.disease_key.is_none()
+        && c.local_code.is_none()
+        && c.icd10.is_none()
+        && c.exchange_code.is_none()
+    {
+        ctx.warn(
+            prb.locate(3),
+            "no disease code; only the name is kept",
+            "病名コードがないため、病名の文字列のみ保持しました",
+        );
     }
     c
 }
@@ -113,14 +139,22 @@ fn disease_code(code: Coded, c: &mut Condition, prb: &Segment<'_>, ctx: &mut Ctx
         c.exchange_code.get_or_insert(code.code);
     } else {
         if code.system == "MDCDX2" {
-            ctx.warn(prb.locate(3), "MDCDX2 code is neither 8 digits nor 4 characters; kept as a local code", "MDCDX2のコードが8桁の数字でも4文字でもないため、ローカルコードとして保持しました");
+            ctx.warn(
+                prb.locate(3),
+                "MDCDX2 code is neither 8 digits nor 4 characters; kept as a local code",
+                "MDCDX2のコードが8桁の数字でも4文字でもないため、ローカルコードとして保持しました",
+            );
         }
         c.local_code.get_or_insert(code);
     }
 }
 
 fn modifiers(zpr: &Segment<'_>, codes: usize, exchange: usize) -> Vec<DiseaseModifier> {
-    let ex: Vec<Option<String>> = zpr.field(exchange).repetitions().map(|r| value(r.component(1))).collect();
+    let ex: Vec<Option<String>> = zpr
+        .field(exchange)
+        .repetitions()
+        .map(|r| value(r.component(1)))
+        .collect();
     zpr.field(codes)
         .repetitions()
         .enumerate()
@@ -142,7 +176,11 @@ fn apply_zpr(zpr: &Segment<'_>, c: &mut Condition, ctx: &mut Ctx<'_>) {
         match &c.disease_key {
             None => c.disease_key = Some(key),
             Some(k) if *k == key || k == UNCODED => {}
-            Some(_) => ctx.warn(zpr.locate(2), "disease key differs from PRB-3; PRB-3 kept", "病名管理番号がPRB-3と異なるため、PRB-3を採用しました"),
+            Some(_) => ctx.warn(
+                zpr.locate(2),
+                "disease key differs from PRB-3; PRB-3 kept",
+                "病名管理番号がPRB-3と異なるため、PRB-3を採用しました",
+            ),
         }
     }
     if c.exchange_code.is_none() {

@@ -32,7 +32,8 @@ pub(super) fn results(segments: &[Segment<'_>], ctx: &mut Ctx<'_>, out: &mut Vec
                 group.spm_time = ctx.time(seg, 17);
             }
             "OBR" => {
-                group.report_id = value(seg.field(2).component(1)).or_else(|| value(seg.field(3).component(1)));
+                group.report_id =
+                    value(seg.field(2).component(1)).or_else(|| value(seg.field(3).component(1)));
                 group.obr_time = ctx.time(seg, 7);
             }
             "OBX" => out.push(Record::LabResult(from_obx(seg, &group, ctx))),
@@ -47,7 +48,9 @@ pub(super) fn is_number(s: &str) -> bool {
     let int = parts.next().unwrap_or("");
     let frac = parts.next();
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    digits(int) && frac.is_none_or(digits) && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+    digits(int)
+        && frac.is_none_or(digits)
+        && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
 }
 
 fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult {
@@ -59,11 +62,19 @@ fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult 
         .find(|c| c.system == "JC10")
         .map(|c| c.code);
     if jlac10.as_ref().is_some_and(|c| c.len() != 17) {
-        ctx.warn(obx.locate(3), "JC10 code is not 17 characters; kept as received", "JC10のコードが17桁ではありません。受信したまま保持しました");
+        ctx.warn(
+            obx.locate(3),
+            "JC10 code is not 17 characters; kept as received",
+            "JC10のコードが17桁ではありません。受信したまま保持しました",
+        );
     }
     let local_code = local.unwrap_or_else(|| {
         ctx.warn(obx.locate(3), "no test code", "検査項目コードがありません");
-        Coded { system: String::new(), code: String::new(), display: value(id.component(2)) }
+        Coded {
+            system: String::new(),
+            code: String::new(),
+            display: value(id.component(2)),
+        }
     });
     let at_obx = ctx.time(obx, 14);
     LabResult {
@@ -76,7 +87,11 @@ fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult 
         reference_range: value(obx.field(7).component(1)),
         flag: value(obx.field(8).component(1)),
         specimen: group.specimen.clone(),
-        collected_at: group.spm_time.clone().or_else(|| group.obr_time.clone()).or(at_obx),
+        collected_at: group
+            .spm_time
+            .clone()
+            .or_else(|| group.obr_time.clone())
+            .or(at_obx),
         status: value(obx.field(11).component(1)),
     }
 }
@@ -95,19 +110,31 @@ fn lab_value(obx: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<LabValue> {
     let numeric = |s: Option<String>| s.filter(|s| is_number(s)).map(LabValue::Numeric);
     match kind.as_str() {
         "NM" => numeric(value(first.component(1))).or_else(|| {
-            ctx.warn(obx.locate(5), "NM value is not a number; kept as text", "NM型の値が数値ではないため、文字列として保持しました");
+            ctx.warn(
+                obx.locate(5),
+                "NM value is not a number; kept as text",
+                "NM型の値が数値ではないため、文字列として保持しました",
+            );
             Some(text())
         }),
         "SN" => {
-            let plain = matches!(first.component(1).raw(), "" | "=") && first.component(3).is_empty();
-            plain.then(|| numeric(value(first.component(2)))).flatten().or_else(|| Some(text()))
+            let plain =
+                matches!(first.component(1).raw(), "" | "=") && first.component(3).is_empty();
+            plain
+                .then(|| numeric(value(first.component(2))))
+                .flatten()
+                .or_else(|| Some(text()))
         }
         "CWE" | "CE" | "CNE" | "CF" => coded_at(first, 1)
             .map(LabValue::Coded)
             .or_else(|| value(first.component(2)).map(|t| LabValue::Text(Sensitive::new(t)))),
         "ST" | "TX" | "FT" | "DT" | "TS" | "DTM" | "TM" => Some(text()),
         _ => {
-            ctx.warn(obx.locate(2), "unknown or missing value type; value kept as text", "値の型が不明または未指定のため、文字列として保持しました");
+            ctx.warn(
+                obx.locate(2),
+                "unknown or missing value type; value kept as text",
+                "値の型が不明または未指定のため、文字列として保持しました",
+            );
             Some(text())
         }
     }

@@ -216,8 +216,16 @@ pub fn hl7_time_to_fhir(raw: &str) -> Option<String> {
         return Some(format!("{year}-{month:02}-{day:02}"));
     }
     let hour = in_range(num(8, 10), 0, 23)?;
-    let minute = if digits.len() >= 12 { in_range(num(10, 12), 0, 59)? } else { 0 };
-    let second = if digits.len() >= 14 { in_range(num(12, 14), 0, 60)? } else { 0 };
+    let minute = if digits.len() >= 12 {
+        in_range(num(10, 12), 0, 59)?
+    } else {
+        0
+    };
+    let second = if digits.len() >= 14 {
+        in_range(num(12, 14), 0, 60)?
+    } else {
+        0
+    };
     let zone = zone.unwrap_or_else(|| "+09:00".to_string());
     Some(format!(
         "{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{zone}"
@@ -244,8 +252,18 @@ mod tests {
             hl7_time_to_fhir("20250401101530.123-0500").as_deref(),
             Some("2025-04-01T10:15:30-05:00")
         );
-        for bad in ["", "2025a", "20251301", "202504011", "20250401256000", "20250401+9"] {
+        for bad in [
+            "",
+            "2025a",
+            "20251301",
+            "202504011",
+            "20250401256000",
+            "20250401+9",
+        ] {
             assert_eq!(hl7_time_to_fhir(bad), None, "{bad}");
         }
     }
 }
+
+#[cfg(test)]
+mod mapping_tests;

@@ -24,7 +24,9 @@ pub(super) fn patient(pid: &Segment<'_>, in1: &[&Segment<'_>], ctx: &mut Ctx<'_>
         ..Patient::default()
     };
     for rep in pid.field(5).repetitions() {
-        let Some(name) = person_name(rep) else { continue };
+        let Some(name) = person_name(rep) else {
+            continue;
+        };
         match representation(rep) {
             Some(true) => set_once(&mut p.name_kanji, name),
             Some(false) => set_once(&mut p.name_kana, name),
@@ -52,7 +54,11 @@ pub(super) fn patient(pid: &Segment<'_>, in1: &[&Segment<'_>], ctx: &mut Ctx<'_>
         Some("O" | "A") => Gender::Other,
         Some("U" | "N") => Gender::Unknown,
         Some(_) => {
-            ctx.warn(pid.locate(8), "unknown sex code; unknown assumed", "性別コードが不明なため、不明としました");
+            ctx.warn(
+                pid.locate(8),
+                "unknown sex code; unknown assumed",
+                "性別コードが不明なため、不明としました",
+            );
             Gender::Unknown
         }
     };
@@ -81,12 +87,14 @@ fn person_name(rep: Repetition<'_>) -> Option<PersonName> {
 
 /// Some(true) = 漢字, Some(false) = カナ, None = not said.
 fn representation(rep: Repetition<'_>) -> Option<bool> {
-    [8, 7].iter().find_map(|&n| match rep.component(n).raw().trim() {
-        "I" => Some(true),
-        "P" => Some(false),
-        "A" => Some(true),
-        _ => None,
-    })
+    [8, 7]
+        .iter()
+        .find_map(|&n| match rep.component(n).raw().trim() {
+            "I" => Some(true),
+            "P" => Some(false),
+            "A" => Some(true),
+            _ => None,
+        })
 }
 
 fn is_katakana(name: &PersonName) -> bool {
@@ -104,7 +112,10 @@ fn address(pid: &Segment<'_>) -> Option<String> {
     if let Some(whole) = value(rep.component(8)) {
         return Some(whole);
     }
-    let parts: Vec<String> = [4, 3, 1, 2].iter().filter_map(|&n| value(rep.component(n))).collect();
+    let parts: Vec<String> = [4, 3, 1, 2]
+        .iter()
+        .filter_map(|&n| value(rep.component(n)))
+        .collect();
     (!parts.is_empty()).then(|| parts.join(""))
 }
 
@@ -112,9 +123,17 @@ fn insurance(in1: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<InsuranceId> {
     let ids = in1.field(10);
     let reps: Vec<Option<String>> = ids.repetitions().map(|r| value(r.component(1))).collect();
     let (symbol, number, branch) = if reps.len() >= 2 {
-        (reps[0].clone(), reps[1].clone(), reps.get(2).cloned().flatten())
+        (
+            reps[0].clone(),
+            reps[1].clone(),
+            reps.get(2).cloned().flatten(),
+        )
     } else {
-        (reps.first().cloned().flatten(), value(in1.field(11).component(1)), None)
+        (
+            reps.first().cloned().flatten(),
+            value(in1.field(11).component(1)),
+            None,
+        )
     };
     let number = number?;
     // ssmixtwins always fills IN1-11 with a placeholder; a 番号 needs 記号 or IN1-10 repetitions.
@@ -122,16 +141,18 @@ fn insurance(in1: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<InsuranceId> {
         return None;
     }
     let insurer = value(in1.field(3).component(1)).unwrap_or_default();
-    let insurer = if !insurer.is_empty() && insurer.len() <= 8 && insurer.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{insurer:0>8}")
-    } else {
-        ctx.warn(
-            in1.locate(3),
-            "insurer number is not 1-8 digits; kept as received",
-            "保険者番号が1〜8桁の数字ではありません。受信したまま保持しました",
-        );
-        insurer
-    };
+    let insurer =
+        if !insurer.is_empty() && insurer.len() <= 8 && insurer.bytes().all(|b| b.is_ascii_digit())
+        {
+            format!("{insurer:0>8}")
+        } else {
+            ctx.warn(
+                in1.locate(3),
+                "insurer number is not 1-8 digits; kept as received",
+                "保険者番号が1〜8桁の数字ではありません。受信したまま保持しました",
+            );
+            insurer
+        };
     Some(InsuranceId {
         insurer_number: Sensitive::new(insurer),
         symbol: Sensitive::new(symbol.unwrap_or_default()),

@@ -14,7 +14,10 @@ pub(crate) fn run(msh9: &str, body: &[&str]) -> Parsed {
     }
     let (bytes, _, unmappable) = encoding_rs::ISO_2022_JP.encode(&text);
     assert!(!unmappable, "fixture not encodable as ISO-2022-JP");
-    Hl7v2Adapter::new().parse(&RawInput { bytes: &bytes, origin: "test" })
+    Hl7v2Adapter::new().parse(&RawInput {
+        bytes: &bytes,
+        origin: "test",
+    })
 }
 
 /// A PID for the fictional patient 試験 花子.
