@@ -42,6 +42,7 @@ mod canonical;
 mod decode;
 mod escape;
 mod parse;
+mod value;
 
 pub use canonical::{canonicalize, hl7_time_to_fhir};
 pub use decode::{decode, Charset, Decoded};

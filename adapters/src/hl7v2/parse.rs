@@ -15,7 +15,8 @@
 
 use std::borrow::Cow;
 
-use super::escape::{unescape, Delimiters};
+use super::escape::Delimiters;
+pub use super::value::{Component, Field, Repetition, Subcomponent};
 use crate::Problem;
 
 /// Things in the input that are not HL7 as written, counted rather than reported one by one.
@@ -56,43 +57,6 @@ pub struct Segment<'a> {
     fields: Vec<&'a str>,
     delimiters: Delimiters,
     is_msh: bool,
-}
-
-/// One field (all its repetitions).
-#[derive(Debug, Clone, Copy)]
-pub struct Field<'a> {
-    raw: &'a str,
-    d: Delimiters,
-    literal: bool,
-}
-
-/// One repetition of a field.
-#[derive(Debug, Clone, Copy)]
-pub struct Repetition<'a> {
-    raw: &'a str,
-    d: Delimiters,
-}
-
-/// One component of a repetition.
-#[derive(Debug, Clone, Copy)]
-pub struct Component<'a> {
-    raw: &'a str,
-    d: Delimiters,
-}
-
-/// One subcomponent of a component.
-#[derive(Debug, Clone, Copy)]
-pub struct Subcomponent<'a> {
-    raw: &'a str,
-    d: Delimiters,
-}
-
-/// The `n`th (1-based) piece of `raw` split on `sep`, or "".
-fn nth(raw: &str, sep: u8, n: usize) -> &str {
-    if n == 0 {
-        return "";
-    }
-    raw.split(sep as char).nth(n - 1).unwrap_or("")
 }
 
 impl<'a> Message<'a> {
@@ -158,134 +122,6 @@ impl<'a> Segment<'a> {
     }
 }
 
-impl<'a> Field<'a> {
-    /// The field as written (escapes not resolved).
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when the field is absent or empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// The whole field, escapes resolved.
-    pub fn text(&self) -> Cow<'a, str> {
-        if self.literal {
-            Cow::Borrowed(self.raw)
-        } else {
-            unescape(self.raw, &self.d)
-        }
-    }
-    /// The repetitions (at least one, possibly empty).
-    pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'a>> + 'a {
-        let d = self.d;
-        let sep = if self.literal {
-            None
-        } else {
-            Some(d.repetition as char)
-        };
-        let raw = self.raw;
-        let mut pieces: Box<dyn Iterator<Item = &'a str>> = match sep {
-            Some(sep) => Box::new(raw.split(sep)),
-            None => Box::new(std::iter::once(raw)),
-        };
-        std::iter::from_fn(move || pieces.next()).map(move |raw| Repetition { raw, d })
-    }
-    /// Repetition `n` (1-based); empty when absent.
-    pub fn repetition(&self, n: usize) -> Repetition<'a> {
-        let raw = if self.literal {
-            if n == 1 {
-                self.raw
-            } else {
-                ""
-            }
-        } else {
-            nth(self.raw, self.d.repetition, n)
-        };
-        Repetition { raw, d: self.d }
-    }
-    /// Component `n` of the first repetition.
-    pub fn component(&self, n: usize) -> Component<'a> {
-        if self.literal {
-            let raw = if n == 1 { self.raw } else { "" };
-            return Component { raw, d: self.d };
-        }
-        self.repetition(1).component(n)
-    }
-}
-
-impl<'a> Repetition<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved (components still joined by their separator).
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
-    }
-    /// Component `n` (1-based); empty when absent.
-    pub fn component(&self, n: usize) -> Component<'a> {
-        Component {
-            raw: nth(self.raw, self.d.component, n),
-            d: self.d,
-        }
-    }
-    /// All components.
-    pub fn components(&self) -> impl Iterator<Item = Component<'a>> + 'a {
-        let d = self.d;
-        self.raw
-            .split(d.component as char)
-            .map(move |raw| Component { raw, d })
-    }
-}
-
-impl<'a> Component<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved (subcomponents still joined by their separator).
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
-    }
-    /// Subcomponent `n` (1-based); empty when absent.
-    pub fn subcomponent(&self, n: usize) -> Subcomponent<'a> {
-        Subcomponent {
-            raw: nth(self.raw, self.d.subcomponent, n),
-            d: self.d,
-        }
-    }
-    /// All subcomponents.
-    pub fn subcomponents(&self) -> impl Iterator<Item = Subcomponent<'a>> + 'a {
-        let d = self.d;
-        self.raw
-            .split(d.subcomponent as char)
-            .map(move |raw| Subcomponent { raw, d })
-    }
-}
-
-impl<'a> Subcomponent<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved.
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
-    }
-}
-
 /// Reads MSH-1/MSH-2 from a line starting with `MSH`.
 fn delimiters_of(msh: &str, problems: &mut Vec<Problem>) -> Delimiters {
     let b = msh.as_bytes();
@@ -342,7 +178,8 @@ fn classify<'a>(
     problems: &mut Vec<Problem>,
     line_no: usize,
 ) -> LineKind<'a> {
-    let id_raw = line.split(field as char).next().unwrap_or("");
+    let end = line.bytes().position(|b| b == field).unwrap_or(line.len());
+    let id_raw = line.get(..end).unwrap_or("");
     let b = id_raw.as_bytes();
     let shape_ok = (b.len() == 3 || b.len() == 4)
         && b[0].is_ascii_alphabetic()
@@ -369,6 +206,18 @@ fn classify<'a>(
         ));
     }
     LineKind::Segment(id)
+}
+
+/// Splits on the ASCII byte `sep` (a byte loop; faster than `str::split` on short lines).
+fn split_into<'a>(line: &'a str, sep: u8, out: &mut Vec<&'a str>) {
+    let mut start = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == sep {
+            out.push(line.get(start..i).unwrap_or(""));
+            start = i + 1;
+        }
+    }
+    out.push(line.get(start..).unwrap_or(""));
 }
 
 /// Parses decoded text. Never fails; see the module docs.
@@ -470,9 +319,9 @@ pub fn parse(text: &str) -> (Message<'_>, Vec<Problem>) {
         if is_msh && line.len() >= 4 && line.is_char_boundary(4) {
             fields.push(&line[..3]);
             fields.push(&line[3..4]);
-            fields.extend(line[4..].split(delimiters.field as char));
+            split_into(&line[4..], delimiters.field, &mut fields);
         } else {
-            fields.extend(line.split(delimiters.field as char));
+            split_into(line, delimiters.field, &mut fields);
         }
         msg.segments.push(Segment {
             id,

@@ -55,12 +55,13 @@ pub(super) fn is_number(s: &str) -> bool {
 
 fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult {
     let id = obx.field(3).repetition(1);
-    let local = coded_at(id, 1).or_else(|| coded_at(id, 4));
-    let jlac10 = [1, 4]
-        .iter()
-        .filter_map(|&n| coded_at(id, n))
+    let primary = coded_at(id, 1);
+    let alternate = coded_at(id, 4);
+    let jlac10 = [&primary, &alternate]
+        .into_iter()
+        .flatten()
         .find(|c| c.system == "JC10")
-        .map(|c| c.code);
+        .map(|c| c.code.clone());
     if jlac10.as_ref().is_some_and(|c| c.len() != 17) {
         ctx.warn(
             obx.locate(3),
@@ -68,7 +69,7 @@ fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult 
             "JC10のコードが17桁ではありません。受信したまま保持しました",
         );
     }
-    let local_code = local.unwrap_or_else(|| {
+    let local_code = primary.or(alternate).unwrap_or_else(|| {
         ctx.warn(obx.locate(3), "no test code", "検査項目コードがありません");
         Coded {
             system: String::new(),
@@ -76,7 +77,6 @@ fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult 
             display: value(id.component(2)),
         }
     });
-    let at_obx = ctx.time(obx, 14);
     LabResult {
         patient_id: ctx.patient_id.clone(),
         report_id: group.report_id.clone(),
@@ -87,11 +87,10 @@ fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult 
         reference_range: value(obx.field(7).component(1)),
         flag: value(obx.field(8).component(1)),
         specimen: group.specimen.clone(),
-        collected_at: group
-            .spm_time
-            .clone()
-            .or_else(|| group.obr_time.clone())
-            .or(at_obx),
+        collected_at: match group.spm_time.as_ref().or(group.obr_time.as_ref()) {
+            Some(t) => Some(t.clone()),
+            None => ctx.time(obx, 14),
+        },
         status: value(obx.field(11).component(1)),
     }
 }

@@ -33,8 +33,11 @@ use crate::{Coded, Parsed, Problem, Record, Sensitive};
 /// Turns a parsed message into records. `origin` is not used in problems (it is the
 /// caller's to add) and is accepted for symmetry with [`crate::RawInput`].
 pub fn canonicalize(msg: &Message<'_>, _origin: &str) -> Parsed {
-    let mut out = Parsed::default();
     let segments = msg.all_segments();
+    let mut out = Parsed {
+        records: Vec::with_capacity(segments.len()),
+        problems: Vec::new(),
+    };
     let mut starts: Vec<usize> = segments
         .iter()
         .enumerate()
@@ -194,42 +197,55 @@ pub fn hl7_time_to_fhir(raw: &str) -> Option<String> {
     {
         return None;
     }
+    if zone.is_some_and(|z| z.len() != 5 || !z[1..].bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
     let num = |a: usize, b: usize| digits[a..b].parse::<u32>().ok();
-    let in_range = |v: Option<u32>, lo: u32, hi: u32| v.filter(|v| (lo..=hi).contains(v));
-    let zone = match zone {
-        None => None,
-        Some(z) if z.len() == 5 && z[1..].bytes().all(|b| b.is_ascii_digit()) => {
-            Some(format!("{}:{}", &z[..3], &z[3..]))
-        }
-        Some(_) => return None,
-    };
-    let year = &digits[..4];
+    let in_range =
+        |a: usize, lo: u32, hi: u32| num(a, a + 2).is_some_and(|v| (lo..=hi).contains(&v));
+    // Written piece by piece (no `format!`): this runs for most segments.
+    let mut out = String::with_capacity(25);
+    out.push_str(&digits[..4]);
     if digits.len() == 4 {
-        return Some(year.to_string());
+        return Some(out);
     }
-    let month = in_range(num(4, 6), 1, 12)?;
+    if !in_range(4, 1, 12) {
+        return None;
+    }
+    out.push('-');
+    out.push_str(&digits[4..6]);
     if digits.len() == 6 {
-        return Some(format!("{year}-{month:02}"));
+        return Some(out);
     }
-    let day = in_range(num(6, 8), 1, 31)?;
+    if !in_range(6, 1, 31) {
+        return None;
+    }
+    out.push('-');
+    out.push_str(&digits[6..8]);
     if digits.len() == 8 {
-        return Some(format!("{year}-{month:02}-{day:02}"));
+        return Some(out);
     }
-    let hour = in_range(num(8, 10), 0, 23)?;
-    let minute = if digits.len() >= 12 {
-        in_range(num(10, 12), 0, 59)?
-    } else {
-        0
-    };
-    let second = if digits.len() >= 14 {
-        in_range(num(12, 14), 0, 60)?
-    } else {
-        0
-    };
-    let zone = zone.unwrap_or_else(|| "+09:00".to_string());
-    Some(format!(
-        "{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{zone}"
-    ))
+    let ok = in_range(8, 0, 23)
+        && (digits.len() < 12 || in_range(10, 0, 59))
+        && (digits.len() < 14 || in_range(12, 0, 60));
+    if !ok {
+        return None;
+    }
+    out.push('T');
+    out.push_str(&digits[8..10]);
+    out.push(':');
+    out.push_str(digits.get(10..12).unwrap_or("00"));
+    out.push(':');
+    out.push_str(digits.get(12..14).unwrap_or("00"));
+    match zone {
+        None => out.push_str("+09:00"),
+        Some(z) => {
+            out.push_str(&z[..3]);
+            out.push(':');
+            out.push_str(&z[3..]);
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
