@@ -100,14 +100,14 @@ fn lab_value(obx: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<LabValue> {
     if f.is_empty() {
         return None;
     }
-    let kind = value(obx.field(2).component(1)).unwrap_or_default();
+    let kind = obx.field(2).component(1).raw().trim();
     let first = f.repetition(1);
     let text = || {
         let all: Vec<String> = f.repetitions().map(|r| r.text().into_owned()).collect();
         LabValue::Text(Sensitive::new(all.join("\n")))
     };
     let numeric = |s: Option<String>| s.filter(|s| is_number(s)).map(LabValue::Numeric);
-    match kind.as_str() {
+    match kind {
         "NM" => numeric(value(first.component(1))).or_else(|| {
             ctx.warn(
                 obx.locate(5),
