@@ -133,4 +133,19 @@ fn main() {
         },
         ours
     );
+
+    let odd = "MSH|^~\\&|A|B|C|D|20250401||ORU^R01|1|P|2.5\rpid|1||P1\r\rZPR1|x\r@@@|1\rOBX|1|ST|1^x^L||v";
+    let theirs = catch_unwind(|| {
+        hl7_parser::Message::parse_with_lenient_newlines(odd, true)
+            .map(|m| m.segments().count())
+            .map_err(|e| e.to_string())
+    });
+    let (msg, problems) = parse(odd);
+    println!(
+        "odd input (lowercase id, blank line, 4-letter id, garbage line): hl7-parser -> {theirs:?}; \
+         tsunagi -> {} segments, {} unparsed, {} problems",
+        msg.all_segments().len(),
+        msg.unparsed().len(),
+        problems.len()
+    );
 }

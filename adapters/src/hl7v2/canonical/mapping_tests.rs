@@ -346,3 +346,37 @@ fn a_batch_is_read_message_by_message() {
     assert_eq!(cs.len(), 2);
     assert_eq!(cs[1].patient_id.expose(), "P0002");
 }
+
+mod never_panics {
+    use crate::{Adapter, Hl7v2Adapter, RawInput};
+    use proptest::prelude::*;
+
+    fn segment() -> impl Strategy<Value = String> {
+        let id = prop::sample::select(vec![
+            "PID", "IN1", "AL1", "IAM", "PRB", "ZPR", "ORC", "SPM", "OBR", "OBX", "RXE", "RXC",
+            "TQ1", "RXR", "MSH",
+        ]);
+        let field = "[0-9A-Z\\^~&\\\\.+\\-\"試験ア]{0,10}";
+        (id, prop::collection::vec(field, 0..20))
+            .prop_map(|(id, f)| format!("{id}|{}", f.join("|")))
+    }
+
+    proptest! {
+        #[test]
+        fn adapter_never_panics_on_clinical_looking_messages(
+            kind in prop::sample::select(vec!["ADT^A08", "ADT^A60", "PPR^ZD1", "OUL^R22", "ORU^R01", "RDE^O11", "X"]),
+            segs in prop::collection::vec(segment(), 0..12),
+        ) {
+            let text = format!("MSH|^~\\&|||||||{kind}|1|P|2.5\r{}", segs.join("\r"));
+            let parsed = Hl7v2Adapter::new().parse(&RawInput { bytes: text.as_bytes(), origin: "p" });
+            for p in &parsed.problems {
+                prop_assert!(!p.to_string().contains("試験"));
+            }
+        }
+
+        #[test]
+        fn adapter_never_panics_on_bytes(b in prop::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Hl7v2Adapter::new().parse(&RawInput { bytes: &b, origin: "p" });
+        }
+    }
+}
