@@ -71,12 +71,14 @@
 #![deny(missing_docs)]
 
 mod fhir_json;
+pub mod hl7v2;
 mod model;
 mod problem;
 mod record;
 mod sensitive;
 
 pub use fhir_json::{is_clins_bundle, profiles, FhirJsonAdapter, CLINS_BUNDLE_PROFILE_PREFIX};
+pub use hl7v2::{Charset, Hl7v2Adapter};
 pub use model::{
     Allergy, AllergyCategory, Coded, Condition, DiseaseModifier, Gender, InsuranceId, LabResult,
     LabValue, Patient, PersonName, Prescription, Quantity,

@@ -135,6 +135,12 @@ pub struct Condition {
     pub recorded: Option<String>,
     /// 診療科 (SS-MIX2 ClinicalDepartment code), if the source says.
     pub department: Option<Coded>,
+    /// The source withdrew this record (HL7 v2 PRB-1 `DE`): verificationStatus
+    /// `entered-in-error`.
+    pub entered_in_error: bool,
+    /// A code that is neither a MEDIS 病名管理番号 nor 交換用コード (a local `99xxx` code), as
+    /// received.
+    pub local_code: Option<Coded>,
 }
 
 /// Which kind of allergy: decides 薬剤アレルギー等 vs その他アレルギー等.
@@ -240,6 +246,10 @@ pub struct Prescription {
     pub days: Option<u32>,
     /// When the order was written (FHIR `dateTime`).
     pub authored: Option<String>,
+    /// Route as received (HL70162 `PO`, `IV`, …).
+    pub route: Option<Coded>,
+    /// An injection (SS-MIX2 OMP-02; one record per RXC) rather than a 処方 (OMP-01).
+    pub injection: bool,
 }
 
 #[cfg(test)]
