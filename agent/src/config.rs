@@ -277,8 +277,7 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
-    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() && cfg.source.mllp.is_empty()
-    {
+    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() && cfg.source.mllp.is_empty() {
         p.push(Problem {
             line: None,
             en: "no source is configured ([[source.folder]], [[source.ssmix2]], [[source.mllp]]): the agent would take in nothing".into(),

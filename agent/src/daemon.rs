@@ -178,7 +178,9 @@ pub async fn start(
         let sd = shutdown.clone();
         threads.push(spawn_thread("ssmix2-source", move || {
             match source.run(intake, sd) {
-                Ok(stats) => tracing::info!(source = %name, stored = stats.stored, "SS-MIX2 source stopped"),
+                Ok(stats) => {
+                    tracing::info!(source = %name, stored = stats.stored, "SS-MIX2 source stopped")
+                }
                 Err(e) => tracing::error!(source = %name, error = %e, "SS-MIX2 source stopped"),
             }
         })?);

@@ -119,7 +119,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         })
         .await
         .context("starting the platform simulator")?;
-        let config_path = write_config(&dir, &pki, sim.addr, &expected.institution)?;
+        let config_path = write_config(&dir, &pki, sim.addr, &expected.institution, serve)?;
         let (cfg, _) = crate::config::load(&config_path).map_err(|p| {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
@@ -136,6 +136,8 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         }
         let ok = if serve {
             println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
+            println!("  MLLP (HL7 v2)    {}  (point the EHR's test feed here)", crate::source::mllp::config::DEFAULT_LISTEN);
+            println!("  SS-MIX2 storage  {}", dir.join("ssmix2").display());
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             crate::cli::wait_for_signal().await;
             true
@@ -164,7 +166,26 @@ fn write_config(
     pki: &tsunagi_sim::TestPki,
     addr: SocketAddr,
     institution: &str,
+    serve: bool,
 ) -> anyhow::Result<PathBuf> {
+    // The sandbox also takes HL7 v2: MLLP on the usual port, and an SS-MIX2 storage folder.
+    let sandbox = if serve {
+        std::fs::create_dir_all(dir.join("ssmix2"))?;
+        format!(
+            r#"
+[[source.mllp]]
+name = "demo-mllp"
+listen = "{mllp}"
+
+[[source.ssmix2]]
+name = "demo-ssmix2"
+path = "ssmix2"
+"#,
+            mllp = crate::source::mllp::config::DEFAULT_LISTEN
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
         r#"# Written by `tsunagi demo`: the agent's configuration for this sandbox.
 [agent]
@@ -179,7 +200,7 @@ path = "inbox"
 mode = "move"
 watch = "events"
 stable_ms = 300
-
+{sandbox}
 [uplink]
 route = "web-api"
 concurrency = 4

@@ -111,7 +111,10 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|e| !e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|e| {
+            !e.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     entries.sort();
     for e in entries {
@@ -154,9 +157,16 @@ fn display_name(p: &Path, reveal: bool) -> String {
     if reveal {
         return p.display().to_string();
     }
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match name.split_once('_') {
-        Some((pid, rest)) if !pid.is_empty() && pid.chars().all(|c| c.is_ascii_alphanumeric()) && rest.contains('_') => {
+        Some((pid, rest))
+            if !pid.is_empty()
+                && pid.chars().all(|c| c.is_ascii_alphanumeric())
+                && rest.contains('_') =>
+        {
             format!("***_{rest}")
         }
         _ => name,
@@ -191,7 +201,9 @@ fn render(r: &Record, reveal: bool) -> (&'static str, Value) {
 
 fn patient(p: &Patient, reveal: bool) -> Value {
     let name = |n: &Option<tsunagi_adapters::PersonName>| {
-        n.as_ref().map(|n| json!({ "family": secret(&n.family, reveal), "given": secret(&n.given, reveal) }))
+        n.as_ref().map(
+            |n| json!({ "family": secret(&n.family, reveal), "given": secret(&n.given, reveal) }),
+        )
     };
     json!({
         "type": "Patient",
@@ -283,10 +295,12 @@ fn prescription(p: &Prescription, reveal: bool) -> Value {
 
 /// A short, non-identifying summary for the table view.
 fn summary(v: &Value) -> String {
-    let pick = |k: &str| v.get(k).filter(|x| !x.is_null()).map(|x| match x {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
+    let pick = |k: &str| {
+        v.get(k).filter(|x| !x.is_null()).map(|x| match x {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
     let keys: &[&str] = match v["type"].as_str() {
         Some("Condition") => &["disease_key", "icd10", "onset", "original_text"],
         Some("LabResult") => &["jlac10", "value", "unit", "collected_at"],
@@ -294,7 +308,10 @@ fn summary(v: &Value) -> String {
         Some("Allergy") => &["category", "allergen"],
         _ => &["gender"],
     };
-    keys.iter().filter_map(|k| pick(k).map(|x| format!("{k}={x}"))).collect::<Vec<_>>().join("  ")
+    keys.iter()
+        .filter_map(|k| pick(k).map(|x| format!("{k}={x}")))
+        .collect::<Vec<_>>()
+        .join("  ")
 }
 
 #[cfg(test)]
@@ -312,7 +329,10 @@ mod tests {
     #[test]
     fn ssmix2_file_names_hide_the_patient_id_unless_revealed() {
         let p = Path::new("/s/012/345/0123456789/20250101/OML-11/0123456789_20250101_OML-11_000000000000001_20250101000000000_01_1");
-        assert_eq!(display_name(p, false), "***_20250101_OML-11_000000000000001_20250101000000000_01_1");
+        assert_eq!(
+            display_name(p, false),
+            "***_20250101_OML-11_000000000000001_20250101000000000_01_1"
+        );
         assert!(display_name(p, true).contains("0123456789_"));
         assert_eq!(display_name(Path::new("x/a.json"), false), "a.json");
     }

@@ -4,6 +4,7 @@
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
+mod inspect;
 mod queue;
 mod status;
 
@@ -90,6 +91,19 @@ pub enum Command {
         #[command(subcommand)]
         action: queue::QueueAction,
     },
+    /// Decode, parse and canonicalize HL7 v2 files, MLLP captures or an SS-MIX2 storage, and
+    /// print what the agent would make of them; nothing is stored or sent.
+    Inspect {
+        /// Files or directories (an SS-MIX2 storage root works).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = inspect::Format::Table)]
+        format: inspect::Format,
+        /// Print patient values (IDs, names, birth dates, addresses, free text) unmasked.
+        #[arg(long)]
+        reveal: bool,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -113,6 +127,11 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
         Command::CheckConfig { file } => Ok(check_config(&file)),
         Command::Status { target, json } => status::run(&target.data_dir()?, json),
         Command::Queue { target, action } => queue::run(&target.data_dir()?, action),
+        Command::Inspect {
+            paths,
+            format,
+            reveal,
+        } => inspect::run(&paths, format, reveal),
         Command::Replay {
             target,
             ids,

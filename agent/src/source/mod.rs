@@ -16,7 +16,6 @@
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
-
 pub mod folder;
 pub mod mllp;
 pub mod ssmix2;

@@ -85,6 +85,7 @@ fn default_max_connections() -> usize {
 
 impl MllpConfig {
     /// A plain-TCP listener named `name` on `listen`, every other key at its default.
+    #[cfg(test)]
     pub fn new(name: &str, listen: SocketAddr) -> Self {
         MllpConfig {
             name: name.to_owned(),

@@ -88,6 +88,7 @@ impl Framer {
         &mut self.buf
     }
 
+    #[cfg(test)]
     /// Appends bytes (tests and callers that already hold a slice).
     pub fn push(&mut self, bytes: &[u8]) {
         self.read_space().extend_from_slice(bytes);

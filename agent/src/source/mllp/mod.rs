@@ -43,7 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{MllpConfig, MllpTlsConfig};
+pub use config::MllpConfig;
 pub use stats::{MllpCounts, MllpStats};
 
 use crate::shutdown::Shutdown;
@@ -147,11 +147,6 @@ impl MllpListener {
     /// The bound address (the real port when `listen` had port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// Live counters, for metrics.
-    pub fn stats(&self) -> Arc<MllpStats> {
-        self.stats.clone()
     }
 
     /// Accepts and serves connections until `shutdown` fires, then drains and returns the final

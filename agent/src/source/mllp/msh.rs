@@ -161,6 +161,7 @@ impl<'a> Msh<'a> {
         self.field(15).trim_ascii()
     }
 
+    #[cfg(test)]
     /// MSH-16, application acknowledgement type.
     pub fn application_ack_type(&self) -> &'a [u8] {
         self.field(16).trim_ascii()

@@ -76,6 +76,7 @@ fn d_max() -> u64 {
 }
 
 impl Ssmix2Config {
+    #[cfg(test)]
     /// A config with every default.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         Ssmix2Config {

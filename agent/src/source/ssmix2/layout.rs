@@ -44,16 +44,6 @@ pub enum FileClass {
     OffLayout(LayoutError),
 }
 
-impl FileClass {
-    /// The parsed name, when on layout.
-    pub fn name(&self) -> Option<&FileName> {
-        match self {
-            FileClass::Used(n) | FileClass::NotUsed(n) => Some(n),
-            FileClass::OffLayout(_) => None,
-        }
-    }
-}
-
 /// Checks `rel` (`/`-separated, relative to the storage root) against the layout.
 pub fn parse_rel(rel: &str) -> Result<FileName, LayoutError> {
     let parts: Vec<&str> = rel.split('/').collect();

@@ -28,7 +28,6 @@
 //! [`Tracker`]: crate::source::folder::tracker::Tracker
 
 // The daemon wiring that calls into this module lands with the integrator (issue 3).
-#![allow(dead_code, unused_imports)]
 
 mod config;
 mod layout;
@@ -46,9 +45,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use config::{default_data_types, Ssmix2Config, WatchMode, USED_DATA_TYPES};
-pub use layout::{classify, parse_rel, FileClass, LayoutError};
-pub use name::{ConditionFlag, FileName, NameError, NameField, OrderKey};
+pub use config::{default_data_types, Ssmix2Config, WatchMode};
+pub use layout::{classify, FileClass};
 
 use super::Intake;
 use crate::shutdown::Shutdown;
@@ -132,11 +130,6 @@ impl Ssmix2Source {
             root,
             root_canon,
         })
-    }
-
-    /// The configuration (e.g. `charset` and `data_types` for the integrator).
-    pub fn config(&self) -> &Ssmix2Config {
-        &self.cfg
     }
 
     /// Backfills, then watches, until `shutdown` fires; commits the batch in hand and returns.

@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::*;
+use crate::source::mllp::config::MllpTlsConfig;
 
 struct Pki {
     dir: tempfile::TempDir,
