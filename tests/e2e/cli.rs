@@ -48,8 +48,13 @@ fn queue_show_hides_content_unless_revealed_and_audits_reveal_and_drop() {
     let (ok, revealed, _) = w.cli(&["queue", "show", &id, "--reveal"]);
     assert!(ok);
     assert!(revealed.contains(SECRET_GIVEN), "reveal prints the content");
-    let (ok, _, err) = w.cli(&["queue", "drop", &id, "--reason", "sent on paper"]);
-    assert!(ok, "{err}");
+    // While a request is in flight the drop is refused with "try again"; it goes through between
+    // attempts.
+    wait_until(30, "drop accepted", || {
+        let (ok, _, err) = w.cli(&["queue", "drop", &id, "--reason", "sent on paper"]);
+        assert!(ok || err.contains("try again"), "{err}");
+        ok
+    });
     w.stop_agent();
     let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db");
     let actions: Vec<String> = db

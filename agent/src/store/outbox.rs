@@ -183,14 +183,16 @@ pub enum Delivery {
     Awaiting,
 }
 
-/// Records an attempt's outcome and moves the item to its next state.
+/// Records an attempt's outcome and moves the item to its next state. The attempt is always
+/// recorded; the state changes only if the item is still in flight or awaiting (an item dropped
+/// by hand meanwhile stays dead).
 pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError> {
     let now = now_ms();
     let (outcome, detail, delay) = match d {
         Delivery::Delivered { receipt, duplicate } => {
             conn.execute(
                 "UPDATE outbox SET state = 'delivered', receipt = ?2, delivered_at = ?3, updated_at = ?3,
-                        last_error = NULL WHERE id = ?1",
+                        last_error = NULL WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
                 params![id, receipt, now],
             )?;
             (
@@ -201,7 +203,8 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
         }
         Delivery::Rejected { reason } => {
             conn.execute(
-                "UPDATE outbox SET state = 'rejected', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+                "UPDATE outbox SET state = 'rejected', last_error = ?2, updated_at = ?3
+                 WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
                 params![id, reason, now],
             )?;
             ("rejected", Some(reason.clone()), None)
@@ -213,14 +216,14 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
         } => {
             conn.execute(
                 "UPDATE outbox SET state = 'pending', last_error = ?2, next_attempt_at = ?3, updated_at = ?4
-                 WHERE id = ?1",
+                 WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
                 params![id, reason, now + delay_ms, now],
             )?;
             (*kind, Some(reason.clone()), Some(*delay_ms))
         }
         Delivery::Awaiting => {
             conn.execute(
-                "UPDATE outbox SET state = 'awaiting', updated_at = ?2 WHERE id = ?1",
+                "UPDATE outbox SET state = 'awaiting', updated_at = ?2 WHERE id = ?1 AND state = 'in_flight'",
                 params![id, now],
             )?;
             ("awaiting", None, None)
@@ -315,9 +318,16 @@ pub fn drop_item(conn: &Connection, id: i64, actor: &str, reason: &str) -> Resul
         params![id, format!("dropped by hand: {reason}"), now_ms()],
     )?;
     if n == 0 {
-        return Err(StoreError::Invalid(format!(
-            "O-{id} does not exist or is not pending, rejected, held or awaiting"
-        )));
+        let state: Option<String> = conn
+            .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        return Err(StoreError::Invalid(match state.as_deref() {
+            None => format!("no outbox item O-{id} / O-{id} は存在しません"),
+            Some("in_flight") => format!(
+                "O-{id} is being sent right now; try again in a moment / 送信中です。少し待って再実行してください"
+            ),
+            Some(s) => format!("O-{id} is {s}; only pending, rejected, held or awaiting items can be dropped"),
+        }));
     }
     audit(conn, actor, "drop", &format!("O-{id}"), Some(reason))
 }
@@ -525,5 +535,82 @@ mod writer_tests {
             .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
             .unwrap();
         assert_eq!(st, "delivered");
+    }
+}
+
+#[cfg(test)]
+mod drop_tests {
+    use super::*;
+    use crate::store::inbox;
+
+    #[test]
+    fn an_outcome_arriving_after_a_drop_is_recorded_but_does_not_revive_the_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let inbox::Stored::New(i) = inbox::insert(
+            &conn,
+            &inbox::NewInput {
+                source: "s",
+                origin: "o",
+                format: "f",
+                raw: b"x",
+                file_stamp: None,
+            },
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let id = insert_pending(
+            &conn,
+            &NewBundle {
+                inbox_id: i,
+                identifier: "X",
+                resource_type: "Condition",
+                patient_ref: "P",
+                body: b"b",
+            },
+        )
+        .unwrap();
+        claim_ready(&conn, now_ms(), 1).unwrap();
+        let err = drop_item(&conn, id, "t", "r").unwrap_err().to_string();
+        assert!(err.contains("try again"), "{err}");
+        record(
+            &conn,
+            id,
+            &Delivery::Retry {
+                kind: "transient",
+                reason: "503".into(),
+                delay_ms: 10,
+            },
+        )
+        .unwrap();
+        drop_item(&conn, id, "t", "paper").unwrap();
+        conn.execute(
+            "UPDATE outbox SET state = 'in_flight' WHERE id = ?1 AND 0",
+            [id],
+        )
+        .unwrap();
+        record(
+            &conn,
+            id,
+            &Delivery::Retry {
+                kind: "transient",
+                reason: "late".into(),
+                delay_ms: 10,
+            },
+        )
+        .unwrap();
+        let st: String = conn
+            .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(st, "dead");
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempt WHERE outbox_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }
