@@ -585,11 +585,6 @@ mod drop_tests {
         )
         .unwrap();
         drop_item(&conn, id, "t", "paper").unwrap();
-        conn.execute(
-            "UPDATE outbox SET state = 'in_flight' WHERE id = ?1 AND 0",
-            [id],
-        )
-        .unwrap();
         record(
             &conn,
             id,
