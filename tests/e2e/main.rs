@@ -22,5 +22,8 @@ mod shared_folder;
 /// The free-space reserve pauses and resumes intake.
 mod disk;
 
+/// HL7 v2 in: MLLP and SS-MIX2 storages through the real binary.
+mod hl7;
+
 /// The command line: check-config, status, queue.
 mod cli;

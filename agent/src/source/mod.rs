@@ -31,7 +31,7 @@ pub struct IncomingFile<'a> {
     /// The configured source name (`[[source.folder]] name`).
     pub source: &'a str,
     /// Path relative to the source root, `/`-separated, valid UTF-8. May carry patient IDs: never
-    /// log it above debug level.
+    /// log it (use `folder::names::path_tag`).
     pub rel_path: &'a str,
     /// Where the file is on disk now (for diagnostics; the content is `bytes`).
     #[allow(dead_code)]

@@ -5,8 +5,7 @@
 //!   repeats of the same reason go to debug only.
 //! - At most [`WARN_BUDGET`] warn lines per scan period; the rest are counted and summarised in one
 //!   line at the start of the next period.
-//! - Warn lines name the file by its [`path_tag`]; the relative path appears only at debug level
-//!   (see `names` for why).
+//! - Lines name the file by its [`path_tag`], never by its path (see `names` for why).
 //! - Entries not re-reported since the last complete scan are dropped, so the map stays as small as
 //!   the set of currently failing paths.
 
@@ -55,7 +54,7 @@ impl Complaints {
     /// Reports a problem with `rel`; returns `true` if it is new (first time or a new reason).
     pub fn report(&mut self, rel: &str, reason: &str) -> bool {
         let tag = path_tag(&self.source, rel);
-        tracing::debug!(source = %self.source, file = %tag, rel_path = %rel, reason, "file problem");
+        tracing::debug!(source = %self.source, file = %tag, reason, "file problem");
         if let Some((last, generation)) = self.seen.get_mut(rel) {
             *generation = self.generation;
             if last == reason {

@@ -4,10 +4,10 @@
 //! Relative paths are `/`-separated UTF-8 strings made only of normal components, so the same file
 //! has the same key on every platform and after every restart.
 //!
-//! Log policy: SS-MIX2 file names carry patient IDs, so a relative path is logged only at debug
-//! level. At info/warn a file is named by [`path_tag`], a short stable hash of source + relative
-//! path, which lets an operator correlate lines (and, at debug level, find the file) without the
-//! path itself appearing. The tag is a correlation token, not anonymisation: a short numeric ID
+//! Log policy: SS-MIX2 file names carry patient IDs, so a relative path is never logged, at any
+//! level. A file is named by [`path_tag`], a short stable hash of source + relative path, which
+//! lets an operator correlate lines without the path itself appearing (`tsunagi queue list`
+//! shows the path to whoever may read the database). The tag is a correlation token, not anonymisation: a short numeric ID
 //! could be recovered by brute force, so logs are still treated as internal.
 
 use std::path::{Component, Path};

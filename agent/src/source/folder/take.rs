@@ -78,7 +78,7 @@ impl Runner {
                 .is_known(&self.src.cfg.name, rel, stamp.size, stamp.mtime_ns)
             {
                 Ok(true) => {
-                    debug!(source = %self.src.cfg.name, rel_path = %rel, "already known; not read");
+                    debug!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel), "already known; not read");
                     self.stats.known_skipped += 1;
                     self.tracker.mark_done(rel);
                     self.complaints.clear(rel);
@@ -99,12 +99,12 @@ impl Runner {
                 bytes,
             }),
             Ok(Read::Changed(now)) => {
-                debug!(source = %self.src.cfg.name, rel_path = %rel, "changed while reading; settling again");
+                debug!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel), "changed while reading; settling again");
                 self.tracker.observe(rel, now, false, Instant::now());
                 Prep::Done(Next::Continue)
             }
             Ok(Read::Gone) => {
-                debug!(source = %self.src.cfg.name, rel_path = %rel, "vanished before reading");
+                debug!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel), "vanished before reading");
                 self.forget(rel);
                 Prep::Done(Next::Continue)
             }
@@ -152,11 +152,11 @@ impl Runner {
             match c {
                 Committed::Stored { inbox_id } => {
                     self.stats.stored += 1;
-                    debug!(source = %name, rel_path = %p.rel, inbox_id, "stored");
+                    debug!(source = %name, file = %path_tag(&name, &p.rel), inbox_id, "stored");
                 }
                 Committed::AlreadyStored { inbox_id } => {
                     self.stats.already_stored += 1;
-                    debug!(source = %name, rel_path = %p.rel, inbox_id, "already stored");
+                    debug!(source = %name, file = %path_tag(&name, &p.rel), inbox_id, "already stored");
                 }
             }
             self.acknowledge(&p.rel, &p.abs, target.clone());

@@ -28,7 +28,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 /// The parsed fields of one SS-MIX2 file name. Strings are exactly as in the name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FileName {
-    /// 患者ID. Patient data: never log it above debug level.
+    /// 患者ID. Patient data: never log it.
     pub patient_id: String,
     /// 診療日; `None` when the name has `-` (ADT-00, PPR-01).
     pub date: Option<NaiveDate>,

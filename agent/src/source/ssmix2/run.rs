@@ -212,7 +212,7 @@ impl Runner {
         self.stats.read_errors += 1;
         let name = &self.src.cfg.name;
         let tag = path_tag(name, if rel.is_empty() { "." } else { rel });
-        debug!(source = %name, file = %tag, rel_path = %rel, reason, "storage path cannot be walked");
+        debug!(source = %name, file = %tag, reason, "storage path cannot be walked");
         if self.problem_warns < PROBLEM_WARNS_PER_SCAN {
             self.problem_warns += 1;
             warn!(source = %name, file = %tag, reason, "storage path cannot be walked; skipped this scan");

@@ -121,7 +121,7 @@ impl Runner {
             Err(e) => {
                 self.stats.read_errors += 1;
                 warn!(source = %name, file = %path_tag(&name, rel), reason = %e, "file cannot be read; will retry");
-                debug!(source = %name, file = %path_tag(&name, rel), rel_path = %rel, "unreadable file");
+                debug!(source = %name, file = %path_tag(&name, rel), "unreadable file");
                 self.retry_later(rel, stamp);
                 Flow::Go
             }
@@ -199,7 +199,7 @@ impl Runner {
                 self.stats.bad_names += 1;
                 let name = &self.src.cfg.name;
                 let tag = path_tag(name, rel);
-                debug!(source = %name, file = %tag, rel_path = %rel, %reason, "off-layout file stored as not used");
+                debug!(source = %name, file = %tag, %reason, "off-layout file stored as not used");
                 if !self.off_layout_warned {
                     self.off_layout_warned = true;
                     warn!(source = %name, file = %tag, %reason,
