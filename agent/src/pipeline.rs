@@ -233,8 +233,20 @@ impl Processor {
         let BuildResult {
             bundles,
             patients,
-            held,
+            mut held,
         } = self.builder.build(&ctx, &records, &dir);
+        // One held item per input, type and reason: an SS-MIX2 lab file with 40 results is one
+        // item to look at, not 40.
+        held.sort_by(|a, b| {
+            (&a.resource_type, a.code, &a.patient_ref).cmp(&(
+                &b.resource_type,
+                b.code,
+                &b.patient_ref,
+            ))
+        });
+        held.dedup_by(|a, b| {
+            a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
+        });
         let bundles = bundles
             .into_iter()
             .map(|b| {
