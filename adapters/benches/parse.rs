@@ -12,6 +12,10 @@
 //! - `hl7-parser 0.3.0 parse`: from the same decoded text (CR separators), under
 //!   `catch_unwind`. A second input, Japanese text before an escape, shows whether it panics.
 
+/// The allocator the `tsunagi` binary uses, so the figures are the agent's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
