@@ -14,7 +14,7 @@ fn free_port() -> u16 {
 
 fn message(i: usize) -> String {
     format!(
-        "MSH|^~\\&|EHR|HOSP|TSUNAGI|CLINS|20250401120000||ADT^A08^ADT_A01|MSG{i:05}|P|2.5||||||~ISO IR87|ISO 2022-1994\r\
+        "MSH|^~\\&|EHR|HOSP|TSUNAGI|CLINS|20250401120000||ADT^A08^ADT_A01|MSG{i:05}|P|2.5||||||UNICODE UTF-8\r\
          EVN||20250401120000\r\
          PID|||P{i:07}^^^^PI||{SECRET_FAMILY}^{SECRET_GIVEN}^^^^^L^I||19870605|F\r"
     )
@@ -125,4 +125,59 @@ fn an_ssmix2_storage_is_ingested_read_only() {
         "a restart re-reads nothing"
     );
     w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, "0000000001"]);
+}
+
+/// `tsunagi inspect` on an MLLP capture: one record per message, patient values masked unless
+/// `--reveal`, nothing stored.
+#[test]
+fn inspect_shows_canonical_records_masked_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let capture = dir.path().join("capture.mllp");
+    let mut bytes = Vec::new();
+    for i in 0..3 {
+        bytes.push(0x0b);
+        bytes.extend_from_slice(message(i).as_bytes());
+        bytes.extend_from_slice(&[0x1c, 0x0d]);
+    }
+    std::fs::write(&capture, bytes).expect("write");
+    let run = |reveal: bool| {
+        let mut c = std::process::Command::new(agent_bin());
+        c.args(["inspect", "--format", "jsonl"]).arg(&capture);
+        if reveal {
+            c.arg("--reveal");
+        }
+        let out = c.output().expect("inspect");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let masked = run(false);
+    let lines: Vec<serde_json::Value> = masked
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(
+        lines.iter().filter(|v| v["type"] == "Patient").count(),
+        3,
+        "{masked}"
+    );
+    assert_eq!(
+        lines.last().expect("summary")["summary"]["records"]["Patient"],
+        3
+    );
+    for secret in [SECRET_FAMILY, SECRET_GIVEN, "P0000001", "1987"] {
+        assert!(
+            !masked.contains(secret),
+            "{secret} printed without --reveal"
+        );
+    }
+    assert!(
+        run(true).contains(SECRET_GIVEN),
+        "--reveal prints patient values"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(leftovers.len(), 1, "inspect wrote nothing");
 }

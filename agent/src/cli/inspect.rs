@@ -10,6 +10,7 @@
 //! patient ID in SS-MIX2 file names are masked unless `--reveal` is given.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -33,6 +34,7 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool) -> anyhow::Result<bo
     for p in paths {
         collect_files(p, &mut files)?;
     }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let hl7 = Hl7v2Adapter::new();
     let fhir = FhirJsonAdapter;
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -68,9 +70,9 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool) -> anyhow::Result<bo
                     Format::Jsonl => {
                         let mut v = v;
                         v["origin"] = json!(origin);
-                        println!("{v}");
+                        writeln!(out, "{v}")?;
                     }
-                    Format::Table => println!("{:<14} {:<40} {}", kind, origin, summary(&v)),
+                    Format::Table => writeln!(out, "{:<14} {:<40} {}", kind, origin, summary(&v))?,
                 }
             }
         }
@@ -83,21 +85,22 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool) -> anyhow::Result<bo
         "fatal": fatal,
     });
     match format {
-        Format::Jsonl => println!("{}", json!({ "summary": totals })),
+        Format::Jsonl => writeln!(out, "{}", json!({ "summary": totals }))?,
         Format::Table => {
-            println!();
-            println!("{} file(s), {messages} message(s)", files.len());
+            writeln!(out)?;
+            writeln!(out, "{} file(s), {messages} message(s)", files.len())?;
             for (k, n) in &counts {
-                println!("  {k:<14} {n}");
+                writeln!(out, "  {k:<14} {n}")?;
             }
             if !problems.is_empty() {
-                println!("problems / 問題:");
+                writeln!(out, "problems / 問題:")?;
                 for (p, n) in &problems {
-                    println!("  {n:>6}  {p}");
+                    writeln!(out, "  {n:>6}  {p}")?;
                 }
             }
         }
     }
+    out.flush()?;
     Ok(fatal == 0)
 }
 
