@@ -20,7 +20,7 @@ use tsunagi_adapters::{
 
 use crate::build::{BuildContext, BuildResult, BundleBuilder, PatientDirectory};
 use crate::shutdown::Shutdown;
-use crate::source::ssmix2::{self, FileClass};
+use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 
@@ -74,7 +74,11 @@ enum Decision {
     Quarantine(String),
     /// An SS-MIX2 file of a data type the agent does not send (stored, counted, not parsed).
     NotUsed,
+    /// An SS-MIX2 file that is not the current version of its order (a newer one exists, or it
+    /// withdraws the order): processed into nothing; older versions' items are superseded.
+    Version(Ssmix2Version),
     Processed {
+        version: Option<Ssmix2Version>,
         bundles: Vec<(crate::build::BuiltBundle, Option<String>)>,
         held: Vec<crate::build::Held>,
         patients: Vec<(String, serde_json::Value)>,
@@ -154,9 +158,10 @@ impl Processor {
             return Ok(0);
         }
         let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
+        let mut versions: BatchVersions = HashMap::new();
         let mut decisions = Vec::with_capacity(batch.len());
         for input in &batch {
-            let d = self.decide(input, &fresh);
+            let d = self.decide(input, &fresh, &mut versions);
             if let Decision::Processed { patients, .. } = &d {
                 for (r, p) in patients {
                     fresh.insert(r.clone(), p.clone());
@@ -179,6 +184,7 @@ impl Processor {
         &self,
         input: &inbox::Pending,
         fresh: &HashMap<String, serde_json::Value>,
+        versions: &mut BatchVersions,
     ) -> Decision {
         let name = format!("{}:{}", input.source, input.origin);
         let Some(raw) = input.raw.as_deref() else {
@@ -191,11 +197,23 @@ impl Processor {
                 "{name}: corrupt record (checksum mismatch); the stored bytes changed after they were committed / 保存データのチェックサム不一致"
             ));
         }
+        let mut version = None;
         if input.format.split(':').next() == Some("ssmix2") {
-            if let FileClass::NotUsed(_) | FileClass::OffLayout(_) =
-                ssmix2::classify(&input.origin, &self.ssmix2_types)
-            {
-                return Decision::NotUsed;
+            match ssmix2::classify(&input.origin, &self.ssmix2_types) {
+                FileClass::NotUsed(_) | FileClass::OffLayout(_) => return Decision::NotUsed,
+                FileClass::Used(name) => {
+                    if let ConditionFlag::Other(flag) = name.condition {
+                        return Decision::Quarantine(format!(
+                            "{}: SS-MIX2 condition flag {flag} is not understood (1 = valid, 0 = withdrawn are); check the EHR's export / コンディションフラグ {flag} は未対応です",
+                            input.source
+                        ));
+                    }
+                    let v = Ssmix2Version::of(&self.reader, input, &name, versions);
+                    if v.superseded || name.condition == ConditionFlag::Cancelled {
+                        return Decision::Version(v);
+                    }
+                    version = Some(v);
+                }
             }
         }
         let Some(adapter) = self.adapters.resolve(&input.format) else {
@@ -264,10 +282,85 @@ impl Processor {
             })
             .collect();
         Decision::Processed {
+            version,
             bundles,
             held,
             patients,
         }
+    }
+}
+
+/// SS-MIX2 inputs of the batch being processed, by order key (not yet committed, so the
+/// reader cannot see them): (inbox id, origin).
+type BatchVersions = HashMap<String, Vec<(i64, String)>>;
+
+/// Where an SS-MIX2 file stands among the versions of its order (the storage's update rules:
+/// the newest 発生日時 wins; a withdrawing condition flag ends the order).
+struct Ssmix2Version {
+    order_key: String,
+    /// A newer version of the same order is already stored.
+    superseded: bool,
+    /// Older versions already stored, whose items this one replaces.
+    older: Vec<i64>,
+}
+
+impl Ssmix2Version {
+    fn of(
+        conn: &Connection,
+        input: &inbox::Pending,
+        name: &ssmix2::FileName,
+        batch: &mut BatchVersions,
+    ) -> Self {
+        let k = name.order_key();
+        let order_key = format!("{}|{}|{}", k.patient_id, k.data_type, k.order_no);
+        let mut siblings: Vec<(i64, String)> = conn
+            .prepare_cached(
+                "SELECT id, origin FROM inbox WHERE source = ?1 AND order_key = ?2 AND id <> ?3",
+            )
+            .and_then(|mut st| {
+                st.query_map(rusqlite::params![input.source, order_key, input.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+            })
+            .unwrap_or_default();
+        let in_batch = batch.entry(order_key.clone()).or_default();
+        siblings.extend(in_batch.iter().cloned());
+        in_batch.push((input.id, input.origin.clone()));
+        let mut v = Ssmix2Version {
+            order_key,
+            superseded: false,
+            older: Vec::new(),
+        };
+        for (id, origin) in siblings {
+            let Ok(other) = ssmix2::parse_rel(&origin) else {
+                continue;
+            };
+            if other.supersedes(name) {
+                v.superseded = true;
+            } else if name.supersedes(&other) {
+                v.older.push(id);
+            }
+        }
+        v
+    }
+
+    /// Records the order key and supersedes what older versions produced.
+    fn apply(&self, c: &Connection, id: i64) -> Result<(), StoreError> {
+        c.execute(
+            "UPDATE inbox SET order_key = ?2 WHERE id = ?1",
+            rusqlite::params![id, self.order_key],
+        )?;
+        if !self.superseded {
+            for old in &self.older {
+                c.execute(
+                    "UPDATE outbox SET state = 'superseded', updated_at = ?2
+                     WHERE inbox_id = ?1 AND state IN ('pending', 'held')",
+                    rusqlite::params![old, crate::store::now_ms()],
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -311,6 +404,10 @@ fn apply(
     for (id, d) in decisions {
         match d {
             Decision::NotUsed => inbox::mark_processed(c, id)?,
+            Decision::Version(v) => {
+                v.apply(c, id)?;
+                inbox::mark_processed(c, id)?;
+            }
             Decision::Quarantine(reason) => {
                 tracing::warn!(
                     inbox = id,
@@ -319,10 +416,14 @@ fn apply(
                 inbox::quarantine(c, id, &reason)?;
             }
             Decision::Processed {
+                version,
                 bundles,
                 held,
                 patients,
             } => {
+                if let Some(v) = &version {
+                    v.apply(c, id)?;
+                }
                 for (reference, resource) in &patients {
                     c.execute(
                         "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -445,6 +546,71 @@ mod tests {
                 ("Condition".into(), "pending".into())
             ]
         );
+    }
+
+    fn put_ssmix2(writer: &Writer, occurred: &str, flag: char) -> i64 {
+        let name = format!("0000000001_-_ADT-00_000000000000001_{occurred}_-_{flag}");
+        let origin = format!("000/000/0000000001/-/ADT-00/{name}");
+        let msg = "MSH|^~\\&|EHR|H|R|R|20250401||ADT^A08|1|P|2.5||||||UNICODE UTF-8\rPID|||0000000001^^^^PI||a^b||19700101|M\r";
+        let (origin, raw) = (origin, msg.as_bytes().to_vec());
+        match writer
+            .call(move |c| {
+                inbox::insert(
+                    c,
+                    &inbox::NewInput {
+                        source: "s",
+                        origin: &origin,
+                        format: "ssmix2",
+                        raw: &raw,
+                        file_stamp: None,
+                    },
+                )
+            })
+            .unwrap()
+        {
+            inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+        }
+    }
+
+    fn live_items(dir: &std::path::Path, inbox_id: i64) -> i64 {
+        let c = store::open_existing(dir).unwrap();
+        c.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state <> 'superseded'",
+            [inbox_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ssmix2_versions_of_one_order_keep_only_the_newest_and_a_withdrawal_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut p, w) = processor(dir.path());
+        let v1 = put_ssmix2(&w, "20250401120000000", '1');
+        p.step().unwrap();
+        assert_eq!(
+            live_items(dir.path(), v1),
+            1,
+            "held until conversion exists"
+        );
+        let v2 = put_ssmix2(&w, "20250402120000000", '1');
+        let v0 = put_ssmix2(&w, "20250301120000000", '1');
+        p.step().unwrap();
+        assert_eq!(live_items(dir.path(), v1), 0, "v1 superseded by v2");
+        assert_eq!(live_items(dir.path(), v2), 1);
+        assert_eq!(
+            live_items(dir.path(), v0),
+            0,
+            "an older version arriving late builds nothing"
+        );
+        let cancel = put_ssmix2(&w, "20250501120000000", '0');
+        p.step().unwrap();
+        assert_eq!(
+            live_items(dir.path(), v2),
+            0,
+            "the withdrawal supersedes the last version"
+        );
+        assert_eq!(live_items(dir.path(), cancel), 0);
     }
 
     #[test]

@@ -98,4 +98,10 @@ pub const MIGRATIONS: &[&str] = &[
         at    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // v2: SS-MIX2 update rules (issue 3). Inputs that are versions of one order share an
+    // order key ("<patient>|<data type>|<order no>"); the newest version supersedes the others.
+    r#"
+    ALTER TABLE inbox ADD COLUMN order_key TEXT;
+    CREATE INDEX inbox_order ON inbox (source, order_key) WHERE order_key IS NOT NULL;
+    "#,
 ];

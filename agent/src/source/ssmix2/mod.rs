@@ -46,7 +46,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use config::{default_data_types, Ssmix2Config, WatchMode};
-pub use layout::{classify, FileClass};
+pub use layout::{classify, parse_rel, FileClass};
+pub use name::{ConditionFlag, FileName};
 
 use super::Intake;
 use crate::shutdown::Shutdown;

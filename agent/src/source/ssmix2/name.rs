@@ -117,7 +117,6 @@ impl NameField {
     }
 }
 
-#[allow(dead_code)] // supersession is applied when SS-MIX2 records become bundles (issue 4); tested here
 /// What identifies one order across its versions: (patient, data type, order number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrderKey<'a> {
@@ -213,7 +212,6 @@ impl FileName {
         })
     }
 
-    #[allow(dead_code)] // supersession is applied when SS-MIX2 records become bundles (issue 4); tested here
     /// The order this file is a version of.
     pub fn order_key(&self) -> OrderKey<'_> {
         OrderKey {
@@ -229,7 +227,6 @@ impl FileName {
             .map_or_else(|| "-".to_string(), |d| d.format("%Y%m%d").to_string())
     }
 
-    #[allow(dead_code)] // supersession is applied when SS-MIX2 records become bundles (issue 4); tested here
     /// Version order among files of the same order: later 発生日時 first wins, then the name.
     pub fn version_cmp(&self, other: &FileName) -> Ordering {
         self.occurred
@@ -237,7 +234,6 @@ impl FileName {
             .then_with(|| self.to_string().cmp(&other.to_string()))
     }
 
-    #[allow(dead_code)] // supersession is applied when SS-MIX2 records become bundles (issue 4); tested here
     /// Whether `self` is a newer version of the same order than `other`.
     pub fn supersedes(&self, other: &FileName) -> bool {
         self.order_key() == other.order_key() && self.version_cmp(other) == Ordering::Greater
