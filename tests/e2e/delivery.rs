@@ -113,6 +113,18 @@ fn e_a_file_that_is_not_json_is_quarantined_and_others_flow() {
     assert!(ok);
     assert!(list.contains("drop:broken.json"), "names the file: {list}");
     assert!(list.to_lowercase().contains("json"), "says why: {list}");
+    // After a fix (here: none), `queue retry I-n` runs the pipeline on the stored input again.
+    let id = list
+        .split_whitespace()
+        .find(|t| t.starts_with("I-"))
+        .expect("an input id")
+        .to_string();
+    let (ok, out, err) = w.cli(&["queue", "retry", &id]);
+    assert!(ok && out.contains("processed again"), "{out}{err}");
+    wait_until(30, "quarantined again (still broken)", || {
+        w.db_count("SELECT COUNT(*) FROM audit WHERE action = 'replay'") == 1
+            && w.status()["inputs_quarantined"] == 1
+    });
     w.stop_agent();
     no_phi(&w);
 }

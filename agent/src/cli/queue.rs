@@ -30,9 +30,10 @@ pub enum QueueAction {
         #[arg(long)]
         reveal: bool,
     },
-    /// Send a rejected, dead or invalid item again now.
+    /// Send a rejected, dead or invalid item again now (O-12), or process a quarantined input
+    /// again after a fix (I-7).
     Retry {
-        /// O-12.
+        /// O-12 or I-7.
         id: String,
     },
     /// Give up on an item for good; the reason is recorded in the audit table.
@@ -72,6 +73,20 @@ pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
         QueueAction::List { state, limit } => list(&conn, state.as_deref(), limit),
         QueueAction::Show { id, reveal } => show(&conn, &id, reveal),
         QueueAction::Retry { id } => {
+            if let ("inbox", _, n) = query::parse_item_id(&id)? {
+                // A quarantined input is retried by running the pipeline on it again.
+                let who = actor();
+                let done = in_tx(&conn, |c| {
+                    let done = inbox::replay(c, &[n])?;
+                    outbox::audit(c, &who, "replay", &id, None)?;
+                    Ok(done)
+                })?;
+                if done == 0 {
+                    anyhow::bail!("{id}: no stored raw input to process again (pruned?) / 再処理できる原本がありません");
+                }
+                println!("{id}: will be processed again / 再処理します");
+                return Ok(true);
+            }
             let n = outbox_id(&id)?;
             in_tx(&conn, |c| outbox::retry_now(c, n, &actor()))?;
             println!("{id}: will be sent again / 再送します");
