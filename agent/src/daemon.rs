@@ -112,11 +112,14 @@ pub async fn start(
     )
     .map_err(|e| DaemonError::Settings(e.to_string()))?;
     let builder = BundleBuilder::new(settings);
-    let processor = Processor::new(
-        writer.clone(),
-        store::open(&data_dir)?,
-        builder,
-        wake_sender.clone(),
+    let processor = cfg.source.ssmix2.iter().fold(
+        Processor::new(
+            writer.clone(),
+            store::open(&data_dir)?,
+            builder,
+            wake_sender.clone(),
+        ),
+        |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
     );
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());

@@ -93,7 +93,10 @@ pub struct Processor {
     builder: BundleBuilder,
     validator: BundleValidator,
     wake_sender: Arc<tokio::sync::Notify>,
-    ssmix2_types: Vec<String>,
+    /// Data types each SS-MIX2 source uses (by source name); other sources' files use the
+    /// default six.
+    ssmix2_types: HashMap<String, Vec<String>>,
+    default_ssmix2_types: Vec<String>,
 }
 
 impl Processor {
@@ -111,8 +114,15 @@ impl Processor {
             builder,
             validator: BundleValidator::new(),
             wake_sender,
-            ssmix2_types: ssmix2::default_data_types(),
+            ssmix2_types: HashMap::new(),
+            default_ssmix2_types: ssmix2::default_data_types(),
         }
+    }
+
+    /// The data types a configured SS-MIX2 source uses (`data_types` in its config).
+    pub fn with_ssmix2_types(mut self, source: &str, types: Vec<String>) -> Self {
+        self.ssmix2_types.insert(source.to_string(), types);
+        self
     }
 
     /// Processes until shutdown; `wake` is notified by intake when new inputs are committed.
@@ -199,7 +209,11 @@ impl Processor {
         }
         let mut version = None;
         if input.format.split(':').next() == Some("ssmix2") {
-            match ssmix2::classify(&input.origin, &self.ssmix2_types) {
+            let types = self
+                .ssmix2_types
+                .get(&input.source)
+                .unwrap_or(&self.default_ssmix2_types);
+            match ssmix2::classify(&input.origin, types) {
                 FileClass::NotUsed(_) | FileClass::OffLayout(_) => return Decision::NotUsed,
                 FileClass::Used(name) => {
                     if let ConditionFlag::Other(flag) = name.condition {
@@ -611,6 +625,25 @@ mod tests {
             "the withdrawal supersedes the last version"
         );
         assert_eq!(live_items(dir.path(), cancel), 0);
+    }
+
+    #[test]
+    fn an_ssmix2_source_uses_only_its_configured_data_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, w) = processor(dir.path());
+        let mut p = p.with_ssmix2_types("s", vec!["OML-11".into()]);
+        let id = put_ssmix2(&w, "20250401120000000", '1');
+        p.step().unwrap();
+        assert_eq!(
+            live_items(dir.path(), id),
+            0,
+            "ADT-00 is not used by this source"
+        );
+        let c = store::open_existing(dir.path()).unwrap();
+        let state: String = c
+            .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(state, "processed");
     }
 
     #[test]
