@@ -120,19 +120,34 @@ impl<'a> Field<'a> {
     }
 }
 
+/// `raw`, `is_empty` and `text` (escapes resolved) for the levels below a field, which all hold
+/// a raw slice and the delimiters.
+macro_rules! text_accessors {
+    ($($t:ident: $doc:literal),* $(,)?) => {$(
+        impl<'a> $t<'a> {
+            /// As written.
+            pub fn raw(&self) -> &'a str {
+                self.raw
+            }
+            /// True when empty.
+            pub fn is_empty(&self) -> bool {
+                self.raw.is_empty()
+            }
+            #[doc = $doc]
+            pub fn text(&self) -> Cow<'a, str> {
+                unescape(self.raw, &self.d)
+            }
+        }
+    )*};
+}
+
+text_accessors!(
+    Repetition: "Escapes resolved (components still joined by their separator).",
+    Component: "Escapes resolved (subcomponents still joined by their separator).",
+    Subcomponent: "Escapes resolved.",
+);
+
 impl<'a> Repetition<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved (components still joined by their separator).
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
-    }
     /// Component `n` (1-based); empty when absent.
     pub fn component(&self, n: usize) -> Component<'a> {
         Component {
@@ -150,18 +165,6 @@ impl<'a> Repetition<'a> {
 }
 
 impl<'a> Component<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved (subcomponents still joined by their separator).
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
-    }
     /// Subcomponent `n` (1-based); empty when absent.
     pub fn subcomponent(&self, n: usize) -> Subcomponent<'a> {
         Subcomponent {
@@ -175,20 +178,5 @@ impl<'a> Component<'a> {
         self.raw
             .split(d.subcomponent as char)
             .map(move |raw| Subcomponent { raw, d })
-    }
-}
-
-impl<'a> Subcomponent<'a> {
-    /// As written.
-    pub fn raw(&self) -> &'a str {
-        self.raw
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-    /// Escapes resolved.
-    pub fn text(&self) -> Cow<'a, str> {
-        unescape(self.raw, &self.d)
     }
 }

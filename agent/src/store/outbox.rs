@@ -472,6 +472,35 @@ mod tests {
             .unwrap();
         assert_eq!(reason, "duplicate of paper record");
     }
+
+    #[test]
+    fn an_outcome_arriving_after_a_drop_is_recorded_but_does_not_revive_the_item() {
+        let (_d, conn, inbox_id) = setup();
+        let id = insert_pending(&conn, &bundle(inbox_id, "X", b"b")).unwrap();
+        claim_ready(&conn, now_ms(), 1).unwrap();
+        let err = drop_item(&conn, id, "t", "r").unwrap_err().to_string();
+        assert!(err.contains("try again"), "{err}");
+        let retry = |reason: &str| Delivery::Retry {
+            kind: "transient",
+            reason: reason.into(),
+            delay_ms: 10,
+        };
+        record(&conn, id, &retry("503")).unwrap();
+        drop_item(&conn, id, "t", "paper").unwrap();
+        record(&conn, id, &retry("late")).unwrap();
+        let st: String = conn
+            .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(st, "dead");
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempt WHERE outbox_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+    }
 }
 
 #[cfg(test)]
@@ -535,77 +564,5 @@ mod writer_tests {
             .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
             .unwrap();
         assert_eq!(st, "delivered");
-    }
-}
-
-#[cfg(test)]
-mod drop_tests {
-    use super::*;
-    use crate::store::inbox;
-
-    #[test]
-    fn an_outcome_arriving_after_a_drop_is_recorded_but_does_not_revive_the_item() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(dir.path()).unwrap();
-        let inbox::Stored::New(i) = inbox::insert(
-            &conn,
-            &inbox::NewInput {
-                source: "s",
-                origin: "o",
-                format: "f",
-                raw: b"x",
-                file_stamp: None,
-            },
-        )
-        .unwrap() else {
-            panic!()
-        };
-        let id = insert_pending(
-            &conn,
-            &NewBundle {
-                inbox_id: i,
-                identifier: "X",
-                resource_type: "Condition",
-                patient_ref: "P",
-                body: b"b",
-            },
-        )
-        .unwrap();
-        claim_ready(&conn, now_ms(), 1).unwrap();
-        let err = drop_item(&conn, id, "t", "r").unwrap_err().to_string();
-        assert!(err.contains("try again"), "{err}");
-        record(
-            &conn,
-            id,
-            &Delivery::Retry {
-                kind: "transient",
-                reason: "503".into(),
-                delay_ms: 10,
-            },
-        )
-        .unwrap();
-        drop_item(&conn, id, "t", "paper").unwrap();
-        record(
-            &conn,
-            id,
-            &Delivery::Retry {
-                kind: "transient",
-                reason: "late".into(),
-                delay_ms: 10,
-            },
-        )
-        .unwrap();
-        let st: String = conn
-            .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
-            .unwrap();
-        assert_eq!(st, "dead");
-        let n: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM attempt WHERE outbox_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(n, 2);
     }
 }

@@ -23,7 +23,7 @@ mod tls;
 mod web_api;
 
 #[cfg(test)]
-mod test_pki;
+pub(crate) mod test_pki;
 #[cfg(test)]
 mod test_server;
 #[cfg(test)]

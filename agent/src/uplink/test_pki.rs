@@ -1,4 +1,4 @@
-//! Test-only throw-away PKI: a CA, a server certificate for 127.0.0.1/localhost and a client
+//! Test-only throw-away PKI (used by the uplink and MLLP TLS tests): a CA, a server certificate for 127.0.0.1/localhost and a client
 //! certificate, written as PEM files in a temporary directory. Each CA gets a unique name, as two
 //! real CAs would (same-named CAs make webpki report `BadSignature` instead of `UnknownIssuer`).
 
@@ -15,7 +15,10 @@ pub struct Pki {
     pub ca_path: PathBuf,
     pub server_cert_pem: String,
     pub server_key_pem: String,
+    pub server_cert_path: PathBuf,
     pub server_key_path: PathBuf,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
     pub client_cert_path: PathBuf,
     pub client_key_path: PathBuf,
 }
@@ -54,7 +57,10 @@ impl Pki {
         let ca_pem = ca_cert.pem();
         Pki {
             ca_path: write("ca.pem", &ca_pem),
+            server_cert_path: write("server.pem", &server_cert.pem()),
             server_key_path: write("server-key.pem", &server_key.serialize_pem()),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
             client_cert_path: write("client.pem", &client_cert.pem()),
             client_key_path: write("client-key.pem", &client_key.serialize_pem()),
             ca_pem,

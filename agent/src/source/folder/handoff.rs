@@ -144,6 +144,38 @@ fn copy_then_remove(src: &Path, dest: &Path) -> io::Result<()> {
     fs::remove_file(src)
 }
 
+/// A file read whole and stable, waiting for its batch's commit.
+pub struct Prepared {
+    /// Relative key under the source root.
+    pub rel: String,
+    /// Where it is on disk.
+    pub abs: PathBuf,
+    /// Size and mtime it was read at.
+    pub stamp: Stamp,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+/// Commits a batch of prepared files of source `name` in one durable commit.
+pub fn commit_batch(
+    intake: &dyn crate::source::Intake,
+    name: &str,
+    batch: &[Prepared],
+) -> Result<Vec<crate::source::Committed>, crate::source::IntakeError> {
+    let files: Vec<crate::source::IncomingFile<'_>> = batch
+        .iter()
+        .map(|p| crate::source::IncomingFile {
+            source: name,
+            rel_path: &p.rel,
+            abs_path: &p.abs,
+            size: p.stamp.size,
+            mtime_ns: p.stamp.mtime_ns,
+            bytes: &p.bytes,
+        })
+        .collect();
+    intake.commit_batch(&files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

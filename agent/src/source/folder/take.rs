@@ -10,24 +10,16 @@ use std::time::Instant;
 
 use tracing::{debug, info, warn};
 
-use super::handoff::{self, Read};
+use super::handoff::{self, Prepared, Read};
 use super::names::path_tag;
 use super::run::{Next, Runner};
 use super::tracker::Stamp;
-use crate::source::{Committed, IncomingFile, IntakeError};
+use crate::source::{Committed, IntakeError};
 
 /// Files committed together at most (one fsync for the batch).
 const BATCH_FILES: usize = 256;
 /// Bytes committed together at most.
 const BATCH_BYTES: usize = 32 * 1024 * 1024;
-
-/// A file read whole and waiting for its batch's commit.
-struct Prepared {
-    rel: String,
-    abs: PathBuf,
-    stamp: Stamp,
-    bytes: Vec<u8>,
-}
 
 /// What preparing one file led to.
 enum Prep {
@@ -124,20 +116,7 @@ impl Runner {
         }
         self.stats.offered += batch.len() as u64;
         let name = self.src.cfg.name.clone();
-        let files: Vec<IncomingFile<'_>> = batch
-            .iter()
-            .map(|p| IncomingFile {
-                source: &name,
-                rel_path: &p.rel,
-                abs_path: &p.abs,
-                size: p.stamp.size,
-                mtime_ns: p.stamp.mtime_ns,
-                bytes: &p.bytes,
-            })
-            .collect();
-        let committed = self.intake.commit_batch(&files);
-        drop(files);
-        let results = match committed {
+        let results = match handoff::commit_batch(self.intake.as_ref(), &name, &batch) {
             Ok(r) if r.len() == batch.len() => r,
             Ok(_) => {
                 let e =

@@ -23,10 +23,11 @@ use tracing::{debug, info, warn};
 
 use super::layout::parse_rel;
 use super::progress::Progress;
-use super::take::{Flow, Prepared};
+use super::take::Flow;
 use super::walk::{join_rel, DirFiles, Item, SortedWalk};
 use super::{Ssmix2Error, Ssmix2Source, Ssmix2Stats, WatchMode};
 use crate::shutdown::Shutdown;
+use crate::source::folder::handoff::Prepared;
 use crate::source::folder::names::{path_tag, rel_path};
 use crate::source::folder::tracker::Tracker;
 use crate::source::folder::walk::stamp_of;

@@ -14,30 +14,22 @@
 //!
 //! [`Tracker`]: crate::source::folder::tracker::Tracker
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{debug, warn};
 
 use super::layout::{classify, FileClass};
 use super::run::Runner;
-use crate::source::folder::handoff::{self, Read};
+use crate::source::folder::handoff::{self, Prepared, Read};
 use crate::source::folder::names::path_tag;
 use crate::source::folder::tracker::Stamp;
-use crate::source::{Committed, IncomingFile, IntakeError};
+use crate::source::{Committed, IntakeError};
 
 /// Files committed together at most (one fsync for the batch).
 pub const BATCH_FILES: usize = 256;
 /// Bytes committed together at most.
 const BATCH_BYTES: usize = 32 * 1024 * 1024;
-
-/// A file read whole and waiting for its batch's commit.
-pub struct Prepared {
-    rel: String,
-    abs: PathBuf,
-    stamp: Stamp,
-    bytes: Vec<u8>,
-}
 
 /// Whether the walk may go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,20 +135,7 @@ impl Runner {
         let batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
         let name = self.src.cfg.name.clone();
-        let files: Vec<IncomingFile<'_>> = batch
-            .iter()
-            .map(|p| IncomingFile {
-                source: &name,
-                rel_path: &p.rel,
-                abs_path: &p.abs,
-                size: p.stamp.size,
-                mtime_ns: p.stamp.mtime_ns,
-                bytes: &p.bytes,
-            })
-            .collect();
-        let result = self.intake.commit_batch(&files);
-        drop(files);
-        match result {
+        match handoff::commit_batch(self.intake.as_ref(), &name, &batch) {
             Ok(answers) => {
                 self.resumed();
                 for (p, answer) in batch.iter().zip(answers) {

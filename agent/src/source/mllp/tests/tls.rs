@@ -2,10 +2,6 @@
 
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::AsyncWriteExt;
@@ -14,50 +10,12 @@ use tokio::net::TcpStream;
 use super::*;
 use crate::source::mllp::config::MllpTlsConfig;
 
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name.push(
-        DnType::CommonName,
-        format!("mllp test CA {}", uuid::Uuid::new_v4()),
-    );
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let mut sp = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
-    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = sp.signed_by(&server_key, &issuer).unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let mut cp = CertificateParams::new(Vec::<String>::new()).unwrap();
-    cp.distinguished_name.push(DnType::CommonName, "lab system");
-    cp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = cp.signed_by(&client_key, &issuer).unwrap();
-    let w = |n: &str, s: &str| std::fs::write(dir.path().join(n), s).unwrap();
-    w("ca.pem", &ca_cert.pem());
-    w("server.pem", &server_cert.pem());
-    w("server-key.pem", &server_key.serialize_pem());
-    Pki {
-        dir,
-        ca: ca_cert.pem(),
-        client_cert: client_cert.pem(),
-        client_key: client_key.serialize_pem(),
-    }
-}
+use crate::uplink::test_pki::Pki;
 
 fn connector(p: &Pki, with_client_cert: bool) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(p.ca.as_bytes()).unwrap())
+        .add(CertificateDer::from_pem_slice(p.ca_pem.as_bytes()).unwrap())
         .unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let b = rustls::ClientConfig::builder_with_provider(provider)
@@ -66,8 +24,8 @@ fn connector(p: &Pki, with_client_cert: bool) -> tokio_rustls::TlsConnector {
         .with_root_certificates(roots);
     let cfg = if with_client_cert {
         b.with_client_auth_cert(
-            vec![CertificateDer::from_pem_slice(p.client_cert.as_bytes()).unwrap()],
-            PrivateKeyDer::from_pem_slice(p.client_key.as_bytes()).unwrap(),
+            vec![CertificateDer::from_pem_slice(p.client_cert_pem.as_bytes()).unwrap()],
+            PrivateKeyDer::from_pem_slice(p.client_key_pem.as_bytes()).unwrap(),
         )
         .unwrap()
     } else {
@@ -78,12 +36,12 @@ fn connector(p: &Pki, with_client_cert: bool) -> tokio_rustls::TlsConnector {
 
 #[tokio::test]
 async fn tls_with_client_certificates() {
-    let p = pki();
+    let p = Pki::new();
     let mut c = cfg();
     c.tls = Some(MllpTlsConfig {
-        cert: p.dir.path().join("server.pem"),
-        key: p.dir.path().join("server-key.pem"),
-        client_ca: Some(p.dir.path().join("ca.pem")),
+        cert: p.server_cert_path.clone(),
+        key: p.server_key_path.clone(),
+        client_ca: Some(p.ca_path.clone()),
     });
     let intake = Arc::new(FakeIntake::default());
     let run = start(c, intake.clone()).await;
@@ -125,11 +83,11 @@ async fn tls_with_client_certificates() {
 
 #[tokio::test]
 async fn tls_file_problems_are_named() {
-    let p = pki();
+    let p = Pki::new();
     let mut c = cfg();
     c.tls = Some(MllpTlsConfig {
-        cert: p.dir.path().join("server-key.pem"),
-        key: p.dir.path().join("server-key.pem"),
+        cert: p.server_key_path.clone(),
+        key: p.server_key_path.clone(),
         client_ca: None,
     });
     let err = MllpListener::bind(c).await.err().unwrap().to_string();
