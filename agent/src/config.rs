@@ -41,6 +41,72 @@ pub struct Config {
     pub source: SourcesConfig,
     /// `[uplink]`: how bundles reach the platform.
     pub uplink: UplinkConfig,
+    /// `[terminology]`: what to do with items whose local codes map to no national code.
+    #[serde(default)]
+    pub terminology: TerminologyConfig,
+    /// `[validation]`: how strictly bundles are checked before sending.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+}
+
+/// What happens to an item whose local code maps to no national master code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnmappedAction {
+    /// Send it with the IG's uncoded marker (`99999999`, `99999999999999999`, `D9x000000000`,
+    /// `NOCODED`).
+    #[default]
+    SendUncoded,
+    /// Hold it (visible in `queue list`) until the mapping is fixed and it is replayed.
+    Hold,
+}
+
+/// `[terminology]`: the per-category policy for unmapped local codes.
+///
+/// ```toml
+/// [terminology.unmapped]
+/// disease = "send-uncoded"   # or "hold"
+/// lab = "send-uncoded"
+/// allergen = "send-uncoded"
+/// drug = "send-uncoded"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminologyConfig {
+    /// Per category.
+    #[serde(default)]
+    pub unmapped: UnmappedPolicyConfig,
+}
+
+/// `[terminology.unmapped]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmappedPolicyConfig {
+    /// 傷病名.
+    #[serde(default)]
+    pub disease: UnmappedAction,
+    /// 検査.
+    #[serde(default)]
+    pub lab: UnmappedAction,
+    /// アレルギー.
+    #[serde(default)]
+    pub allergen: UnmappedAction,
+    /// 処方 (inside documents).
+    #[serde(default)]
+    pub drug: UnmappedAction,
+}
+
+/// `[validation]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// The official JP-CLINS package directory (jp-eCSCLINS.r4 1.10.0, unpacked). When set,
+    /// bundles are also checked against its StructureDefinitions; the built-in rules always run.
+    #[serde(default)]
+    pub fhir_package: Option<PathBuf>,
+    /// Hold bundles that raise warnings too, not only errors.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// `[agent]`.
@@ -294,6 +360,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
         }
     };
     abs(&mut cfg.agent.data_dir);
+    if let Some(p) = &mut cfg.validation.fhir_package {
+        abs(p);
+    }
     for s in &mut cfg.source.folder {
         abs(&mut s.folder.path);
     }

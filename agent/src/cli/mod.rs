@@ -116,6 +116,9 @@ pub enum Command {
         /// Every input with held items.
         #[arg(long)]
         held: bool,
+        /// Every input with an unmapped or invalid local code (after `mapping import`).
+        #[arg(long)]
+        unmapped: bool,
     },
 }
 
@@ -137,7 +140,8 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             ids,
             quarantined,
             held,
-        } => queue::replay(&target.data_dir()?, &ids, quarantined, held),
+            unmapped,
+        } => queue::replay(&target.data_dir()?, &ids, quarantined, held, unmapped),
     }
 }
 

@@ -257,6 +257,7 @@ pub fn replay(
     ids: &[String],
     quarantined: bool,
     held: bool,
+    unmapped: bool,
 ) -> anyhow::Result<bool> {
     let conn = store::open_existing(data_dir)?;
     let mut inputs: Vec<i64> = Vec::new();
@@ -284,6 +285,10 @@ pub fn replay(
             stmt.query_map([], |r| r.get::<_, i64>(0))?
                 .collect::<Result<Vec<_>, _>>()?,
         );
+    }
+    if unmapped {
+        // After a mapping fix: every input with an item that was unmapped or invalid.
+        inputs.extend(store::items::inputs_with_unmapped(&conn)?);
     }
     inputs.sort_unstable();
     inputs.dedup();

@@ -23,15 +23,18 @@
 //! - An outbox row leaves `pending`/`in_flight`/`awaiting` only for `delivered`, `rejected`,
 //!   `held`, `dead` or `superseded`, and every such move is recorded (in `attempt` or `audit`).
 //! - Rows are never deleted. Raw bytes of delivered inputs are set to NULL after the retention
-//!   period (`pruned_at`); the facts that reports need stay.
+//!   period (`pruned_at`); the facts that reports need stay. The one exception is
+//!   `item_code` (mapping outcomes), which describes an input's latest processing and is
+//!   replaced as a whole when the input is processed again.
 //!
 //! # Where things are
 //! `schema` (migrations), `writer` (group commit), `inbox` (intake and processing state),
-//! `outbox` (delivery state), `query` (read-only views for status and the queue commands),
+//! `outbox` (delivery state), `items` (mapping outcomes per coded item), `query` (read-only views for status and the queue commands),
 //! `disk` (the free-space reserve).
 
 pub mod disk;
 pub mod inbox;
+pub mod items;
 pub mod outbox;
 pub mod query;
 mod schema;

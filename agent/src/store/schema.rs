@@ -104,4 +104,29 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE inbox ADD COLUMN order_key TEXT;
     CREATE INDEX inbox_order ON inbox (source, order_key) WHERE order_key IS NOT NULL;
     "#,
+    // v3: mapping outcomes (issue 4). One row per coded item of a processed input: which local
+    // code it carried, and whether it was mapped to a national master code, sent with the IG's
+    // uncoded marker (unmapped), or refused (invalid). Rebuilt when the input is replayed. Feeds
+    // `mapping suggest` (how many records a fix improves), `replay --unmapped` and the quality
+    // figures.
+    r#"
+    CREATE TABLE item_code (
+        id              INTEGER PRIMARY KEY,
+        inbox_id        INTEGER NOT NULL REFERENCES inbox (id),
+        category        TEXT    NOT NULL,   -- disease | lab | allergen | drug
+        source_system   TEXT    NOT NULL,   -- the sending system (MSH-3) or the source name
+        local_system    TEXT    NOT NULL,   -- code system as received (99XYZ, JC10, ...)
+        local_code      TEXT    NOT NULL,
+        local_name      TEXT,               -- the local code's name (a master term, not patient data)
+        unit            TEXT,
+        specimen        TEXT,
+        outcome         TEXT    NOT NULL,   -- mapped | unmapped | invalid
+        via             TEXT,               -- direct | table (mapped only)
+        standard_system TEXT,
+        standard_code   TEXT,
+        at              INTEGER NOT NULL    -- unix ms
+    );
+    CREATE INDEX item_code_inbox ON item_code (inbox_id);
+    CREATE INDEX item_code_outcome ON item_code (outcome, category);
+    "#,
 ];

@@ -1,0 +1,192 @@
+//! Mapping outcomes: which local code each coded item of an input carried, and what became of it.
+//!
+//! The pipeline records one [`ItemOutcome`] per coded item (a diagnosis, a lab result, an
+//! allergen, a drug) when it processes an input, replacing whatever an earlier run of the same
+//! input recorded, in the same job that writes its outbox rows. The table is what
+//! `tsunagi mapping suggest` ranks by (records a fix would improve), what
+//! `tsunagi replay --unmapped` selects by, and where the coded rates of the quality report come
+//! from.
+//!
+//! Invariant: the rows of an input describe its latest processing only (replaced as a whole).
+//! Local code names are master terms of the hospital (検査項目名, 薬品名), stored like the raw
+//! inputs in the 0600 database and never logged.
+
+use rusqlite::{params, Connection};
+
+use super::{now_ms, StoreError};
+
+/// What became of one coded item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOutcome {
+    /// `disease`, `lab`, `allergen` or `drug`.
+    pub category: &'static str,
+    /// The sending system (MSH-3) or the source name.
+    pub source_system: String,
+    /// The code system as received (`99XYZ`, `JC10`, …).
+    pub local_system: String,
+    /// The code as received (empty when the item carried none).
+    pub local_code: String,
+    /// The local code's name, when known.
+    pub local_name: Option<String>,
+    /// Unit (labs).
+    pub unit: Option<String>,
+    /// Specimen (labs).
+    pub specimen: Option<String>,
+    /// `mapped`, `unmapped` or `invalid`.
+    pub outcome: &'static str,
+    /// `direct` or `table` for mapped items.
+    pub via: Option<&'static str>,
+    /// The standard code system, for mapped items.
+    pub standard_system: Option<String>,
+    /// The standard code, for mapped items.
+    pub standard_code: Option<String>,
+}
+
+/// Replaces the outcomes recorded for an input.
+pub fn record(conn: &Connection, inbox_id: i64, items: &[ItemOutcome]) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM item_code WHERE inbox_id = ?1", [inbox_id])?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let at = now_ms();
+    let mut st = conn.prepare_cached(
+        "INSERT INTO item_code (inbox_id, category, source_system, local_system, local_code,
+             local_name, unit, specimen, outcome, via, standard_system, standard_code, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for i in items {
+        st.execute(params![
+            inbox_id,
+            i.category,
+            i.source_system,
+            i.local_system,
+            i.local_code,
+            i.local_name,
+            i.unit,
+            i.specimen,
+            i.outcome,
+            i.via,
+            i.standard_system,
+            i.standard_code,
+            at
+        ])?;
+    }
+    Ok(())
+}
+
+/// One local code that is not mapped, with how many recorded items carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmappedCount {
+    /// `disease`, `lab`, `allergen` or `drug`.
+    pub category: String,
+    /// The sending system.
+    pub source_system: String,
+    /// The code system as received.
+    pub local_system: String,
+    /// The code as received.
+    pub local_code: String,
+    /// The local name (the most recent one seen).
+    pub local_name: Option<String>,
+    /// Unit seen with it (labs).
+    pub unit: Option<String>,
+    /// Specimen seen with it (labs).
+    pub specimen: Option<String>,
+    /// Items carrying it.
+    pub records: u64,
+    /// `unmapped` or `invalid` (invalid: the mapping table names a code the master refuses).
+    pub outcome: String,
+}
+
+/// Unmapped and invalid local codes, most frequent first.
+pub fn unmapped(conn: &Connection) -> Result<Vec<UnmappedCount>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT category, source_system, local_system, local_code, MAX(local_name), MAX(unit),
+                MAX(specimen), COUNT(*), outcome
+         FROM item_code WHERE outcome IN ('unmapped', 'invalid')
+         GROUP BY category, source_system, local_system, local_code, outcome
+         ORDER BY COUNT(*) DESC, category, local_code",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(UnmappedCount {
+                category: r.get(0)?,
+                source_system: r.get(1)?,
+                local_system: r.get(2)?,
+                local_code: r.get(3)?,
+                local_name: r.get(4)?,
+                unit: r.get(5)?,
+                specimen: r.get(6)?,
+                records: r.get::<_, i64>(7)?.max(0) as u64,
+                outcome: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Inputs that have at least one unmapped or invalid item (what `replay --unmapped` rebuilds).
+pub fn inputs_with_unmapped(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT DISTINCT inbox_id FROM item_code WHERE outcome IN ('unmapped', 'invalid')
+         ORDER BY inbox_id",
+    )?;
+    let ids = st
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(code: &str, outcome: &'static str) -> ItemOutcome {
+        ItemOutcome {
+            category: "lab",
+            source_system: "HIS".into(),
+            local_system: "99XYZ".into(),
+            local_code: code.into(),
+            local_name: Some("白血球数".into()),
+            unit: Some("/uL".into()),
+            specimen: None,
+            outcome,
+            via: None,
+            standard_system: None,
+            standard_code: None,
+        }
+    }
+
+    #[test]
+    fn outcomes_are_replaced_per_input_and_ranked_by_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        for n in 1..=3 {
+            let origin = format!("{n}.hl7");
+            let stored = crate::store::inbox::insert(
+                &conn,
+                &crate::store::inbox::NewInput {
+                    source: "s",
+                    origin: &origin,
+                    format: "hl7v2",
+                    raw: origin.as_bytes(),
+                    file_stamp: None,
+                },
+            )
+            .unwrap();
+            assert_eq!(stored, crate::store::inbox::Stored::New(n));
+        }
+        record(&conn, 1, &[item("A", "unmapped"), item("B", "mapped")]).unwrap();
+        record(&conn, 2, &[item("A", "unmapped"), item("C", "invalid")]).unwrap();
+        record(&conn, 3, &[item("C", "invalid")]).unwrap();
+        let u = unmapped(&conn).unwrap();
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[0].records, 2);
+        assert_eq!(inputs_with_unmapped(&conn).unwrap(), vec![1, 2, 3]);
+        // Input 1 processed again after a fix: its rows are replaced.
+        record(&conn, 1, &[item("A", "mapped")]).unwrap();
+        record(&conn, 3, &[]).unwrap();
+        assert_eq!(inputs_with_unmapped(&conn).unwrap(), vec![2]);
+        let u = unmapped(&conn).unwrap();
+        assert!(u.iter().all(|c| c.records == 1), "{u:?}");
+    }
+}
