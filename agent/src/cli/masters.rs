@@ -1,10 +1,11 @@
-//! `tsunagi masters`: load a national code master file as a new version, and show what is
+//! `tsunagi masters load|status`: load a national code master file as a new version, and show what is
 //! loaded. The masters live in `DATA_DIR/terminology.db` (see `masters::store`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::Target;
 use crate::masters::{self, MasterKind};
 
 /// What to do with the masters.
@@ -22,12 +23,16 @@ pub enum MastersAction {
         /// Version label (default: from the file name, e.g. nmain528 → 528, or the content).
         #[arg(long)]
         version: Option<String>,
+        #[command(flatten)]
+        target: Target,
     },
     /// Active version, entry count and load time of each kind.
     Status {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -36,13 +41,15 @@ fn parse_kind(s: &str) -> Result<MasterKind, String> {
 }
 
 /// Runs the action; `Ok(false)` when a file was refused (exit 1).
-pub fn run(data_dir: &Path, action: MastersAction) -> anyhow::Result<bool> {
+pub fn run(action: MastersAction) -> anyhow::Result<bool> {
     match action {
         MastersAction::Load {
             kind,
             file,
             version,
+            target,
         } => {
+            let data_dir = &target.data_dir()?;
             let mut conn = masters::store::open(data_dir)?;
             match masters::load(&mut conn, kind, &file, version.as_deref()) {
                 Ok(r) if r.unchanged => {
@@ -80,7 +87,8 @@ pub fn run(data_dir: &Path, action: MastersAction) -> anyhow::Result<bool> {
                 }
             }
         }
-        MastersAction::Status { json } => {
+        MastersAction::Status { json, target } => {
+            let data_dir = &target.data_dir()?;
             let path = masters::store::db_path(data_dir);
             let status = if path.exists() {
                 masters::status(&masters::store::open(data_dir)?)?

@@ -107,8 +107,6 @@ pub enum Command {
     },
     /// Load national code masters (病名, JLAC, YJ, J-FAGY, HOT) and show the loaded versions.
     Masters {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         action: masters::MastersAction,
     },
@@ -140,7 +138,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
             reveal,
         } => inspect::run(&paths, format, reveal),
-        Command::Masters { target, action } => masters::run(&target.data_dir()?, action),
+        Command::Masters { action } => masters::run(action),
         Command::Replay {
             target,
             ids,

@@ -2,8 +2,8 @@
 //!
 //! | kind | file | header | code |
 //! |---|---|---|---|
-//! | `medis-disease` | MEDIS `nmainNNN.txt`, CSV, CP932 | none, columns [`MEDIS_DISEASE_COLUMNS`] | 病名管理番号 |
-//! | `medis-modifier` | MEDIS 修飾語テーブル (`mdfyNNN.txt`?), CSV | none, columns [`MEDIS_MODIFIER_COLUMNS`]; or our CSV `modifier_key,exchange_code,name,kana,position` | 修飾語管理番号 |
+//! | `medis-disease` | MEDIS `nmainNNN.txt`, CSV, CP932 | none, columns [`medis::MEDIS_DISEASE_COLUMNS`] | 病名管理番号 |
+//! | `medis-modifier` | MEDIS 修飾語テーブル (`mdfyNNN.txt`?), CSV | none, columns [`medis::MEDIS_MODIFIER_COLUMNS`]; or our CSV `modifier_key,exchange_code,name,kana,position` | 修飾語管理番号 |
 //! | `medis-modifier-exchange` | CSV | `exchange_code,name` | 修飾語交換用コード |
 //! | `receipt-disease` | CSV | `receipt_code,name` | 7 digits |
 //! | `receipt-modifier` | CSV | `receipt_code,name` | 4 digits |
@@ -27,87 +27,14 @@
 //! whose `ENDDATE` is before the day of the load (JST).
 
 pub(crate) mod clins;
+pub mod medis;
+
+use medis::{medis_disease, medis_disease_row, medis_modifier, medis_modifier_row};
 
 use super::format::{self, CodeFormat};
 use super::parse::{Problem, Rows};
 use super::text::Record;
 use super::{ExtraKey, MasterEntry, MasterKind};
-
-/// Columns of MEDIS 病名基本テーブル (`nmainNNN.txt`), by position. Unverified (module doc).
-pub const MEDIS_DISEASE_COLUMNS: [&str; 20] = [
-    "変更区分",
-    "病名管理番号",
-    "病名表記",
-    "病名表記カナ",
-    "採択区分",
-    "病名交換用コード",
-    "ICD10-2013",
-    "ICD10-2013複数分類",
-    "予備1",
-    "予備2",
-    "レセ電算コード",
-    "傷病名省略名称",
-    "使用分野",
-    "変更履歴番号",
-    "変更日付",
-    "移行先病名管理番号",
-    "単独使用禁止区分",
-    "保険請求外区分",
-    "予備3",
-    "予備4",
-];
-
-/// Positions in [`MEDIS_DISEASE_COLUMNS`] that tsunagi reads.
-pub mod medis_disease {
-    /// 病名管理番号 (8 digits).
-    pub const KEY: usize = 1;
-    /// 病名表記.
-    pub const NAME: usize = 2;
-    /// 病名表記カナ.
-    pub const KANA: usize = 3;
-    /// 病名交換用コード (4).
-    pub const EXCHANGE: usize = 5;
-    /// ICD10-2013.
-    pub const ICD10: usize = 6;
-    /// レセ電算コード.
-    pub const RECEIPT: usize = 10;
-    /// 移行先病名管理番号.
-    pub const SUCCESSOR: usize = 15;
-    /// A row needs at least the columns up to the レセ電算コード.
-    pub const MIN_COLUMNS: usize = RECEIPT + 1;
-}
-
-/// Columns of MEDIS 修飾語テーブル, by position. Unverified (module doc).
-pub const MEDIS_MODIFIER_COLUMNS: [&str; 10] = [
-    "変更区分",
-    "修飾語管理番号",
-    "修飾語表記",
-    "修飾語表記カナ",
-    "修飾語交換用コード",
-    "接続位置区分",
-    "修飾語区分",
-    "排他グループコード",
-    "レセ電算修飾語コード",
-    "修飾語説明用ラベル",
-];
-
-/// Positions in [`MEDIS_MODIFIER_COLUMNS`] that tsunagi reads.
-pub mod medis_modifier {
-    /// 修飾語管理番号 (8 digits).
-    pub const KEY: usize = 1;
-    /// 修飾語表記.
-    pub const NAME: usize = 2;
-    /// 修飾語表記カナ.
-    pub const KANA: usize = 3;
-    /// 修飾語交換用コード (4).
-    pub const EXCHANGE: usize = 4;
-    /// 接続位置区分 (stored raw: its values are not published here).
-    pub const POSITION: usize = 5;
-    /// レセ電算修飾語コード.
-    pub const RECEIPT: usize = 8;
-    /// A row needs at least the columns up to the 接続位置区分.
-    pub const MIN_COLUMNS: usize = POSITION + 1;
-}
 
 /// A row problem: the line and what is wrong.
 pub(crate) type RowError = (usize, Problem);
@@ -280,7 +207,7 @@ fn push(
     Ok(())
 }
 
-fn field(r: &Record, i: usize) -> &str {
+pub(super) fn field(r: &Record, i: usize) -> &str {
     r.fields.get(i).map_or("", |f| f.trim())
 }
 
@@ -288,20 +215,20 @@ fn col<'r>(r: &'r Record, cols: &Cols, i: usize) -> &'r str {
     cols.at(i).map_or("", |c| field(r, c))
 }
 
-fn opt(s: &str) -> Option<Box<str>> {
+pub(super) fn opt(s: &str) -> Option<Box<str>> {
     (!s.is_empty()).then(|| s.into())
 }
 
-fn code(s: &str, column: &'static str, f: CodeFormat) -> Result<Box<str>, Problem> {
+pub(super) fn code(s: &str, column: &'static str, f: CodeFormat) -> Result<Box<str>, Problem> {
     format::check(f, s).map_err(|error| Problem::Code { column, error })?;
     Ok(s.into())
 }
 
-fn required(s: &str, column: &'static str) -> Result<Box<str>, Problem> {
+pub(super) fn required(s: &str, column: &'static str) -> Result<Box<str>, Problem> {
     opt(s).ok_or(Problem::EmptyField { column })
 }
 
-fn entry(
+pub(super) fn entry(
     code: Box<str>,
     display: Box<str>,
     kana: Option<Box<str>>,
@@ -316,39 +243,6 @@ fn entry(
             .filter_map(|(k, v)| Some((k, v?)))
             .collect(),
     })
-}
-
-fn medis_disease_row(r: &Record) -> Result<Option<MasterEntry>, Problem> {
-    use medis_disease::*;
-    Ok(entry(
-        code(field(r, KEY), "病名管理番号", CodeFormat::MedisDiseaseKey)?,
-        required(field(r, NAME), "病名表記")?,
-        opt(field(r, KANA)),
-        vec![
-            (ExtraKey::ExchangeCode, opt(field(r, EXCHANGE))),
-            (ExtraKey::Icd10, opt(field(r, ICD10))),
-            (ExtraKey::ReceiptCode, opt(field(r, RECEIPT))),
-            (ExtraKey::Successor, opt(field(r, SUCCESSOR))),
-        ],
-    ))
-}
-
-fn medis_modifier_row(r: &Record) -> Result<Option<MasterEntry>, Problem> {
-    use medis_modifier::*;
-    Ok(entry(
-        code(
-            field(r, KEY),
-            "修飾語管理番号",
-            CodeFormat::MedisModifierKey,
-        )?,
-        required(field(r, NAME), "修飾語表記")?,
-        opt(field(r, KANA)),
-        vec![
-            (ExtraKey::ExchangeCode, opt(field(r, EXCHANGE))),
-            (ExtraKey::Position, opt(field(r, POSITION))),
-            (ExtraKey::ReceiptCode, opt(field(r, RECEIPT))),
-        ],
-    ))
 }
 
 fn modifier_csv_row(r: &Record, c: &Cols) -> Result<Option<MasterEntry>, Problem> {

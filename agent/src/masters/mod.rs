@@ -35,6 +35,8 @@ pub mod store;
 mod text;
 
 #[cfg(test)]
+mod format_tests;
+#[cfg(test)]
 mod shared_tests;
 #[cfg(test)]
 mod tests;
