@@ -5,6 +5,7 @@
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
 mod inspect;
+mod masters;
 mod queue;
 mod status;
 
@@ -104,6 +105,11 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
+    /// Load national code masters (病名, JLAC, YJ, J-FAGY, HOT) and show the loaded versions.
+    Masters {
+        #[command(subcommand)]
+        action: masters::MastersAction,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -135,6 +141,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
             reveal,
         } => inspect::run(&paths, format, reveal),
+        Command::Masters { action } => masters::run(action),
         Command::Replay {
             target,
             ids,

@@ -1,0 +1,304 @@
+//! Master versions in SQLite: loading a file as a new version, atomically, and reporting what
+//! is active.
+//!
+//! Tables (created `IF NOT EXISTS`, so they can live in any database; tsunagi uses
+//! `DATA_DIR/terminology.db`, see [`open`]):
+//! - `master_version(id, kind, label, loaded_at, source_name, sha256, entry_count, active)`:
+//!   one row per loaded file; `loaded_at` in unix ms.
+//! - `master_entry(version_id, code, display, kana, extra)`: the entries of a version; `extra`
+//!   is a JSON object of the [`ExtraKey`](super::ExtraKey) names, or NULL.
+//!
+//! # Invariants
+//! - At most one version per kind has `active = 1` (partial unique index
+//!   `master_version_active`).
+//! - A version's entries are written in the same transaction that makes it active; a failure
+//!   anywhere rolls all of it back and the previous version stays active.
+//! - Per kind only the active version and the one it replaced are kept (rollback material);
+//!   older ones are deleted in the load's transaction.
+//! - Loading the file the active version came from (same SHA-256) changes nothing.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use super::parse::parse_path;
+use super::{MasterError, MasterKind};
+
+/// The database file for masters inside the data directory.
+pub const DB_FILE: &str = "terminology.db";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS master_version (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL,
+    label       TEXT    NOT NULL,
+    loaded_at   INTEGER NOT NULL,
+    source_name TEXT    NOT NULL,
+    sha256      TEXT    NOT NULL,
+    entry_count INTEGER NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS master_version_active ON master_version(kind) WHERE active = 1;
+CREATE TABLE IF NOT EXISTS master_entry (
+    version_id INTEGER NOT NULL REFERENCES master_version(id) ON DELETE CASCADE,
+    code       TEXT    NOT NULL,
+    display    TEXT    NOT NULL,
+    kana       TEXT,
+    extra      TEXT,
+    PRIMARY KEY (version_id, code)
+) WITHOUT ROWID;
+";
+
+/// Creates the master tables if missing.
+pub fn ensure_schema(conn: &Connection) -> Result<(), MasterError> {
+    conn.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
+/// Where the masters database of a data directory lives.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DB_FILE)
+}
+
+/// Opens (creating, 0600 in a 0700 directory) `DATA_DIR/terminology.db` with the master
+/// tables, WAL and `synchronous=FULL`.
+pub fn open(data_dir: &Path) -> Result<Connection, MasterError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MasterError::Io { path, source }
+    };
+    if !data_dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(io(data_dir))?;
+    }
+    let path = db_path(data_dir);
+    if !path.exists() {
+        match OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(io(&path))?;
+    let conn = Connection::open(&path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    ensure_schema(&conn)?;
+    Ok(conn)
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// The kind loaded.
+    pub kind: MasterKind,
+    /// The version label now active.
+    pub version: String,
+    /// Entries in it.
+    pub entries: usize,
+    /// Rows deliberately left out (J-FAGY category rows, ended codes).
+    pub skipped: usize,
+    /// SHA-256 of the source.
+    pub sha256: String,
+    /// File (or directory) name.
+    pub source_name: String,
+    /// `UTF-8`, `Shift_JIS` or `JSON`.
+    pub encoding: &'static str,
+    /// The version it replaced, if any.
+    pub replaced: Option<String>,
+    /// True when the same content was already active (nothing was written).
+    pub unchanged: bool,
+}
+
+/// One stored version.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// Version label.
+    pub label: String,
+    /// Entries.
+    pub entries: i64,
+    /// When loaded, unix ms.
+    pub loaded_at_ms: i64,
+    /// File (or directory) name it came from.
+    pub source_name: String,
+    /// SHA-256 of the source.
+    pub sha256: String,
+}
+
+/// The state of one kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct MasterStatus {
+    /// The kind.
+    pub kind: MasterKind,
+    /// The active version, if one was loaded.
+    pub active: Option<VersionInfo>,
+    /// Inactive versions kept (the one the active version replaced).
+    pub previous: Vec<VersionInfo>,
+}
+
+/// Parses the whole file at `path` as `kind`, then in one transaction stores it as a new version
+/// and makes it active. `version` overrides the label derived from the file (see
+/// [`default_label`](super::parse::default_label)). On any error nothing changes.
+pub fn load(
+    conn: &mut Connection,
+    kind: MasterKind,
+    path: &Path,
+    version: Option<&str>,
+) -> Result<LoadReport, MasterError> {
+    ensure_schema(conn)?;
+    let parsed = parse_path(kind, path)?;
+    let label = version.map_or(parsed.label.clone(), str::to_string);
+    let mut report = LoadReport {
+        kind,
+        version: label.clone(),
+        entries: parsed.entries.len(),
+        skipped: parsed.skipped,
+        sha256: parsed.sha256.clone(),
+        source_name: parsed.source_name.clone(),
+        encoding: parsed.encoding,
+        replaced: None,
+        unchanged: false,
+    };
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let active: Option<(i64, String, String)> = tx
+        .query_row(
+            "SELECT id, label, sha256 FROM master_version WHERE kind = ?1 AND active = 1",
+            [kind.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((_, old_label, sha)) = &active {
+        if *sha == parsed.sha256 && (version.is_none() || version == Some(old_label.as_str())) {
+            report.version = old_label.clone();
+            report.unchanged = true;
+            return Ok(report);
+        }
+    }
+    tx.execute(
+        "INSERT INTO master_version (kind, label, loaded_at, source_name, sha256, entry_count, active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        params![
+            kind.as_str(),
+            label,
+            crate::store::now_ms(),
+            parsed.source_name,
+            parsed.sha256,
+            parsed.entries.len() as i64
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO master_entry (version_id, code, display, kana, extra) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for e in &parsed.entries {
+            insert.execute(params![
+                id,
+                &*e.code,
+                &*e.display,
+                e.kana.as_deref(),
+                e.extra_json()
+            ])?;
+        }
+    }
+    if let Some((old_id, old_label, _)) = &active {
+        tx.execute(
+            "UPDATE master_version SET active = 0 WHERE id = ?1",
+            [old_id],
+        )?;
+        report.replaced = Some(old_label.clone());
+    }
+    tx.execute("UPDATE master_version SET active = 1 WHERE id = ?1", [id])?;
+    // Keep the new version and the one it replaced; older ones go.
+    let keep_old = active.as_ref().map_or(-1, |a| a.0);
+    let stale = "SELECT id FROM master_version WHERE kind = ?1 AND id NOT IN (?2, ?3)";
+    tx.execute(
+        &format!("DELETE FROM master_entry WHERE version_id IN ({stale})"),
+        params![kind.as_str(), id, keep_old],
+    )?;
+    tx.execute(
+        "DELETE FROM master_version WHERE kind = ?1 AND id NOT IN (?2, ?3)",
+        params![kind.as_str(), id, keep_old],
+    )?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// The state of every kind that has a stored version, in [`MasterKind::ALL`] order.
+pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, MasterError> {
+    ensure_schema(conn)?;
+    let mut stmt = conn.prepare(
+        "SELECT kind, active, label, entry_count, loaded_at, source_name, sha256
+         FROM master_version ORDER BY kind, active DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, bool>(1)?,
+            VersionInfo {
+                label: r.get(2)?,
+                entries: r.get(3)?,
+                loaded_at_ms: r.get(4)?,
+                source_name: r.get(5)?,
+                sha256: r.get(6)?,
+            },
+        ))
+    })?;
+    let mut out: Vec<MasterStatus> = Vec::new();
+    for row in rows {
+        let (kind, active, info) = row?;
+        // A kind a newer tsunagi wrote: not ours to report.
+        let Ok(kind) = kind.parse::<MasterKind>() else {
+            continue;
+        };
+        let at = match out.iter().position(|s| s.kind == kind) {
+            Some(i) => i,
+            None => {
+                out.push(MasterStatus {
+                    kind,
+                    active: None,
+                    previous: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if active {
+            out[at].active = Some(info);
+        } else {
+            out[at].previous.push(info);
+        }
+    }
+    out.sort_by_key(|s| s.kind);
+    Ok(out)
+}
+
+/// The active version id and label of each kind (for [`MasterSet::from_db`](super::MasterSet)).
+pub(crate) fn active_versions(
+    conn: &Connection,
+) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
+    ensure_schema(conn)?;
+    let mut stmt = conn.prepare("SELECT kind, id, label FROM master_version WHERE active = 1")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, id, label) = row?;
+        if let Ok(kind) = kind.parse::<MasterKind>() {
+            out.push((kind, id, label));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,226 @@
+//! Bytes of a master file to records: encoding detection and a strict CSV splitter.
+//!
+//! Encoding: a UTF-8 BOM means UTF-8; otherwise valid UTF-8 is UTF-8; otherwise the file is read
+//! as Shift_JIS in Microsoft's CP932 flavour (the masters are made on Windows), line by line so
+//! that an undecodable byte is reported with its line (0x0A is never a Shift_JIS trail byte).
+//!
+//! CSV: one record per line (`\n` or `\r\n`), fields separated by `,`, optionally enclosed in
+//! `"` with `""` for a quote. A quoted field cannot span lines (no master needs it). Blank lines
+//! are skipped. A quote left open, or text after a closing quote, is a malformed line; on the
+//! last line of a file that does not end in a newline it is reported as truncation.
+
+use super::parse::Problem;
+
+/// A decoded file.
+pub(crate) struct Decoded {
+    /// The text.
+    pub text: String,
+    /// `UTF-8` or `Shift_JIS`.
+    pub encoding: &'static str,
+}
+
+/// Why bytes could not be decoded: the 1-based line of the first bad byte.
+pub(crate) struct Undecodable(pub usize);
+
+/// Decodes a master file (see the module doc for the rule).
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, Undecodable> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return match std::str::from_utf8(rest) {
+            Ok(s) => Ok(Decoded {
+                text: s.to_string(),
+                encoding: "UTF-8",
+            }),
+            Err(e) => Err(Undecodable(line_of(rest, e.valid_up_to()))),
+        };
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(Decoded {
+            text: s.to_string(),
+            encoding: "UTF-8",
+        });
+    }
+    let mut text = String::with_capacity(bytes.len() * 3 / 2);
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let s = encoding_rs::SHIFT_JIS
+            .decode_without_bom_handling_and_without_replacement(line)
+            .ok_or(Undecodable(i + 1))?;
+        text.extend(s.chars().map(cp932));
+    }
+    Ok(Decoded {
+        text,
+        encoding: "Shift_JIS",
+    })
+}
+
+/// Where the WHATWG Shift_JIS decoder follows JIS X 0208 and CP932 (what Windows and the masters'
+/// UTF-8 editions use) differs, CP932's character.
+fn cp932(c: char) -> char {
+    match c {
+        '\u{301C}' => '\u{FF5E}', // WAVE DASH → FULLWIDTH TILDE
+        '\u{2016}' => '\u{2225}', // DOUBLE VERTICAL LINE → PARALLEL TO
+        '\u{2212}' => '\u{FF0D}', // MINUS SIGN → FULLWIDTH HYPHEN-MINUS
+        '\u{00A2}' => '\u{FFE0}', // CENT SIGN → FULLWIDTH CENT SIGN
+        '\u{00A3}' => '\u{FFE1}', // POUND SIGN → FULLWIDTH POUND SIGN
+        '\u{00AC}' => '\u{FFE2}', // NOT SIGN → FULLWIDTH NOT SIGN
+        other => other,
+    }
+}
+
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// One CSV record.
+#[derive(Debug)]
+pub(crate) struct Record {
+    /// 1-based line number.
+    pub line: usize,
+    /// The fields, unquoted.
+    pub fields: Vec<String>,
+    /// This is the file's last record and no newline follows it.
+    pub unterminated: bool,
+}
+
+/// A line that is not CSV: its number, what is wrong, and whether it is an unterminated last
+/// line (then the caller reports truncation).
+#[derive(Debug)]
+pub(crate) struct BadLine {
+    pub line: usize,
+    pub problem: Problem,
+    pub unterminated: bool,
+}
+
+/// Splits decoded text into records.
+pub(crate) fn records(text: &str) -> Result<Vec<Record>, BadLine> {
+    let ends_with_newline = text.ends_with('\n');
+    let lines: Vec<&str> = text.split('\n').collect();
+    let last = lines.len() - 1;
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let unterminated = i == last && !ends_with_newline;
+        let fields = split(line).map_err(|problem| BadLine {
+            line: i + 1,
+            problem,
+            unterminated,
+        })?;
+        out.push(Record {
+            line: i + 1,
+            fields,
+            unterminated,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits one line into fields.
+fn split(line: &str) -> Result<Vec<String>, Problem> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(Problem::UnclosedQuote),
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => fields.push(field),
+                Some(_) => return Err(Problem::TextAfterQuote),
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            fields.push(field);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn detects_encodings() {
+        let d = decode("a,胃炎\n".as_bytes()).ok().unwrap();
+        assert_eq!((d.encoding, d.text.as_str()), ("UTF-8", "a,胃炎\n"));
+        let d = decode(b"\xEF\xBB\xBFa,b\n").ok().unwrap();
+        assert_eq!(d.text, "a,b\n");
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("胃炎,ｱ\r\n");
+        let d = decode(&sjis).ok().unwrap();
+        assert_eq!((d.encoding, d.text.as_str()), ("Shift_JIS", "胃炎,ｱ\r\n"));
+        // CP932's 〜 (0x8160) and － (0x817C) come out as Windows and the UTF-8 editions have them.
+        let d = decode(b"\x81\x60\x81\x7C\x88\xdd\n").ok().unwrap();
+        assert_eq!(d.text, "～－胃\n");
+    }
+
+    #[test]
+    fn undecodable_bytes_name_their_line() {
+        // A lone lead byte at the end of line 2.
+        let e = decode(b"ok\n\x88\xdd\x88\n").err().unwrap();
+        assert_eq!(e.0, 2);
+        let e = decode(b"\xEF\xBB\xBFok\nok\n\xff\n").err().unwrap();
+        assert_eq!(e.0, 3);
+    }
+
+    #[test]
+    fn splits_quoted_fields() {
+        let r = records("\"a\",\"b,\"\"c\"\"\",,d\r\n\n\"x\"\n").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].fields, ["a", "b,\"c\"", "", "d"]);
+        assert_eq!((r[1].line, r[1].unterminated), (3, false));
+        let r = records("a,b\nc").unwrap();
+        assert!(r[1].unterminated);
+    }
+
+    #[test]
+    fn open_quotes_are_bad_lines() {
+        let e = records("a,b\n\"c,d\n").unwrap_err();
+        assert_eq!((e.line, e.unterminated), (2, false));
+        let e = records("a,b\n\"c,d").unwrap_err();
+        assert!(e.unterminated);
+        let e = records("\"a\"b,c\n").unwrap_err();
+        assert!(matches!(e.problem, Problem::TextAfterQuote));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(d) = decode(&bytes) {
+                let _ = records(&d.text);
+            }
+        }
+
+        #[test]
+        fn quoted_fields_round_trip(fields in proptest::collection::vec("[^\r\n]{0,8}", 1..6)) {
+            let line: Vec<String> =
+                fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+            let r = records(&format!("{}\n", line.join(","))).unwrap();
+            prop_assert_eq!(&r[0].fields, &fields);
+        }
+    }
+}
