@@ -34,7 +34,7 @@ pub fn passes(findings: &[Finding], strict: bool) -> bool {
 /// Validates one file's bytes: a finding when unreadable JSON, else the validator's findings.
 pub fn validate_bytes(validator: &Validator, bytes: &[u8]) -> Vec<Finding> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(doc) => validator.validate(&doc),
+        Ok(doc) => validator.validate_document(&doc),
         Err(_) => vec![unreadable(
             "the file is not JSON",
             "ファイルがJSONではありません",

@@ -208,8 +208,21 @@ impl Validator {
         self.package.as_deref()
     }
 
-    /// Every finding for `doc` (a Bundle or a single resource); empty when all rules pass.
-    pub fn validate(&self, doc: &Value) -> Vec<Finding> {
+    /// Every finding for a JP_Bundle_CLINS the agent is about to send (whatever `bundle`
+    /// declares, it is judged as one). Empty when all rules pass.
+    pub fn validate(&self, bundle: &Value) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.validate_clins(bundle, &mut out);
+        if let Some(p) = &self.package {
+            p.check(bundle, "Bundle", &mut out);
+        }
+        dedup(&mut out);
+        out
+    }
+
+    /// Every finding for `doc`, a Bundle (by its profile) or a single resource (against its
+    /// profile alone); empty when all rules pass.
+    pub fn validate_document(&self, doc: &Value) -> Vec<Finding> {
         let mut out = Vec::new();
         let kind = doc.get("resourceType").and_then(Value::as_str);
         match kind {
@@ -228,9 +241,7 @@ impl Validator {
             // Not a resource at all: judged as the CLINS bundle the pipeline expects.
             None => self.validate_clins(doc, &mut out),
         }
-        // Both layers may report the same cardinality at the same path: keep the first.
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|f| seen.insert((f.rule, f.severity, f.path.clone())));
+        dedup(&mut out);
         out
     }
 
@@ -285,6 +296,12 @@ impl Validator {
             p.check(subject.resource, subject.at, out);
         }
     }
+}
+
+/// Both layers may report the same cardinality at the same path: keep the first.
+fn dedup(out: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert((f.rule, f.severity, f.path.clone())));
 }
 
 fn has_profile(resource: &Value) -> bool {
