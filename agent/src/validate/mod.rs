@@ -7,7 +7,7 @@
 //!   Dosage) and the document bundles JP_Bundle_eReferral / JP_Bundle_eDischargeSummary, compiled
 //!   by hand. Rule keys are the package's (`R2152`, `R1013`, `R3010`… where its `human` text
 //!   starts with one, else the constraint key, `con-4`, `needs-performer-on-CLINS`), `TSG-…` for
-//!   the agent's own. [`catalog`] lists each with its package key and severity.
+//!   the agent's own. `catalog` (tests) lists each with its package key and severity.
 //! - **Package checker** ([`package`]): loads the official jp-eCSCLINS package directory when
 //!   given and checks snapshot cardinality, fixed/pattern values (with slices) and required
 //!   bindings that the package's own CodeSystems can expand.
@@ -29,7 +29,8 @@
 //! Findings name rules and paths, never patient values.
 
 mod bundle_rules;
-pub mod catalog;
+#[cfg(test)]
+mod catalog;
 mod document_rules;
 mod entry_rules;
 mod observation_rules;
@@ -201,11 +202,6 @@ impl Validator {
         Validator {
             package: Some(package),
         }
-    }
-
-    /// The loaded package, if any.
-    pub fn package(&self) -> Option<&Package> {
-        self.package.as_deref()
     }
 
     /// Every finding for a JP_Bundle_CLINS the agent is about to send (whatever `bundle`

@@ -50,10 +50,6 @@ const USAGE_UNCODED_CODE: &str = "0X0XXXXXXXXX0000";
 const USAGE_EPRESCRIPTION: &str =
     "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationUsage_ePrescription";
 
-/// Every profile the built-in layer has rules for.
-pub(super) const KNOWN_PROFILES: &[&str] =
-    &[PATIENT_ECS, CONDITION_ECS, ALLERGY_ECS, LAB_ECS, MEDREQ_ECS];
-
 /// Runs every rule that applies to `s`.
 pub(super) fn check(s: &Subject, out: &mut Vec<Finding>) {
     let kind = str_at(s.resource, "/resourceType").unwrap_or_default();

@@ -37,6 +37,7 @@ pub(crate) struct Profile {
     pub url: String,
     elements: Vec<Element>,
     /// (key, severity) of every constraint in the snapshot.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub constraints: Vec<(String, String)>,
 }
 

@@ -145,12 +145,8 @@ impl Package {
         std::env::var_os(PACKAGE_ENV).map(|d| Package::load(Path::new(&d)))
     }
 
-    /// The number of profiles loaded.
-    pub fn profile_count(&self) -> usize {
-        self.profiles.len()
-    }
-
     /// The constraint keys (with severity) of a profile's snapshot, for the coverage listing.
+    #[cfg(test)]
     pub fn constraint_keys(&self, url: &str) -> Vec<(String, String)> {
         self.profiles
             .get(url)
