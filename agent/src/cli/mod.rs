@@ -8,6 +8,7 @@ mod inspect;
 mod masters;
 mod queue;
 mod status;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -110,6 +111,22 @@ pub enum Command {
         #[command(subcommand)]
         action: masters::MastersAction,
     },
+    /// Validate JP-CLINS bundles or resources (FHIR JSON files) as the agent does before sending.
+    Validate {
+        /// FHIR JSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// The official FHIR package directory (else TSUNAGI_FHIR_PACKAGE); adds the
+        /// StructureDefinition checks.
+        #[arg(long)]
+        package: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = validate::Format::Text)]
+        format: validate::Format,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -142,6 +159,12 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             reveal,
         } => inspect::run(&paths, format, reveal),
         Command::Masters { action } => masters::run(action),
+        Command::Validate {
+            files,
+            strict,
+            package,
+            format,
+        } => validate::run(&files, strict, package.as_deref(), format),
         Command::Replay {
             target,
             ids,

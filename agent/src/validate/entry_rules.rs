@@ -1,26 +1,15 @@
 //! Rules on the entries: the Patient first, one resource type after it, fullUrls,
-//! institution extension, and a few required elements of Condition and AllergyIntolerance.
+//! institution extension, entry profiles, and a few required elements of Condition and
+//! AllergyIntolerance. Rules on each entry's own content are in `resource_rules`.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::bundle_rules::type_tags;
+use super::resource_rules::{INSTITUTION_NUMBER, MEDREQ_ECS};
 use super::{entries, str_at, Finding};
-use crate::build::clins::{
-    declares_profile, resource_profile, INSTITUTION_EXTENSION, INSURANCE_MEMBER_ID_SYSTEM,
-};
-
-/// R1013, as written in the package.
-static MEMBER_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[0-9]{8}:[^:^\s^　]*:[^:^\s^　]*:(.{0}|[0-9][0-9])$")
-        .expect("constant regex compiles")
-});
-/// R9012.
-static INSTITUTION_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-4][0-9][1-3][0-9]{7}$").expect("constant regex compiles"));
+use crate::build::clins::{declares_profile, resource_profile, INSTITUTION_EXTENSION};
 
 fn resource_type(entry: &Value) -> Option<&str> {
     str_at(entry, "/resource/resourceType")
@@ -66,49 +55,6 @@ pub(super) fn patient_profile(bundle: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn member_ids(patient: &Value) -> Vec<Option<&str>> {
-    patient
-        .get("identifier")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|i| i.get("system").and_then(Value::as_str) == Some(INSURANCE_MEMBER_ID_SYSTEM))
-        .map(|i| i.get("value").and_then(Value::as_str))
-        .collect()
-}
-
-/// R1012: exactly one JP_Insurance_memberID identifier.
-pub(super) fn insurance_member_id_count(bundle: &Value, out: &mut Vec<Finding>) {
-    let Some(patient) = patient(bundle) else {
-        return;
-    };
-    if member_ids(patient).len() != 1 {
-        out.push(Finding::error(
-            "R1012",
-            "Bundle.entry[0].resource.identifier",
-            "the Patient needs exactly one JP_Insurance_memberID identifier",
-            "被保険者識別子（JP_Insurance_memberID）はちょうど1つ必要です",
-        ));
-    }
-}
-
-/// R1013: 保険者番号(8):記号:番号:枝番(2 or empty).
-pub(super) fn insurance_member_id_format(bundle: &Value, out: &mut Vec<Finding>) {
-    let Some(patient) = patient(bundle) else {
-        return;
-    };
-    if let [value] = member_ids(patient).as_slice() {
-        if !value.is_some_and(|v| MEMBER_ID.is_match(v)) {
-            out.push(Finding::error(
-                "R1013",
-                "Bundle.entry[0].resource.identifier.value",
-                "the insurance member id must be insurer(8 digits):symbol:number:branch(2 digits or empty), without spaces",
-                "被保険者識別子は「保険者番号8桁:記号:番号:枝番（2桁または空）」で、空白を含んではなりません",
-            ));
-        }
-    }
-}
-
 /// R02143: at least one resource of the tagged type.
 pub(super) fn tagged_type_present(bundle: &Value, out: &mut Vec<Finding>) {
     let tags = type_tags(bundle);
@@ -151,6 +97,49 @@ pub(super) fn one_resource_type(bundle: &Value, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// validEntryProfile-*: an entry of a profiled type declares no *versioned* profile other
+/// than its eCS one. As the package writes it, `(versioned profile with another base).exists()
+/// .not() or (profile other than eCS).exists().not()`, which an unversioned other profile passes.
+pub(super) fn entry_profiles(bundle: &Value, out: &mut Vec<Finding>) {
+    for (i, entry) in entries(bundle).iter().enumerate() {
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
+        let kind = str_at(resource, "/resourceType").unwrap_or_default();
+        let (rule, profile) = match kind {
+            "AllergyIntolerance" | "Condition" | "Observation" => (
+                match kind {
+                    "AllergyIntolerance" => "validEntryProfile-AllergyIntolerance",
+                    "Condition" => "validEntryProfile-Condition",
+                    _ => "validEntryProfile-ObservationLabResult",
+                },
+                resource_profile(kind).unwrap_or_default(),
+            ),
+            "MedicationRequest" => ("validEntryProfile-MedicationRequest", MEDREQ_ECS),
+            _ => continue,
+        };
+        if other_versioned_profile(resource, profile) {
+            out.push(Finding::error(
+                rule,
+                format!("Bundle.entry[{i}].resource.meta.profile"),
+                "an entry of this type must conform to its JP-CLINS eCS profile",
+                "このリソース型のentryはJP-CLINSのeCSプロファイルに準拠しなければなりません",
+            ));
+        }
+    }
+}
+
+/// True when `meta.profile` has `base|version` with a base other than `profile`.
+pub(super) fn other_versioned_profile(resource: &Value, profile: &str) -> bool {
+    resource
+        .pointer("/meta/profile")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|p| p.split_once('|').is_some_and(|(base, _)| base != profile))
 }
 
 /// TSG-FULLURL: every entry has a fullUrl, unique within the bundle.
