@@ -15,6 +15,7 @@ mod config;
 mod daemon;
 mod demo;
 mod intake;
+mod mapping;
 mod pipeline;
 mod sender;
 mod shutdown;
