@@ -5,6 +5,7 @@
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
 mod inspect;
+mod mapping;
 mod queue;
 mod status;
 
@@ -104,6 +105,13 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
+    /// Hospital code mapping tables: CSV import/export, check against the masters, suggestions.
+    Mapping {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        action: mapping::MappingAction,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -132,6 +140,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
             reveal,
         } => inspect::run(&paths, format, reveal),
+        Command::Mapping { target, action } => mapping::run(&target.data_dir()?, action),
         Command::Replay {
             target,
             ids,

@@ -281,13 +281,20 @@ pub fn check_format(system: &str, code: &str) -> Result<(), FormatProblem> {
                 && b[0].is_ascii_digit()
                 && b[1].is_ascii_uppercase()
                 && b[2..].iter().all(u8::is_ascii_digit);
-            (ok, "17 characters: digit, letter, 15 digits (JLAC10)", "JLAC10 17桁(数字・英大文字・数字15桁)")
+            (
+                ok,
+                "17 characters: digit, letter, 15 digits (JLAC10)",
+                "JLAC10 17桁(数字・英大文字・数字15桁)",
+            )
         }
         JLAC11_CORE | JLAC11_INFECTION => {
-            let ok = code.len() == 17
-                && code.as_bytes()[0].is_ascii_uppercase()
-                && upper_alnum(code);
-            (ok, "17 characters starting with a letter (JLAC11)", "JLAC11 17桁(英大文字で始まる英数字)")
+            let ok =
+                code.len() == 17 && code.as_bytes()[0].is_ascii_uppercase() && upper_alnum(code);
+            (
+                ok,
+                "17 characters starting with a letter (JLAC11)",
+                "JLAC11 17桁(英大文字で始まる英数字)",
+            )
         }
         JFAGY_FOOD => (jfagy(code, "J9F", 9), "J9F + 9 characters", "J9F+9桁"),
         JFAGY_NON_FOOD => (jfagy(code, "J9N", 9), "J9N + 9 characters", "J9N+9桁"),
@@ -383,7 +390,9 @@ mod tests {
             Category::Allergen.marker(AllergenKind::Other).code,
             "D9N000000000"
         );
-        assert!(Category::Allergen.marker_with_code("D9M000000000").is_some());
+        assert!(Category::Allergen
+            .marker_with_code("D9M000000000")
+            .is_some());
         assert!(Category::Disease.marker_with_code("D9M000000000").is_none());
         assert_eq!(
             Category::Lab.marker(AllergenKind::Other).display,

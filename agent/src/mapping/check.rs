@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use super::catalog::MasterCatalog;
 use super::normalize::normalize;
-use super::resolve::MasterCatalog;
 use super::row::{check_standard, Row};
 
 /// How bad a finding is.
@@ -129,8 +129,8 @@ pub fn check<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::catalog::{Candidate, MemoryCatalog};
     use crate::mapping::category::{Category, DISEASE_KEY_NUMBER, YJ};
-    use crate::mapping::resolve::{Candidate, MemoryCatalog};
     use crate::mapping::row::tests::row;
 
     #[test]
@@ -145,12 +145,24 @@ mod tests {
                 ..Default::default()
             },
         );
-        let mut ok = row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20054174");
+        let mut ok = row(
+            Category::Disease,
+            "HIS",
+            "D1",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
         ok.standard_display = "胃炎 ".into();
         let mut wrong_name = ok.clone();
         wrong_name.local_code = "D2".into();
         wrong_name.standard_display = "胃潰瘍".into();
-        let missing = row(Category::Disease, "HIS", "D3", DISEASE_KEY_NUMBER, "20000000");
+        let missing = row(
+            Category::Disease,
+            "HIS",
+            "D3",
+            DISEASE_KEY_NUMBER,
+            "20000000",
+        );
         let malformed = row(Category::Disease, "HIS", "D4", DISEASE_KEY_NUMBER, "200");
         let drug = row(Category::Drug, "HIS", "M1", YJ, "1124030F2ZZZ");
         let rows = [ok, wrong_name, missing, malformed, drug];
@@ -173,7 +185,11 @@ mod tests {
         assert!(r.findings[1].to_string().contains("マスターにありません"));
 
         let r = check(rows.iter().map(|r| (None, r)), None);
-        assert_eq!(r.findings.len(), 1, "only the malformed one without masters");
+        assert_eq!(
+            r.findings.len(),
+            1,
+            "only the malformed one without masters"
+        );
         assert!(r.not_loaded.contains(DISEASE_KEY_NUMBER));
     }
 }

@@ -253,14 +253,20 @@ mod tests {
         let text = "区分,名称\r\n病名,胃炎\r\n";
         let utf8 = encode(text, TextEncoding::Utf8).unwrap();
         assert!(utf8.starts_with(b"\xEF\xBB\xBF"));
-        assert_eq!(decode(&utf8).unwrap(), (text.to_string(), TextEncoding::Utf8));
+        assert_eq!(
+            decode(&utf8).unwrap(),
+            (text.to_string(), TextEncoding::Utf8)
+        );
         assert_eq!(
             decode(text.as_bytes()).unwrap(),
             (text.to_string(), TextEncoding::Utf8)
         );
         let sjis = encode(text, TextEncoding::Cp932).unwrap();
         assert_ne!(sjis, text.as_bytes());
-        assert_eq!(decode(&sjis).unwrap(), (text.to_string(), TextEncoding::Cp932));
+        assert_eq!(
+            decode(&sjis).unwrap(),
+            (text.to_string(), TextEncoding::Cp932)
+        );
         // CP932-only characters (NEC/IBM extensions) survive: ①, ㈱, Ⅱ.
         let ext = "①㈱Ⅱ髙";
         let e = encode(ext, TextEncoding::Cp932).unwrap();

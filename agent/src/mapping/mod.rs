@@ -15,6 +15,7 @@
 // CLI uses this module, so parts of its public API have no caller in the binary yet.
 #![allow(dead_code, unused_imports)]
 
+pub mod catalog;
 pub mod category;
 pub mod check;
 pub mod csv;
@@ -23,6 +24,7 @@ pub mod resolve;
 pub mod row;
 pub mod store;
 pub mod suggest;
+pub mod suggest_csv;
 pub mod table;
 
 #[cfg(test)]
@@ -30,11 +32,10 @@ mod accuracy_tests;
 #[cfg(test)]
 mod variants;
 
+pub use catalog::{Candidate, MasterCatalog, MemoryCatalog};
 pub use category::{AllergenKind, Category, Marker, Policies, UnmappedPolicy};
 pub use csv::TextEncoding;
-pub use resolve::{
-    resolve, Candidate, InvalidMapping, LocalCode, MasterCatalog, MemoryCatalog, Outcome, Via,
-};
+pub use resolve::{resolve, InvalidMapping, LocalCode, Outcome, Via};
 pub use row::{read_file, write_file, FileError, MappingFile, Row};
 pub use store::{ImportMode, ImportSummary};
 pub use suggest::{suggest, Suggestion, UnmappedCode, UnmappedSource};

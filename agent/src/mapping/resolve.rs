@@ -5,38 +5,9 @@
 //! The national masters are reached through [`MasterCatalog`], implemented by the masters module
 //! (and by [`MemoryCatalog`] in tests), so this module does not depend on how they are stored.
 
-use std::collections::HashMap;
-
+use super::catalog::MasterCatalog;
 use super::category::{check_format, AllergenKind, Category, Marker};
 use super::table::MappingTable;
-
-/// One entry of a national master offered as a suggestion.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Candidate {
-    /// Standard code system URI.
-    pub system: String,
-    /// The code.
-    pub code: String,
-    /// Its display name in the master.
-    pub name: String,
-    /// Result unit (labs), when the master knows it.
-    pub unit: Option<String>,
-    /// Specimen / 材料 name (labs), when the master knows it.
-    pub specimen: Option<String>,
-}
-
-/// The national masters as the mapping code needs them.
-pub trait MasterCatalog {
-    /// The display name of a standard code; `None` when the code is not in the master.
-    fn name(&self, category: Category, system: &str, code: &str) -> Option<String>;
-    /// Every entry of a category that suggestions may propose.
-    fn candidates(&self, category: Category) -> Vec<Candidate>;
-    /// Whether the master of `system` is loaded at all. When it is not, a well-formed code cannot
-    /// be confirmed or refused, and is passed on unverified.
-    fn covers(&self, _category: Category, _system: &str) -> bool {
-        true
-    }
-}
 
 /// A code as received from a source.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,7 +41,9 @@ pub enum InvalidMapping {
         system: String,
     },
     /// The row's standard code has the wrong shape.
-    #[error("mapped code {code:?} of {system} is malformed: {en} / 対応付け先コードの書式誤り: {ja}")]
+    #[error(
+        "mapped code {code:?} of {system} is malformed: {en} / 対応付け先コードの書式誤り: {ja}"
+    )]
     Malformed {
         /// System.
         system: String,
@@ -127,8 +100,7 @@ pub fn resolve(
     catalog: &dyn MasterCatalog,
 ) -> Outcome {
     // 1. Already a standard code that the master knows.
-    if category.accepts_system(&local.system) && check_format(&local.system, &local.code).is_ok()
-    {
+    if category.accepts_system(&local.system) && check_format(&local.system, &local.code).is_ok() {
         if let Some(name) = catalog.name(category, &local.system, &local.code) {
             return mapped(&local.system, &local.code, name, Via::Direct, true);
         }
@@ -163,9 +135,13 @@ pub fn resolve(
     }
     match catalog.name(category, system, code) {
         Some(name) => mapped(system, code, name, Via::Table, true),
-        None if !catalog.covers(category, system) => {
-            mapped(system, code, row.standard_display.clone(), Via::Table, false)
-        }
+        None if !catalog.covers(category, system) => mapped(
+            system,
+            code,
+            row.standard_display.clone(),
+            Via::Table,
+            false,
+        ),
         None => Outcome::Invalid(InvalidMapping::NotInMaster {
             system: system.clone(),
             code: code.clone(),
@@ -183,48 +159,10 @@ fn mapped(system: &str, code: &str, display: String, via: Via, verified: bool) -
     }
 }
 
-/// A catalog held in memory: for tests, and for callers that load a master from a file.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryCatalog {
-    by_category: HashMap<Category, Vec<Candidate>>,
-    names: HashMap<(Category, String, String), String>,
-}
-
-impl MemoryCatalog {
-    /// An empty catalog (every master "loaded" but empty).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds one entry.
-    pub fn add(&mut self, category: Category, candidate: Candidate) {
-        self.names.insert(
-            (category, candidate.system.clone(), candidate.code.clone()),
-            candidate.name.clone(),
-        );
-        self.by_category.entry(category).or_default().push(candidate);
-    }
-}
-
-impl MasterCatalog for MemoryCatalog {
-    fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
-        self.names
-            .get(&(category, system.to_string(), code.to_string()))
-            .cloned()
-    }
-    fn candidates(&self, category: Category) -> Vec<Candidate> {
-        self.by_category.get(&category).cloned().unwrap_or_default()
-    }
-    fn covers(&self, category: Category, system: &str) -> bool {
-        self.by_category
-            .get(&category)
-            .is_some_and(|c| c.iter().any(|c| c.system == system))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::catalog::{Candidate, MemoryCatalog};
     use crate::mapping::category::*;
     use crate::mapping::row::tests::row;
 
@@ -242,7 +180,12 @@ mod tests {
             )
         };
         add(Category::Disease, DISEASE_KEY_NUMBER, "20054174", "胃炎");
-        add(Category::Disease, DISEASE_KEY_NUMBER, "20064049", "急性胃炎");
+        add(
+            Category::Disease,
+            DISEASE_KEY_NUMBER,
+            "20064049",
+            "急性胃炎",
+        );
         add(Category::Lab, JLAC10, "3H015000002326101", "カリウム");
         add(Category::Allergen, JFAGY_FOOD, "J9FC11310000", "卵");
         c
@@ -284,13 +227,25 @@ mod tests {
             &local(DISEASE_KEY_NUMBER, "20000000"),
             &catalog(),
         );
-        assert!(matches!(out, Outcome::Unmapped { reviewed: false, .. }));
+        assert!(matches!(
+            out,
+            Outcome::Unmapped {
+                reviewed: false,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn table_hits_use_the_master_display_and_the_wildcard_source() {
         let t = MappingTable::new(vec![
-            row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20064049"),
+            row(
+                Category::Disease,
+                "HIS",
+                "D1",
+                DISEASE_KEY_NUMBER,
+                "20064049",
+            ),
             row(Category::Lab, "*", "K", JLAC10, "3H015000002326101"),
         ]);
         let c = catalog();
@@ -308,19 +263,39 @@ mod tests {
     #[test]
     fn bad_table_rows_are_invalid() {
         let t = MappingTable::new(vec![
-            row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20000000"),
-            row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "2005417"),
+            row(
+                Category::Disease,
+                "HIS",
+                "D1",
+                DISEASE_KEY_NUMBER,
+                "20000000",
+            ),
+            row(
+                Category::Disease,
+                "HIS",
+                "D2",
+                DISEASE_KEY_NUMBER,
+                "2005417",
+            ),
             row(Category::Disease, "HIS", "D3", JLAC10, "3H015000002326101"),
         ]);
         let c = catalog();
         let r = |code| resolve(&t, Category::Disease, "HIS", &local("99XYZ", code), &c);
-        assert!(matches!(r("D1"), Outcome::Invalid(InvalidMapping::NotInMaster { .. })));
-        assert!(matches!(r("D2"), Outcome::Invalid(InvalidMapping::Malformed { .. })));
+        assert!(matches!(
+            r("D1"),
+            Outcome::Invalid(InvalidMapping::NotInMaster { .. })
+        ));
+        assert!(matches!(
+            r("D2"),
+            Outcome::Invalid(InvalidMapping::Malformed { .. })
+        ));
         assert!(matches!(
             r("D3"),
             Outcome::Invalid(InvalidMapping::SystemNotAllowed { .. })
         ));
-        let Outcome::Invalid(e) = r("D1") else { unreachable!() };
+        let Outcome::Invalid(e) = r("D1") else {
+            unreachable!()
+        };
         assert!(e.to_string().contains("マスターにありません"));
     }
 
@@ -328,7 +303,14 @@ mod tests {
     fn a_master_that_is_not_loaded_passes_well_formed_codes_unverified() {
         let t = MappingTable::new(vec![row(Category::Drug, "HIS", "M1", YJ, "1124030F2ZZZ")]);
         let out = resolve(&t, Category::Drug, "HIS", &local("99XYZ", "M1"), &catalog());
-        assert!(matches!(out, Outcome::Mapped { verified: false, via: Via::Table, .. }));
+        assert!(matches!(
+            out,
+            Outcome::Mapped {
+                verified: false,
+                via: Via::Table,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -351,12 +333,18 @@ mod tests {
                 "99999999999999999"
             )
         );
-        assert_eq!(marker(Category::Allergen, AllergenKind::Food).1, "D9F000000000");
+        assert_eq!(
+            marker(Category::Allergen, AllergenKind::Food).1,
+            "D9F000000000"
+        );
         assert_eq!(
             marker(Category::Allergen, AllergenKind::Medication).1,
             "D9M000000000"
         );
-        assert_eq!(marker(Category::Allergen, AllergenKind::Other).1, "D9N000000000");
+        assert_eq!(
+            marker(Category::Allergen, AllergenKind::Other).1,
+            "D9N000000000"
+        );
         assert_eq!(
             marker(Category::Drug, AllergenKind::Other),
             (
@@ -375,7 +363,13 @@ mod tests {
             DISEASE_KEY_NUMBER,
             "99999999",
         )]);
-        let out = resolve(&t, Category::Disease, "HIS", &local("99XYZ", "D9"), &catalog());
+        let out = resolve(
+            &t,
+            Category::Disease,
+            "HIS",
+            &local("99XYZ", "D9"),
+            &catalog(),
+        );
         assert!(matches!(out, Outcome::Unmapped { reviewed: true, .. }));
     }
 }

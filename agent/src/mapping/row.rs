@@ -110,7 +110,11 @@ pub struct LineProblem {
 
 impl std::fmt::Display for LineProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {} / {} 行目: {}", self.line, self.en, self.line, self.ja)
+        write!(
+            f,
+            "line {}: {} / {} 行目: {}",
+            self.line, self.en, self.line, self.ja
+        )
     }
 }
 
@@ -151,7 +155,13 @@ pub fn read_file(bytes: &[u8]) -> Result<MappingFile, FileError> {
         .enumerate()
         .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
         .collect();
-    let required = ["category", "source_system", "local_code", "standard_system", "standard_code"];
+    let required = [
+        "category",
+        "source_system",
+        "local_code",
+        "standard_system",
+        "standard_code",
+    ];
     let missing: Vec<&str> = required
         .into_iter()
         .filter(|c| !index.contains_key(*c))
@@ -196,7 +206,10 @@ pub fn read_file(bytes: &[u8]) -> Result<MappingFile, FileError> {
             Err(e) => {
                 bad(
                     format!("category {:?} is not disease, lab, allergen or drug", e.0),
-                    format!("区分「{}」は disease・lab・allergen・drug のいずれでもありません", e.0),
+                    format!(
+                        "区分「{}」は disease・lab・allergen・drug のいずれでもありません",
+                        e.0
+                    ),
                 );
                 continue;
             }
@@ -309,7 +322,13 @@ pub(crate) mod tests {
     }
 
     fn sample() -> Vec<Row> {
-        let mut a = row(Category::Disease, "HIS123", "D001", DISEASE_KEY_NUMBER, "20054174");
+        let mut a = row(
+            Category::Disease,
+            "HIS123",
+            "D001",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
         a.local_name = "胃炎, 急性 \"疑い\"".into();
         a.standard_display = "胃炎".into();
         a.note = "①確認済み Ⅱ型".into();
@@ -322,7 +341,10 @@ pub(crate) mod tests {
         let rows = sample();
         for enc in [TextEncoding::Utf8, TextEncoding::Cp932] {
             let bytes = write_file(&rows, enc).unwrap();
-            assert_eq!(bytes.starts_with(b"\xEF\xBB\xBF"), enc == TextEncoding::Utf8);
+            assert_eq!(
+                bytes.starts_with(b"\xEF\xBB\xBF"),
+                enc == TextEncoding::Utf8
+            );
             assert!(bytes.windows(2).any(|w| w == b"\r\n"));
             let f = read_file(&bytes).unwrap();
             assert_eq!(f.encoding, enc);
@@ -371,7 +393,10 @@ pub(crate) mod tests {
     #[test]
     fn header_is_required() {
         let text = "disease,HIS,99X,D1,,x,20054174,,\r\n";
-        assert!(matches!(read_file(text.as_bytes()), Err(FileError::Header(_))));
+        assert!(matches!(
+            read_file(text.as_bytes()),
+            Err(FileError::Header(_))
+        ));
         assert!(matches!(read_file(b""), Err(FileError::Header(_))));
     }
 }

@@ -178,17 +178,43 @@ mod tests {
     #[test]
     fn replace_drops_only_the_categories_in_the_file_and_merge_keeps_others() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20054174");
-        let d2 = row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "20064049");
+        let d1 = row(
+            Category::Disease,
+            "HIS",
+            "D1",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
+        let d2 = row(
+            Category::Disease,
+            "HIS",
+            "D2",
+            DISEASE_KEY_NUMBER,
+            "20064049",
+        );
         let l1 = row(Category::Lab, "HIS", "L1", JLAC10, "3H015000002326101");
-        import(&mut conn, &file(&[d1.clone(), d2.clone(), l1.clone()]), ImportMode::Replace)
-            .unwrap();
+        import(
+            &mut conn,
+            &file(&[d1.clone(), d2.clone(), l1.clone()]),
+            ImportMode::Replace,
+        )
+        .unwrap();
         let mut d1b = d1.clone();
         d1b.standard_code = "20064049".into();
-        let s = import(&mut conn, &file(std::slice::from_ref(&d1b)), ImportMode::Replace).unwrap();
+        let s = import(
+            &mut conn,
+            &file(std::slice::from_ref(&d1b)),
+            ImportMode::Replace,
+        )
+        .unwrap();
         assert_eq!((s.written, s.removed), (1, 2));
         assert_eq!(load(&conn, None).unwrap(), vec![d1b.clone(), l1.clone()]);
-        let s = import(&mut conn, &file(std::slice::from_ref(&d2)), ImportMode::Merge).unwrap();
+        let s = import(
+            &mut conn,
+            &file(std::slice::from_ref(&d2)),
+            ImportMode::Merge,
+        )
+        .unwrap();
         assert_eq!((s.written, s.removed), (1, 0));
         assert_eq!(load(&conn, None).unwrap(), vec![d1b, d2, l1.clone()]);
         assert_eq!(load(&conn, Some(Category::Lab)).unwrap(), vec![l1]);
@@ -201,9 +227,26 @@ mod tests {
     #[test]
     fn a_refused_file_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20054174");
-        import(&mut conn, &file(std::slice::from_ref(&d1)), ImportMode::Replace).unwrap();
-        let good = row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "20064049");
+        let d1 = row(
+            Category::Disease,
+            "HIS",
+            "D1",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
+        import(
+            &mut conn,
+            &file(std::slice::from_ref(&d1)),
+            ImportMode::Replace,
+        )
+        .unwrap();
+        let good = row(
+            Category::Disease,
+            "HIS",
+            "D2",
+            DISEASE_KEY_NUMBER,
+            "20064049",
+        );
         let bad = row(Category::Disease, "HIS", "D3", DISEASE_KEY_NUMBER, "123");
         let bytes = write_file(&[good, bad], TextEncoding::Utf8).unwrap();
         let Err(FileError::Lines(p)) = read_file(&bytes) else {
@@ -217,12 +260,29 @@ mod tests {
     #[test]
     fn a_failing_transaction_rolls_back() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20054174");
-        import(&mut conn, &file(std::slice::from_ref(&d1)), ImportMode::Replace).unwrap();
+        let d1 = row(
+            Category::Disease,
+            "HIS",
+            "D1",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
+        import(
+            &mut conn,
+            &file(std::slice::from_ref(&d1)),
+            ImportMode::Replace,
+        )
+        .unwrap();
         // Make the audit insert (the last statement) fail.
         conn.execute_batch("DROP TABLE mapping_import; CREATE TABLE mapping_import (x);")
             .unwrap();
-        let d2 = row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "20064049");
+        let d2 = row(
+            Category::Disease,
+            "HIS",
+            "D2",
+            DISEASE_KEY_NUMBER,
+            "20064049",
+        );
         assert!(import(&mut conn, &file(&[d2]), ImportMode::Replace).is_err());
         assert_eq!(load(&conn, None).unwrap(), vec![d1]);
     }

@@ -14,9 +14,9 @@
 
 use std::collections::HashMap;
 
+use super::catalog::{Candidate, MasterCatalog};
 use super::category::Category;
 use super::normalize::normalize;
-use super::resolve::{Candidate, MasterCatalog};
 
 /// A local code that the pipeline could not map, with how many stored records carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,8 +81,15 @@ pub fn suggest(
             let candidates = match u.category {
                 Some(c) => indexes
                     .entry(c)
-                    .or_insert_with(|| CandidateIndex::new(catalog.candidates(c), c == Category::Lab))
-                    .search(&u.local_name, u.unit.as_deref(), u.specimen.as_deref(), top_k),
+                    .or_insert_with(|| {
+                        CandidateIndex::new(catalog.candidates(c), c == Category::Lab)
+                    })
+                    .search(
+                        &u.local_name,
+                        u.unit.as_deref(),
+                        u.specimen.as_deref(),
+                        top_k,
+                    ),
                 None => Vec::new(),
             };
             Suggestion {
@@ -226,19 +233,25 @@ impl CandidateIndex {
         let (bi, tri) = grams(&norm);
         let len = norm.chars().count();
         // Shared-bigram counts for every candidate that shares at least one.
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut counts = vec![0u32; self.entries.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for g in &bi {
             if let Some(ids) = self.postings.get(g) {
-                for id in ids {
-                    *counts.entry(*id).or_default() += 1;
+                for &id in ids {
+                    let c = &mut counts[id as usize];
+                    if *c == 0 {
+                        touched.push(id);
+                    }
+                    *c += 1;
                 }
             }
         }
-        let mut rough: Vec<(f64, u32)> = counts
+        let mut rough: Vec<(f64, u32)> = touched
             .into_iter()
-            .map(|(id, n)| {
+            .map(|id| {
                 let e = &self.entries[id as usize];
-                (dice(n as usize, bi.len(), e.bigrams.len()), id)
+                let n = counts[id as usize] as usize;
+                (dice(n, bi.len(), e.bigrams.len()), id)
             })
             .collect();
         let keep = (top_k * 10).max(50);
@@ -299,8 +312,8 @@ impl CandidateIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::catalog::MemoryCatalog;
     use crate::mapping::category::JLAC10;
-    use crate::mapping::resolve::MemoryCatalog;
 
     fn cand(code: &str, name: &str, unit: Option<&str>, specimen: Option<&str>) -> Candidate {
         Candidate {

@@ -25,7 +25,12 @@ impl MappingTable {
     pub fn new(rows: Vec<Row>) -> Self {
         let mut table = MappingTable::default();
         for row in rows {
-            let k = key(row.category, &row.source_system, &row.local_system, &row.local_code);
+            let k = key(
+                row.category,
+                &row.source_system,
+                &row.local_system,
+                &row.local_code,
+            );
             match table.index.get(&k) {
                 Some(&i) => table.rows[i] = row,
                 None => {
@@ -82,9 +87,27 @@ mod tests {
     fn exact_source_wins_over_wildcard_and_wildcard_is_the_fallback() {
         let t = MappingTable::new(vec![
             row(Category::Disease, "*", "D1", DISEASE_KEY_NUMBER, "20054174"),
-            row(Category::Disease, "HIS", "D1", DISEASE_KEY_NUMBER, "20064049"),
-            row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "20064049"),
-            row(Category::Disease, "HIS", "D2", DISEASE_KEY_NUMBER, "20054178"),
+            row(
+                Category::Disease,
+                "HIS",
+                "D1",
+                DISEASE_KEY_NUMBER,
+                "20064049",
+            ),
+            row(
+                Category::Disease,
+                "HIS",
+                "D2",
+                DISEASE_KEY_NUMBER,
+                "20064049",
+            ),
+            row(
+                Category::Disease,
+                "HIS",
+                "D2",
+                DISEASE_KEY_NUMBER,
+                "20054178",
+            ),
         ]);
         assert_eq!(t.len(), 3);
         let code = |s: &str, c: &str| {
@@ -96,6 +119,8 @@ mod tests {
         assert_eq!(code("HIS", "D2"), Some("20054178"));
         assert_eq!(code("LAB2", "D2"), None);
         assert!(t.lookup(Category::Lab, "HIS", "99XYZ", "D1").is_none());
-        assert!(t.lookup(Category::Disease, "HIS", "99OTHER", "D1").is_none());
+        assert!(t
+            .lookup(Category::Disease, "HIS", "99OTHER", "D1")
+            .is_none());
     }
 }

@@ -87,7 +87,13 @@ pub fn respace(s: &str, rng: &mut StdRng) -> String {
 
 /// Replaces brackets with other kinds (or removes them).
 pub fn rebracket(s: &str, rng: &mut StdRng) -> String {
-    const PAIRS: [(char, char); 5] = [('(', ')'), ('（', '）'), ('［', '］'), ('【', '】'), ('「', '」')];
+    const PAIRS: [(char, char); 5] = [
+        ('(', ')'),
+        ('（', '）'),
+        ('［', '］'),
+        ('【', '】'),
+        ('「', '」'),
+    ];
     let (open, close) = PAIRS[rng.random_range(0..PAIRS.len())];
     let drop = rng.random_bool(0.3);
     let mut out = String::new();
