@@ -16,6 +16,7 @@ mod daemon;
 mod demo;
 mod intake;
 mod masters;
+mod mapping;
 mod pipeline;
 mod sender;
 mod shutdown;

@@ -6,6 +6,7 @@
 
 mod inspect;
 mod masters;
+mod mapping;
 mod queue;
 mod status;
 mod validate;
@@ -127,6 +128,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = validate::Format::Text)]
         format: validate::Format,
     },
+    /// Hospital code mapping tables: CSV import/export, check against the masters, suggestions.
+    Mapping {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        action: mapping::MappingAction,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -165,6 +173,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             package,
             format,
         } => validate::run(&files, strict, package.as_deref(), format),
+        Command::Mapping { target, action } => mapping::run(&target.data_dir()?, action),
         Command::Replay {
             target,
             ids,
