@@ -418,4 +418,8 @@ fn canonical_held(record: &Record) -> Held {
 }
 
 #[cfg(test)]
+mod canonical_tests;
+#[cfg(test)]
+mod dataset_tests;
+#[cfg(test)]
 mod tests;
