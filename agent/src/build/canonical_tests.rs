@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tsunagi_adapters::{Condition, Record};
+use tsunagi_adapters::Record;
 
 use super::canonical::test_records::{allergy, condition, lab, patient};
 use super::*;
@@ -47,7 +47,11 @@ fn assert_displays(v: &Value) {
             if let Some(Value::Array(codings)) = o.get("coding") {
                 for c in codings {
                     for k in ["system", "code", "display"] {
-                        assert!(c.get(k).is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty())), "{k} missing in {c}");
+                        assert!(
+                            c.get(k)
+                                .is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty())),
+                            "{k} missing in {c}"
+                        );
                     }
                 }
             }
@@ -71,15 +75,30 @@ fn a_condition_bundle_carries_every_required_element() {
     });
     let mut uncoded = condition("P1", "99999999", "謎の病");
     uncoded.record_id = None;
-    let r = build("k", &[Record::Patient(patient("P1")), Record::Condition(c), Record::Condition(uncoded)]);
+    let r = build(
+        "k",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Condition(c),
+            Record::Condition(uncoded),
+        ],
+    );
     assert!(r.held.is_empty(), "{:?}", r.held);
-    let [b] = r.bundles.as_slice() else { panic!("{:?}", r.bundles) };
-    assert_eq!((b.kind, b.resource_type.as_str()), (BundleKind::Clins, "Condition"));
+    let [b] = r.bundles.as_slice() else {
+        panic!("{:?}", r.bundles)
+    };
+    assert_eq!(
+        (b.kind, b.resource_type.as_str()),
+        (BundleKind::Clins, "Condition")
+    );
     assert!(errors(b).is_empty(), "{:?}", errors(b));
     let j = body(b);
     assert_displays(&j);
     let p = &j["entry"][0]["resource"];
-    assert_eq!(p["meta"]["profile"][0], clins::resource_profile("Patient").unwrap());
+    assert_eq!(
+        p["meta"]["profile"][0],
+        clins::resource_profile("Patient").unwrap()
+    );
     let c = &j["entry"][1]["resource"];
     assert_eq!(c["subject"]["reference"], j["entry"][0]["fullUrl"]);
     assert_eq!(c["identifier"][0]["value"], "1318814790-CR20054174");
@@ -89,12 +108,27 @@ fn a_condition_bundle_carries_every_required_element() {
     assert_eq!(c["code"]["coding"][0]["code"], "20054174");
     assert_eq!(c["code"]["coding"][1]["system"], terminology::ICD10_SYSTEM);
     assert_eq!(c["code"]["text"], "胃炎");
-    assert_eq!(c["code"]["extension"][0]["url"], clins::PREFIX_MODIFIER_EXTENSION);
+    assert_eq!(
+        c["code"]["extension"][0]["url"],
+        clins::PREFIX_MODIFIER_EXTENSION
+    );
     assert_eq!(c["contained"][0]["class"]["code"], "AMB");
     assert_eq!(c["encounter"]["reference"], "#encounter");
     assert_eq!(c["onsetDateTime"], "2024-04-01");
-    let urls: Vec<&str> = c["extension"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
-    assert_eq!(urls, [clins::INSTITUTION_EXTENSION, clins::DEPARTMENT_EXTENSION, clins::DIAGNOSIS_TYPE_EXTENSION]);
+    let urls: Vec<&str> = c["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            clins::INSTITUTION_EXTENSION,
+            clins::DEPARTMENT_EXTENSION,
+            clins::DIAGNOSIS_TYPE_EXTENSION
+        ]
+    );
     let u = &j["entry"][2]["resource"];
     assert_eq!(u["code"]["coding"][0]["code"], "99999999");
     assert_eq!(u["code"]["coding"].as_array().unwrap().len(), 1);
@@ -105,12 +139,15 @@ fn allergies_and_observations_carry_their_required_elements() {
     let mut l2 = lab("P1", "ORD1", "0000181800", "023");
     l2.local_code.code = "0000 1819".into();
     l2.jlac10 = None;
-    let r = build("k", &[
-        Record::Patient(patient("P1")),
-        Record::Allergy(allergy("P1", "さば")),
-        Record::LabResult(lab("P1", "ORD1", "0000181800", "023")),
-        Record::LabResult(l2),
-    ]);
+    let r = build(
+        "k",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Allergy(allergy("P1", "さば")),
+            Record::LabResult(lab("P1", "ORD1", "0000181800", "023")),
+            Record::LabResult(l2),
+        ],
+    );
     assert!(r.held.is_empty(), "{:?}", r.held);
     assert_eq!(r.bundles.len(), 2);
     for b in &r.bundles {
@@ -123,18 +160,32 @@ fn allergies_and_observations_carry_their_required_elements() {
     assert_eq!(a["category"][0], "food");
     assert_eq!(a["code"]["coding"][0]["code"], "J9FC11310000");
     assert_eq!(a["code"]["text"], "さば");
-    assert_eq!(a["identifier"][0]["system"], clins::RESOURCE_INSTANCE_ID_SYSTEM);
+    assert_eq!(
+        a["identifier"][0]["system"],
+        clins::RESOURCE_INSTANCE_ID_SYSTEM
+    );
     let o = body(&r.bundles[1]);
     let o1 = &o["entry"][1]["resource"];
     assert_eq!(o1["category"][0]["coding"][0]["code"], "laboratory");
-    assert_eq!(o1["code"]["coding"][0]["system"], clins::LAB_LOCAL_CODE_SYSTEM);
-    assert_eq!(o1["code"]["coding"][1]["system"], terminology::JLAC10_SYSTEM);
+    assert_eq!(
+        o1["code"]["coding"][0]["system"],
+        clins::LAB_LOCAL_CODE_SYSTEM
+    );
+    assert_eq!(
+        o1["code"]["coding"][1]["system"],
+        terminology::JLAC10_SYSTEM
+    );
     assert_eq!(o1["valueQuantity"]["value"], 3.9);
     assert_eq!(o1["referenceRange"][0]["low"]["unit"], "g/dL");
     assert_eq!(o1["effectiveDateTime"], "2025-05-01T09:00:00+09:00");
     assert_eq!(o1["performer"][0]["reference"], "#performer");
     assert_eq!(o1["specimen"]["reference"], "#specimen");
-    let contained: Vec<&str> = o1["contained"].as_array().unwrap().iter().map(|c| c["resourceType"].as_str().unwrap()).collect();
+    let contained: Vec<&str> = o1["contained"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["resourceType"].as_str().unwrap())
+        .collect();
     assert_eq!(contained, ["Encounter", "Specimen", "Practitioner"]);
     let o2 = &o["entry"][2]["resource"];
     assert_eq!(o2["code"]["coding"][0]["code"], "0000-1819");
@@ -143,48 +194,98 @@ fn allergies_and_observations_carry_their_required_elements() {
 
 #[test]
 fn lab_reports_group_by_report_and_specimen_and_suffix_ambiguous_codes() {
-    let r = build("k", &[
-        Record::Patient(patient("P1")),
-        Record::Patient(patient("P2")),
-        Record::LabResult(lab("P1", "ORD1", "A1", "023")),
-        Record::LabResult(lab("P1", "ORD1", "A2", "023")),
-        Record::LabResult(lab("P1", "ORD1", "A1", "001")),
-        Record::LabResult(lab("P1", "ORD2", "A1", "023")),
-        Record::LabResult(lab("P2", "ORD1", "A1", "023")),
-        Record::Condition(condition("P1", "20054174", "胃炎")),
-        Record::Condition(condition("P1", "20064049", "十二指腸潰瘍")),
-        Record::Condition(condition("P2", "20054174", "胃炎")),
-    ]);
-    let mut shape: Vec<(String, String, usize)> = r.bundles.iter()
-        .map(|b| (b.resource_type.clone(), b.patient_ref.clone(), body(b)["entry"].as_array().unwrap().len() - 1))
+    let r = build(
+        "k",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Patient(patient("P2")),
+            Record::LabResult(lab("P1", "ORD1", "A1", "023")),
+            Record::LabResult(lab("P1", "ORD1", "A2", "023")),
+            Record::LabResult(lab("P1", "ORD1", "A1", "001")),
+            Record::LabResult(lab("P1", "ORD2", "A1", "023")),
+            Record::LabResult(lab("P2", "ORD1", "A1", "023")),
+            Record::Condition(condition("P1", "20054174", "胃炎")),
+            Record::Condition(condition("P1", "20064049", "十二指腸潰瘍")),
+            Record::Condition(condition("P2", "20054174", "胃炎")),
+        ],
+    );
+    let mut shape: Vec<(String, String, usize)> = r
+        .bundles
+        .iter()
+        .map(|b| {
+            (
+                b.resource_type.clone(),
+                b.patient_ref.clone(),
+                body(b)["entry"].as_array().unwrap().len() - 1,
+            )
+        })
         .collect();
     shape.sort();
     let s = |t: &str, p: &str, n| (t.to_string(), p.to_string(), n);
-    assert_eq!(shape, [
-        s("Condition", "Patient/P1", 2), s("Condition", "Patient/P2", 1),
-        s("Observation", "Patient/P1", 1), s("Observation", "Patient/P1", 1),
-        s("Observation", "Patient/P1", 2), s("Observation", "Patient/P2", 1),
-    ]);
-    let codes: Vec<String> = r.bundles.iter().flat_map(|b| {
-        body(b)["entry"].as_array().unwrap().iter().skip(1)
-            .filter(|e| e["resource"]["resourceType"] == "Observation")
-            .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    }).collect();
-    assert!(codes.contains(&"A1_023".to_string()) && codes.contains(&"A1_001".to_string()), "{codes:?}");
-    assert!(codes.contains(&"A2".to_string()), "A2 has one specimen only: {codes:?}");
+    assert_eq!(
+        shape,
+        [
+            s("Condition", "Patient/P1", 2),
+            s("Condition", "Patient/P2", 1),
+            s("Observation", "Patient/P1", 1),
+            s("Observation", "Patient/P1", 1),
+            s("Observation", "Patient/P1", 2),
+            s("Observation", "Patient/P2", 1),
+        ]
+    );
+    let codes: Vec<String> = r
+        .bundles
+        .iter()
+        .flat_map(|b| {
+            body(b)["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(1)
+                .filter(|e| e["resource"]["resourceType"] == "Observation")
+                .map(|e| {
+                    e["resource"]["code"]["coding"][0]["code"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        codes.contains(&"A1_023".to_string()) && codes.contains(&"A1_001".to_string()),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&"A2".to_string()),
+        "A2 has one specimen only: {codes:?}"
+    );
 }
 
 #[test]
 fn same_input_same_bytes_and_identifiers_stable_across_inputs() {
-    let records = [Record::Patient(patient("P1")), Record::Condition(condition("P1", "20054174", "胃炎"))];
+    let records = [
+        Record::Patient(patient("P1")),
+        Record::Condition(condition("P1", "20054174", "胃炎")),
+    ];
     assert_eq!(build("k1", &records), build("k1", &records));
     let mut more = records.to_vec();
-    more.push(Record::Condition(condition("P1", "20064049", "十二指腸潰瘍")));
+    more.push(Record::Condition(condition(
+        "P1",
+        "20064049",
+        "十二指腸潰瘍",
+    )));
     let (a, b) = (build("k1", &records), build("k2", &more));
-    assert_eq!(a.bundles[0].identifier, b.bundles[0].identifier, "a re-send replaces");
-    assert_ne!(body(&a.bundles[0])["entry"][0]["fullUrl"], body(&b.bundles[0])["entry"][0]["fullUrl"]);
-    let re = regex::Regex::new(r"^[0-4][0-9][1-3][0-9]{7}\^20[2-3][0-9]\^[A-Za-z0-9\-]{1,36}$").unwrap();
+    assert_eq!(
+        a.bundles[0].identifier, b.bundles[0].identifier,
+        "a re-send replaces"
+    );
+    assert_ne!(
+        body(&a.bundles[0])["entry"][0]["fullUrl"],
+        body(&b.bundles[0])["entry"][0]["fullUrl"]
+    );
+    let re =
+        regex::Regex::new(r"^[0-4][0-9][1-3][0-9]{7}\^20[2-3][0-9]\^[A-Za-z0-9\-]{1,36}$").unwrap();
     assert!(re.is_match(&a.bundles[0].identifier));
 }
 
@@ -192,10 +293,17 @@ fn same_input_same_bytes_and_identifiers_stable_across_inputs() {
 fn a_directory_that_knows_the_earlier_identifier_keeps_it_in_a_new_year() {
     struct Sent(BTreeMap<String, Value>);
     impl PatientDirectory for Sent {
-        fn patient(&self, r: &str) -> Option<Value> { self.0.get(r).cloned() }
-        fn sent_identifier(&self, local: &str) -> Option<String> { Some(format!("1318814790^2024^{local}")) }
+        fn patient(&self, r: &str) -> Option<Value> {
+            self.0.get(r).cloned()
+        }
+        fn sent_identifier(&self, local: &str) -> Option<String> {
+            Some(format!("1318814790^2024^{local}"))
+        }
     }
-    let records = [Record::Patient(patient("P1")), Record::Condition(condition("P1", "20054174", "胃炎"))];
+    let records = [
+        Record::Patient(patient("P1")),
+        Record::Condition(condition("P1", "20054174", "胃炎")),
+    ];
     let r = builder().build(&ctx("k"), &records, &Sent(BTreeMap::new()));
     assert!(r.bundles[0].identifier.starts_with("1318814790^2024^C"));
 }
@@ -206,18 +314,40 @@ fn items_ended_over_five_years_ago_are_left_out_and_an_empty_unit_is_deleted() {
     old.abatement = Some("2019-01-01".into());
     let mut recent = condition("P1", "20064049", "十二指腸潰瘍");
     recent.abatement = Some("2024-01-01".into());
-    let r = build("k", &[Record::Patient(patient("P1")), Record::Condition(old.clone()), Record::Condition(recent)]);
+    let r = build(
+        "k",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Condition(old.clone()),
+            Record::Condition(recent),
+        ],
+    );
     let j = body(&r.bundles[0]);
     assert_eq!(j["entry"].as_array().unwrap().len(), 2);
-    assert_eq!(j["entry"][1]["resource"]["clinicalStatus"]["coding"][0]["code"], "resolved");
+    assert_eq!(
+        j["entry"][1]["resource"]["clinicalStatus"]["coding"][0]["code"],
+        "resolved"
+    );
     let earlier = r.bundles[0].identifier.clone();
 
     let mut withdrawn = condition("P1", "20064049", "十二指腸潰瘍");
     withdrawn.entered_in_error = true;
-    let r = build("k2", &[Record::Patient(patient("P1")), Record::Condition(old), Record::Condition(withdrawn)]);
-    let [d] = r.bundles.as_slice() else { panic!("{:?}", r.bundles) };
+    let r = build(
+        "k2",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Condition(old),
+            Record::Condition(withdrawn),
+        ],
+    );
+    let [d] = r.bundles.as_slice() else {
+        panic!("{:?}", r.bundles)
+    };
     assert_eq!(d.kind, BundleKind::Deletion);
-    assert_eq!(d.identifier, earlier, "the deletion names the bundle it withdraws");
+    assert_eq!(
+        d.identifier, earlier,
+        "the deletion names the bundle it withdraws"
+    );
     let j = body(d);
     assert_eq!(j["entry"].as_array().unwrap().len(), 1);
     assert_eq!(j["entry"][0]["resource"]["resourceType"], "Patient");
@@ -226,75 +356,46 @@ fn items_ended_over_five_years_ago_are_left_out_and_an_empty_unit_is_deleted() {
 
 #[test]
 fn deletion_reuses_the_identifier_and_checks_the_patient() {
-    let sent = build("k", &[Record::Patient(patient("P1")), Record::Condition(condition("P1", "20054174", "胃炎"))]);
+    let sent = build(
+        "k",
+        &[
+            Record::Patient(patient("P1")),
+            Record::Condition(condition("P1", "20054174", "胃炎")),
+        ],
+    );
     let b = &sent.bundles[0];
     let p = &sent.patients[0].1;
-    let w = Withdrawal { identifier: &b.identifier, resource_type: "Condition", patient_ref: &b.patient_ref, patient: p };
+    let w = Withdrawal {
+        identifier: &b.identifier,
+        resource_type: "Condition",
+        patient_ref: &b.patient_ref,
+        patient: p,
+    };
     let d = builder().deletion(&ctx("del"), &w).unwrap();
-    assert_eq!((d.kind, d.identifier.as_str()), (BundleKind::Deletion, b.identifier.as_str()));
+    assert_eq!(
+        (d.kind, d.identifier.as_str()),
+        (BundleKind::Deletion, b.identifier.as_str())
+    );
     assert_eq!(body(&d)["entry"].as_array().unwrap().len(), 1);
     let bare = serde_json::json!({"resourceType": "Patient", "id": "P1"});
-    let held = builder().deletion(&ctx("del"), &Withdrawal { patient: &bare, ..w }).unwrap_err();
+    let held = builder()
+        .deletion(
+            &ctx("del"),
+            &Withdrawal {
+                patient: &bare,
+                ..w
+            },
+        )
+        .unwrap_err();
     assert_eq!(held.code, "patient-no-insurance-id");
-    let held = builder().deletion(&ctx("del"), &Withdrawal { resource_type: "MedicationRequest", ..w }).unwrap_err();
+    let held = builder()
+        .deletion(
+            &ctx("del"),
+            &Withdrawal {
+                resource_type: "MedicationRequest",
+                ..w
+            },
+        )
+        .unwrap_err();
     assert_eq!(held.code, "unsupported");
-}
-
-#[test]
-fn a_patient_without_insurance_is_held_with_its_items() {
-    let mut p = patient("P1");
-    p.insurance = None;
-    let r = build("k", &[Record::Patient(p), Record::Condition(condition("P1", "20054174", "胃炎"))]);
-    assert!(r.bundles.is_empty());
-    assert_eq!(r.patients.len(), 1, "remembered anyway");
-    let codes: Vec<(&str, &str)> = r.held.iter().map(|h| (h.resource_type.as_str(), h.code)).collect();
-    assert_eq!(codes, [("Patient", "patient-no-insurance-id"), ("Condition", "patient-no-insurance-id")]);
-    let unknown = build("k", &[Record::Condition(condition("P9", "20054174", "胃炎"))]);
-    assert_eq!(unknown.held[0].code, "patient-unknown");
-    assert_eq!(unknown.held[0].patient_ref.as_deref(), Some("Patient/P9"));
-}
-
-struct Strict;
-impl Terminology for Strict {
-    fn disease(&self, _: &SourceRef<'_>, _: &Condition) -> Coding3 {
-        Coding3 { codings: vec![], outcome: Outcome::Invalid(Reason { en: "not a MEDIS key".into(), ja: "MEDIS管理番号ではありません".into() }) }
-    }
-    fn modifier(&self, _: &str) -> Option<String> { None }
-    fn lab(&self, _: &SourceRef<'_>, _: &tsunagi_adapters::LabResult) -> LabCoding {
-        LabCoding { standard: None, local_display: None, outcome: Outcome::Hold(Reason { en: "policy".into(), ja: "方針".into() }) }
-    }
-    fn allergen(&self, _: &SourceRef<'_>, _: &tsunagi_adapters::Allergy) -> Coding3 { Coding3 { codings: vec![], outcome: Outcome::Unmapped } }
-    fn drug(&self, _: &SourceRef<'_>, _: &tsunagi_adapters::Prescription) -> Coding3 { Coding3 { codings: vec![], outcome: Outcome::Unmapped } }
-}
-
-#[test]
-fn invalid_and_policy_held_codes_are_held_and_unmapped_allergens_get_the_dummy() {
-    let settings = BuildSettings::new("1318814790", Some(("01".into(), "内科".into()))).unwrap();
-    let b = BundleBuilder::new(settings).with_terminology(Arc::new(Strict));
-    let r = b.build(&ctx("k"), &[
-        Record::Patient(patient("P1")),
-        Record::Condition(condition("P1", "20054174", "胃炎")),
-        Record::LabResult(lab("P1", "O", "A1", "023")),
-        Record::Allergy(allergy("P1", "さば")),
-    ], &BTreeMap::<String, Value>::new());
-    let codes: Vec<&str> = r.held.iter().map(|h| h.code).collect();
-    assert_eq!(codes, ["mapping-invalid", "unmapped-held"]);
-    assert!(r.held[0].reason_ja.contains("MEDIS管理番号"));
-    let [a] = r.bundles.as_slice() else { panic!("{:?}", r.bundles) };
-    assert_eq!(body(a)["entry"][1]["resource"]["code"]["coding"][0]["code"], "D9F000000000");
-}
-
-#[test]
-fn flags_become_resource_tags() {
-    let origin = InputOrigin {
-        extras: [(1, RecordExtras { lts: true, uninformed: true, undelivered: false, encounter_class: Some(EncounterClass::Inpatient) })].into(),
-        ..InputOrigin::default()
-    };
-    let r = builder().build_with(&ctx("k"), &origin,
-        &[Record::Patient(patient("P1")), Record::Condition(condition("P1", "20054174", "胃炎"))],
-        &BTreeMap::<String, Value>::new());
-    let c = body(&r.bundles[0])["entry"][1]["resource"].clone();
-    let tags: Vec<&str> = c["meta"]["tag"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["LTS", "UNINFORMED"]);
-    assert_eq!(c["contained"][0]["class"]["code"], "IMP");
 }

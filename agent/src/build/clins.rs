@@ -55,12 +55,14 @@ pub const RESOURCE_INSTANCE_ID_SYSTEM: &str =
 /// Code system of the LTS / UNINFORMED / UNDELIVERED `meta.tag` flags.
 pub const INDICATION_CS: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/JP_ehrshrs_indication";
 /// JP-Core profiles of contained resources.
-pub const CORE_ENCOUNTER_PROFILE: &str = "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter";
+pub const CORE_ENCOUNTER_PROFILE: &str =
+    "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter";
 /// Contained Practitioner profile.
 pub const CORE_PRACTITIONER_PROFILE: &str =
     "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Practitioner";
 /// Contained Specimen profile.
-pub const CORE_SPECIMEN_PROFILE: &str = "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Specimen";
+pub const CORE_SPECIMEN_PROFILE: &str =
+    "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Specimen";
 /// JP_MedicationRequest_eCS (documents only).
 pub const MEDICATION_REQUEST_PROFILE: &str =
     "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_MedicationRequest_eCS";

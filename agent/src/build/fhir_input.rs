@@ -15,7 +15,10 @@ use tsunagi_adapters::FhirResource;
 
 use super::assemble::{assemble, Unit};
 use super::patients::{self, PatientIndex, ResolvedPatient};
-use super::{clins, BuildContext, BuildResult, BuildSettings, BuiltBundle, BundleKind, Held, PatientDirectory};
+use super::{
+    clins, BuildContext, BuildResult, BuildSettings, BuiltBundle, BundleKind, Held,
+    PatientDirectory,
+};
 
 /// Group key: (resource type, patient key, report key).
 type GroupKey = (String, String, String);

@@ -21,6 +21,7 @@ pub mod documents;
 mod fhir_input;
 mod patients;
 pub mod terminology;
+mod withdraw;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,8 @@ pub use documents::DocumentKind;
 pub use terminology::{
     Coding, Coding3, LabCoding, Outcome, PassThrough, Reason, SourceRef, Terminology,
 };
+#[allow(unused_imports)]
+pub use withdraw::Withdrawal;
 
 /// Per-installation settings of the builder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,21 +231,7 @@ impl fmt::Debug for BundleBuilder {
     }
 }
 
-/// A unit to withdraw upstream: everything [`BundleBuilder::deletion`] needs.
-#[derive(Clone, Copy)]
-#[allow(dead_code)] // integrator API
-pub struct Withdrawal<'a> {
-    /// The identifier the unit was sent under (`BuiltBundle::identifier`).
-    pub identifier: &'a str,
-    /// `Condition`, `AllergyIntolerance` or `Observation`.
-    pub resource_type: &'a str,
-    /// The patient's key (`BuiltBundle::patient_ref`).
-    pub patient_ref: &'a str,
-    /// The patient's JP_Patient_eCS resource.
-    pub patient: &'a Value,
-}
-
-#[allow(dead_code)] // integrator API: with_terminology, settings, deletion
+#[allow(dead_code)] // integrator API: with_terminology, settings
 impl BundleBuilder {
     /// A builder for one institution. Without a [`Terminology`] canonical records are held.
     pub fn new(settings: BuildSettings) -> Self {
@@ -327,61 +316,6 @@ impl BundleBuilder {
         result
     }
 
-    /// The Patient-only bundle that deletes a unit upstream (all its items were withdrawn),
-    /// under the identifier the unit was sent with. Held when the identifier, type or
-    /// patient would be rejected.
-    pub fn deletion(
-        &self,
-        ctx: &BuildContext<'_>,
-        withdrawal: &Withdrawal<'_>,
-    ) -> Result<BuiltBundle, Held> {
-        let kind = withdrawal.resource_type;
-        let held = |code: &'static str, en: &str, ja: &str| Held {
-            reason_en: en.into(),
-            reason_ja: ja.into(),
-            resource_type: kind.into(),
-            code,
-            patient_ref: Some(withdrawal.patient_ref.to_string()),
-        };
-        if !clins::FIVE_INFO_TYPES.contains(&kind) {
-            return Err(held(
-                "unsupported",
-                "only Condition, AllergyIntolerance and Observation units can be deleted",
-                "削除できるのは傷病名・アレルギー・検査の単位のみです",
-            ));
-        }
-        let prefix = format!("{}^", self.settings.institution_number);
-        if !withdrawal.identifier.starts_with(&prefix) || withdrawal.identifier.split('^').count() != 3 {
-            return Err(held(
-                "unsupported",
-                "the identifier is not one this institution sends",
-                "この医療機関が送信した識別子ではありません",
-            ));
-        }
-        canonical::sendable(withdrawal.patient, kind).map_err(|mut h| {
-            h.patient_ref = Some(withdrawal.patient_ref.to_string());
-            h
-        })?;
-        let patient = patients::ResolvedPatient {
-            key: withdrawal.patient_ref.to_string(),
-            json: withdrawal.patient.clone(),
-            aliases: Vec::new(),
-            member_id: None,
-        };
-        let unit = assemble::Unit {
-            resource_type: kind,
-            patient: &patient,
-            report_key: "",
-            resources: Vec::new(),
-        };
-        Ok(assemble::assemble_as(
-            &self.settings,
-            ctx,
-            &unit,
-            withdrawal.identifier.to_string(),
-        ))
-    }
-
     /// Completes a document bundle (see [`documents`]); canonical prescriptions become
     /// MedicationRequest entries of its prescription section.
     pub fn document(
@@ -409,14 +343,19 @@ fn canonical_held(record: &Record) -> Held {
         Record::Fhir(f) => f.resource_type.as_str(),
     };
     Held {
-        reason_en: "records from HL7 v2/CSV adapters need a code terminology, which is not configured".into(),
-        reason_ja: "HL7 v2/CSVからのレコードの変換にはコード変換表が必要ですが、設定されていません".into(),
+        reason_en:
+            "records from HL7 v2/CSV adapters need a code terminology, which is not configured"
+                .into(),
+        reason_ja: "HL7 v2/CSVからのレコードの変換にはコード変換表が必要ですが、設定されていません"
+            .into(),
         resource_type: kind.into(),
         code: "unsupported",
         patient_ref: None,
     }
 }
 
+#[cfg(test)]
+mod canonical_hold_tests;
 #[cfg(test)]
 mod canonical_tests;
 #[cfg(test)]

@@ -43,7 +43,11 @@ pub struct Coding {
 
 impl Coding {
     /// A coding from its three parts.
-    pub fn new(system: impl Into<String>, code: impl Into<String>, display: impl Into<String>) -> Self {
+    pub fn new(
+        system: impl Into<String>,
+        code: impl Into<String>,
+        display: impl Into<String>,
+    ) -> Self {
         Coding {
             system: system.into(),
             code: code.into(),
@@ -186,7 +190,9 @@ impl Terminology for PassThrough {
         let jfagy = a.allergen.as_ref().and_then(|c| {
             let system = match c.code.get(..3)? {
                 "J9F" => "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS",
-                "J9N" => "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS",
+                "J9N" => {
+                    "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS"
+                }
                 "YCM" => "http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS",
                 "GCM" => "http://jpfhir.jp/fhir/core/CodeSystem/GCM/JP_JfagyMedicationAllergen_CS",
                 _ => return None,

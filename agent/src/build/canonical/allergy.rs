@@ -15,7 +15,7 @@ use super::super::clins::resource_profile;
 use super::super::terminology::{Outcome, SourceRef, Terminology};
 use super::super::{BuildSettings, Held};
 use super::common::{
-    clean_text, coding, coding3, institution, instance_identifier, meta, missing, outcome_held,
+    clean_text, coding, coding3, instance_identifier, institution, meta, missing, outcome_held,
 };
 use super::RecordExtras;
 
@@ -79,7 +79,10 @@ pub(crate) fn resource(
     }
     let identity = format!(
         "{patient}\u{1f}{}\u{1f}{text}",
-        a.allergen.as_ref().map(|c| c.code.as_str()).unwrap_or_default()
+        a.allergen
+            .as_ref()
+            .map(|c| c.code.as_str())
+            .unwrap_or_default()
     );
     let mut v = json!({
         "resourceType": "AllergyIntolerance",

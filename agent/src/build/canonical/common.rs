@@ -41,8 +41,10 @@ pub(crate) fn department(record: Option<&Coded>, settings: &BuildSettings) -> Op
         ),
         None => settings.department.clone()?,
     };
-    Some(json!({"url": DEPARTMENT_EXTENSION, "valueCodeableConcept": {
-        "coding": [{"system": DEPARTMENT_SYSTEM, "code": code, "display": text}], "text": text}}))
+    Some(
+        json!({"url": DEPARTMENT_EXTENSION, "valueCodeableConcept": {
+        "coding": [{"system": DEPARTMENT_SYSTEM, "code": code, "display": text}], "text": text}}),
+    )
 }
 
 /// `identifier` with the resourceInstance-identifier system: `<institution>-<letter><id>`,
@@ -58,7 +60,11 @@ pub(crate) fn instance_identifier(
         .filter(|r| !r.is_empty() && r.len() <= 40 && r.bytes().all(|b| b.is_ascii_graphic()));
     let value = match own {
         Some(r) => format!("{}-{letter}{r}", settings.institution_number),
-        None => format!("{}-{letter}h{}", settings.institution_number, short_hash(identity)),
+        None => format!(
+            "{}-{letter}h{}",
+            settings.institution_number,
+            short_hash(identity)
+        ),
     };
     json!([{"system": RESOURCE_INSTANCE_ID_SYSTEM, "value": value}])
 }
@@ -70,7 +76,12 @@ pub(crate) fn short_hash(text: &str) -> String {
 
 /// `meta` with lastUpdated, the profile and the LTS/UNINFORMED/UNDELIVERED tags allowed for
 /// this resource type (UNINFORMED/UNDELIVERED only on Condition).
-pub(crate) fn meta(profile: &str, timestamp: &str, extras: &RecordExtras, condition: bool) -> Value {
+pub(crate) fn meta(
+    profile: &str,
+    timestamp: &str,
+    extras: &RecordExtras,
+    condition: bool,
+) -> Value {
     let mut tags = Vec::new();
     let mut flag = |on: bool, code: &str, display: &str| {
         if on {
@@ -150,7 +161,10 @@ mod tests {
         let own = instance_identifier(&s, 'C', Some("123"), "x");
         assert_eq!(own[0]["value"], "1318814790-C123");
         let hashed = instance_identifier(&s, 'C', Some("a b"), "x");
-        assert_eq!(hashed[0]["value"].as_str().unwrap().len(), "1318814790-Ch".len() + 24);
+        assert_eq!(
+            hashed[0]["value"].as_str().unwrap().len(),
+            "1318814790-Ch".len() + 24
+        );
         assert_ne!(hashed, instance_identifier(&s, 'C', None, "y"));
     }
 
@@ -166,7 +180,9 @@ mod tests {
         assert_eq!(on_condition["tag"].as_array().unwrap().len(), 3);
         let on_allergy = meta("p", "t", &extras, false);
         assert_eq!(on_allergy["tag"].as_array().unwrap().len(), 1);
-        assert!(meta("p", "t", &RecordExtras::default(), true).get("tag").is_none());
+        assert!(meta("p", "t", &RecordExtras::default(), true)
+            .get("tag")
+            .is_none());
     }
 
     #[test]

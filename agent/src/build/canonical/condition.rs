@@ -23,7 +23,7 @@ use super::super::clins::{
 use super::super::terminology::{Outcome, SourceRef, Terminology, DISEASE_KEY_SYSTEM};
 use super::super::{BuildSettings, Held};
 use super::common::{
-    clean_text, coding, coding3, department, encounter, institution, instance_identifier, meta,
+    clean_text, coding, coding3, department, encounter, instance_identifier, institution, meta,
     missing, outcome_held,
 };
 use super::RecordExtras;
@@ -106,7 +106,10 @@ pub(crate) fn resource(
         return Err(held);
     }
     let mut codings: Vec<Value> = answer.codings.iter().map(coding).collect();
-    let has_key = answer.codings.iter().any(|k| k.system == DISEASE_KEY_SYSTEM);
+    let has_key = answer
+        .codings
+        .iter()
+        .any(|k| k.system == DISEASE_KEY_SYSTEM);
     if answer.outcome == Outcome::Unmapped || !has_key {
         codings.insert(0, coding3(DISEASE_KEY_SYSTEM, "99999999", &text));
     }
@@ -194,7 +197,10 @@ mod tests {
         assert!(!in_window(Some("2020-06-01"), now()));
         assert!(in_window(Some("2024"), now()));
         assert!(in_window(Some("2021-01-01T09:00:00+09:00"), now()));
-        assert!(in_window(Some("garbage"), now()), "unreadable dates keep the item");
+        assert!(
+            in_window(Some("garbage"), now()),
+            "unreadable dates keep the item"
+        );
     }
 
     #[test]

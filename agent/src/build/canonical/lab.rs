@@ -23,7 +23,7 @@ use super::super::clins::{
 use super::super::terminology::{SourceRef, Terminology};
 use super::super::{BuildSettings, Held};
 use super::common::{
-    clean_text, coding, coding3, department, encounter, institution, instance_identifier, meta,
+    clean_text, coding, coding3, department, encounter, instance_identifier, institution, meta,
     missing, outcome_held,
 };
 use super::RecordExtras;
@@ -39,7 +39,11 @@ impl Specimens {
     pub(crate) fn of<'a>(labs: impl Iterator<Item = &'a LabResult>) -> Self {
         let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for l in labs {
-            let specimen = l.specimen.as_ref().map(|s| s.code.clone()).unwrap_or_default();
+            let specimen = l
+                .specimen
+                .as_ref()
+                .map(|s| s.code.clone())
+                .unwrap_or_default();
             map.entry(l.local_code.code.clone())
                 .or_default()
                 .insert(specimen);
@@ -154,12 +158,19 @@ pub(crate) fn resource(
         .unwrap_or_else(|| l.local_code.code.clone());
     let mut local = sanitise(&l.local_code.code);
     let specimen_code = l.specimen.as_ref().map(|s| sanitise(&s.code));
-    if let Some(material) = specimen_code.as_ref().filter(|_| specimens.needs_suffix(&l.local_code.code)) {
+    if let Some(material) = specimen_code
+        .as_ref()
+        .filter(|_| specimens.needs_suffix(&l.local_code.code))
+    {
         local = format!("{local}_{material}");
     }
     let standard = match &answer.standard {
         Some(c) => coding(c),
-        None => coding3(LAB_UNCODED_SYSTEM, "99999999999999999", "未標準化コード項目(JLAC)"),
+        None => coding3(
+            LAB_UNCODED_SYSTEM,
+            "99999999999999999",
+            "未標準化コード項目(JLAC)",
+        ),
     };
     let infection = answer
         .standard
@@ -188,7 +199,9 @@ pub(crate) fn resource(
     if let Some(s) = &l.specimen {
         specimen["type"]["coding"] = json!([coding3(
             "http://jpfhir.jp/fhir/core/CodeSystem/JP_ObservationSampleMaterialCode_CS",
-            &s.code, &specimen_text)]);
+            &s.code,
+            &specimen_text
+        )]);
     }
     let performer = json!({"resourceType": "Practitioner", "id": "performer",
         "meta": {"profile": [CORE_PRACTITIONER_PROFILE]}, "name": [{"text": "検査部門"}]});
@@ -233,7 +246,11 @@ pub(crate) fn resource(
     if let Some(i) = l.flag.as_deref().and_then(interpretation) {
         v["interpretation"] = i;
     }
-    if let Some(r) = l.reference_range.as_deref().filter(|r| !r.trim().is_empty()) {
+    if let Some(r) = l
+        .reference_range
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    {
         v["referenceRange"] = reference_range(r, unit, numeric);
     }
     Ok(v)

@@ -18,11 +18,12 @@ use super::super::clins::MEDICATION_REQUEST_PROFILE;
 use super::super::terminology::{Outcome, SourceRef, Terminology};
 use super::super::{BuildSettings, Held};
 use super::common::{
-    clean_text, coding, coding3, department, institution, instance_identifier, missing,
+    clean_text, coding, coding3, department, instance_identifier, institution, missing,
     outcome_held,
 };
 
-const USAGE_SYSTEM: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationUsage_ePrescription";
+const USAGE_SYSTEM: &str =
+    "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationUsage_ePrescription";
 const USAGE_UNCODED_SYSTEM: &str =
     "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_MedicationUsage_Uncoded_CS";
 const PERIOD_OF_USE: &str =
@@ -153,7 +154,10 @@ mod tests {
         assert_eq!(usage.as_array().unwrap().len(), 1);
         assert_eq!(usage[0]["system"], USAGE_SYSTEM);
         assert_eq!(v["dispenseRequest"]["expectedSupplyDuration"]["value"], 14);
-        assert_eq!(v["medicationCodeableConcept"]["coding"][0]["code"], "NOCODED");
+        assert_eq!(
+            v["medicationCodeableConcept"]["coding"][0]["code"],
+            "NOCODED"
+        );
         p.usage = None;
         let v = resource(&s, &PassThrough, &src, &p, "urn:uuid:x", "t").unwrap();
         let usage = &v["dosageInstruction"][0]["timing"]["code"]["coding"];

@@ -185,14 +185,19 @@ pub(super) fn build(
                 let source = origin.source_ref(&l.local_code.system);
                 let report = format!(
                     "{}\u{1f}{}",
-                    l.report_id.as_deref().or(l.collected_at.as_deref()).unwrap_or_default(),
+                    l.report_id
+                        .as_deref()
+                        .or(l.collected_at.as_deref())
+                        .unwrap_or_default(),
                     l.specimen.as_ref().map_or("", |s| s.code.as_str())
                 );
-                lab::resource(settings, term, &source, l, &specimens, extras, &key, &timestamp)
-                    .map(|v| {
-                        let live = v["status"] != "entered-in-error";
-                        Some((v, live, report))
-                    })
+                lab::resource(
+                    settings, term, &source, l, &specimens, extras, &key, &timestamp,
+                )
+                .map(|v| {
+                    let live = v["status"] != "entered-in-error";
+                    Some((v, live, report))
+                })
             }
             _ => continue,
         };

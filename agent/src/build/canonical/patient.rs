@@ -225,11 +225,17 @@ mod tests {
         let mut p = full_patient();
         p.insurance = None;
         let v = resource(&s, &p, "t");
-        assert_eq!(sendable(&v, "Patient").unwrap_err().code, "patient-no-insurance-id");
+        assert_eq!(
+            sendable(&v, "Patient").unwrap_err().code,
+            "patient-no-insurance-id"
+        );
         let mut p = full_patient();
         p.birth_date = None;
         let v = resource(&s, &p, "t");
-        assert_eq!(sendable(&v, "Patient").unwrap_err().code, "patient-incomplete");
+        assert_eq!(
+            sendable(&v, "Patient").unwrap_err().code,
+            "patient-incomplete"
+        );
     }
 
     #[test]

@@ -139,7 +139,12 @@ pub(crate) fn input_document(fhir: &[&FhirResource]) -> Option<Value> {
     }
     let at = fhir.iter().position(|f| f.resource_type == "Composition")?;
     let entry: Vec<Value> = std::iter::once(fhir[at])
-        .chain(fhir.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, f)| *f))
+        .chain(
+            fhir.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != at)
+                .map(|(_, f)| *f),
+        )
         .map(|f| match &f.full_url {
             Some(url) => json!({"fullUrl": url, "resource": f.json}),
             None => json!({"resource": f.json}),

@@ -40,7 +40,9 @@ fn entry_profile(resource: &Value) -> Option<&'static str> {
         "Organization" => "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Organization_eCS",
         "MedicationRequest" => MEDICATION_REQUEST_PROFILE,
         "Observation" => {
-            let lab = resource.pointer("/category/0/coding/0/code").and_then(Value::as_str)
+            let lab = resource
+                .pointer("/category/0/coding/0/code")
+                .and_then(Value::as_str)
                 == Some("laboratory");
             if lab {
                 resource_profile("Observation")?
@@ -62,12 +64,16 @@ fn has_profile(resource: &Value) -> bool {
 /// Adds lastUpdated, a profile when none is declared, and the institution extension on
 /// clinical resources.
 fn complete_entry(resource: &mut Value, settings: &BuildSettings, timestamp: &str) {
-    let profile = (!has_profile(resource)).then(|| entry_profile(resource)).flatten();
+    let profile = (!has_profile(resource))
+        .then(|| entry_profile(resource))
+        .flatten();
     let clinical = matches!(
         resource.get("resourceType").and_then(Value::as_str),
         Some("Condition" | "AllergyIntolerance" | "Observation" | "MedicationRequest")
     );
-    let Some(obj) = resource.as_object_mut() else { return };
+    let Some(obj) = resource.as_object_mut() else {
+        return;
+    };
     let meta = obj.entry("meta").or_insert_with(|| json!({}));
     if meta.get("lastUpdated").is_none() {
         meta["lastUpdated"] = timestamp.into();
@@ -78,7 +84,10 @@ fn complete_entry(resource: &mut Value, settings: &BuildSettings, timestamp: &st
     if clinical {
         let ext = obj.entry("extension").or_insert_with(|| json!([]));
         if let Some(list) = ext.as_array_mut() {
-            if !list.iter().any(|e| e.get("url").and_then(Value::as_str) == Some(INSTITUTION_EXTENSION)) {
+            if !list
+                .iter()
+                .any(|e| e.get("url").and_then(Value::as_str) == Some(INSTITUTION_EXTENSION))
+            {
                 list.push(json!({"url": INSTITUTION_EXTENSION, "valueIdentifier": {
                     "system": INSTITUTION_SYSTEM, "value": settings.institution_number}}));
             }
@@ -125,7 +134,10 @@ fn complete_composition(
     let has_version = c
         .get("extension")
         .and_then(Value::as_array)
-        .is_some_and(|l| l.iter().any(|e| e.get("url").and_then(Value::as_str) == Some(VERSION_EXTENSION)));
+        .is_some_and(|l| {
+            l.iter()
+                .any(|e| e.get("url").and_then(Value::as_str) == Some(VERSION_EXTENSION))
+        });
     if !has_version {
         let version = json!({"url": VERSION_EXTENSION, "valueString": "1.0"});
         match c.get_mut("extension") {
@@ -143,7 +155,8 @@ fn complete_composition(
     match kind {
         DocumentKind::Referral => {
             let start = c.pointer("/event/0/period/start").cloned().unwrap_or(date);
-            c["event"] = json!([{"code": [{"text": "診療情報提供書発行"}], "period": {"start": start}}]);
+            c["event"] =
+                json!([{"code": [{"text": "診療情報提供書発行"}], "period": {"start": start}}]);
         }
         DocumentKind::DischargeSummary => {
             c["category"] = json!([{"coding": [{"system": DOC_SUBTYPE_SYSTEM, "code": "DISCHARGE",
@@ -166,8 +179,14 @@ fn complete_composition(
         need(c.pointer("/category/0/coding/0/code").is_some(), "category");
     }
     if kind == DocumentKind::DischargeSummary {
-        need(c.pointer("/event/0/period/start").is_some(), "event.period.start");
-        need(c.pointer("/event/0/period/end").is_some(), "event.period.end");
+        need(
+            c.pointer("/event/0/period/start").is_some(),
+            "event.period.start",
+        );
+        need(
+            c.pointer("/event/0/period/end").is_some(),
+            "event.period.end",
+        );
     }
     if !missing.is_empty() {
         let list = missing.join(", ");
@@ -204,8 +223,15 @@ pub(super) fn document(
         .unwrap_or_default();
     let at = entries
         .iter()
-        .position(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Composition"))
-        .ok_or_else(|| incomplete("the document has no Composition", "文書にCompositionがありません"))?;
+        .position(|e| {
+            e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Composition")
+        })
+        .ok_or_else(|| {
+            incomplete(
+                "the document has no Composition",
+                "文書にCompositionがありません",
+            )
+        })?;
     let Some(kind) = entries[at].get("resource").and_then(DocumentKind::of) else {
         return Err(incomplete(
             "the Composition's type is none of 57133-1 (referral), 18842-5 (discharge summary), 53576-5 (checkup)",
@@ -216,13 +242,18 @@ pub(super) fn document(
     let mut aliases = BTreeMap::new();
     let mut resources: Vec<(String, Value)> = Vec::new();
     for (position, i) in order.enumerate() {
-        let Some(resource) = entries[i].get("resource").cloned() else { continue };
+        let Some(resource) = entries[i].get("resource").cloned() else {
+            continue;
+        };
         let old = entries[i].get("fullUrl").and_then(Value::as_str);
         let url = match old.filter(|u| is_urn_uuid(u)) {
             Some(u) => u.to_string(),
             None => {
                 let name = format!("{}\u{1f}doc\u{1f}{position}", ctx.input_key);
-                format!("urn:uuid:{}", Uuid::new_v5(&DOCUMENT_NAMESPACE, name.as_bytes()))
+                format!(
+                    "urn:uuid:{}",
+                    Uuid::new_v5(&DOCUMENT_NAMESPACE, name.as_bytes())
+                )
             }
         };
         if let Some(old) = old {
@@ -239,10 +270,18 @@ pub(super) fn document(
     for (_, r) in resources.iter_mut() {
         rewrite(r, &aliases);
     }
-    let subject = resources[0].1.pointer("/subject/reference").and_then(Value::as_str).map(str::to_string);
+    let subject = resources[0]
+        .1
+        .pointer("/subject/reference")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let patient = subject
         .as_deref()
-        .and_then(|s| resources.iter().find(|(u, r)| u == s && r["resourceType"] == "Patient"))
+        .and_then(|s| {
+            resources
+                .iter()
+                .find(|(u, r)| u == s && r["resourceType"] == "Patient")
+        })
         .map(|(u, r)| (u.clone(), r.clone()));
     let Some((patient_url, patient)) = patient else {
         return Err(incomplete(
@@ -263,7 +302,10 @@ pub(super) fn document(
         let source = origin_source(origin);
         let v = medication::resource(settings, term, &source, p, &patient_url, &timestamp)?;
         let name = format!("{}\u{1f}rx\u{1f}{i}", ctx.input_key);
-        let url = format!("urn:uuid:{}", Uuid::new_v5(&DOCUMENT_NAMESPACE, name.as_bytes()));
+        let url = format!(
+            "urn:uuid:{}",
+            Uuid::new_v5(&DOCUMENT_NAMESPACE, name.as_bytes())
+        );
         resources.push((url, v));
     }
     let medication_urls: Vec<String> = resources
@@ -287,7 +329,11 @@ pub(super) fn document(
     if let Some(list) = composition.get_mut("section").and_then(Value::as_array_mut) {
         sections::reference_medications(kind, list, &medication_urls);
     }
-    let identifier = format!("{}^{year}^{}{digest}", settings.institution_number, kind.letter());
+    let identifier = format!(
+        "{}^{year}^{}{digest}",
+        settings.institution_number,
+        kind.letter()
+    );
     let entry: Vec<Value> = resources
         .into_iter()
         .map(|(u, r)| json!({"fullUrl": u, "resource": r}))

@@ -135,7 +135,9 @@ pub(crate) fn check(kind: DocumentKind, sections: &[Value]) -> Result<(), Held> 
         DocumentKind::Referral => (&["920", "910"], &["950", "340", "360"]),
         DocumentKind::DischargeSummary => (
             &[],
-            &["322", "342", "352", "312", "360", "333", "324", "344", "444", "424"],
+            &[
+                "322", "342", "352", "312", "360", "333", "324", "344", "444", "424",
+            ],
         ),
         DocumentKind::CheckupGeneral => return Ok(()),
     };
@@ -198,9 +200,10 @@ pub(crate) fn reference_medications(kind: DocumentKind, sections: &mut [Value], 
         return;
     };
     let referenced = |s: &Value, url: &str| {
-        s.get("entry")
-            .and_then(Value::as_array)
-            .is_some_and(|e| e.iter().any(|r| r.get("reference").and_then(Value::as_str) == Some(url)))
+        s.get("entry").and_then(Value::as_array).is_some_and(|e| {
+            e.iter()
+                .any(|r| r.get("reference").and_then(Value::as_str) == Some(url))
+        })
     };
     let list = match structured.get_mut("section") {
         Some(Value::Array(list)) => list,
