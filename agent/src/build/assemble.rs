@@ -7,6 +7,8 @@
 //!   within the bundle, and the same when the same input is built again;
 //! - `identifier.value` is `<institution>^<year>^<type letter><32 hex>`, the hex being a hash
 //!   of (patient key, type, report key): re-sending the same patient's report replaces it;
+//! - a unit without resources is the Patient-only bundle that deletes the unit upstream
+//!   ([`BundleKind::Deletion`]); it carries the same identifier as the bundles it withdraws;
 //! - only administrative content is added (profiles, lastUpdated, institution and department
 //!   extensions, patient references rewritten to the fullUrl); clinical content is copied.
 
@@ -22,7 +24,7 @@ use super::clins::{
     INSTITUTION_SYSTEM,
 };
 use super::patients::{subject, ResolvedPatient};
-use super::{BuildContext, BuildSettings, BuiltBundle};
+use super::{BuildContext, BuildSettings, BuiltBundle, BundleKind, PatientDirectory};
 
 /// Namespace of the UUIDv5 fullUrls (a fixed random UUID owned by tsunagi).
 const FULL_URL_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a7e_94b3_4d21_8c5e_3b0f_a9d4_1e72);
@@ -60,14 +62,43 @@ struct BundleJson<'a> {
 pub(super) fn assemble(
     settings: &BuildSettings,
     ctx: &BuildContext<'_>,
+    dir: &dyn PatientDirectory,
     unit: &Unit<'_>,
 ) -> BuiltBundle {
-    let (timestamp, year) = jst_timestamp(ctx);
-    let identifier = format!(
-        "{}^{year}^{}",
-        settings.institution_number,
-        local_id(unit.resource_type, &unit.patient.key, unit.report_key)
-    );
+    let identifier = unit_identifier(settings, ctx, dir, unit);
+    assemble_as(settings, ctx, unit, identifier)
+}
+
+/// `<institution>^<year>^<施設内ID>`: the identifier this unit was sent under before (asked of
+/// the directory, so a re-send in a later year still replaces it), else one with this year.
+pub(super) fn unit_identifier(
+    settings: &BuildSettings,
+    ctx: &BuildContext<'_>,
+    dir: &dyn PatientDirectory,
+    unit: &Unit<'_>,
+) -> String {
+    let local = local_id(unit.resource_type, &unit.patient.key, unit.report_key);
+    let prefix = format!("{}^", settings.institution_number);
+    let suffix = format!("^{local}");
+    if let Some(sent) = dir
+        .sent_identifier(&local)
+        .filter(|s| s.starts_with(&prefix) && s.ends_with(&suffix))
+    {
+        return sent;
+    }
+    let (_, year) = jst_timestamp(ctx);
+    format!("{prefix}{year}{suffix}")
+}
+
+/// [`assemble`] under a given identifier (a deletion reuses the identifier it withdraws).
+/// A unit without resources gives the Patient-only bundle that deletes upstream.
+pub(super) fn assemble_as(
+    settings: &BuildSettings,
+    ctx: &BuildContext<'_>,
+    unit: &Unit<'_>,
+    identifier: String,
+) -> BuiltBundle {
+    let (timestamp, _) = jst_timestamp(ctx);
     let full_url = |index: usize| {
         let name = format!("{}\u{1f}{identifier}\u{1f}{index}", ctx.input_key);
         format!(
@@ -107,6 +138,11 @@ pub(super) fn assemble(
     };
     BuiltBundle {
         body: serde_json::to_vec(&bundle).unwrap_or_default(),
+        kind: if unit.resources.is_empty() {
+            BundleKind::Deletion
+        } else {
+            BundleKind::Clins
+        },
         identifier,
         resource_type: unit.resource_type.to_string(),
         patient_ref: unit.patient.key.clone(),
@@ -114,7 +150,7 @@ pub(super) fn assemble(
 }
 
 /// 施設内ID: a type letter and 32 hex digits of SHA-256(patient key, type, report key).
-fn local_id(resource_type: &str, patient_key: &str, report_key: &str) -> String {
+pub(super) fn local_id(resource_type: &str, patient_key: &str, report_key: &str) -> String {
     let letter = resource_type.chars().next().unwrap_or('X');
     let digest = Sha256::digest(format!(
         "{patient_key}\u{1f}{resource_type}\u{1f}{report_key}"

@@ -48,3 +48,46 @@ pub fn resource_profile(resource_type: &str) -> Option<&'static str> {
 pub fn declares_profile(json: &serde_json::Value, profile: &str) -> bool {
     tsunagi_adapters::profiles(json).any(|p| p == profile)
 }
+
+/// `identifier.system` of every clinical resource instance.
+pub const RESOURCE_INSTANCE_ID_SYSTEM: &str =
+    "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier";
+/// Code system of the LTS / UNINFORMED / UNDELIVERED `meta.tag` flags.
+pub const INDICATION_CS: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/JP_ehrshrs_indication";
+/// JP-Core profiles of contained resources.
+pub const CORE_ENCOUNTER_PROFILE: &str =
+    "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter";
+/// Contained Practitioner profile.
+pub const CORE_PRACTITIONER_PROFILE: &str =
+    "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Practitioner";
+/// Contained Specimen profile.
+pub const CORE_SPECIMEN_PROFILE: &str =
+    "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Specimen";
+/// JP_MedicationRequest_eCS (documents only).
+pub const MEDICATION_REQUEST_PROFILE: &str =
+    "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_MedicationRequest_eCS";
+/// Extension marking a name as 漢字 (`IDE`) or カナ (`SYL`).
+pub const NAME_REPRESENTATION_EXTENSION: &str =
+    "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+/// 主病名 extension.
+pub const DIAGNOSIS_TYPE_EXTENSION: &str =
+    "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType";
+/// 接頭語 modifier extension (on `Condition.code`).
+pub const PREFIX_MODIFIER_EXTENSION: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
+/// 接尾語 modifier extension (on `Condition.code`).
+pub const POSTFIX_MODIFIER_EXTENSION: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePostfixModifier";
+/// MEDIS 修飾語管理番号.
+pub const MODIFIER_KEY_SYSTEM: &str = "http://medis.or.jp/CodeSystem/master-disease-modKeyNumber";
+/// MEDIS 修飾語交換用コード.
+pub const MODIFIER_EXCODE_SYSTEM: &str = "http://medis.or.jp/CodeSystem/master-disease-modExCode";
+/// LocalCode coding of every lab Observation (R6021).
+pub const LAB_LOCAL_CODE_SYSTEM: &str =
+    "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_LocalCode_CS";
+/// Uncoded lab marker system.
+pub const LAB_UNCODED_SYSTEM: &str =
+    "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_Uncoded_CS";
+/// Observation category system.
+pub const OBSERVATION_CATEGORY_SYSTEM: &str =
+    "http://jpfhir.jp/fhir/core/CodeSystem/JP_SimpleObservationCategory_CS";

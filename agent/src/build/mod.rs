@@ -1,30 +1,46 @@
-//! Building JP_Bundle_CLINS bundles (5情報) from parsed records.
+//! Building what the platform receives from one input's [`Record`]s: JP_Bundle_CLINS (5情報)
+//! bundles, their deletions, and the documents.
 //!
-//! Owns the rules that turn one input's [`Record`]s into the bundles the platform receives:
-//! - an input that already is a JP_Bundle_CLINS passes through unchanged (compact JSON);
+//! - FHIR input ([`fhir_input`]): resources grouped into report units; ready-made
+//!   JP_Bundle_CLINS pass through unchanged;
+//! - canonical input from HL7 v2 / SS-MIX2 ([`canonical`]): converted to JP-CLINS resources
+//!   with the integrator's [`Terminology`] (without one, canonical records are held);
+//! - documents ([`documents`]): a Composition with its resources, completed into
+//!   JP_Bundle_eReferral / eDischargeSummary / eCheckupGeneral;
+//! - deletions ([`BundleBuilder::deletion`]): the Patient-only bundle that withdraws a unit;
 //! - Patients are returned in [`BuildResult::patients`] for the store to remember; a Patient
-//!   alone produces no bundle (a Patient-only bundle means "delete everything" upstream);
-//! - Conditions: one bundle per patient; AllergyIntolerances: one per patient; Observations:
-//!   one per lab report (patient + effectiveDateTime + specimen);
-//! - a resource whose patient is neither in the input nor in the [`PatientDirectory`] is
-//!   [`Held`]; so are MedicationRequest (sent only inside documents) and other types.
+//!   alone produces no bundle; anything that cannot be sent is a [`Held`] with a stable code.
 //!
-//! Building is deterministic: the same records, settings and context give byte-identical
-//! bodies (see [`assemble`] for the identifier and fullUrl rules).
+//! Building is deterministic: the same records, settings, context and directory give
+//! byte-identical bodies (see [`assemble`] for the identifier and fullUrl rules).
 
 mod assemble;
+pub mod canonical;
 pub mod clins;
+pub mod documents;
+mod fhir_input;
 mod patients;
+pub mod terminology;
+mod withdraw;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 use thiserror::Error;
-use tsunagi_adapters::{FhirResource, Record};
+use tsunagi_adapters::{FhirResource, Prescription, Record};
 
-use assemble::{assemble, Unit};
-use patients::{PatientIndex, ResolvedPatient};
+// The integrator wires these into the pipeline; until then the binary does not name them all.
+#[allow(unused_imports)]
+pub use canonical::{EncounterClass, InputOrigin, RecordExtras};
+pub use documents::DocumentKind;
+#[allow(unused_imports)]
+pub use terminology::{
+    Coding, Coding3, LabCoding, Outcome, PassThrough, Reason, SourceRef, Terminology,
+};
+#[allow(unused_imports)]
+pub use withdraw::Withdrawal;
 
 /// Per-installation settings of the builder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +106,12 @@ pub struct BuildContext<'a> {
 pub trait PatientDirectory {
     /// The Patient resource stored under `reference` (`Patient/ID`), if any.
     fn patient(&self, reference: &str) -> Option<Value>;
+    /// The full identifier a unit was last sent under, given its 施設内ID (the part after
+    /// the second `^`), so that a re-send in a later year replaces rather than duplicates.
+    /// The default knows none: the identifier then carries the build year.
+    fn sent_identifier(&self, _local_id: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A directory that knows no patient.
@@ -110,12 +132,26 @@ impl PatientDirectory for BTreeMap<String, Value> {
     }
 }
 
+/// What a built bundle is, which decides how it is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleKind {
+    /// A JP_Bundle_CLINS with resources (5情報).
+    Clins,
+    /// A Patient-only JP_Bundle_CLINS: deletes the unit with this identifier upstream. It
+    /// cannot satisfy R02143 (a resource of the tagged type) by design.
+    Deletion,
+    /// A document bundle (type `document`, Composition first).
+    Document(DocumentKind),
+}
+
 /// One bundle ready to validate and send. Its `Debug` omits the body and patient key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BuiltBundle {
+    /// What it is.
+    pub kind: BundleKind,
     /// `Bundle.identifier.value` (`<institution>^<year>^<施設内ID>`); the replace key upstream.
     pub identifier: String,
-    /// `Condition`, `AllergyIntolerance` or `Observation`.
+    /// `Condition`, `AllergyIntolerance` or `Observation`; for documents `Composition`.
     pub resource_type: String,
     /// Compact JSON.
     pub body: Vec<u8>,
@@ -160,6 +196,7 @@ pub struct BuildResult {
 impl fmt::Debug for BuiltBundle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BuiltBundle")
+            .field("kind", &self.kind)
             .field("identifier", &self.identifier)
             .field("resource_type", &self.resource_type)
             .field("body_len", &self.body.len())
@@ -178,25 +215,59 @@ impl fmt::Debug for BuildResult {
     }
 }
 
-/// Builds JP_Bundle_CLINS bundles. See the module docs.
-#[derive(Debug, Clone)]
+/// Builds JP-CLINS bundles and documents. See the module docs.
+#[derive(Clone)]
 pub struct BundleBuilder {
     settings: BuildSettings,
+    terminology: Option<Arc<dyn Terminology>>,
 }
 
-/// Group key: (resource type, patient key, report key).
-type GroupKey = (String, String, String);
+impl fmt::Debug for BundleBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BundleBuilder")
+            .field("settings", &self.settings)
+            .field("terminology", &self.terminology.is_some())
+            .finish()
+    }
+}
 
+#[allow(dead_code)] // integrator API: with_terminology, settings
 impl BundleBuilder {
-    /// A builder for one institution.
+    /// A builder for one institution. Without a [`Terminology`] canonical records are held.
     pub fn new(settings: BuildSettings) -> Self {
-        BundleBuilder { settings }
+        BundleBuilder {
+            settings,
+            terminology: None,
+        }
     }
 
-    /// Builds the bundles of one input.
+    /// Converts canonical records (HL7 v2 / SS-MIX2) with these code look-ups.
+    pub fn with_terminology(mut self, terminology: Arc<dyn Terminology>) -> Self {
+        self.terminology = Some(terminology);
+        self
+    }
+
+    /// The settings this builder writes with.
+    pub fn settings(&self) -> &BuildSettings {
+        &self.settings
+    }
+
+    /// Builds the bundles of one input whose origin is not known (see [`Self::build_with`]).
     pub fn build(
         &self,
         ctx: &BuildContext<'_>,
+        records: &[Record],
+        dir: &dyn PatientDirectory,
+    ) -> BuildResult {
+        self.build_with(ctx, &InputOrigin::default(), records, dir)
+    }
+
+    /// Builds the bundles of one input: FHIR resources, ready-made bundles, documents (an
+    /// input holding a Composition) and canonical records (with the origin's extras).
+    pub fn build_with(
+        &self,
+        ctx: &BuildContext<'_>,
+        origin: &InputOrigin,
         records: &[Record],
         dir: &dyn PatientDirectory,
     ) -> BuildResult {
@@ -205,175 +276,60 @@ impl BundleBuilder {
             .iter()
             .filter_map(|r| match r {
                 Record::Fhir(f) => Some(f),
-                other => {
-                    result.held.push(canonical_held(other));
-                    None
-                }
+                _ => None,
             })
             .collect();
-        let is_patient = |f: &FhirResource| f.resource_type == "Patient";
-        let patients = || fhir.iter().copied().filter(|f| is_patient(f));
-        for patient in patients() {
-            remember_patient(&mut result.patients, &patient.json);
-        }
-        let index = PatientIndex::new(patients());
-
-        let mut groups: BTreeMap<GroupKey, (ResolvedPatient, Vec<&Value>)> = BTreeMap::new();
-        for resource in fhir.iter().filter(|f| !is_patient(f)) {
-            let kind = resource.resource_type.as_str();
-            if kind == "Bundle" {
-                self.bundle_record(resource, &mut result);
-                continue;
+        if let Some(document) = documents::input_document(&fhir) {
+            let prescriptions: Vec<&Prescription> = records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Prescription(p) => Some(p),
+                    _ => None,
+                })
+                .collect();
+            match self.document(ctx, origin, &document, &prescriptions) {
+                Ok(bundle) => result.bundles.push(bundle),
+                Err(held) => result.held.push(held),
             }
-            if !clins::FIVE_INFO_TYPES.contains(&kind) {
-                result.held.push(type_held(kind));
-                continue;
-            }
-            let Some(patient) = index.resolve(&resource.json, dir) else {
-                result.held.push(patient_held(kind, &resource.json));
-                continue;
-            };
-            let key = (
-                kind.to_string(),
-                patient.key.clone(),
-                report_key(&resource.json),
-            );
-            groups
-                .entry(key)
-                .or_insert_with(|| (patient, Vec::new()))
-                .1
-                .push(&resource.json);
+            return result;
         }
-        for ((kind, _, report), (patient, resources)) in &groups {
-            let unit = Unit {
-                resource_type: kind,
-                patient,
-                report_key: report,
-                resources: resources.clone(),
-            };
-            result.bundles.push(assemble(&self.settings, ctx, &unit));
+        fhir_input::build(&self.settings, ctx, &fhir, dir, &mut result);
+        let canonical = records.iter().any(|r| !matches!(r, Record::Fhir(_)));
+        match (&self.terminology, canonical) {
+            (Some(term), true) => canonical::build(
+                &self.settings,
+                term.as_ref(),
+                ctx,
+                origin,
+                records,
+                dir,
+                &mut result,
+            ),
+            (None, true) => result.held.extend(
+                records
+                    .iter()
+                    .filter(|r| !matches!(r, Record::Fhir(_)))
+                    .map(canonical_held),
+            ),
+            (_, false) => {}
         }
         result
     }
 
-    /// A Bundle record: a ready-made JP_Bundle_CLINS passes through; anything else is held.
-    fn bundle_record(&self, bundle: &FhirResource, result: &mut BuildResult) {
-        let json = &bundle.json;
-        if !clins::declares_profile(json, clins::BUNDLE_PROFILE) {
-            result.held.push(Held {
-                reason_en: "documents and non-JP-CLINS bundles are not built by this version"
-                    .into(),
-                reason_ja: "文書およびJP-CLINS以外のBundleはこの版では扱いません".into(),
-                resource_type: "Bundle".into(),
-                code: "unsupported",
-                patient_ref: None,
-            });
-            return;
-        }
-        let first = json.pointer("/entry/0/resource");
-        if let Some(patient) = first.filter(|p| p.get("resourceType") == Some(&"Patient".into())) {
-            remember_patient(&mut result.patients, patient);
-        }
-        let identifier = json.get("identifier").map(|i| i.get(0).unwrap_or(i));
-        let tag = json
-            .pointer("/meta/tag")
-            .and_then(Value::as_array)
-            .and_then(|tags| {
-                tags.iter()
-                    .find(|t| t.get("system") == Some(&clins::BUNDLE_RESOURCE_TYPE_CS.into()))
-            });
-        let text = |v: Option<&Value>, field: &str| {
-            v.and_then(|v| v.get(field))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+    /// Completes a document bundle (see [`documents`]); canonical prescriptions become
+    /// MedicationRequest entries of its prescription section.
+    pub fn document(
+        &self,
+        ctx: &BuildContext<'_>,
+        origin: &InputOrigin,
+        input: &Value,
+        prescriptions: &[&Prescription],
+    ) -> Result<BuiltBundle, Held> {
+        let term: &dyn Terminology = match &self.terminology {
+            Some(t) => t.as_ref(),
+            None => &terminology::PassThrough,
         };
-        result.bundles.push(BuiltBundle {
-            identifier: text(identifier, "value"),
-            resource_type: text(tag, "code"),
-            body: serde_json::to_vec(json).unwrap_or_default(),
-            patient_ref: first
-                .and_then(|p| p.get("id"))
-                .and_then(Value::as_str)
-                .map(|id| format!("Patient/{id}"))
-                .unwrap_or_default(),
-        });
-    }
-}
-
-/// Adds a Patient with an id to the list, a later copy replacing an earlier one.
-fn remember_patient(patients: &mut Vec<(String, Value)>, patient: &Value) {
-    let Some(id) = patient.get("id").and_then(Value::as_str) else {
-        return;
-    };
-    let reference = format!("Patient/{id}");
-    patients.retain(|(r, _)| *r != reference);
-    patients.push((reference, patient.clone()));
-}
-
-/// The report unit within a patient: empty for Condition/AllergyIntolerance (all of them in
-/// one bundle); effectiveDateTime + specimen for Observation (one lab report).
-fn report_key(resource: &Value) -> String {
-    if resource.get("resourceType") != Some(&"Observation".into()) {
-        return String::new();
-    }
-    let text = |p: &str| {
-        resource
-            .pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    };
-    let specimen = Some(text("/specimen/reference"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| text("/specimen/display"));
-    format!("{}\u{1f}{specimen}", text("/effectiveDateTime"))
-}
-
-fn type_held(kind: &str) -> Held {
-    let (reason_en, reason_ja) = if kind == "MedicationRequest" {
-        (
-            "MedicationRequest is sent only inside a referral or discharge-summary document, which this version does not build",
-            "処方情報は診療情報提供書・退院時サマリーの中でのみ送信されます（この版では文書を作成しません）",
-        )
-    } else {
-        (
-            "this resource type is not sent on its own (only Condition, AllergyIntolerance, Observation)",
-            "このリソース種別は単独では送信されません（傷病名・アレルギー・検査のみ）",
-        )
-    };
-    Held {
-        reason_en: reason_en.into(),
-        reason_ja: reason_ja.into(),
-        resource_type: kind.into(),
-        code: "unsupported",
-        patient_ref: None,
-    }
-}
-
-fn patient_held(kind: &str, resource: &Value) -> Held {
-    let reference = patients::subject(resource)
-        .and_then(|s| s.get("reference"))
-        .and_then(Value::as_str)
-        .map(|r| patients::local_patient_reference(r).unwrap_or_else(|| r.to_string()));
-    let code = if reference.is_some() {
-        "patient-unknown"
-    } else {
-        "unsupported"
-    };
-    let (reason_en, reason_ja) = if patients::subject(resource).is_none() {
-        (
-            "the resource names no patient (subject/patient)",
-            "患者の参照（subject/patient）がありません",
-        )
-    } else {
-        ("patient not yet received", "患者情報をまだ受信していません")
-    };
-    Held {
-        reason_en: reason_en.into(),
-        reason_ja: reason_ja.into(),
-        resource_type: kind.into(),
-        code,
-        patient_ref: reference,
+        documents::build(&self.settings, term, ctx, origin, input, prescriptions)
     }
 }
 
@@ -387,14 +343,22 @@ fn canonical_held(record: &Record) -> Held {
         Record::Fhir(f) => f.resource_type.as_str(),
     };
     Held {
-        reason_en: "records from HL7 v2/CSV adapters are not converted to FHIR by this version"
+        reason_en:
+            "records from HL7 v2/CSV adapters need a code terminology, which is not configured"
+                .into(),
+        reason_ja: "HL7 v2/CSVからのレコードの変換にはコード変換表が必要ですが、設定されていません"
             .into(),
-        reason_ja: "HL7 v2/CSVからのレコードはこの版ではFHIRに変換しません".into(),
         resource_type: kind.into(),
         code: "unsupported",
         patient_ref: None,
     }
 }
 
+#[cfg(test)]
+mod canonical_hold_tests;
+#[cfg(test)]
+mod canonical_tests;
+#[cfg(test)]
+mod dataset_tests;
 #[cfg(test)]
 mod tests;
