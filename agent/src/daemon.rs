@@ -17,7 +17,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::build::{BuildSettings, BundleBuilder};
-use crate::config::Config;
+use crate::config::{Config, UnmappedAction};
+use crate::mapping::{Policies, UnmappedPolicy};
 use crate::intake::StoreIntake;
 use crate::pipeline::Processor;
 use crate::sender::Sender;
@@ -27,6 +28,7 @@ use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::{self, inbox, query, StoreError, Writer};
 use crate::uplink::Uplink;
+use crate::validate::{BundleValidator, Package};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -112,15 +114,29 @@ pub async fn start(
     )
     .map_err(|e| DaemonError::Settings(e.to_string()))?;
     let builder = BundleBuilder::new(settings);
-    let processor = cfg.source.ssmix2.iter().fold(
-        Processor::new(
-            writer.clone(),
-            store::open(&data_dir)?,
-            builder,
-            wake_sender.clone(),
-        ),
-        |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
-    );
+    let validator = match &cfg.validation.fhir_package {
+        None => BundleValidator::new(),
+        Some(dir) => {
+            let package = Package::load(dir).map_err(|e| DaemonError::Settings(e.to_string()))?;
+            BundleValidator::with_package(Arc::new(package))
+        }
+    };
+    let processor = cfg
+        .source
+        .ssmix2
+        .iter()
+        .fold(
+            Processor::new(
+                writer.clone(),
+                store::open(&data_dir)?,
+                builder,
+                wake_sender.clone(),
+            ),
+            |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
+        )
+        .with_validator(validator, cfg.validation.strict)
+        .with_terminology(&data_dir, policies(&cfg.terminology))
+        .map_err(|e| DaemonError::Settings(e.to_string()))?;
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);
@@ -283,5 +299,20 @@ async fn housekeeping(
             _ = shutdown.triggered() => break,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// The per-category policy for unmapped local codes, from `[terminology.unmapped]`.
+fn policies(cfg: &crate::config::TerminologyConfig) -> Policies {
+    let p = |a: UnmappedAction| match a {
+        UnmappedAction::SendUncoded => UnmappedPolicy::SendUncoded,
+        UnmappedAction::Hold => UnmappedPolicy::Hold,
+    };
+    let u = &cfg.unmapped;
+    Policies {
+        disease: p(u.disease),
+        lab: p(u.lab),
+        allergen: p(u.allergen),
+        drug: p(u.drug),
     }
 }

@@ -22,6 +22,7 @@ mod sender;
 mod shutdown;
 mod source;
 mod store;
+mod terminology;
 mod uplink;
 mod validate;
 

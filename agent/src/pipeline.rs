@@ -18,10 +18,14 @@ use tsunagi_adapters::{
     Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity,
 };
 
-use crate::build::{BuildContext, BuildResult, BundleBuilder, PatientDirectory};
+use crate::build::{
+    BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory, Terminology,
+};
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
+use crate::store::items::ItemOutcome;
+use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 
 /// Inputs processed per group-commit job.
@@ -82,6 +86,8 @@ enum Decision {
         bundles: Vec<(crate::build::BuiltBundle, Option<String>)>,
         held: Vec<crate::build::Held>,
         patients: Vec<(String, serde_json::Value)>,
+        /// Each coded item's mapping outcome.
+        items: Vec<ItemOutcome>,
     },
 }
 
@@ -92,6 +98,10 @@ pub struct Processor {
     adapters: Adapters,
     builder: BundleBuilder,
     validator: BundleValidator,
+    /// Hold bundles with warnings too (`[validation] strict`).
+    strict: bool,
+    /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
+    terminology: Option<Terminology_>,
     wake_sender: Arc<tokio::sync::Notify>,
     /// Data types each SS-MIX2 source uses (by source name); other sources' files use the
     /// default six.
@@ -113,10 +123,39 @@ impl Processor {
             adapters: Adapters::builtin(),
             builder,
             validator: BundleValidator::new(),
+            strict: false,
+            terminology: None,
             wake_sender,
             ssmix2_types: HashMap::new(),
             default_ssmix2_types: ssmix2::default_data_types(),
         }
+    }
+
+    /// Validates with these rules; `strict` holds bundles with warnings too.
+    pub fn with_validator(mut self, validator: BundleValidator, strict: bool) -> Self {
+        self.validator = validator;
+        self.strict = strict;
+        self
+    }
+
+    /// Maps canonical records with the masters and mapping table of `data_dir`, reloading them
+    /// whenever `tsunagi masters load` or `mapping import` commits a change.
+    pub fn with_terminology(
+        mut self,
+        data_dir: &std::path::Path,
+        policies: crate::mapping::Policies,
+    ) -> Result<Self, crate::terminology::TerminologyError> {
+        let mapper = Mapper::open(data_dir, policies)?;
+        let conn = crate::masters::store::open(data_dir)?;
+        let version = data_version(&conn);
+        self.terminology = Some(Terminology_ {
+            mapper,
+            conn,
+            version,
+            data_dir: data_dir.to_path_buf(),
+            policies,
+        });
+        Ok(self)
     }
 
     /// The data types a configured SS-MIX2 source uses (`data_types` in its config).
@@ -167,6 +206,9 @@ impl Processor {
         if batch.is_empty() {
             return Ok(0);
         }
+        if let Some(t) = &mut self.terminology {
+            t.refresh();
+        }
         let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
         let mut versions: BatchVersions = HashMap::new();
         let mut decisions = Vec::with_capacity(batch.len());
@@ -180,7 +222,14 @@ impl Processor {
             decisions.push((input.id, d));
         }
         let n = decisions.len();
-        let new_patients: Vec<String> = fresh.keys().cloned().collect();
+        // Only a Patient the platform can take (it carries the 被保険者識別子) wakes the items
+        // waiting for it: one without it cannot complete them, and waking them would re-run the
+        // very input that brought it, forever.
+        let new_patients: Vec<String> = fresh
+            .iter()
+            .filter(|(_, p)| has_member_id(p))
+            .map(|(r, _)| r.clone())
+            .collect();
         let delivered_any = self
             .writer
             .call(move |c| apply(c, decisions, &new_patients))?;
@@ -262,11 +311,21 @@ impl Processor {
             fresh,
         };
         let records: Vec<Record> = parsed.records;
+        let origin = InputOrigin {
+            source: input.source.clone(),
+            sending_application: sending_application(raw),
+            ..InputOrigin::default()
+        };
+        let mapper = self.terminology.as_ref().map(|t| t.mapper.for_input());
+        let term = mapper.as_ref().map(|m| m as &dyn Terminology);
         let BuildResult {
             bundles,
             patients,
             mut held,
-        } = self.builder.build(&ctx, &records, &dir);
+        } = self
+            .builder
+            .build_mapped(&ctx, &origin, &records, &dir, term);
+        let items = mapper.map(|m| m.into_outcomes()).unwrap_or_default();
         // One held item per input, type and reason: an SS-MIX2 lab file with 40 results is one
         // item to look at, not 40.
         held.sort_by(|a, b| {
@@ -283,12 +342,27 @@ impl Processor {
             .into_iter()
             .map(|b| {
                 let findings = match serde_json::from_slice::<serde_json::Value>(&b.body) {
-                    Ok(v) => self.validator.validate(&v),
+                    Ok(v) => match b.kind {
+                        BundleKind::Clins => self.validator.validate(&v),
+                        BundleKind::Document(_) => self.validator.validate_document(&v),
+                        // A Patient-only bundle deletes its unit upstream; it has no entry of
+                        // the tagged type by design.
+                        BundleKind::Deletion => self
+                            .validator
+                            .validate(&v)
+                            .into_iter()
+                            .filter(|f| f.rule != "R02143")
+                            .collect(),
+                    },
                     Err(_) => Vec::new(),
                 };
+                let strict = self.strict;
                 let errors: Vec<String> = findings
                     .iter()
-                    .filter(|f| f.severity == FindingSeverity::Error)
+                    .filter(|f| {
+                        f.severity == FindingSeverity::Error
+                            || (strict && f.severity == FindingSeverity::Warning)
+                    })
                     .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja))
                     .collect();
                 let verdict = (!errors.is_empty()).then(|| errors.join("; "));
@@ -300,8 +374,57 @@ impl Processor {
             bundles,
             held,
             patients,
+            items,
         }
     }
+}
+
+/// The map stage and what keeps it current.
+struct Terminology_ {
+    mapper: Mapper,
+    /// A connection to `terminology.db` whose `data_version` moves when another connection
+    /// (the CLI) commits.
+    conn: Connection,
+    version: i64,
+    data_dir: std::path::PathBuf,
+    policies: crate::mapping::Policies,
+}
+
+impl Terminology_ {
+    /// Reloads masters and mapping table when the CLI changed them; keeps the old ones (and
+    /// says so) when the new ones cannot be read.
+    fn refresh(&mut self) {
+        let now = data_version(&self.conn);
+        if now == self.version {
+            return;
+        }
+        match Mapper::open(&self.data_dir, self.policies) {
+            Ok(m) => {
+                self.mapper = m;
+                self.version = now;
+                tracing::info!("masters or mapping table changed; reloaded");
+            }
+            Err(e) => tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use"),
+        }
+    }
+}
+
+fn data_version(conn: &Connection) -> i64 {
+    conn.pragma_query_value(None, "data_version", |r| r.get(0))
+        .unwrap_or(0)
+}
+
+/// MSH-3 (sending application) of an HL7 v2 message: the mapping table's source system.
+fn sending_application(raw: &[u8]) -> Option<String> {
+    let line = raw.split(|b| *b == b'\r' || *b == b'\n').next()?;
+    if !line.starts_with(b"MSH") || line.len() < 4 {
+        return None;
+    }
+    let sep = line[3];
+    let field = line.split(|b| *b == sep).nth(2)?;
+    let comp = field.split(|b| *b == b'^').next()?;
+    let text = std::str::from_utf8(comp).ok()?.trim();
+    (!text.is_empty() && text.is_ascii()).then(|| text.to_string())
 }
 
 /// SS-MIX2 inputs of the batch being processed, by order key (not yet committed, so the
@@ -378,6 +501,14 @@ impl Ssmix2Version {
     }
 }
 
+/// Whether a Patient resource carries a JP_Insurance_memberID identifier.
+fn has_member_id(patient: &serde_json::Value) -> bool {
+    patient["identifier"].as_array().is_some_and(|ids| {
+        ids.iter()
+            .any(|i| i["system"] == crate::build::clins::INSURANCE_MEMBER_ID_SYSTEM)
+    })
+}
+
 /// Japan Standard Time, the timezone of bundle timestamps.
 pub fn jst() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
@@ -434,7 +565,9 @@ fn apply(
                 bundles,
                 held,
                 patients,
+                items,
             } => {
+                crate::store::items::record(c, id, &items)?;
                 if let Some(v) = &version {
                     v.apply(c, id)?;
                 }

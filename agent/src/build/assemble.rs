@@ -119,6 +119,7 @@ pub(super) fn assemble_as(
             if let Some((code, text)) = &settings.department {
                 add_department(&mut resource, code, text);
             }
+            add_encounter(&mut resource);
         }
         point_at_patient(&mut resource, unit.patient, &patient_url);
         entry.push(json!({"fullUrl": full_url(i + 1), "resource": resource}));
@@ -214,6 +215,32 @@ fn add_department(resource: &mut Value, code: &str, text: &str) {
                 "coding": [{"system": DEPARTMENT_SYSTEM, "code": code}], "text": text}}),
         );
     }
+}
+
+/// JP_Bundle_CLINS wants a contained Encounter behind `encounter` on Conditions and
+/// Observations (R9013-R9016); a resource without one gets the AMB encounter the canonical
+/// builder writes too (an export that knew the class would have said so).
+fn add_encounter(resource: &mut Value) {
+    if resource.get("encounter").is_some() {
+        return;
+    }
+    let Some(obj) = object(resource) else {
+        return;
+    };
+    let contained = obj
+        .entry("contained")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = contained.as_array_mut() else {
+        return;
+    };
+    let mut encounter = super::canonical::common::encounter(&Default::default());
+    let mut id = "encounter".to_string();
+    while list.iter().any(|c| c["id"] == id.as_str()) {
+        id.push('x');
+    }
+    encounter["id"] = Value::String(id.clone());
+    list.push(encounter);
+    obj.insert("encounter".into(), json!({"reference": format!("#{id}")}));
 }
 
 /// Rewrites every reference to the patient (anywhere in the resource) to its fullUrl, and

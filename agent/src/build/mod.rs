@@ -271,6 +271,19 @@ impl BundleBuilder {
         records: &[Record],
         dir: &dyn PatientDirectory,
     ) -> BuildResult {
+        self.build_mapped(ctx, origin, records, dir, self.terminology.as_deref())
+    }
+
+    /// [`Self::build_with`] with the code look-ups of this one input (the map stage records
+    /// each item's outcome in it). `None` holds canonical records.
+    pub fn build_mapped(
+        &self,
+        ctx: &BuildContext<'_>,
+        origin: &InputOrigin,
+        records: &[Record],
+        dir: &dyn PatientDirectory,
+        term: Option<&dyn Terminology>,
+    ) -> BuildResult {
         let mut result = BuildResult::default();
         let fhir: Vec<&FhirResource> = records
             .iter()
@@ -287,7 +300,8 @@ impl BundleBuilder {
                     _ => None,
                 })
                 .collect();
-            match self.document(ctx, origin, &document, &prescriptions) {
+            let term = term.unwrap_or(&terminology::PassThrough);
+            match documents::build(&self.settings, term, ctx, origin, &document, &prescriptions) {
                 Ok(bundle) => result.bundles.push(bundle),
                 Err(held) => result.held.push(held),
             }
@@ -295,10 +309,10 @@ impl BundleBuilder {
         }
         fhir_input::build(&self.settings, ctx, &fhir, dir, &mut result);
         let canonical = records.iter().any(|r| !matches!(r, Record::Fhir(_)));
-        match (&self.terminology, canonical) {
+        match (term, canonical) {
             (Some(term), true) => canonical::build(
                 &self.settings,
-                term.as_ref(),
+                term,
                 ctx,
                 origin,
                 records,

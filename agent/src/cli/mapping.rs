@@ -95,16 +95,56 @@ pub enum SuggestFormat {
     Csv,
 }
 
-/// TODO(integrator): return the national masters loaded in `terminology.db`
-/// (`masters::MasterSet` implementing [`MasterCatalog`]); `None` means "not loaded".
-fn master_catalog(_conn: &Connection) -> Option<Box<dyn MasterCatalog>> {
-    None
+/// The national masters loaded in `terminology.db`; `None` when none is loaded.
+fn master_catalog(conn: &Connection) -> Option<Box<dyn MasterCatalog>> {
+    let set = crate::masters::MasterSet::from_db(conn).ok()?;
+    let loaded = crate::masters::MasterKind::ALL
+        .iter()
+        .any(|k| !set.entries(*k).is_empty());
+    loaded.then(|| Box::new(OwnedCatalog(set)) as Box<dyn MasterCatalog>)
 }
 
-/// TODO(integrator): return the store's unmapped codes (distinct code + record count) for
-/// `data_dir`; `None` while the pipeline does not record them.
-fn unmapped_source(_data_dir: &Path) -> Option<Box<dyn UnmappedSource>> {
-    None
+/// A [`crate::masters::MasterSet`] owned by the catalog.
+struct OwnedCatalog(crate::masters::MasterSet);
+
+impl MasterCatalog for OwnedCatalog {
+    fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
+        crate::terminology::SetCatalog(&self.0).name(category, system, code)
+    }
+    fn candidates(&self, category: Category) -> Vec<crate::mapping::Candidate> {
+        crate::terminology::SetCatalog(&self.0).candidates(category)
+    }
+    fn covers(&self, category: Category, system: &str) -> bool {
+        crate::terminology::SetCatalog(&self.0).covers(category, system)
+    }
+}
+
+/// The unmapped codes the agent recorded in its store (`None` when there is no store yet).
+fn unmapped_source(data_dir: &Path) -> Option<Box<dyn UnmappedSource>> {
+    let conn = crate::store::open_existing(data_dir).ok()?;
+    let rows = crate::store::items::unmapped(&conn).ok()?;
+    Some(Box::new(StoreUnmapped(rows)))
+}
+
+/// Unmapped codes read from the store.
+struct StoreUnmapped(Vec<crate::store::items::UnmappedCount>);
+
+impl UnmappedSource for StoreUnmapped {
+    fn unmapped(&self) -> Vec<crate::mapping::UnmappedCode> {
+        self.0
+            .iter()
+            .map(|u| crate::mapping::UnmappedCode {
+                category: u.category.parse().ok(),
+                source_system: u.source_system.clone(),
+                local_system: u.local_system.clone(),
+                local_code: u.local_code.clone(),
+                local_name: u.local_name.clone().unwrap_or_default(),
+                unit: u.unit.clone(),
+                specimen: u.specimen.clone(),
+                records: u.records,
+            })
+            .collect()
+    }
 }
 
 /// Runs a `mapping` subcommand; `Ok(false)` means problems were found (exit 1).

@@ -271,7 +271,8 @@ pub fn inputs_waiting_for(
 ) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT inbox_id FROM outbox
-         WHERE state = 'held' AND hold_reason = 'patient-unknown' AND patient_ref = ?1",
+         WHERE state = 'held' AND patient_ref = ?1
+           AND hold_reason IN ('patient-unknown', 'patient-no-insurance-id', 'patient-incomplete')",
     )?;
     let mut ids = Vec::new();
     for r in patient_refs {

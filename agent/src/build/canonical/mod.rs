@@ -17,7 +17,7 @@
 //! documents ([`medication::resource`]).
 
 mod allergy;
-mod common;
+pub(super) mod common;
 mod condition;
 mod lab;
 pub mod medication;
@@ -121,11 +121,18 @@ pub(super) fn build(
     let mut local: BTreeMap<String, Value> = BTreeMap::new();
     for r in records {
         if let Record::Patient(p) = r {
-            let json = patient::resource(settings, p, &timestamp);
+            let mut json = patient::resource(settings, p, &timestamp);
             let key = patient_key(p.local_id.expose());
             if let Err(mut held) = sendable(&json, "Patient") {
-                held.patient_ref = Some(key.clone());
-                result.held.push(held);
+                // SS-MIX2 carries the insurance (IN1) in ADT messages only: a PPR-01 or OML-11
+                // PID without it uses the Patient an earlier input completed.
+                match dir.patient(&key).filter(|d| sendable(d, "Patient").is_ok()) {
+                    Some(known) => json = known,
+                    None => {
+                        held.patient_ref = Some(key.clone());
+                        result.held.push(held);
+                    }
+                }
             }
             remember_patient(&mut result.patients, &json);
             local.insert(key, json);
