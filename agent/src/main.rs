@@ -16,6 +16,7 @@ mod daemon;
 mod demo;
 mod intake;
 mod pipeline;
+mod quality;
 mod sender;
 mod shutdown;
 mod source;

@@ -6,6 +6,7 @@
 
 mod inspect;
 mod queue;
+mod report;
 mod status;
 
 use std::path::PathBuf;
@@ -104,6 +105,13 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
+    /// The monthly quality report: delivery, coded rates, delays, timeliness, what to fix.
+    Report {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        options: report::ReportArgs,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -135,6 +143,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
             reveal,
         } => inspect::run(&paths, format, reveal),
+        Command::Report { target, options } => report::run(&target.data_dir()?, &options),
         Command::Replay {
             target,
             ids,
