@@ -117,7 +117,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; border-bottom: 2p
 .card { border: 1px solid #ccc; border-top: 6px solid var(--none); border-radius: 6px; padding: 8px; }
 .card.good { border-top-color: var(--good); } .card.fair { border-top-color: var(--fair); }
 .card.poor { border-top-color: var(--poor); }
-.card-title { font-size: 12px; color: #444; } .card-value { font-size: 24px; font-weight: bold; }
+.card-title { font-size: 12px; color: #444; } .card-value { font-size: 24px; font-weight: bold; white-space: nowrap; }
 .card-light { font-size: 13px; font-weight: bold; } .card-note { font-size: 11px; color: #555; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px;
        background: var(--none); }
@@ -232,21 +232,23 @@ fn summary(o: &mut String, r: &QualityReport, lang: Lang) {
         p if p <= 7 * 86_400_000 => svg::AMBER,
         _ => svg::RED,
     });
+    let p95_note = format!(
+        "{} {} · {}",
+        tr(lang, "95%値", "95th:"),
+        duration(ev.p95_ms, lang),
+        tr(
+            lang,
+            "診療から提供まで (中央値)",
+            "clinical event to platform (median)"
+        )
+    );
     card(
         o,
         lang,
         tr(lang, "提供までの時間", "Time to delivery"),
-        &format!(
-            "{} / {}",
-            duration(ev.p50_ms, lang),
-            duration(ev.p95_ms, lang)
-        ),
+        &duration(ev.p50_ms, lang),
         delay_light,
-        tr(
-            lang,
-            "診療から提供まで (中央値 / 95%)",
-            "clinical event to platform (median / 95th)",
-        ),
+        &p95_note,
     );
     o.push_str("</div>");
     let _ = write!(
