@@ -5,6 +5,12 @@
 //! past month can be reported again. Nothing here writes, talks to the network or reads a clock
 //! except where a caller passes `now`. Day and month boundaries are JST (+09:00) midnights.
 //!
+//! # Where things are
+//! `classify` (information type and event time of a bundle), `month` (JST periods), `facts`
+//! (SQL reads), `reasons` (rule keys), `availability`, `metrics` (aggregation into
+//! [`QualityReport`]), `report` (compute + render per format), `html`/`html_detail`/`svg`, `csv`,
+//! `fixture` (a known store, tests only).
+//!
 //! # Definitions
 //! - **received**: inputs (`inbox`) by `received_at`; **quarantined**: those of them now quarantined.
 //! - **delivered**: bundles by `delivered_at` (accepted or acknowledged as duplicate).
@@ -65,9 +71,11 @@
 pub mod availability;
 pub mod classify;
 pub mod csv;
+mod facts;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod html;
+mod html_detail;
 pub mod metrics;
 pub mod month;
 mod reasons;
