@@ -18,6 +18,7 @@ mod intake;
 mod masters;
 mod mapping;
 mod pipeline;
+mod quality;
 mod sender;
 mod shutdown;
 mod source;

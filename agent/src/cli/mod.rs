@@ -8,6 +8,7 @@ mod inspect;
 mod masters;
 mod mapping;
 mod queue;
+mod report;
 mod status;
 mod validate;
 
@@ -135,6 +136,13 @@ pub enum Command {
         #[command(subcommand)]
         action: mapping::MappingAction,
     },
+    /// The monthly quality report: delivery, coded rates, delays, timeliness, what to fix.
+    Report {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        options: report::ReportArgs,
+    },
     /// Run the pipeline again on stored raw inputs (after a fix).
     Replay {
         #[command(flatten)]
@@ -174,6 +182,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
         } => validate::run(&files, strict, package.as_deref(), format),
         Command::Mapping { target, action } => mapping::run(&target.data_dir()?, action),
+        Command::Report { target, options } => report::run(&target.data_dir()?, &options),
         Command::Replay {
             target,
             ids,

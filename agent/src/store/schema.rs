@@ -129,4 +129,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX item_code_inbox ON item_code (inbox_id);
     CREATE INDEX item_code_outcome ON item_code (outcome, category);
     "#,
+    // v4: quality figures (issue 5). The information type of a bundle (a `quality::InfoType`
+    // key: condition, infection, drug_allergy, other_allergy, lab, referral, discharge_summary,
+    // checkup, unclassified) and its clinical event time (unix ms), from
+    // `quality::classify_bundle` when the row is queued. NULL for rows written before v4 (the
+    // report classifies their stored body instead). Indexes for the month queries.
+    r#"
+    ALTER TABLE outbox ADD COLUMN info_type TEXT;
+    ALTER TABLE outbox ADD COLUMN event_at INTEGER;
+    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+    CREATE INDEX attempt_at ON attempt (at);
+    CREATE INDEX inbox_received ON inbox (received_at);
+    "#,
 ];
