@@ -111,15 +111,14 @@ pub fn init(
     let default = LogConfig::default();
     let cfg = cfg.unwrap_or(&default);
     let format = format.unwrap_or(cfg.format);
-    let file = match &cfg.dir {
-        Some(dir) => Some(RollingFile::open(
+    let file = cfg.dir.as_ref().map(|dir| {
+        RollingFile::open(
             dir,
             "tsunagi",
             cfg.max_file_mb.saturating_mul(1_048_576),
             cfg.keep_files,
-        )),
-        None => None,
-    };
+        )
+    });
     match file {
         Some(Ok(f)) => install(verbose, format, f),
         Some(Err(e)) => {

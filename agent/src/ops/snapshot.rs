@@ -213,7 +213,7 @@ pub fn recent_errors(conn: &Connection, limit: usize) -> Result<Vec<RecentError>
             text: redact::scrub(&text),
         });
     }
-    out.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     out.truncate(limit);
     Ok(out)
 }
