@@ -98,7 +98,7 @@ h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;border-bottom:2px solid
 section{background:#fff;border:1px solid #dde;border-radius:6px;padding:.6rem 1rem;margin-bottom:1rem}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;vertical-align:top}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#0a6b2d;font-weight:bold}.ng{color:#b00020;font-weight:bold}\
-.muted{color:#666;font-size:.9rem}nav a{margin-right:1rem}@media print{nav{display:none}}";
+.muted{color:#666;font-size:.9rem}#errors td:nth-child(-n+2){white-space:nowrap}nav a{margin-right:1rem}@media print{nav{display:none}}";
 
 /// Renders the page.
 pub fn render(lang: Lang, d: &PageData<'_>) -> String {
