@@ -47,6 +47,12 @@ pub struct Config {
     /// `[validation]`: how strictly bundles are checked before sending.
     #[serde(default)]
     pub validation: ValidationConfig,
+    /// `[ops]`: the local operations surface (health, metrics, status page).
+    #[serde(default)]
+    pub ops: crate::ops::OpsConfig,
+    /// `[log]`: log format, directory, rotation and retention.
+    #[serde(default)]
+    pub log: crate::logging::LogConfig,
 }
 
 /// What happens to an item whose local code maps to no national master code.
@@ -343,6 +349,13 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
+    for e in cfg.ops.problems() {
+        p.push(Problem {
+            line: line_of_key(text, "listen"),
+            en: e.to_string(),
+            ja: e.ja(),
+        });
+    }
     if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() && cfg.source.mllp.is_empty() {
         p.push(Problem {
             line: None,
@@ -361,6 +374,10 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     };
     abs(&mut cfg.agent.data_dir);
     if let Some(p) = &mut cfg.validation.fhir_package {
+        abs(p);
+    }
+    cfg.ops.resolve_paths(base);
+    if let Some(p) = &mut cfg.log.dir {
         abs(p);
     }
     for s in &mut cfg.source.folder {
@@ -448,6 +465,17 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
     fn the_annotated_example_parses() {
         let c = parse(include_str!("../../config-examples/tsunagi.toml")).unwrap();
         assert_eq!(c.source.folder.len(), 1);
+    }
+
+    #[test]
+    fn ops_outside_loopback_without_tls_is_refused_at_load() {
+        let bad =
+            format!("{GOOD}\n[ops]\nlisten = \"0.0.0.0:9464\"\ntoken = \"0123456789abcdef0\"\n");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].en.contains("TLS") && e[0].line.is_some(), "{e:?}");
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.ops.listen, "127.0.0.1:9464");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! FolderSource ─(thread per folder)─▶ StoreIntake ─▶ Writer ─▶ inbox
 //!                                                   Processor (thread) ─▶ outbox
 //!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
-//!                                                   housekeeping (task): disk reserve, pruning
+//!                                                   housekeeping (task): disk reserve, pruning, heartbeat
+//!                                                   ops surface (task): /healthz /readyz /metrics /
 //! ```
 //! Start order is store → processor → sender → sources, so nothing is taken in before the stages
 //! behind it exist; stop order is the reverse: sources stop taking files, the processor finishes
@@ -20,6 +21,7 @@ use crate::build::{BuildSettings, BundleBuilder};
 use crate::config::{Config, UnmappedAction};
 use crate::mapping::{Policies, UnmappedPolicy};
 use crate::intake::StoreIntake;
+use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
 use crate::pipeline::Processor;
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
@@ -50,6 +52,9 @@ pub enum DaemonError {
     /// The uplink could not be built (certificates, URL).
     #[error("uplink: {0}")]
     Uplink(String),
+    /// The operations surface's settings are unusable (TLS files).
+    #[error("{0}")]
+    Ops(OpsError),
 }
 
 /// A running daemon. Trigger the shutdown given to [`start`], then call [`Running::wait`].
@@ -58,6 +63,7 @@ pub struct Running {
     listeners: Vec<tokio::task::JoinHandle<()>>,
     sender: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
+    ops: Option<tokio::task::JoinHandle<()>>,
     writer_thread: JoinHandle<()>,
 }
 
@@ -70,6 +76,9 @@ impl Running {
         }
         let _ = self.sender.await;
         let _ = self.housekeeping.await;
+        if let Some(ops) = self.ops {
+            let _ = ops.await;
+        }
         let threads = self.threads;
         let writer_thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || {
@@ -91,6 +100,11 @@ pub async fn start(
     let data_dir = cfg.agent.data_dir.clone();
     let conn = store::open(&data_dir)?;
     let (writer, writer_thread) = Writer::spawn(conn)?;
+    // What /readyz and /metrics learn from the stages (the sender may set the uplink state and
+    // the HL7 decoder the replacement count: clone these into them).
+    let readiness = Readiness::new();
+    let counters = Counters::new();
+    readiness.set_store_ok(true);
     let reserve = DiskReserve::new(
         data_dir.clone(),
         cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),
@@ -114,6 +128,8 @@ pub async fn start(
     )
     .map_err(|e| DaemonError::Settings(e.to_string()))?;
     let builder = BundleBuilder::new(settings);
+    // Ready once at least one national master is loaded (`tsunagi masters load`).
+    readiness.set_masters_loaded(crate::terminology::masters_loaded(&data_dir));
     let validator = match &cfg.validation.fhir_package {
         None => BundleValidator::new(),
         Some(dir) => {
@@ -214,6 +230,7 @@ pub async fn start(
                 reason: e.to_string(),
             })?;
         tracing::info!(source = %m.name, addr = %listener.local_addr(), "MLLP listening");
+        counters.watch_mllp(&m.name, listener.stats());
         let intake = Arc::new(StoreIntake::new(
             writer.clone(),
             store::open(&data_dir)?,
@@ -230,10 +247,12 @@ pub async fn start(
         }));
     }
 
+    let ops = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,
         cfg.agent.retention_days,
+        readiness.clone(),
         shutdown,
     ));
     tracing::info!(sources = cfg.source.folder.len(), route, "tsunagi started");
@@ -242,8 +261,43 @@ pub async fn start(
         listeners,
         sender,
         housekeeping,
+        ops,
         writer_thread,
     })
+}
+
+/// Binds and spawns the operations surface. An address already in use is logged and the agent
+/// runs without it (the surface watches the work; it must not stop it); unusable TLS files stop
+/// the start, like the uplink's.
+async fn start_ops(
+    cfg: &Config,
+    data_dir: &Path,
+    readiness: &Arc<Readiness>,
+    counters: &Arc<Counters>,
+    shutdown: &Shutdown,
+) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+    let state = OpsState {
+        data_dir: data_dir.to_path_buf(),
+        readiness: readiness.clone(),
+        counters: counters.clone(),
+    };
+    match OpsListener::bind(&cfg.ops, state).await {
+        Ok(Some(listener)) => {
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let scheme = if listener.is_tls() { "https" } else { "http" };
+            tracing::info!(addr = %addr, scheme, "ops surface listening");
+            Ok(Some(tokio::spawn(listener.run(shutdown.clone()))))
+        }
+        Ok(None) => Ok(None),
+        Err(e @ OpsError::Bind { .. }) => {
+            tracing::error!(error = %e, "ops surface not started; the agent runs without it / 運用画面を開始できません");
+            Ok(None)
+        }
+        Err(e) => Err(DaemonError::Ops(e)),
+    }
 }
 
 fn spawn_thread(
@@ -261,16 +315,32 @@ fn spawn_thread(
         })
 }
 
-/// Publishes the disk-reserve state for `status` and prunes old raw inputs.
+/// Publishes the disk-reserve state for `status`, prunes old raw inputs, and writes a heartbeat
+/// through the writer every 30 s (its success is the store's readiness).
 async fn housekeeping(
     writer: Writer,
     reserve: DiskReserve,
     retention_days: u32,
+    readiness: Arc<Readiness>,
     shutdown: Shutdown,
 ) {
     let mut published: Option<bool> = None;
     let mut last_prune = 0i64;
+    let mut last_beat = 0i64;
     loop {
+        let now = store::now_ms();
+        if now - last_beat >= 30_000 {
+            last_beat = now;
+            let v = now.to_string();
+            let ok = writer
+                .call_async(move |c| query::set_state(c, "heartbeat", &v))
+                .await
+                .is_ok();
+            if !ok {
+                tracing::warn!("the store did not take the heartbeat write");
+            }
+            readiness.set_store_ok(ok);
+        }
         let paused = reserve.check();
         if published != Some(paused) {
             let v = if paused { "1" } else { "0" };

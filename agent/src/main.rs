@@ -15,8 +15,10 @@ mod config;
 mod daemon;
 mod demo;
 mod intake;
-mod masters;
+mod logging;
 mod mapping;
+mod masters;
+mod ops;
 mod pipeline;
 mod quality;
 mod sender;
@@ -38,7 +40,15 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    init_logging(args.verbose);
+    // `run` reads its [log] table here, before anything logs; a broken config file is reported
+    // by `run` itself a moment later.
+    let log_cfg = match &args.command {
+        cli::Command::Run { config } => config::load(config).ok().map(|(c, _)| c.log),
+        _ => None,
+    };
+    if let Err(e) = logging::init(args.verbose, args.log_format, log_cfg.as_ref()) {
+        eprintln!("warning: {e}; logging to stderr / ログはstderrに出力します");
+    }
     match cli::dispatch(args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -56,19 +66,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_env("TSUNAGI_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }

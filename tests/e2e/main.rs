@@ -27,3 +27,7 @@ mod hl7;
 
 /// The command line: check-config, status, queue.
 mod cli;
+
+/// The operations surface: /metrics through a real parser, the status page in Chromium, no
+/// patient data in logs, metrics, pages or stderr.
+mod ops_page;

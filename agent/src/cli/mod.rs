@@ -26,6 +26,9 @@ pub struct Args {
     /// More log output (-v debug, -vv trace). TSUNAGI_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Log line format (overrides [log] format).
+    #[arg(long, value_enum, global = true)]
+    pub log_format: Option<crate::logging::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }

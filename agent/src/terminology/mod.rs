@@ -31,6 +31,14 @@ pub use catalog::SetCatalog;
 /// The code system name used for a disease that arrived with nothing but its name.
 pub const NAME_SYSTEM: &str = "name";
 
+/// Whether any national master is loaded in `DATA_DIR/terminology.db`.
+pub fn masters_loaded(data_dir: &Path) -> bool {
+    crate::masters::store::open(data_dir)
+        .and_then(|c| crate::masters::status(&c))
+        .map(|s| s.iter().any(|m| m.active.is_some()))
+        .unwrap_or(false)
+}
+
 /// Owns the map stage's data. See the module docs.
 pub struct Mapper {
     masters: MasterSet,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party MLLP clients the listener's tests run against, project-locally:
-#   python-hl7 (mllp_send) and hl7apy into target/mllp-clients-venv,
+#   python-hl7 (mllp_send), hl7apy and prometheus-client (parses /metrics) into
+#   target/mllp-clients-venv,
 #   @medplum/hl7 4.x into tests/e2e/clients/node_modules.
 # Idempotent and quick when already installed. A missing python3/node only prints a notice: the
 # tests then print "skipped: ..." instead of failing.
@@ -8,11 +9,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 venv="$root/target/mllp-clients-venv"
 if command -v python3 >/dev/null; then
-  if ! "$venv/bin/python" -c 'import hl7, hl7apy' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import hl7, hl7apy, prometheus_client' 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check hl7==0.4.5 hl7apy==1.3.5
+    "$venv/bin/pip" install --quiet --disable-pip-version-check hl7==0.4.5 hl7apy==1.3.5 prometheus-client==0.21.1
   fi
-  echo "mllp clients: python-hl7 and hl7apy ready in $venv"
+  echo "mllp clients: python-hl7, hl7apy and prometheus-client (the /metrics parser) ready in $venv"
 else
   echo "mllp clients: python3 not found; the python-hl7/hl7apy tests will be skipped"
 fi

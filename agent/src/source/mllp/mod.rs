@@ -149,6 +149,11 @@ impl MllpListener {
         self.addr
     }
 
+    /// The live counters (shared with the connections; for `/metrics`).
+    pub fn stats(&self) -> Arc<MllpStats> {
+        self.stats.clone()
+    }
+
     /// Accepts and serves connections until `shutdown` fires, then drains and returns the final
     /// counters. Failed `accept()` calls are retried with backoff, never fatal.
     pub async fn run(

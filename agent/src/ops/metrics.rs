@@ -1,0 +1,395 @@
+//! `/metrics`: the Prometheus text exposition format 0.0.4, written by hand.
+//!
+//! Store figures are read at scrape time (they move with the work done and survive restarts:
+//! the store never deletes rows, so its counts are monotonic counters); process figures come
+//! from `/proc` and the file system; in-process figures from [`Counters`]. Every label value goes
+//! through [`redact::label`], so no label can carry patient data whatever the store holds.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::readiness::{Counters, UplinkState};
+use super::redact;
+use super::snapshot::{self, Snapshot};
+
+/// The content type of format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The build's version and git commit (`TSUNAGI_GIT_COMMIT` at build time, if set).
+pub fn build_info() -> (&'static str, &'static str) {
+    (
+        env!("CARGO_PKG_VERSION"),
+        option_env!("TSUNAGI_GIT_COMMIT").unwrap_or("unknown"),
+    )
+}
+
+/// One metric family being written.
+struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl Family<'_> {
+    fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
+        let _ = write!(self.out, "{}", self.name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape(redact::label(v)));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+}
+
+fn family<'a>(out: &'a mut String, name: &'static str, kind: &str, help: &str) -> Family<'a> {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    Family { out, name }
+}
+
+/// Label value escaping of the text format (the values are tokens already; this is belt and
+/// braces).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn grouped(
+    out: &mut String,
+    name: &'static str,
+    kind: &str,
+    help: &str,
+    label: &str,
+    rows: &[(String, i64)],
+    always: &[&str],
+) {
+    let mut f = family(out, name, kind, help);
+    for key in always {
+        if !rows.iter().any(|(k, _)| k == key) {
+            f.sample(&[(label, key)], 0.0);
+        }
+    }
+    for (k, n) in rows {
+        f.sample(&[(label, k)], *n as f64);
+    }
+}
+
+/// Process and file-system figures.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProcessFigures {
+    /// Resident set size.
+    pub rss_bytes: Option<u64>,
+    /// Free bytes on the data directory's file system.
+    pub free_disk_bytes: Option<u64>,
+    /// Database and WAL size.
+    pub database_bytes: u64,
+}
+
+impl ProcessFigures {
+    /// Reads them now.
+    pub fn read(data_dir: &Path) -> ProcessFigures {
+        ProcessFigures {
+            rss_bytes: rss_bytes(),
+            free_disk_bytes: fs4::available_space(data_dir).ok(),
+            database_bytes: snapshot::database_bytes(data_dir),
+        }
+    }
+}
+
+/// Resident set size from `/proc/self/statm` (pages × page size).
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions; it only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok().filter(|p| *p > 0)?)
+}
+
+/// Writes the whole exposition. `store` is `None` when the database could not be read (then
+/// `tsunagi_store_up` is 0 and the store figures are left out).
+pub fn render(
+    store: Option<&Snapshot>,
+    uplink: UplinkState,
+    counters: &Counters,
+    process: ProcessFigures,
+) -> String {
+    let mut out = String::with_capacity(4096);
+    let (version, commit) = build_info();
+    family(
+        &mut out,
+        "tsunagi_build_info",
+        "gauge",
+        "Build version and git commit.",
+    )
+    .sample(&[("version", version), ("commit", commit)], 1.0);
+    family(
+        &mut out,
+        "tsunagi_store_up",
+        "gauge",
+        "1 if the database could be read for this scrape.",
+    )
+    .sample(&[], if store.is_some() { 1.0 } else { 0.0 });
+    if let Some(s) = store {
+        store_families(&mut out, s);
+    }
+    let mut f = family(
+        &mut out,
+        "tsunagi_uplink_state",
+        "gauge",
+        "The uplink's state (1 for the current one).",
+    );
+    for st in [
+        UplinkState::Unknown,
+        UplinkState::Ok,
+        UplinkState::Degraded,
+        UplinkState::Down,
+    ] {
+        f.sample(
+            &[("state", st.as_str())],
+            if st == uplink { 1.0 } else { 0.0 },
+        );
+    }
+    family(
+        &mut out,
+        "tsunagi_decode_replacements_total",
+        "counter",
+        "Characters replaced while decoding inputs.",
+    )
+    .sample(
+        &[],
+        counters.decode_replacements.load(Ordering::Relaxed) as f64,
+    );
+    mllp_families(&mut out, counters);
+    family(
+        &mut out,
+        "tsunagi_database_size_bytes",
+        "gauge",
+        "Size of the database file and its WAL.",
+    )
+    .sample(&[], process.database_bytes as f64);
+    if let Some(b) = process.free_disk_bytes {
+        family(
+            &mut out,
+            "tsunagi_data_dir_free_bytes",
+            "gauge",
+            "Bytes available on the data directory's file system.",
+        )
+        .sample(&[], b as f64);
+    }
+    if let Some(b) = process.rss_bytes {
+        family(
+            &mut out,
+            "tsunagi_process_resident_memory_bytes",
+            "gauge",
+            "Resident set size of the agent.",
+        )
+        .sample(&[], b as f64);
+    }
+    out
+}
+
+fn store_families(out: &mut String, s: &Snapshot) {
+    grouped(
+        out,
+        "tsunagi_outbox_items",
+        "gauge",
+        "Outbox items by state (queue depth).",
+        "state",
+        &s.outbox,
+        &[
+            "pending",
+            "in_flight",
+            "awaiting",
+            "delivered",
+            "rejected",
+            "held",
+            "dead",
+        ],
+    );
+    family(
+        out,
+        "tsunagi_outbox_oldest_pending_age_seconds",
+        "gauge",
+        "Age of the oldest item not yet delivered (0 when none).",
+    )
+    .sample(&[], s.oldest_pending_age_secs.unwrap_or(0) as f64);
+    grouped(
+        out,
+        "tsunagi_inbox_inputs",
+        "gauge",
+        "Stored inputs by state.",
+        "state",
+        &s.inbox,
+        &["received", "processed", "quarantined"],
+    );
+    family(
+        out,
+        "tsunagi_quarantined_inputs",
+        "gauge",
+        "Inputs in quarantine.",
+    )
+    .sample(&[], Snapshot::get(&s.inbox, "quarantined") as f64);
+    grouped(
+        out,
+        "tsunagi_held_items",
+        "gauge",
+        "Held outbox items by reason.",
+        "reason",
+        &s.held_by_reason,
+        &[],
+    );
+    grouped(
+        out,
+        "tsunagi_ingested_inputs_total",
+        "counter",
+        "Inputs stored, by source.",
+        "source",
+        &s.ingested_by_source,
+        &[],
+    );
+    grouped(
+        out,
+        "tsunagi_delivery_attempts_total",
+        "counter",
+        "Delivery attempts by outcome.",
+        "outcome",
+        &s.attempts_by_outcome,
+        &[
+            "accepted",
+            "duplicate",
+            "rejected",
+            "transient",
+            "ambiguous",
+        ],
+    );
+    let retries = Snapshot::get(&s.attempts_by_outcome, "transient")
+        + Snapshot::get(&s.attempts_by_outcome, "ambiguous");
+    family(
+        out,
+        "tsunagi_delivery_retries_total",
+        "counter",
+        "Attempts that will be retried (transient or ambiguous).",
+    )
+    .sample(&[], retries as f64);
+    grouped(
+        out,
+        "tsunagi_rejections_total",
+        "counter",
+        "Platform rejections by rule key.",
+        "rule",
+        &s.rejections_by_rule,
+        &[],
+    );
+    family(
+        out,
+        "tsunagi_intake_paused",
+        "gauge",
+        "1 while intake is paused by the free-space reserve.",
+    )
+    .sample(&[], if s.intake_paused { 1.0 } else { 0.0 });
+    if let Some(t) = s.last_delivery_ms {
+        family(
+            out,
+            "tsunagi_last_delivery_timestamp_seconds",
+            "gauge",
+            "When the last bundle was delivered.",
+        )
+        .sample(&[], t as f64 / 1000.0);
+    }
+}
+
+fn mllp_families(out: &mut String, counters: &Counters) {
+    let listeners: Vec<_> = counters
+        .mllp()
+        .into_iter()
+        .map(|(name, stats)| (name, stats.snapshot()))
+        .collect();
+    let mut f = family(
+        out,
+        "tsunagi_mllp_connections",
+        "gauge",
+        "MLLP connections open now.",
+    );
+    for (name, c) in &listeners {
+        f.sample(&[("listener", name)], c.connections_open as f64);
+    }
+    let mut f = family(
+        out,
+        "tsunagi_mllp_connections_accepted_total",
+        "counter",
+        "MLLP connections accepted.",
+    );
+    for (name, c) in &listeners {
+        f.sample(&[("listener", name)], c.connections_accepted as f64);
+    }
+    let mut f = family(
+        out,
+        "tsunagi_mllp_messages_total",
+        "counter",
+        "MLLP frames received.",
+    );
+    for (name, c) in &listeners {
+        f.sample(&[("listener", name)], c.messages as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_help_type_and_escaped_safe_labels() {
+        let s = Snapshot {
+            outbox: vec![("pending".into(), 3)],
+            ingested_by_source: vec![("drop".into(), 4), ("試験 花子".into(), 1)],
+            rejections_by_rule: vec![("R9012".into(), 2)],
+            ..Snapshot::default()
+        };
+        let text = render(
+            Some(&s),
+            UplinkState::Ok,
+            &Counters::default(),
+            ProcessFigures::default(),
+        );
+        assert!(
+            text.contains("# TYPE tsunagi_outbox_items gauge\n"),
+            "{text}"
+        );
+        assert!(text.contains("tsunagi_outbox_items{state=\"pending\"} 3\n"));
+        assert!(text.contains("tsunagi_outbox_items{state=\"rejected\"} 0\n"));
+        assert!(text.contains("tsunagi_ingested_inputs_total{source=\"other\"} 1\n"));
+        assert!(!text.contains("試験"));
+        assert!(text.contains("tsunagi_rejections_total{rule=\"R9012\"} 2\n"));
+        assert!(text.contains("tsunagi_uplink_state{state=\"ok\"} 1\n"));
+        assert!(text.contains("tsunagi_build_info{version=\""));
+        assert!(text.ends_with('\n'));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_failed_store_read_says_so() {
+        let text = render(
+            None,
+            UplinkState::Unknown,
+            &Counters::default(),
+            ProcessFigures::default(),
+        );
+        assert!(text.contains("tsunagi_store_up 0\n"));
+        assert!(!text.contains("tsunagi_outbox_items"));
+    }
+
+    #[test]
+    fn rss_is_read_from_proc() {
+        assert!(rss_bytes().is_some_and(|b| b > 1_000_000));
+    }
+}

@@ -1,0 +1,144 @@
+//! What the daemon tells the operations surface about itself: readiness flags and in-process
+//! counters that the store does not hold.
+//!
+//! Both are plain atomics shared behind an `Arc`: the stages set them, `/readyz` and `/metrics`
+//! read them. Nothing here holds patient data; the only strings are configured source names.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::source::mllp::MllpStats;
+
+/// The uplink's state, judged from the last delivery attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UplinkState {
+    /// No attempt yet (or the daemon has not said): judged from the store's attempts instead.
+    #[default]
+    Unknown = 0,
+    /// The last attempts succeeded.
+    Ok = 1,
+    /// Some recent attempts failed transiently; deliveries still get through.
+    Degraded = 2,
+    /// The platform has not been reached lately.
+    Down = 3,
+}
+
+impl UplinkState {
+    /// The state's name, as shown in `/readyz` and `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UplinkState::Unknown => "unknown",
+            UplinkState::Ok => "ok",
+            UplinkState::Degraded => "degraded",
+            UplinkState::Down => "down",
+        }
+    }
+
+    fn from_u8(v: u8) -> UplinkState {
+        match v {
+            1 => UplinkState::Ok,
+            2 => UplinkState::Degraded,
+            3 => UplinkState::Down,
+            _ => UplinkState::Unknown,
+        }
+    }
+}
+
+/// Readiness facts the daemon sets. A fresh value is "not ready" for the store and the masters
+/// until the daemon says otherwise.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    store_ok: AtomicBool,
+    masters_loaded: AtomicBool,
+    uplink: AtomicU8,
+}
+
+impl Readiness {
+    /// A shared, not-yet-ready value.
+    pub fn new() -> Arc<Readiness> {
+        Arc::new(Readiness::default())
+    }
+    /// The store opened and its writer runs (set `false` when the writer fails).
+    pub fn set_store_ok(&self, ok: bool) {
+        self.store_ok.store(ok, Ordering::Relaxed);
+    }
+    /// The code masters and mapping tables are loaded.
+    pub fn set_masters_loaded(&self, ok: bool) {
+        self.masters_loaded.store(ok, Ordering::Relaxed);
+    }
+    /// The uplink's state as the sender sees it.
+    #[allow(dead_code)] // for the sender; until it calls this, the state comes from the store
+    pub fn set_uplink(&self, s: UplinkState) {
+        self.uplink.store(s as u8, Ordering::Relaxed);
+    }
+    /// See [`Readiness::set_store_ok`].
+    pub fn store_ok(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
+    }
+    /// See [`Readiness::set_masters_loaded`].
+    pub fn masters_loaded(&self) -> bool {
+        self.masters_loaded.load(Ordering::Relaxed)
+    }
+    /// See [`Readiness::set_uplink`].
+    pub fn uplink(&self) -> UplinkState {
+        UplinkState::from_u8(self.uplink.load(Ordering::Relaxed))
+    }
+}
+
+/// In-process counters exported by `/metrics` (monotonic since start).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Characters replaced while decoding inputs (undecodable bytes, by the HL7 decoder).
+    pub decode_replacements: AtomicU64,
+    mllp: Mutex<Vec<(String, Arc<MllpStats>)>>,
+}
+
+impl Counters {
+    /// Shared, all zero.
+    pub fn new() -> Arc<Counters> {
+        Arc::new(Counters::default())
+    }
+    /// Adds `n` decode replacements.
+    #[allow(dead_code)] // for the HL7 intake, which knows each message's replacement count
+    pub fn add_decode_replacements(&self, n: u64) {
+        self.decode_replacements.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Exports a listener's counters under its configured name.
+    pub fn watch_mllp(&self, listener: &str, stats: Arc<MllpStats>) {
+        if let Ok(mut m) = self.mllp.lock() {
+            m.push((listener.to_string(), stats));
+        }
+    }
+    /// The listeners being watched.
+    pub fn mllp(&self) -> Vec<(String, Arc<MllpStats>)> {
+        self.mllp.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_starts_not_ready_and_follows_the_daemon() {
+        let r = Readiness::new();
+        assert!(!r.store_ok() && !r.masters_loaded());
+        assert_eq!(r.uplink(), UplinkState::Unknown);
+        r.set_store_ok(true);
+        r.set_masters_loaded(true);
+        r.set_uplink(UplinkState::Down);
+        assert!(r.store_ok() && r.masters_loaded());
+        assert_eq!(r.uplink(), UplinkState::Down);
+        assert_eq!(r.uplink().as_str(), "down");
+    }
+
+    #[test]
+    fn counters_add_up() {
+        let c = Counters::new();
+        c.add_decode_replacements(2);
+        c.add_decode_replacements(3);
+        assert_eq!(c.decode_replacements.load(Ordering::Relaxed), 5);
+        c.watch_mllp("ehr", Arc::new(MllpStats::default()));
+        assert_eq!(c.mllp().len(), 1);
+    }
+}

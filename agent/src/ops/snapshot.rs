@@ -1,0 +1,323 @@
+//! What the operations surface reads from the store at request time, on a fresh read connection.
+//!
+//! Every figure is a count or a time grouped by a fixed vocabulary (states, outcomes, configured
+//! source names, the platform's rule keys); no query here selects raw inputs, bundle bodies or
+//! patient references. Free text (quarantine reasons, last errors) is read only for the status
+//! page's "recent errors" and passes through [`super::redact::scrub`] before it leaves.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::readiness::UplinkState;
+use super::redact;
+use crate::store::{self, query, StoreError};
+
+/// Store figures for `/metrics` and the status page.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// Outbox items by state.
+    pub outbox: Vec<(String, i64)>,
+    /// Age of the oldest item not yet delivered (pending, in flight, awaiting).
+    pub oldest_pending_age_secs: Option<i64>,
+    /// Inputs by state.
+    pub inbox: Vec<(String, i64)>,
+    /// Inputs ever stored, by source name.
+    pub ingested_by_source: Vec<(String, i64)>,
+    /// Delivery attempts by outcome.
+    pub attempts_by_outcome: Vec<(String, i64)>,
+    /// Rejections by the platform's rule key (`other` when a reason names none).
+    pub rejections_by_rule: Vec<(String, i64)>,
+    /// Held items by reason.
+    pub held_by_reason: Vec<(String, i64)>,
+    /// Unix ms of the last delivery.
+    pub last_delivery_ms: Option<i64>,
+    /// Intake paused by the free-space reserve.
+    pub intake_paused: bool,
+    /// The uplink judged from the recent attempts.
+    pub uplink: UplinkState,
+}
+
+impl Snapshot {
+    /// Count of one key in a grouped list.
+    pub fn get(list: &[(String, i64)], key: &str) -> i64 {
+        list.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+}
+
+/// Opens a read connection on an existing database.
+pub fn connect(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = store::open_existing(data_dir)?;
+    conn.busy_timeout(Duration::from_secs(2))?;
+    Ok(conn)
+}
+
+fn grouped(conn: &Connection, sql: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                r.get(1)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Reads every figure.
+pub fn read(conn: &Connection) -> Result<Snapshot, StoreError> {
+    let s = query::status(conn)?;
+    let mut rejections = std::collections::BTreeMap::<String, i64>::new();
+    let mut stmt = conn.prepare("SELECT detail FROM attempt WHERE outcome = 'rejected'")?;
+    for detail in stmt.query_map([], |r| r.get::<_, Option<String>>(0))? {
+        for key in redact::rule_keys(detail?.as_deref().unwrap_or("")) {
+            *rejections.entry(key).or_default() += 1;
+        }
+    }
+    Ok(Snapshot {
+        outbox: s.outbox,
+        oldest_pending_age_secs: s.oldest_pending_age_secs,
+        inbox: grouped(conn, "SELECT state, COUNT(*) FROM inbox GROUP BY state")?,
+        ingested_by_source: grouped(conn, "SELECT source, COUNT(*) FROM inbox GROUP BY source")?,
+        attempts_by_outcome: grouped(
+            conn,
+            "SELECT outcome, COUNT(*) FROM attempt GROUP BY outcome",
+        )?,
+        rejections_by_rule: rejections.into_iter().collect(),
+        held_by_reason: grouped(
+            conn,
+            "SELECT COALESCE(hold_reason, 'other'), COUNT(*) FROM outbox WHERE state = 'held' GROUP BY 1",
+        )?,
+        last_delivery_ms: s.last_delivery_ms,
+        intake_paused: s.intake_paused,
+        uplink: uplink_from_attempts(conn, store::now_ms())?,
+    })
+}
+
+/// Judges the uplink from the attempts of the last 15 minutes (at most the last 10): the platform
+/// answering (accepted, duplicate, rejected) is `ok`; transient failures mixed in are `degraded`;
+/// three or more failures and no answer is `down`.
+pub fn uplink_from_attempts(conn: &Connection, now_ms: i64) -> Result<UplinkState, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT outcome FROM attempt WHERE at >= ?1 AND outcome != 'awaiting'
+         ORDER BY id DESC LIMIT 10",
+    )?;
+    let outcomes: Vec<String> = stmt
+        .query_map([now_ms - 15 * 60_000], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let failed = |o: &String| o == "transient" || o == "ambiguous";
+    let failures = outcomes.iter().filter(|o| failed(o)).count();
+    Ok(match outcomes.first() {
+        None => UplinkState::Unknown,
+        Some(_) if failures == 0 => UplinkState::Ok,
+        Some(_) if failures == outcomes.len() && failures >= 3 => UplinkState::Down,
+        Some(_) => UplinkState::Degraded,
+    })
+}
+
+/// Whether the store takes writes now: a write transaction is opened and rolled back.
+pub fn store_writable(data_dir: &Path) -> Result<(), String> {
+    let conn = connect(data_dir).map_err(|e| e.to_string())?;
+    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+        .map_err(|e| e.to_string())
+}
+
+/// Today's figures (JST calendar day).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Today {
+    /// Inputs received today.
+    pub received: i64,
+    /// Bundles delivered today.
+    pub delivered: i64,
+    /// Items held today (created today and held now).
+    pub held: i64,
+    /// Rejections recorded today.
+    pub rejected: i64,
+    /// Inputs quarantined today.
+    pub quarantined: i64,
+}
+
+/// Start of the JST day containing `now_ms`, as unix ms.
+pub fn jst_day_start(now_ms: i64) -> i64 {
+    const DAY: i64 = 86_400_000;
+    const JST: i64 = 9 * 3_600_000;
+    (now_ms + JST).div_euclid(DAY) * DAY - JST
+}
+
+/// Counts for the JST day containing `now_ms`.
+pub fn today(conn: &Connection, now_ms: i64) -> Result<Today, StoreError> {
+    let from = jst_day_start(now_ms);
+    let n =
+        |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [from], |r| r.get(0))?) };
+    Ok(Today {
+        received: n("SELECT COUNT(*) FROM inbox WHERE received_at >= ?1")?,
+        delivered: n("SELECT COUNT(*) FROM outbox WHERE state = 'delivered' AND delivered_at >= ?1")?,
+        held: n("SELECT COUNT(*) FROM outbox WHERE state = 'held' AND created_at >= ?1")?,
+        rejected: n("SELECT COUNT(*) FROM attempt WHERE outcome = 'rejected' AND at >= ?1")?,
+        quarantined: n(
+            "SELECT COUNT(*) FROM inbox WHERE state = 'quarantined' AND COALESCE(processed_at, received_at) >= ?1",
+        )?,
+    })
+}
+
+/// One line of "recent errors".
+#[derive(Debug, Clone)]
+pub struct RecentError {
+    /// Unix ms.
+    pub at_ms: i64,
+    /// `rejected`, `transient`, `ambiguous` or `quarantined`.
+    pub kind: String,
+    /// `O-12` or `I-7` (for `tsunagi queue show`).
+    pub item: String,
+    /// The reason, scrubbed.
+    pub text: String,
+}
+
+/// The latest delivery failures and quarantined inputs, newest first.
+pub fn recent_errors(conn: &Connection, limit: usize) -> Result<Vec<RecentError>, StoreError> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT at, outcome, 'O-' || outbox_id, COALESCE(detail, '') FROM attempt
+         WHERE outcome IN ('rejected', 'transient', 'ambiguous') ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+    })?;
+    for row in rows {
+        let (at_ms, kind, item, text) = row?;
+        out.push(RecentError {
+            at_ms,
+            kind,
+            item,
+            text: redact::scrub(&text),
+        });
+    }
+    let mut stmt = conn.prepare(
+        "SELECT COALESCE(processed_at, received_at), 'I-' || id, COALESCE(error, '') FROM inbox
+         WHERE state = 'quarantined' ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+    })?;
+    for row in rows {
+        let (at_ms, item, text) = row?;
+        out.push(RecentError {
+            at_ms,
+            kind: "quarantined".into(),
+            item,
+            text: redact::scrub(&text),
+        });
+    }
+    out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// Bytes of the database file and its WAL.
+pub fn database_bytes(data_dir: &Path) -> u64 {
+    let db = store::db_path(data_dir);
+    let wal = db.with_extension("db-wal");
+    [db, wal]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::params;
+
+    fn attempt(conn: &Connection, at: i64, outcome: &str, detail: Option<&str>) {
+        conn.execute(
+            "INSERT INTO attempt (outbox_id, at, outcome, detail) VALUES (1, ?1, ?2, ?3)",
+            params![at, outcome, detail],
+        )
+        .unwrap();
+    }
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store::open(dir.path()).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn jst_days_start_at_midnight_jst() {
+        // 2025-01-01T15:00Z is 2025-01-02T00:00+09:00.
+        let midnight = 1_735_743_600_000;
+        assert_eq!(jst_day_start(midnight), midnight);
+        assert_eq!(jst_day_start(midnight + 1), midnight);
+        assert_eq!(jst_day_start(midnight - 1), midnight - 86_400_000);
+    }
+
+    #[test]
+    fn uplink_state_follows_recent_attempts() {
+        let (_d, conn) = db();
+        let now = 10_000_000;
+        assert_eq!(
+            uplink_from_attempts(&conn, now).unwrap(),
+            UplinkState::Unknown
+        );
+        attempt(&conn, now - 10, "accepted", None);
+        assert_eq!(uplink_from_attempts(&conn, now).unwrap(), UplinkState::Ok);
+        attempt(&conn, now - 5, "transient", None);
+        assert_eq!(
+            uplink_from_attempts(&conn, now).unwrap(),
+            UplinkState::Degraded
+        );
+        // Only failures in the window, three or more: down.
+        let later = now + 16 * 60_000;
+        for _ in 0..3 {
+            attempt(&conn, later - 1, "ambiguous", None);
+        }
+        assert_eq!(
+            uplink_from_attempts(&conn, later).unwrap(),
+            UplinkState::Down
+        );
+    }
+
+    #[test]
+    fn rejections_are_grouped_by_rule_key_and_errors_scrubbed() {
+        let (dir, conn) = db();
+        attempt(
+            &conn,
+            1,
+            "rejected",
+            Some("error invalid [SIM-INSTITUTION]: unknown institution"),
+        );
+        attempt(
+            &conn,
+            2,
+            "rejected",
+            Some("error invalid [R9012,R0001] @Bundle: x | error invalid [R9012]"),
+        );
+        attempt(
+            &conn,
+            3,
+            "rejected",
+            Some("no key here, patient 1987-06-05"),
+        );
+        let s = read(&conn).unwrap();
+        // Each rejection counts once per key it names.
+        assert_eq!(Snapshot::get(&s.rejections_by_rule, "R9012"), 1);
+        assert_eq!(Snapshot::get(&s.rejections_by_rule, "R0001"), 1);
+        assert_eq!(Snapshot::get(&s.rejections_by_rule, "SIM-INSTITUTION"), 1);
+        assert_eq!(Snapshot::get(&s.rejections_by_rule, "other"), 1);
+        assert_eq!(Snapshot::get(&s.attempts_by_outcome, "rejected"), 3);
+        let errs = recent_errors(&conn, 10).unwrap();
+        assert_eq!(errs.len(), 3);
+        assert!(
+            errs.iter().all(|e| !e.text.contains("1987-06-05")),
+            "{errs:?}"
+        );
+        assert!(store_writable(dir.path()).is_ok());
+    }
+}
