@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use crate::build::{BuildSettings, BundleBuilder};
 use crate::config::{Config, UnmappedAction};
-use crate::mapping::{Policies, UnmappedPolicy};
 use crate::intake::StoreIntake;
+use crate::mapping::{Policies, UnmappedPolicy};
 use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
 use crate::pipeline::Processor;
 use crate::sender::Sender;
@@ -373,7 +373,7 @@ async fn housekeeping(
 }
 
 /// The per-category policy for unmapped local codes, from `[terminology.unmapped]`.
-fn policies(cfg: &crate::config::TerminologyConfig) -> Policies {
+pub fn policies(cfg: &crate::config::TerminologyConfig) -> Policies {
     let p = |a: UnmappedAction| match a {
         UnmappedAction::SendUncoded => UnmappedPolicy::SendUncoded,
         UnmappedAction::Hold => UnmappedPolicy::Hold,

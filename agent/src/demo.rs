@@ -55,10 +55,46 @@ const SAMPLES: &[(&str, &[u8])] = &[
         include_bytes!("../../config-examples/samples/08-medication-request.json"),
     ),
     (
+        "09-referral-document.json",
+        include_bytes!("../../config-examples/samples/documents/referral-input.json"),
+    ),
+    (
         "broken.json",
         include_bytes!("../../config-examples/samples/broken.json"),
     ),
 ];
+
+/// The synthetic SS-MIX2 storage (one invented patient), by path in the storage.
+const SSMIX2_SAMPLES: &[(&str, &[u8])] = &[
+    (
+        "999/000/9990000001/-/ADT-00/9990000001_-_ADT-00_000000000000001_20250401090000000_-_1",
+        include_bytes!("../../config-examples/samples/ssmix2/999/000/9990000001/-/ADT-00/9990000001_-_ADT-00_000000000000001_20250401090000000_-_1"),
+    ),
+    (
+        "999/000/9990000001/-/PPR-01/9990000001_-_PPR-01_000000000000002_20250401100000000_-_1",
+        include_bytes!("../../config-examples/samples/ssmix2/999/000/9990000001/-/PPR-01/9990000001_-_PPR-01_000000000000002_20250401100000000_-_1"),
+    ),
+    (
+        "999/000/9990000001/20250401/OML-11/9990000001_20250401_OML-11_000000000000003_20250401120000000_01_1",
+        include_bytes!("../../config-examples/samples/ssmix2/999/000/9990000001/20250401/OML-11/9990000001_20250401_OML-11_000000000000003_20250401120000000_01_1"),
+    ),
+];
+
+/// The synthetic national masters (kind, file name, bytes); `clins-lab` files share a folder.
+const MASTERS: &[(&str, &str, &[u8])] = &[
+    ("medis-disease", "nmain900.txt", include_bytes!("../../config-examples/masters/nmain900.txt")),
+    ("medis-modifier", "medis-modifiers.csv", include_bytes!("../../config-examples/masters/medis-modifiers.csv")),
+    ("jlac10", "jlac10.csv", include_bytes!("../../config-examples/masters/jlac10.csv")),
+    ("jfagy", "JFAGY_SYNTH_20250401_R01.csv", include_bytes!("../../config-examples/masters/JFAGY_SYNTH_20250401_R01.csv")),
+    ("clins-lab", "clins-lab/CodeSystem-synthetic-JLAC10-corelabo.json", include_bytes!("../../config-examples/masters/clins-lab/CodeSystem-synthetic-JLAC10-corelabo.json")),
+    ("clins-lab", "clins-lab/CodeSystem-synthetic-JLAC10-infectionlabo.json", include_bytes!("../../config-examples/masters/clins-lab/CodeSystem-synthetic-JLAC10-infectionlabo.json")),
+];
+
+/// The hospital mapping table of the demo (two local codes of the SS-MIX2 sample).
+const MAPPING: &[u8] = include_bytes!("../../config-examples/mapping-example.csv");
+
+/// The SS-MIX2 source's name in the demo.
+const SSMIX2_SOURCE: &str = "demo-ssmix2";
 const EXPECTED: &str = include_str!("../../config-examples/samples/expected.toml");
 
 /// The demo's source name.
@@ -68,6 +104,19 @@ const SOURCE: &str = "demo-inbox";
 struct Expected {
     institution: String,
     files: BTreeMap<String, ExpectedFile>,
+    /// The SS-MIX2 sample storage's files, by path in the storage.
+    #[serde(default)]
+    ssmix2: BTreeMap<String, ExpectedFile>,
+}
+
+impl Expected {
+    /// Every expected input as (source, origin, expectation).
+    fn inputs(&self) -> impl Iterator<Item = (&'static str, &String, &ExpectedFile)> {
+        self.files
+            .iter()
+            .map(|(n, e)| (SOURCE, n, e))
+            .chain(self.ssmix2.iter().map(|(n, e)| (SSMIX2_SOURCE, n, e)))
+    }
 }
 
 #[derive(Deserialize, Default, Debug, PartialEq)]
@@ -100,7 +149,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             tmp.path().to_path_buf()
         }
     };
-    for sub in ["inbox", "agent", "platform", "pki"] {
+    for sub in ["inbox", "agent", "platform", "pki", "ssmix2", "masters"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
     }
@@ -123,21 +172,24 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         let (cfg, _) = crate::config::load(&config_path).map_err(|p| {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
+        load_terminology(&dir, &cfg.agent.data_dir)?;
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &dir, shutdown.clone()).await?;
         feed_samples(&dir.join("inbox"))?;
+        write_storage(&dir.join("ssmix2"))?;
 
         println!("tsunagi demo / デモ");
         println!("  data directory   {}", dir.display());
         println!("  config           {}", config_path.display());
         println!("  platform (sim)   https://{}/clins/v1/bundles (mTLS)", sim.addr);
+        println!("  SS-MIX2 storage  {}", dir.join("ssmix2").display());
+        println!("  masters, mapping {}  (synthetic; see config-examples/masters)", dir.join("agent/terminology.db").display());
         if let Some(a) = sim.admin_addr {
             println!("  platform stats   http://{a}/stats");
         }
         let ok = if serve {
             println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
             println!("  MLLP (HL7 v2)    {}  (point the EHR's test feed here)", crate::source::mllp::config::DEFAULT_LISTEN);
-            println!("  SS-MIX2 storage  {}", dir.join("ssmix2").display());
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             crate::cli::wait_for_signal().await;
             true
@@ -168,18 +220,13 @@ fn write_config(
     institution: &str,
     serve: bool,
 ) -> anyhow::Result<PathBuf> {
-    // The sandbox also takes HL7 v2: MLLP on the usual port, and an SS-MIX2 storage folder.
+    // The sandbox also takes HL7 v2 over MLLP on the usual port.
     let sandbox = if serve {
-        std::fs::create_dir_all(dir.join("ssmix2"))?;
         format!(
             r#"
 [[source.mllp]]
 name = "demo-mllp"
 listen = "{mllp}"
-
-[[source.ssmix2]]
-name = "demo-ssmix2"
-path = "ssmix2"
 "#,
             mllp = crate::source::mllp::config::DEFAULT_LISTEN
         )
@@ -192,6 +239,7 @@ path = "ssmix2"
 data_dir = "agent"
 institution_number = "{institution}"
 disk_reserve_mb = 64
+department = ["01", "内科"]
 
 [[source.folder]]
 name = "{SOURCE}"
@@ -199,6 +247,11 @@ format = "fhir-json"
 path = "inbox"
 mode = "move"
 watch = "events"
+stable_ms = 300
+
+[[source.ssmix2]]
+name = "{SSMIX2_SOURCE}"
+path = "ssmix2"
 stable_ms = 300
 {sandbox}
 [uplink]
@@ -233,11 +286,56 @@ fn feed_samples(inbox: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads the synthetic masters and the mapping table into the agent's `terminology.db`, as
+/// hospital IT would with `tsunagi masters load` and `tsunagi mapping import`.
+fn load_terminology(dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let folder = dir.join("masters");
+    std::fs::create_dir_all(folder.join("clins-lab"))?;
+    for (_, name, bytes) in MASTERS {
+        std::fs::write(folder.join(name), bytes)?;
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut conn = crate::masters::store::open(data_dir)?;
+    let mut loaded = std::collections::BTreeSet::new();
+    for (kind, name, _) in MASTERS {
+        if !loaded.insert(*kind) {
+            continue;
+        }
+        let path = match *kind {
+            "clins-lab" => folder.join("clins-lab"),
+            _ => folder.join(name),
+        };
+        let kind = kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::masters::load(&mut conn, kind, &path, None)?;
+    }
+    crate::mapping::store::ensure_schema(&conn)?;
+    let file = crate::mapping::read_file(MAPPING).map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::mapping::store::import(&mut conn, &file, crate::mapping::ImportMode::Replace)?;
+    Ok(())
+}
+
+/// Writes the SS-MIX2 sample storage (each file renamed into place whole).
+fn write_storage(root: &Path) -> anyhow::Result<()> {
+    for (rel, bytes) in SSMIX2_SAMPLES {
+        let path = root.join(rel);
+        let parent = path.parent().context("storage path")?;
+        std::fs::create_dir_all(parent)?;
+        let tmp = parent.join(".tmp");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(())
+}
+
 /// What one sample ended as, read from the store.
-fn actual(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<Option<(ExpectedFile, bool)>> {
+fn actual(
+    conn: &rusqlite::Connection,
+    source: &str,
+    name: &str,
+) -> anyhow::Result<Option<(ExpectedFile, bool)>> {
     let row: Option<(i64, String)> = rusqlite::OptionalExtension::optional(conn.query_row(
         "SELECT id, state FROM inbox WHERE source = ?1 AND origin = ?2 ORDER BY id DESC LIMIT 1",
-        [SOURCE, name],
+        [source, name],
         |r| Ok((r.get(0)?, r.get(1)?)),
     ))?;
     let Some((id, state)) = row else {
@@ -279,9 +377,8 @@ async fn wait_settled(data_dir: &Path, expected: &Expected, limit: Duration) -> 
     while Instant::now() < deadline {
         let done = store::open_existing(data_dir).ok().is_some_and(|conn| {
             expected
-                .files
-                .keys()
-                .all(|name| matches!(actual(&conn, name), Ok(Some((_, true)))))
+                .inputs()
+                .all(|(source, name, _)| matches!(actual(&conn, source, name), Ok(Some((_, true)))))
         });
         if done {
             return true;
@@ -300,8 +397,13 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
         "  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  verdict",
         "sample", "delivered", "rejected", "held", "patients", "quarantined"
     );
-    for (name, want) in &expected.files {
-        let got = actual(&conn, name)?.map(|(a, _)| a);
+    for (source, name, want) in expected.inputs() {
+        let got = actual(&conn, source, name)?.map(|(a, _)| a);
+        // SS-MIX2 paths are long and start with the patient ID: show the data type.
+        let name = &match name.rsplit('/').nth(1) {
+            Some(data_type) if source == SSMIX2_SOURCE => format!("ssmix2 {data_type}"),
+            _ => name.clone(),
+        };
         let ok = got.as_ref().is_some_and(|g| {
             g.delivered == want.delivered
                 && g.rejected == want.rejected

@@ -19,12 +19,13 @@ use tsunagi_adapters::{
 };
 
 use crate::build::{
-    BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory, Terminology,
+    BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory,
+    Terminology,
 };
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
-use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::store::items::ItemOutcome;
+use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 
@@ -83,7 +84,11 @@ enum Decision {
     Version(Ssmix2Version),
     Processed {
         version: Option<Ssmix2Version>,
-        bundles: Vec<(crate::build::BuiltBundle, Option<String>)>,
+        bundles: Vec<(
+            crate::build::BuiltBundle,
+            Option<String>,
+            crate::quality::BundleFacts,
+        )>,
         held: Vec<crate::build::Held>,
         patients: Vec<(String, serde_json::Value)>,
         /// Each coded item's mapping outcome.
@@ -341,32 +346,8 @@ impl Processor {
         let bundles = bundles
             .into_iter()
             .map(|b| {
-                let findings = match serde_json::from_slice::<serde_json::Value>(&b.body) {
-                    Ok(v) => match b.kind {
-                        BundleKind::Clins => self.validator.validate(&v),
-                        BundleKind::Document(_) => self.validator.validate_document(&v),
-                        // A Patient-only bundle deletes its unit upstream; it has no entry of
-                        // the tagged type by design.
-                        BundleKind::Deletion => self
-                            .validator
-                            .validate(&v)
-                            .into_iter()
-                            .filter(|f| f.rule != "R02143")
-                            .collect(),
-                    },
-                    Err(_) => Vec::new(),
-                };
-                let strict = self.strict;
-                let errors: Vec<String> = findings
-                    .iter()
-                    .filter(|f| {
-                        f.severity == FindingSeverity::Error
-                            || (strict && f.severity == FindingSeverity::Warning)
-                    })
-                    .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja))
-                    .collect();
-                let verdict = (!errors.is_empty()).then(|| errors.join("; "));
-                (b, verdict)
+                let checked = check_bundle(&self.validator, self.strict, &b);
+                (b, checked.verdict, checked.facts)
             })
             .collect();
         Decision::Processed {
@@ -404,7 +385,9 @@ impl Terminology_ {
                 self.version = now;
                 tracing::info!("masters or mapping table changed; reloaded");
             }
-            Err(e) => tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use"),
+            Err(e) => {
+                tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use")
+            }
         }
     }
 }
@@ -415,7 +398,7 @@ fn data_version(conn: &Connection) -> i64 {
 }
 
 /// MSH-3 (sending application) of an HL7 v2 message: the mapping table's source system.
-fn sending_application(raw: &[u8]) -> Option<String> {
+pub fn sending_application(raw: &[u8]) -> Option<String> {
     let line = raw.split(|b| *b == b'\r' || *b == b'\n').next()?;
     if !line.starts_with(b"MSH") || line.len() < 4 {
         return None;
@@ -501,6 +484,63 @@ impl Ssmix2Version {
     }
 }
 
+/// A built bundle after validation: its findings, the verdict (why it is held, if it is) and
+/// the facts the quality report counts by.
+pub struct Checked {
+    /// Every finding, warnings included.
+    pub findings: Vec<crate::validate::Finding>,
+    /// `Some(reasons)` when the bundle must be held rather than sent.
+    pub verdict: Option<String>,
+    /// Information type and clinical event time.
+    pub facts: crate::quality::BundleFacts,
+}
+
+/// Validates a built bundle by its kind (documents against their profile, deletion bundles
+/// without R02143, which they cannot meet by design); `strict` holds on warnings too.
+pub fn check_bundle(
+    validator: &BundleValidator,
+    strict: bool,
+    b: &crate::build::BuiltBundle,
+) -> Checked {
+    let body = serde_json::from_slice::<serde_json::Value>(&b.body).unwrap_or_default();
+    let findings = match b.kind {
+        BundleKind::Clins => validator.validate(&body),
+        BundleKind::Document(_) => validator.validate_document(&body),
+        BundleKind::Deletion => validator
+            .validate(&body)
+            .into_iter()
+            .filter(|f| f.rule != "R02143")
+            .collect(),
+    };
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| {
+            f.severity == FindingSeverity::Error
+                || (strict && f.severity == FindingSeverity::Warning)
+        })
+        .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja))
+        .collect();
+    Checked {
+        verdict: (!errors.is_empty()).then(|| errors.join("; ")),
+        facts: crate::quality::classify_bundle(&body),
+        findings,
+    }
+}
+
+/// Records what the quality report counts an outbox row by.
+fn set_facts(
+    c: &Connection,
+    row: i64,
+    info_type: &str,
+    event_at: Option<i64>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE outbox SET info_type = ?2, event_at = ?3 WHERE id = ?1",
+        rusqlite::params![row, info_type, event_at],
+    )?;
+    Ok(())
+}
+
 /// Whether a Patient resource carries a JP_Insurance_memberID identifier.
 fn has_member_id(patient: &serde_json::Value) -> bool {
     patient["identifier"].as_array().is_some_and(|ids| {
@@ -578,7 +618,7 @@ fn apply(
                         rusqlite::params![reference, resource.to_string(), id, crate::store::now_ms()],
                     )?;
                 }
-                for (b, verdict) in &bundles {
+                for (b, verdict, facts) in &bundles {
                     let nb = outbox::NewBundle {
                         inbox_id: id,
                         identifier: &b.identifier,
@@ -586,19 +626,20 @@ fn apply(
                         patient_ref: &b.patient_ref,
                         body: &b.body,
                     };
-                    match verdict {
+                    let row = match verdict {
                         None => {
-                            outbox::insert_pending(c, &nb)?;
                             sendable = true;
+                            outbox::insert_pending(c, &nb)?
                         }
                         Some(findings) => {
                             tracing::warn!(inbox = id, "bundle failed validation and is held");
-                            outbox::insert_invalid(c, &nb, findings)?;
+                            outbox::insert_invalid(c, &nb, findings)?
                         }
-                    }
+                    };
+                    set_facts(c, row, facts.info_type.key(), facts.event_at)?;
                 }
                 for h in &held {
-                    outbox::insert_held(
+                    let row = outbox::insert_held(
                         c,
                         id,
                         &h.resource_type,
@@ -606,6 +647,8 @@ fn apply(
                         h.code(),
                         &format!("{} / {}", h.reason_en, h.reason_ja),
                     )?;
+                    let info = crate::quality::InfoType::from_resource_type(&h.resource_type);
+                    set_facts(c, row, info.key(), None)?;
                 }
                 inbox::mark_processed(c, id)?;
             }

@@ -310,15 +310,9 @@ impl BundleBuilder {
         fhir_input::build(&self.settings, ctx, &fhir, dir, &mut result);
         let canonical = records.iter().any(|r| !matches!(r, Record::Fhir(_)));
         match (term, canonical) {
-            (Some(term), true) => canonical::build(
-                &self.settings,
-                term,
-                ctx,
-                origin,
-                records,
-                dir,
-                &mut result,
-            ),
+            (Some(term), true) => {
+                canonical::build(&self.settings, term, ctx, origin, records, dir, &mut result)
+            }
             (None, true) => result.held.extend(
                 records
                     .iter()

@@ -414,14 +414,26 @@ fn ig_examples_with_their_patient_build_valid_bundles() {
     // the Obs-Common text-only example is not a lab result (no local code R6021, no performer
     // R9019O).
     let expected: Vec<(String, Vec<&str>)> = [
-        ("AllergyIntolerance-Example-JP-Allergy-eCS-01.json", vec!["SD-CARD"]),
-        ("AllergyIntolerance-Example-JP-Allergy-eCS-02.json", vec!["SD-CARD"]),
+        (
+            "AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
+            vec!["SD-CARD"],
+        ),
+        (
+            "AllergyIntolerance-Example-JP-Allergy-eCS-02.json",
+            vec!["SD-CARD"],
+        ),
         (
             "Condition-Example-JP-Condition-eCS-ABDPAIN.json",
             vec!["R9013C", "SD-CARD", "SD-CARD"],
         ),
-        ("Condition-Example-JP-Condition-eCS-ANGINA.json", vec!["SD-CARD", "SD-CARD"]),
-        ("Condition-Example-JP-Condition-eCS-Fx.json", vec!["SD-CARD", "SD-CARD"]),
+        (
+            "Condition-Example-JP-Condition-eCS-ANGINA.json",
+            vec!["SD-CARD", "SD-CARD"],
+        ),
+        (
+            "Condition-Example-JP-Condition-eCS-Fx.json",
+            vec!["SD-CARD", "SD-CARD"],
+        ),
         (
             "Condition-Example-JP-Condition-eCS-cc1-Referral01.json",
             vec!["SD-CARD", "SD-CARD"],

@@ -104,7 +104,7 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool) -> anyhow::Result<bo
     Ok(fatal == 0)
 }
 
-fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(super) fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let meta = std::fs::metadata(p)
         .map_err(|e| anyhow::anyhow!("{}: {e} / 読み込めません", p.display()))?;
     if meta.is_file() {
@@ -149,14 +149,14 @@ pub fn split_messages(bytes: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-fn looks_like_json(b: &[u8]) -> bool {
+pub(super) fn looks_like_json(b: &[u8]) -> bool {
     let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
     b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// The file name shown: with `--reveal` the path; otherwise the last component, with the
 /// patient-ID part of an SS-MIX2 file name (`PID_date_type_…`) masked.
-fn display_name(p: &Path, reveal: bool) -> String {
+pub(super) fn display_name(p: &Path, reveal: bool) -> String {
     if reveal {
         return p.display().to_string();
     }

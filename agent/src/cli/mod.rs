@@ -5,8 +5,9 @@
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
 mod inspect;
-mod masters;
+mod inspect_bundles;
 mod mapping;
+mod masters;
 mod queue;
 mod report;
 mod status;
@@ -110,6 +111,16 @@ pub enum Command {
         /// Print patient values (IDs, names, birth dates, addresses, free text) unmasked.
         #[arg(long)]
         reveal: bool,
+        /// Show each item's mapping outcome and the bundles that would be sent, with their
+        /// validation findings (nothing is stored or sent).
+        #[arg(long)]
+        bundles: bool,
+        /// With --bundles: the agent whose masters, mapping table and institution to use.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// With --bundles: the agent's data directory (masters and mapping table).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Load national code masters (病名, JLAC, YJ, J-FAGY, HOT) and show the loaded versions.
     Masters {
@@ -176,7 +187,20 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             paths,
             format,
             reveal,
+            bundles: false,
+            ..
         } => inspect::run(&paths, format, reveal),
+        Command::Inspect {
+            paths,
+            format,
+            reveal,
+            config,
+            data,
+            ..
+        } => {
+            let setup = inspect_bundles::setup_for(config.as_deref(), data.as_deref())?;
+            inspect_bundles::run(&paths, format, reveal, setup)
+        }
         Command::Masters { action } => masters::run(action),
         Command::Validate {
             files,
@@ -196,7 +220,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
     }
 }
 
-fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
+pub(crate) fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
     let lines: Vec<String> = p.iter().map(|p| p.to_string()).collect();
     anyhow::anyhow!(
         "configuration problems / 設定の問題:\n  {}",

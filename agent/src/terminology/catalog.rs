@@ -2,8 +2,8 @@
 //! ([`MasterCatalog`]): which master answers for which code system URI, and the candidates a
 //! suggestion may propose.
 
-use crate::mapping::{Candidate, Category, MasterCatalog};
 use crate::mapping::category as cs;
+use crate::mapping::{Candidate, Category, MasterCatalog};
 use crate::masters::{ExtraKey, MasterEntry, MasterKind, MasterSet};
 
 /// The master that holds the codes of a standard code system, if any is loaded by kind.
@@ -91,10 +91,7 @@ impl MasterCatalog for SetCatalog<'_> {
                             code: e.code.to_string(),
                             // The FHIR識別名 (`K`) says little to a name search; the Japanese
                             // item name does.
-                            name: e
-                                .extra(ExtraKey::NameJa)
-                                .unwrap_or(&e.display)
-                                .to_string(),
+                            name: e.extra(ExtraKey::NameJa).unwrap_or(&e.display).to_string(),
                             unit: e.extra(ExtraKey::Unit).map(str::to_string),
                             specimen: e.extra(ExtraKey::Specimen).map(str::to_string),
                         })

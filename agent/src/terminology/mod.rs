@@ -97,7 +97,9 @@ pub struct InputMapper<'a> {
 impl InputMapper<'_> {
     /// The outcomes recorded so far, in question order.
     pub fn into_outcomes(self) -> Vec<ItemOutcome> {
-        self.outcomes.into_inner().unwrap_or_else(|p| p.into_inner())
+        self.outcomes
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn record(&self, item: ItemOutcome) {

@@ -14,9 +14,7 @@ use tsunagi_adapters::{Allergy, AllergyCategory, Condition, LabResult, Prescript
 
 use super::catalog::jfagy_system;
 use super::{InputMapper, SetCatalog, NAME_SYSTEM};
-use crate::build::{
-    Coding, Coding3, LabCoding, Outcome as Answer, Reason, SourceRef, Terminology,
-};
+use crate::build::{Coding, Coding3, LabCoding, Outcome as Answer, Reason, SourceRef, Terminology};
 use crate::mapping::category::{self as cs, check_format};
 use crate::mapping::{
     resolve, AllergenKind, Category, LocalCode, MasterCatalog, Outcome, UnmappedPolicy, Via,

@@ -98,7 +98,9 @@ fn an_uncoded_disease_is_looked_up_by_name_and_held_when_the_policy_says_so() {
     assert_eq!(items[0].local_system, NAME_SYSTEM);
     assert_eq!(items[0].outcome, "unmapped");
     let m = mapper(Policies::default(), vec![]);
-    let a = m.for_input().disease(&source(), &condition("99999999", "見本病"));
+    let a = m
+        .for_input()
+        .disease(&source(), &condition("99999999", "見本病"));
     assert_eq!(a.outcome, Answer::Unmapped);
 }
 
@@ -124,16 +126,26 @@ fn a_local_lab_code_maps_through_the_table_or_is_refused_when_the_table_is_wrong
     // The table names a well-formed JLAC10 code the master does not have.
     let m = mapper(Policies::default(), vec![row("3A010000002327199")]);
     let q = m.for_input();
-    assert!(matches!(q.lab(&source(), &lab("TP")).outcome, Answer::Invalid(_)));
+    assert!(matches!(
+        q.lab(&source(), &lab("TP")).outcome,
+        Answer::Invalid(_)
+    ));
     assert_eq!(q.into_outcomes()[0].outcome, "invalid");
     // Not in the table at all: unmapped, sent with the marker by default.
     let m = mapper(Policies::default(), vec![]);
-    assert_eq!(m.for_input().lab(&source(), &lab("XX")).outcome, Answer::Unmapped);
+    assert_eq!(
+        m.for_input().lab(&source(), &lab("XX")).outcome,
+        Answer::Unmapped
+    );
 }
 
 #[test]
 fn a_national_code_whose_master_is_not_loaded_passes_unverified() {
-    let m = Mapper::new(MasterSet::empty(), MappingTable::new(vec![]), Policies::default());
+    let m = Mapper::new(
+        MasterSet::empty(),
+        MappingTable::new(vec![]),
+        Policies::default(),
+    );
     let q = m.for_input();
     let a = q.disease(&source(), &condition("20060944", "高血圧症"));
     assert_eq!(a.outcome, Answer::Mapped);
