@@ -56,7 +56,7 @@ const SAMPLES: &[(&str, &[u8])] = &[
     ),
     (
         "09-referral-document.json",
-        include_bytes!("../../config-examples/samples/documents/referral-input.json"),
+        include_bytes!("../../config-examples/samples/09-referral-document.json"),
     ),
     (
         "broken.json",

@@ -107,10 +107,11 @@ fn the_demo_runs_with_no_configuration_and_every_sample_ends_as_expected() {
 fn sample_patient_values() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/samples");
     let mut out = Vec::new();
-    for e in std::fs::read_dir(dir)
+    let entries = std::fs::read_dir(&dir)
         .expect("samples")
         .filter_map(Result::ok)
-    {
+        .filter(|e| e.path().is_file());
+    for e in entries {
         let Ok(v) =
             serde_json::from_slice::<serde_json::Value>(&std::fs::read(e.path()).expect("read"))
         else {
@@ -118,6 +119,8 @@ fn sample_patient_values() -> Vec<String> {
         };
         collect(&v, &mut out);
     }
+    // The synthetic SS-MIX2 patient (config-examples/samples/ssmix2).
+    out.extend(["見本", "花子", "9990000001", "19600203"].map(String::from));
     out.sort();
     out.dedup();
     out

@@ -51,7 +51,7 @@ fn every_synthetic_master_loads_and_resolves() {
         (
             MasterKind::Jfagy,
             "JFAGY_SYNTH_20250401_R01.csv",
-            6,
+            7,
             "20250401_R01",
         ),
         (MasterKind::Hot, "hot.csv", 3, ""),

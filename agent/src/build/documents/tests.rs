@@ -12,7 +12,7 @@ use crate::build::{
 
 fn input() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../config-examples/samples/documents/referral-input.json");
+        .join("../config-examples/samples/09-referral-document.json");
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
