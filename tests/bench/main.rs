@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
             r#"[agent]
 data_dir = "agent"
 institution_number = "1318814790"
+department = ["01", "内科"]
 disk_reserve_mb = 0
 [[source.folder]]
 name = "bench"

@@ -91,6 +91,19 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_work_done() {
     w.start_sim("", false);
     w.start_agent();
     assert_eq!(get(&w, &format!("{base}/healthz")), (200, "ok".into()));
+    // Not ready until a national master is loaded; loading one (while running) makes it ready.
+    let (code, ready) = get(&w, &format!("{base}/readyz"));
+    assert_eq!(code, 503, "{ready}");
+    assert!(ready.contains("not-loaded"), "{ready}");
+    let nmain =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/masters/nmain900.txt");
+    let (ok, _, err) = w.cli(&[
+        "masters",
+        "load",
+        "medis-disease",
+        nmain.to_str().expect("path"),
+    ]);
+    assert!(ok, "{err}");
     let (code, ready) = get(&w, &format!("{base}/readyz"));
     assert_eq!(code, 200, "{ready}");
     let (_, before) = get(&w, &format!("{base}/metrics"));

@@ -146,6 +146,7 @@ max_secs = 1
 data_dir = "agent"
 institution_number = "{INSTITUTION}"
 disk_reserve_mb = 0
+department = ["01", "内科"]
 {extra}
 
 [[source.folder]]

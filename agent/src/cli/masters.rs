@@ -23,16 +23,12 @@ pub enum MastersAction {
         /// Version label (default: from the file name, e.g. nmain528 → 528, or the content).
         #[arg(long)]
         version: Option<String>,
-        #[command(flatten)]
-        target: Target,
     },
     /// Active version, entry count and load time of each kind.
     Status {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        target: Target,
     },
 }
 
@@ -41,13 +37,12 @@ fn parse_kind(s: &str) -> Result<MasterKind, String> {
 }
 
 /// Runs the action; `Ok(false)` when a file was refused (exit 1).
-pub fn run(action: MastersAction) -> anyhow::Result<bool> {
+pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
     match action {
         MastersAction::Load {
             kind,
             file,
             version,
-            target,
         } => {
             let data_dir = &target.data_dir()?;
             let mut conn = masters::store::open(data_dir)?;
@@ -87,7 +82,7 @@ pub fn run(action: MastersAction) -> anyhow::Result<bool> {
                 }
             }
         }
-        MastersAction::Status { json, target } => {
+        MastersAction::Status { json } => {
             let data_dir = &target.data_dir()?;
             let path = masters::store::db_path(data_dir);
             let status = if path.exists() {

@@ -124,6 +124,8 @@ pub enum Command {
     },
     /// Load national code masters (病名, JLAC, YJ, J-FAGY, HOT) and show the loaded versions.
     Masters {
+        #[command(flatten)]
+        target: Target,
         #[command(subcommand)]
         action: masters::MastersAction,
     },
@@ -201,7 +203,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             let setup = inspect_bundles::setup_for(config.as_deref(), data.as_deref())?;
             inspect_bundles::run(&paths, format, reveal, setup)
         }
-        Command::Masters { action } => masters::run(action),
+        Command::Masters { target, action } => masters::run(&target, action),
         Command::Validate {
             files,
             strict,
