@@ -31,3 +31,6 @@ mod cli;
 /// The operations surface: /metrics through a real parser, the status page in Chromium, no
 /// patient data in logs, metrics, pages or stderr.
 mod ops_page;
+
+/// Codes to national masters: SS-MIX2 records mapped, gaps suggested, fixes replayed.
+mod mapping;
