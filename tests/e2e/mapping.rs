@@ -172,3 +172,136 @@ fn ssmix2_records_are_mapped_to_the_masters_and_a_mapping_fix_is_replayed() {
     w.stop_agent();
     w.assert_log_has_no(&["見本", "花子", "9990000001", "19600203"]);
 }
+
+/// The shared reference material beside the checkout (`TSUNAGI_SHARED_DIR` overrides).
+fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("TSUNAGI_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    dir.join("datasets/ssmixtwins-300").is_dir().then_some(dir)
+}
+
+/// The third-party data set (ssmixtwins-300) through the real agent with the public masters:
+/// every bundle built is valid and accepted by the simulator, and every mapped allergen and
+/// designated lab code is one the master has. Skipped (with a message) without `../shared`.
+#[test]
+fn the_ssmixtwins_data_set_is_mapped_built_validated_and_accepted() {
+    let Some(shared) = shared() else {
+        println!("skipped: ../shared absent (ssmixtwins-300 and the public masters)");
+        return;
+    };
+    let mut w = World::new();
+    w.extra_config = format!(
+        "\n[[source.ssmix2]]\nname = \"twins\"\npath = \"{}\"\nstable_ms = 0\n",
+        shared.join("datasets/ssmixtwins-300").display()
+    );
+    let package = shared.join("fhir/jp-eCSCLINS.r4-1.10.0");
+    let jfagy = shared.join("masters/jfagy/JFAGY_J9FN_20250401_R01.utf8.csv");
+    for (kind, path) in [
+        ("jfagy", jfagy.clone()),
+        ("clins-lab", package.clone()),
+        (
+            "yj",
+            shared.join("masters/drugs/mhlw-drug-price-list-20250716.csv"),
+        ),
+        (
+            "receipt-disease",
+            shared.join("masters/disease/receipt-disease-names.csv"),
+        ),
+    ] {
+        let (ok, _, err) = w.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
+        assert!(ok, "{kind}: {err}");
+    }
+    w.start_sim("", false);
+    w.start_agent();
+    wait_until(
+        300,
+        "every input processed and every bundle settled",
+        || {
+            let inbox = w.db_count("SELECT COUNT(*) FROM inbox");
+            inbox >= 3653
+            && w.db_count("SELECT COUNT(*) FROM inbox WHERE state = 'received'") == 0
+            && w.db_count(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight', 'awaiting')",
+            ) == 0
+        },
+    );
+    w.stop_agent();
+    let by = |sql: &str| w.db_count(sql);
+    let delivered = |t: &str| {
+        by(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'delivered' AND resource_type = '{t}'"
+        ))
+    };
+    let (conditions, allergies, labs) = (
+        delivered("Condition"),
+        delivered("AllergyIntolerance"),
+        delivered("Observation"),
+    );
+    println!("ssmixtwins-300: delivered {conditions} Condition, {allergies} AllergyIntolerance, {labs} Observation bundles");
+    assert!(conditions > 0 && allergies > 0 && labs > 0);
+    assert_eq!(
+        by("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'"),
+        0
+    );
+    assert_eq!(
+        by("SELECT COUNT(*) FROM outbox WHERE state = 'held' AND hold_reason = 'invalid'"),
+        0,
+        "no bundle failed validation"
+    );
+    assert_eq!(
+        by("SELECT COUNT(*) FROM item_code WHERE outcome = 'invalid'"),
+        0
+    );
+    // Mapped codes are the masters' own.
+    let jfagy_codes = std::fs::read_to_string(&jfagy).expect("jfagy");
+    let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db");
+    let mut st = db
+        .prepare("SELECT DISTINCT standard_code FROM item_code WHERE category = 'allergen' AND outcome = 'mapped'")
+        .expect("query");
+    let allergens: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("codes");
+    assert!(!allergens.is_empty());
+    for c in &allergens {
+        assert!(
+            jfagy_codes.contains(&format!("\"{c}\"")),
+            "{c} is not in J-FAGY"
+        );
+    }
+    let core = std::fs::read_to_string(
+        package.join("CodeSystem-jp-clins-codesystem-JLAC10-corelabo-cs.json"),
+    )
+    .expect("core labo");
+    let mut st = db
+        .prepare("SELECT DISTINCT standard_code FROM item_code WHERE category = 'lab' AND standard_system LIKE '%CoreLabo_CS'")
+        .expect("query");
+    let designated: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("codes");
+    assert!(!designated.is_empty());
+    for c in &designated {
+        assert!(
+            core.contains(&format!("\"{c}\"")),
+            "{c} is not a CoreLabo code"
+        );
+    }
+    let coded = |cat: &str, outcome: &str| {
+        by(&format!(
+            "SELECT COUNT(*) FROM item_code WHERE category = '{cat}' AND outcome = '{outcome}'"
+        ))
+    };
+    println!(
+        "items: disease mapped {} unmapped {}; lab mapped {} unmapped {}; allergen mapped {} unmapped {}",
+        coded("disease", "mapped"),
+        coded("disease", "unmapped"),
+        coded("lab", "mapped"),
+        coded("lab", "unmapped"),
+        coded("allergen", "mapped"),
+        coded("allergen", "unmapped")
+    );
+}
