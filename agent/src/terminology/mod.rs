@@ -111,4 +111,6 @@ impl InputMapper<'_> {
 }
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod tests;
