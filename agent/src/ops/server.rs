@@ -322,30 +322,37 @@ fn valid_month(m: &str) -> bool {
         && matches!(m[5..].parse::<u8>(), Ok(1..=12))
 }
 
-async fn report(Query(q): Query<PageQuery>) -> Response {
+async fn report(State(s): State<AppState>, Query(q): Query<PageQuery>) -> Response {
     let month = q.month.unwrap_or_default();
-    if !valid_month(&month) {
+    let Some(month) = valid_month(&month)
+        .then(|| month.parse::<crate::quality::Month>().ok())
+        .flatten()
+    else {
         return (
             StatusCode::BAD_REQUEST,
             "month must be YYYY-MM / month は YYYY-MM 形式で指定してください\n",
         )
             .into_response();
-    }
-    // TODO(integrator): once `crate::quality` lands, answer with
-    // `crate::quality::report::render_html(&conn, &month, lang)` on a fresh read connection
-    // (`snapshot::connect(&ops.data_dir)`), in a blocking task like the status page.
-    let lang = Lang::from_query(q.lang.as_deref());
-    let text = match lang {
-        Lang::Ja => "月次レポートはまだ利用できません。",
-        Lang::En => "The monthly report is not available yet.",
     };
-    (
-        StatusCode::NOT_FOUND,
-        Html(format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{month}</title></head><body><p>{text}</p><p><a href=\"/\">←</a></p></body></html>"
-        )),
-    )
-        .into_response()
+    let lang = match Lang::from_query(q.lang.as_deref()) {
+        Lang::Ja => crate::quality::Lang::Ja,
+        Lang::En => crate::quality::Lang::En,
+    };
+    let ops = s.ops.clone();
+    let html = blocking(move || {
+        let conn = snapshot::connect(&ops.data_dir).ok()?;
+        crate::quality::report::render_html(&conn, month, lang).ok()
+    })
+    .await
+    .flatten();
+    match html {
+        Some(h) => Html(h).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the report could not be computed from the store / レポートを作成できませんでした\n",
+        )
+            .into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -175,7 +175,16 @@ pub(super) fn unmapped(
                 category: clean(r.get(0)?),
                 source_system: clean(r.get(1)?),
                 local_system: clean(r.get(2)?),
-                local_code: clean(r.get(3)?),
+                // A diagnosis coded by nothing but its name (`name` system) is keyed by the
+                // name the EHR wrote: free text, so the report shows a stable digest instead
+                // (`tsunagi mapping suggest`, run locally, shows the name itself).
+                local_code: match r.get::<_, String>(2)?.as_str() {
+                    crate::terminology::NAME_SYSTEM => {
+                        let text: String = r.get(3)?;
+                        format!("#{}", &crate::store::sha256_hex(text.as_bytes())[..10])
+                    }
+                    _ => clean(r.get(3)?),
+                },
                 local_name: r.get::<_, Option<String>>(4)?.map(clean),
                 outcome: clean(r.get(5)?),
                 items: r.get::<_, i64>(6)?.max(0) as u64,
