@@ -92,8 +92,14 @@ fn report(label: &str, candidates: usize, f: &Figures) -> f64 {
     let pct = 100.0 * f.top1 as f64 / f.cases.max(1) as f64;
     println!(
         "{label}: {} candidates, {} cases: right code first in {} ({pct:.1}%), another code with the \
-         same normalised name first in {}; index {} ms, search {} ms (debug build)",
-        candidates, f.cases, f.top1, f.same_name, f.build_ms, f.search_ms
+         same normalised name first in {}; index {} ms, search {} ms ({} build)",
+        candidates,
+        f.cases,
+        f.top1,
+        f.same_name,
+        f.build_ms,
+        f.search_ms,
+        if cfg!(debug_assertions) { "debug" } else { "release" }
     );
     pct
 }
