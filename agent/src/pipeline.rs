@@ -383,6 +383,11 @@ impl Terminology_ {
             Ok(m) => {
                 self.mapper = m;
                 self.version = now;
+                for kind in crate::masters::MasterKind::ALL {
+                    if let Some(v) = self.mapper.master_version(kind) {
+                        tracing::info!(master = %kind, version = v, "master in use");
+                    }
+                }
                 tracing::info!("masters or mapping table changed; reloaded");
             }
             Err(e) => {

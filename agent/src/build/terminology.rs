@@ -66,7 +66,6 @@ pub struct Reason {
 }
 
 /// How a look-up went. See the module docs.
-#[allow(dead_code)] // Invalid/Hold come from the integrator's Terminology
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Standard codes found.

@@ -2,6 +2,7 @@
 //! candidates suggestions choose from. The masters module implements [`MasterCatalog`];
 //! [`MemoryCatalog`] holds a few entries in memory (tests, small files).
 
+#[cfg(test)]
 use std::collections::HashMap;
 
 use super::category::Category;
@@ -34,13 +35,15 @@ pub trait MasterCatalog {
     }
 }
 
-/// A catalog held in memory: for tests, and for callers that load a master from a file.
+/// A catalog held in memory, for tests.
+#[cfg(test)]
 #[derive(Debug, Clone, Default)]
 pub struct MemoryCatalog {
     by_category: HashMap<Category, Vec<Candidate>>,
     names: HashMap<(Category, String, String), String>,
 }
 
+#[cfg(test)]
 impl MemoryCatalog {
     /// An empty catalog (every master "loaded" but empty).
     pub fn new() -> Self {
@@ -60,6 +63,7 @@ impl MemoryCatalog {
     }
 }
 
+#[cfg(test)]
 impl MasterCatalog for MemoryCatalog {
     fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
         self.names

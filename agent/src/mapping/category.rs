@@ -158,6 +158,7 @@ const DRUG_MARKER: Marker = Marker {
 };
 
 impl Category {
+    #[cfg(test)]
     /// Every category, in display order.
     pub const ALL: [Category; 4] = [
         Category::Disease,
@@ -267,6 +268,18 @@ pub struct FormatProblem {
 
 /// Checks the shape of `code` for a standard `system` (not its presence in the master).
 pub fn check_format(system: &str, code: &str) -> Result<(), FormatProblem> {
+    // The masters' format rules first (the authoritative shape of each code), then what a
+    // mapping target must be on top of that (the J-FAGY prefix that fits the CodeSystem, ...).
+    if let Some(format) = crate::masters::format::CodeFormat::for_system(system) {
+        if let Err(e) = crate::masters::format::check(format, code) {
+            let text = e.to_string();
+            let (en, ja) = text.split_once(" / ").unwrap_or((&text, &text));
+            return Err(FormatProblem {
+                en: en.to_string(),
+                ja: ja.to_string(),
+            });
+        }
+    }
     let digits = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_digit());
     let upper_alnum = |s: &str| {
         s.bytes()

@@ -13,7 +13,6 @@
 
 // The pipeline (resolve, MappingTable, Policies) is wired at integration; until then only the
 // CLI uses this module, so parts of its public API have no caller in the binary yet.
-#![allow(dead_code, unused_imports)]
 
 pub mod catalog;
 pub mod category;
@@ -32,11 +31,11 @@ mod accuracy_tests;
 #[cfg(test)]
 mod variants;
 
-pub use catalog::{Candidate, MasterCatalog, MemoryCatalog};
-pub use category::{AllergenKind, Category, Marker, Policies, UnmappedPolicy};
+pub use catalog::{Candidate, MasterCatalog};
+pub use category::{AllergenKind, Category, Policies, UnmappedPolicy};
 pub use csv::TextEncoding;
-pub use resolve::{resolve, InvalidMapping, LocalCode, Outcome, Via};
-pub use row::{read_file, write_file, FileError, MappingFile, Row};
-pub use store::{ImportMode, ImportSummary};
-pub use suggest::{suggest, Suggestion, UnmappedCode, UnmappedSource};
+pub use resolve::{resolve, LocalCode, Outcome, Via};
+pub use row::{read_file, write_file, Row};
+pub use store::ImportMode;
+pub use suggest::{suggest, UnmappedCode};
 pub use table::MappingTable;

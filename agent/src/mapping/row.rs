@@ -65,16 +65,6 @@ pub struct Row {
 }
 
 impl Row {
-    /// The identity of a row: one standard code per (category, source, local system, local code).
-    pub fn key(&self) -> (Category, &str, &str, &str) {
-        (
-            self.category,
-            &self.source_system,
-            &self.local_system,
-            &self.local_code,
-        )
-    }
-
     /// Whether the row says "this local code has no standard code" (maps to the uncoded marker).
     pub fn is_uncoded(&self) -> bool {
         self.category
@@ -383,7 +373,7 @@ pub(crate) mod tests {
         };
         let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![2, 3, 4, 5, 7]);
-        assert!(p[0].en.contains("8 digits") && p[0].ja.contains("8桁"));
+        assert!(p[0].en.contains("8 characters expected") && p[0].ja.contains("8文字"));
         assert!(p[1].en.contains("not a standard system for drug"));
         assert!(p[4].en.contains("line 6"));
         let msg = FileError::Lines(p).to_string();

@@ -297,16 +297,6 @@ impl CandidateIndex {
             })
             .collect()
     }
-
-    /// Number of indexed candidates.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is indexed.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 #[cfg(test)]

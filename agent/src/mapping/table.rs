@@ -61,19 +61,10 @@ impl MappingTable {
             .map(|&i| &self.rows[i])
     }
 
+    #[cfg(test)]
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.rows.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Every row.
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
     }
 }
 

@@ -25,7 +25,6 @@
 
 // The CLI loads and reports; the lookup API (MasterSet, format checks) is for the pipeline,
 // which is wired to it by the integrator. Until then parts of it are unused in the binary.
-#![allow(dead_code)]
 
 pub mod format;
 pub mod kinds;
@@ -290,6 +289,7 @@ impl MasterEntry {
             .collect()
     }
 
+    #[cfg(test)]
     /// Approximate heap bytes this entry owns (for memory reports).
     pub fn heap_bytes(&self) -> usize {
         self.code.len()

@@ -52,6 +52,7 @@ impl MasterSet {
     }
 
     /// Builds a set from entries in memory (tests, tools).
+    #[cfg(test)]
     pub fn from_entries(
         kinds: impl IntoIterator<Item = (MasterKind, String, Vec<MasterEntry>)>,
     ) -> MasterSet {
@@ -79,6 +80,7 @@ impl MasterSet {
         self.tables.get(&kind).map(|t| t.version.as_str())
     }
 
+    #[cfg(test)]
     /// Approximate heap bytes held for a kind: entries, their strings and the index.
     pub fn heap_bytes(&self, kind: MasterKind) -> usize {
         let Some(t) = self.tables.get(&kind) else {

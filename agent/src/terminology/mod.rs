@@ -79,6 +79,11 @@ impl Mapper {
         Ok(Mapper::new(masters, MappingTable::new(rows), policies))
     }
 
+    /// The active version of a master, when it is loaded.
+    pub fn master_version(&self, kind: crate::masters::MasterKind) -> Option<&str> {
+        self.masters.version(kind)
+    }
+
     /// A fresh answerer for one input.
     pub fn for_input(&self) -> InputMapper<'_> {
         InputMapper {

@@ -130,7 +130,10 @@ fn local(system: &str, code: &str) -> LocalCode {
 impl Terminology for InputMapper<'_> {
     fn disease(&self, source: &SourceRef<'_>, c: &Condition) -> Coding3 {
         let text = c.original_text.expose().trim();
-        let key = c.disease_key.as_deref().filter(|k| *k != "99999999");
+        let key = c
+            .disease_key
+            .as_deref()
+            .filter(|k| !crate::masters::format::is_uncoded_disease(k));
         let local = match (key, &c.local_code) {
             (Some(k), _) => local(cs::DISEASE_KEY_NUMBER, k),
             (None, Some(l)) => local(&l.system, &l.code),
@@ -178,7 +181,7 @@ impl Terminology for InputMapper<'_> {
             // A レセ電 傷病名 code: the 病名管理番号 slice still needs a coding.
             codings.push(Coding::new(
                 cs::DISEASE_KEY_NUMBER,
-                "99999999",
+                crate::masters::format::UNCODED_DISEASE,
                 "未コード化傷病名",
             ));
             codings.push(Coding::new(system, code, display));

@@ -8,6 +8,7 @@ use crate::masters::text::Record;
 use crate::masters::{ExtraKey, MasterEntry};
 
 /// Columns of MEDIS 病名基本テーブル (`nmainNNN.txt`), by position. Unverified (module doc).
+#[allow(dead_code)] // the documented layout; the positions below index into it
 pub const MEDIS_DISEASE_COLUMNS: [&str; 20] = [
     "変更区分",
     "病名管理番号",
@@ -52,6 +53,7 @@ pub mod medis_disease {
 }
 
 /// Columns of MEDIS 修飾語テーブル, by position. Unverified (module doc).
+#[allow(dead_code)] // the documented layout; the positions below index into it
 pub const MEDIS_MODIFIER_COLUMNS: [&str; 10] = [
     "変更区分",
     "修飾語管理番号",
