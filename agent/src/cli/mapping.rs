@@ -3,9 +3,8 @@
 //!
 //! The table lives in `DATA_DIR/terminology.db` (`mapping_*` tables), beside the masters.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use crate::mapping::suggest::{Suggestion, UnmappedSource};
 use crate::mapping::{self as m, store, Category, MasterCatalog, TextEncoding};
 
 /// The database file of the masters and the mapping table, inside the data directory.
-pub const TERMINOLOGY_DB: &str = "terminology.db";
+pub const TERMINOLOGY_DB: &str = crate::masters::store::DB_FILE;
 
 /// `mapping` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -279,31 +278,8 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
 
 /// Opens (creating if needed, owner-only) the terminology database and its mapping tables.
 fn open_db(data_dir: &Path) -> anyhow::Result<Connection> {
-    if !data_dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    }
-    let path = data_dir.join(TERMINOLOGY_DB);
-    if !path.exists() {
-        match OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
-        }
-    }
-    let conn =
-        Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let conn = crate::masters::store::open(data_dir)?;
     conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
     store::ensure_schema(&conn)?;
     Ok(conn)
 }
