@@ -25,6 +25,9 @@ pub struct Parsed {
     pub records: Vec<Record>,
     /// Everything that was not.
     pub problems: Vec<Problem>,
+    /// Characters that could not be decoded in the input's character set and were replaced
+    /// (each is also reported, per field, among the problems).
+    pub decode_replacements: usize,
 }
 
 impl Parsed {

@@ -151,6 +151,7 @@ pub async fn start(
             |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
         )
         .with_validator(validator, cfg.validation.strict)
+        .with_counters(counters.clone())
         .with_terminology(&data_dir, policies(&cfg.terminology))
         .map_err(|e| DaemonError::Settings(e.to_string()))?;
     {

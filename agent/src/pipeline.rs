@@ -105,6 +105,8 @@ pub struct Processor {
     validator: BundleValidator,
     /// Hold bundles with warnings too (`[validation] strict`).
     strict: bool,
+    /// Process-wide counters for /metrics (decode replacements).
+    counters: Option<Arc<crate::ops::Counters>>,
     /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
     terminology: Option<Terminology_>,
     wake_sender: Arc<tokio::sync::Notify>,
@@ -129,11 +131,18 @@ impl Processor {
             builder,
             validator: BundleValidator::new(),
             strict: false,
+            counters: None,
             terminology: None,
             wake_sender,
             ssmix2_types: HashMap::new(),
             default_ssmix2_types: ssmix2::default_data_types(),
         }
+    }
+
+    /// Counts what /metrics reports (characters replaced while decoding).
+    pub fn with_counters(mut self, counters: Arc<crate::ops::Counters>) -> Self {
+        self.counters = Some(counters);
+        self
     }
 
     /// Validates with these rules; `strict` holds bundles with warnings too.
@@ -295,6 +304,9 @@ impl Processor {
             bytes: raw,
             origin: &name,
         });
+        if let (Some(c), n @ 1..) = (&self.counters, parsed.decode_replacements) {
+            c.add_decode_replacements(n as u64);
+        }
         let fatal: Vec<String> = parsed
             .problems
             .iter()

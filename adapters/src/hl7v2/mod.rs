@@ -84,6 +84,7 @@ impl Adapter for Hl7v2Adapter {
         problems.extend(parse_problems);
         problems.append(&mut out.problems);
         out.problems = problems;
+        out.decode_replacements = decoded.replacements;
         out
     }
 }

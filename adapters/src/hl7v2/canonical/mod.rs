@@ -37,6 +37,7 @@ pub fn canonicalize(msg: &Message<'_>, _origin: &str) -> Parsed {
     let mut out = Parsed {
         records: Vec::with_capacity(segments.len()),
         problems: Vec::new(),
+        decode_replacements: 0,
     };
     let mut starts: Vec<usize> = segments
         .iter()
