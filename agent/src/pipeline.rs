@@ -286,6 +286,12 @@ impl Processor {
                         ));
                     }
                     let v = Ssmix2Version::of(&self.reader, input, &name, versions);
+                    if !v.superseded
+                        && name.condition == ConditionFlag::Cancelled
+                        && WITHDRAWABLE.contains(&name.data_type.as_str())
+                    {
+                        return self.withdraw(input, fresh, v);
+                    }
                     if v.superseded || name.condition == ConditionFlag::Cancelled {
                         return Decision::Version(v);
                     }
@@ -425,6 +431,79 @@ pub fn sending_application(raw: &[u8]) -> Option<String> {
     let comp = field.split(|b| *b == b'^').next()?;
     let text = std::str::from_utf8(comp).ok()?.trim();
     (!text.is_empty() && text.is_ascii()).then(|| text.to_string())
+}
+
+/// SS-MIX2 data types whose withdrawal (condition flag 0) deletes what their earlier versions
+/// sent: the report unit of a 病名 file (all the patient's diagnoses), of a lab result (one
+/// report) and of an allergy message. Other data types' withdrawals only stop what was not
+/// sent yet.
+const WITHDRAWABLE: &[&str] = &["PPR-01", "OML-11", "ADT-61"];
+
+impl Processor {
+    /// An SS-MIX2 file that withdraws its order: the bundles its earlier versions sent are
+    /// deleted upstream by Patient-only bundles under the same identifiers.
+    fn withdraw(
+        &self,
+        input: &inbox::Pending,
+        fresh: &HashMap<String, serde_json::Value>,
+        version: Ssmix2Version,
+    ) -> Decision {
+        let mut sent: Vec<(String, String, String)> = Vec::new();
+        for old in &version.older {
+            let rows = self
+                .reader
+                .prepare_cached(
+                    "SELECT DISTINCT bundle_identifier, resource_type, patient_ref FROM outbox
+                     WHERE inbox_id = ?1 AND body IS NOT NULL AND bundle_identifier IS NOT NULL
+                       AND state IN ('delivered', 'awaiting', 'in_flight', 'pending')",
+                )
+                .and_then(|mut st| {
+                    st.query_map([old], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect::<Result<Vec<(String, String, String)>, _>>()
+                })
+                .unwrap_or_default();
+            sent.extend(rows);
+        }
+        sent.sort();
+        sent.dedup();
+        let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
+            .unwrap_or_default()
+            .with_timezone(&jst());
+        let ctx = BuildContext {
+            input_key: &input.content_hash,
+            received_at,
+        };
+        let dir = Directory {
+            conn: &self.reader,
+            fresh,
+        };
+        let (mut bundles, mut held) = (Vec::new(), Vec::new());
+        for (identifier, resource_type, patient_ref) in &sent {
+            let Some(patient) = dir.patient(patient_ref) else {
+                continue;
+            };
+            let withdrawal = crate::build::Withdrawal {
+                identifier,
+                resource_type,
+                patient_ref,
+                patient: &patient,
+            };
+            match self.builder.deletion(&ctx, &withdrawal) {
+                Ok(b) => {
+                    let checked = check_bundle(&self.validator, self.strict, &b);
+                    bundles.push((b, checked.verdict, checked.facts));
+                }
+                Err(h) => held.push(h),
+            }
+        }
+        Decision::Processed {
+            version: Some(version),
+            bundles,
+            held,
+            patients: Vec::new(),
+            items: Vec::new(),
+        }
+    }
 }
 
 /// SS-MIX2 inputs of the batch being processed, by order key (not yet committed, so the

@@ -10,7 +10,6 @@ use super::{assemble, canonical, clins, patients, BuildContext, BuiltBundle, Bun
 
 /// A unit to withdraw upstream: everything [`BundleBuilder::deletion`] needs.
 #[derive(Clone, Copy)]
-#[allow(dead_code)] // integrator API
 pub struct Withdrawal<'a> {
     /// The identifier the unit was sent under (`BuiltBundle::identifier`).
     pub identifier: &'a str,
@@ -22,7 +21,6 @@ pub struct Withdrawal<'a> {
     pub patient: &'a Value,
 }
 
-#[allow(dead_code)] // integrator API
 impl BundleBuilder {
     /// The Patient-only bundle that deletes a unit upstream (all its items were withdrawn),
     /// under the identifier the unit was sent with. Held when the identifier, type or

@@ -16,7 +16,6 @@ use crate::mapping::suggest::{Suggestion, UnmappedSource};
 use crate::mapping::{self as m, store, Category, MasterCatalog, TextEncoding};
 
 /// The database file of the masters and the mapping table, inside the data directory.
-pub const TERMINOLOGY_DB: &str = crate::masters::store::DB_FILE;
 
 /// `mapping` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -336,7 +335,7 @@ mod tests {
         fs::write(&csv, text).unwrap();
         assert!(import(&data, &csv, false).unwrap());
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(data.join(TERMINOLOGY_DB))
+        let mode = fs::metadata(data.join(crate::masters::store::DB_FILE))
             .unwrap()
             .permissions()
             .mode();
