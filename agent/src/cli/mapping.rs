@@ -15,8 +15,6 @@ use crate::mapping::check::{self, Severity};
 use crate::mapping::suggest::{Suggestion, UnmappedSource};
 use crate::mapping::{self as m, store, Category, MasterCatalog, TextEncoding};
 
-/// The database file of the masters and the mapping table, inside the data directory.
-
 /// `mapping` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum MappingAction {
