@@ -1,0 +1,391 @@
+//! The processor: decode → parse → map → build → validate, from committed raw inputs to outbox rows.
+//!
+//! [`Processor`] runs on its own thread. It reads the oldest `received` inputs, and for each one:
+//! checks its checksum (a corrupt record is quarantined, nothing else is affected), hands the raw
+//! bytes to the adapter named by the input's format (parsing never fails: it returns records and
+//! problems), builds JP-CLINS bundles, validates them, and writes the result in one group-commit
+//! job: outbox rows (pending, or held with the reason) and the input's new state. Everything here
+//! is a deterministic function of the raw input and the agent's settings, which is what makes
+//! `tsunagi replay` safe. This stage never touches the network, and never logs patient data:
+//! messages name the input by source and origin, and problems by field.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+use tsunagi_adapters::{
+    Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity,
+};
+
+use crate::build::{
+    BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory,
+    Terminology,
+};
+use crate::shutdown::Shutdown;
+use crate::source::ssmix2::{self, ConditionFlag, FileClass};
+use crate::store::items::ItemOutcome;
+use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
+use crate::terminology::Mapper;
+use crate::validate::{BundleValidator, Severity as FindingSeverity};
+
+mod adapters;
+mod apply;
+mod checks;
+mod reload;
+mod versions;
+
+pub use adapters::{sending_application, Adapters};
+use apply::apply;
+pub use checks::check_bundle;
+use checks::set_facts;
+use reload::{data_version, LiveTerminology};
+use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
+
+/// Inputs processed per group-commit job.
+const BATCH: usize = 64;
+
+/// What processing one input decided; applied to the store in one job.
+enum Decision {
+    Quarantine(String),
+    /// An SS-MIX2 file of a data type the agent does not send (stored, counted, not parsed).
+    NotUsed,
+    /// An SS-MIX2 file that is not the current version of its order (a newer one exists, or it
+    /// withdraws the order): processed into nothing; older versions' items are superseded.
+    Version(Ssmix2Version),
+    Processed {
+        version: Option<Ssmix2Version>,
+        bundles: Vec<(
+            crate::build::BuiltBundle,
+            Option<String>,
+            crate::quality::BundleFacts,
+        )>,
+        held: Vec<crate::build::Held>,
+        patients: Vec<(String, serde_json::Value)>,
+        /// Each coded item's mapping outcome.
+        items: Vec<ItemOutcome>,
+    },
+}
+
+/// Owns the processing stage. See the module docs.
+pub struct Processor {
+    writer: Writer,
+    reader: Connection,
+    adapters: Adapters,
+    builder: BundleBuilder,
+    validator: BundleValidator,
+    /// Hold bundles with warnings too (`[validation] strict`).
+    strict: bool,
+    /// Process-wide counters for /metrics (decode replacements).
+    counters: Option<Arc<crate::ops::Counters>>,
+    /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
+    terminology: Option<LiveTerminology>,
+    wake_sender: Arc<tokio::sync::Notify>,
+    /// Data types each SS-MIX2 source uses (by source name); other sources' files use the
+    /// default six.
+    ssmix2_types: HashMap<String, Vec<String>>,
+    default_ssmix2_types: Vec<String>,
+}
+
+impl Processor {
+    /// A processor reading with `reader` and writing through `writer`.
+    pub fn new(
+        writer: Writer,
+        reader: Connection,
+        builder: BundleBuilder,
+        wake_sender: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Processor {
+            writer,
+            reader,
+            adapters: Adapters::builtin(),
+            builder,
+            validator: BundleValidator::new(),
+            strict: false,
+            counters: None,
+            terminology: None,
+            wake_sender,
+            ssmix2_types: HashMap::new(),
+            default_ssmix2_types: ssmix2::default_data_types(),
+        }
+    }
+
+    /// Counts what /metrics reports (characters replaced while decoding).
+    pub fn with_counters(mut self, counters: Arc<crate::ops::Counters>) -> Self {
+        self.counters = Some(counters);
+        self
+    }
+
+    /// Validates with these rules; `strict` holds bundles with warnings too.
+    pub fn with_validator(mut self, validator: BundleValidator, strict: bool) -> Self {
+        self.validator = validator;
+        self.strict = strict;
+        self
+    }
+
+    /// Maps canonical records with the masters and mapping table of `data_dir`, reloading them
+    /// whenever `tsunagi masters load` or `mapping import` commits a change.
+    pub fn with_terminology(
+        mut self,
+        data_dir: &std::path::Path,
+        policies: crate::mapping::Policies,
+    ) -> Result<Self, crate::terminology::TerminologyError> {
+        let mapper = Mapper::open(data_dir, policies)?;
+        let conn = crate::masters::store::open(data_dir)?;
+        let version = data_version(&conn);
+        self.terminology = Some(LiveTerminology {
+            mapper,
+            conn,
+            version,
+            data_dir: data_dir.to_path_buf(),
+            policies,
+        });
+        Ok(self)
+    }
+
+    /// The data types a configured SS-MIX2 source uses (`data_types` in its config).
+    pub fn with_ssmix2_types(mut self, source: &str, types: Vec<String>) -> Self {
+        self.ssmix2_types.insert(source.to_string(), types);
+        self
+    }
+
+    /// Processes until shutdown; `wake` is notified by intake when new inputs are committed.
+    pub fn run(mut self, wake: Arc<tokio::sync::Notify>, shutdown: Shutdown) {
+        // The Notify is async; a small bridge thread turns its wake-ups into a std channel.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let bridge_shutdown = shutdown.clone();
+        let bridge = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let Ok(rt) = rt else { return };
+            rt.block_on(async {
+                loop {
+                    tokio::select! {
+                        _ = wake.notified() => { let _ = tx.try_send(()); }
+                        _ = bridge_shutdown.triggered() => { let _ = tx.try_send(()); break; }
+                    }
+                }
+            });
+        });
+        while !shutdown.is_triggered() {
+            match self.step() {
+                Ok(0) => {
+                    let _ = rx.recv_timeout(Duration::from_millis(500));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "processor: store error; retrying in 1 s");
+                    if shutdown.wait_timeout(Duration::from_secs(1)) {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = bridge.join();
+    }
+
+    /// Processes one batch; returns how many inputs it handled.
+    pub fn step(&mut self) -> Result<usize, StoreError> {
+        let batch = inbox::next_received(&self.reader, BATCH)?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        if let Some(t) = &mut self.terminology {
+            t.refresh();
+        }
+        let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
+        let mut versions: BatchVersions = HashMap::new();
+        let mut decisions = Vec::with_capacity(batch.len());
+        for input in &batch {
+            let d = self.decide(input, &fresh, &mut versions);
+            if let Decision::Processed { patients, .. } = &d {
+                for (r, p) in patients {
+                    fresh.insert(r.clone(), p.clone());
+                }
+            }
+            decisions.push((input.id, d));
+        }
+        let n = decisions.len();
+        // Only a Patient the platform can take (it carries the 被保険者識別子) wakes the items
+        // waiting for it: one without it cannot complete them, and waking them would re-run the
+        // very input that brought it, forever.
+        let new_patients: Vec<String> = fresh
+            .iter()
+            .filter(|(_, p)| has_member_id(p))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let delivered_any = self
+            .writer
+            .call(move |c| apply(c, decisions, &new_patients))?;
+        if delivered_any {
+            self.wake_sender.notify_one();
+        }
+        Ok(n)
+    }
+
+    fn decide(
+        &self,
+        input: &inbox::Pending,
+        fresh: &HashMap<String, serde_json::Value>,
+        versions: &mut BatchVersions,
+    ) -> Decision {
+        let name = format!("{}:{}", input.source, input.origin);
+        let Some(raw) = input.raw.as_deref() else {
+            return Decision::Quarantine(format!(
+                "{name}: the raw input was pruned after its retention period and cannot be processed again / 保存期間を過ぎた入力のため再処理できません"
+            ));
+        };
+        if sha256_hex(raw) != input.content_hash {
+            return Decision::Quarantine(format!(
+                "{name}: corrupt record (checksum mismatch); the stored bytes changed after they were committed / 保存データのチェックサム不一致"
+            ));
+        }
+        let mut version = None;
+        if input.format.split(':').next() == Some("ssmix2") {
+            let types = self
+                .ssmix2_types
+                .get(&input.source)
+                .unwrap_or(&self.default_ssmix2_types);
+            match ssmix2::classify(&input.origin, types) {
+                FileClass::NotUsed(_) | FileClass::OffLayout(_) => return Decision::NotUsed,
+                FileClass::Used(name) => {
+                    if let ConditionFlag::Other(flag) = name.condition {
+                        return Decision::Quarantine(format!(
+                            "{}: SS-MIX2 condition flag {flag} is not understood (1 = valid, 0 = withdrawn are); check the EHR's export / コンディションフラグ {flag} は未対応です",
+                            input.source
+                        ));
+                    }
+                    let v = Ssmix2Version::of(&self.reader, input, &name, versions);
+                    if !v.superseded
+                        && name.condition == ConditionFlag::Cancelled
+                        && WITHDRAWABLE.contains(&name.data_type.as_str())
+                    {
+                        return self.withdraw(input, fresh, v);
+                    }
+                    if v.superseded || name.condition == ConditionFlag::Cancelled {
+                        return Decision::Version(v);
+                    }
+                    version = Some(v);
+                }
+            }
+        }
+        let Some(adapter) = self.adapters.resolve(&input.format) else {
+            return Decision::Quarantine(format!(
+                "{name}: no adapter for format {:?} (known: {}) / 未対応の形式です",
+                input.format,
+                self.adapters.names().join(", ")
+            ));
+        };
+        let parsed = adapter.parse(&RawInput {
+            bytes: raw,
+            origin: &name,
+        });
+        if let (Some(c), n @ 1..) = (&self.counters, parsed.decode_replacements) {
+            c.add_decode_replacements(n as u64);
+        }
+        let fatal: Vec<String> = parsed
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Fatal)
+            .map(|p| p.to_string())
+            .collect();
+        if !fatal.is_empty() {
+            return Decision::Quarantine(format!("{name}: {}", fatal.join("; ")));
+        }
+        let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
+            .unwrap_or_default()
+            .with_timezone(&jst());
+        let ctx = BuildContext {
+            input_key: &input.content_hash,
+            received_at,
+        };
+        let dir = Directory {
+            conn: &self.reader,
+            fresh,
+        };
+        let records: Vec<Record> = parsed.records;
+        let origin = InputOrigin {
+            source: input.source.clone(),
+            sending_application: sending_application(raw),
+            ..InputOrigin::default()
+        };
+        let mapper = self.terminology.as_ref().map(|t| t.mapper.for_input());
+        let term = mapper.as_ref().map(|m| m as &dyn Terminology);
+        let BuildResult {
+            bundles,
+            patients,
+            mut held,
+        } = self
+            .builder
+            .build_mapped(&ctx, &origin, &records, &dir, term);
+        let items = mapper.map(|m| m.into_outcomes()).unwrap_or_default();
+        // One held item per input, type and reason: an SS-MIX2 lab file with 40 results is one
+        // item to look at, not 40.
+        held.sort_by(|a, b| {
+            (&a.resource_type, a.code, &a.patient_ref).cmp(&(
+                &b.resource_type,
+                b.code,
+                &b.patient_ref,
+            ))
+        });
+        held.dedup_by(|a, b| {
+            a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
+        });
+        let bundles = bundles
+            .into_iter()
+            .map(|b| {
+                let checked = check_bundle(&self.validator, self.strict, &b);
+                (b, checked.verdict, checked.facts)
+            })
+            .collect();
+        Decision::Processed {
+            version,
+            bundles,
+            held,
+            patients,
+            items,
+        }
+    }
+}
+
+/// Whether a Patient resource carries a JP_Insurance_memberID identifier.
+fn has_member_id(patient: &serde_json::Value) -> bool {
+    patient["identifier"].as_array().is_some_and(|ids| {
+        ids.iter()
+            .any(|i| i["system"] == crate::build::clins::INSURANCE_MEMBER_ID_SYSTEM)
+    })
+}
+
+/// Japan Standard Time, the timezone of bundle timestamps.
+pub fn jst() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+/// Resolves patients from this batch first, then from earlier inputs in the store.
+struct Directory<'a> {
+    conn: &'a Connection,
+    fresh: &'a HashMap<String, serde_json::Value>,
+}
+
+impl PatientDirectory for Directory<'_> {
+    fn patient(&self, reference: &str) -> Option<serde_json::Value> {
+        if let Some(p) = self.fresh.get(reference) {
+            return Some(p.clone());
+        }
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT resource FROM patient WHERE reference = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        text.and_then(|t| serde_json::from_str(&t).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests;

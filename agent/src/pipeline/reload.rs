@@ -1,0 +1,45 @@
+//! Keeping the map stage current: masters and mapping table reloaded when the CLI changes them.
+
+use super::*;
+
+/// The map stage and what keeps it current.
+pub(super) struct LiveTerminology {
+    pub(super) mapper: Mapper,
+    /// A connection to `terminology.db` whose `data_version` moves when another connection
+    /// (the CLI) commits.
+    pub(super) conn: Connection,
+    pub(super) version: i64,
+    pub(super) data_dir: std::path::PathBuf,
+    pub(super) policies: crate::mapping::Policies,
+}
+
+impl LiveTerminology {
+    /// Reloads masters and mapping table when the CLI changed them; keeps the old ones (and
+    /// says so) when the new ones cannot be read.
+    pub(super) fn refresh(&mut self) {
+        let now = data_version(&self.conn);
+        if now == self.version {
+            return;
+        }
+        match Mapper::open(&self.data_dir, self.policies) {
+            Ok(m) => {
+                self.mapper = m;
+                self.version = now;
+                for kind in crate::masters::MasterKind::ALL {
+                    if let Some(v) = self.mapper.master_version(kind) {
+                        tracing::info!(master = %kind, version = v, "master in use");
+                    }
+                }
+                tracing::info!("masters or mapping table changed; reloaded");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use")
+            }
+        }
+    }
+}
+
+pub(super) fn data_version(conn: &Connection) -> i64 {
+    conn.pragma_query_value(None, "data_version", |r| r.get(0))
+        .unwrap_or(0)
+}

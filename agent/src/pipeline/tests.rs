@@ -1,0 +1,213 @@
+//! The processor over a real store: determinism, held items, SS-MIX2 versions.
+use super::*;
+use crate::build::BuildSettings;
+use crate::store::{self, inbox};
+
+fn processor(dir: &std::path::Path) -> (Processor, Writer) {
+    let (writer, _h) = Writer::spawn(store::open(dir).unwrap()).unwrap();
+    let settings = BuildSettings::new("1318814790", None).unwrap();
+    let p = Processor::new(
+        writer.clone(),
+        store::open(dir).unwrap(),
+        BundleBuilder::new(settings),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    (p, writer)
+}
+
+fn put(writer: &Writer, origin: &str, raw: &[u8]) -> i64 {
+    let (origin, raw) = (origin.to_string(), raw.to_vec());
+    match writer
+        .call(move |c| {
+            inbox::insert(
+                c,
+                &inbox::NewInput {
+                    source: "t",
+                    origin: &origin,
+                    format: "fhir-json",
+                    raw: &raw,
+                    file_stamp: None,
+                },
+            )
+        })
+        .unwrap()
+    {
+        inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+    }
+}
+
+fn states(dir: &std::path::Path) -> Vec<(String, String)> {
+    let c = store::open_existing(dir).unwrap();
+    let mut s = c
+        .prepare("SELECT resource_type, state FROM outbox ORDER BY id")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+const PATIENT: &str = r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID","value":"00012345:a:1:01"}],"name":[{"text":"x","family":"x","given":["y"]}],"gender":"male","birthDate":"1970-01-01","address":[{"text":"z"}]}"#;
+const CONDITION: &str = r##"{"resourceType":"Condition","id":"c1","contained":[{"resourceType":"Encounter","id":"enc","meta":{"profile":["http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter"]},"status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}}],"encounter":{"reference":"#enc"},"extension":[{"url":"http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_Department","valueCodeableConcept":{"coding":[{"system":"http://jami.jp/SS-MIX2/CodeSystem/ClinicalDepartment","code":"01"}],"text":"内科"}}],"identifier":[{"system":"http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier","value":"c1"}],"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active","display":"Active"}]},"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed","display":"Confirmed"}]},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"encounter-diagnosis"}]}],"code":{"coding":[{"system":"http://medis.or.jp/CodeSystem/master-disease-keyNumber","code":"20054174","display":"胃炎"}],"text":"胃炎"},"subject":{"reference":"Patient/p1"},"onsetDateTime":"2024-04-01"}"##;
+
+#[test]
+fn a_lone_resource_waits_for_its_patient_and_is_rebuilt_when_it_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    put(&w, "condition.json", CONDITION.as_bytes());
+    p.step().unwrap();
+    assert_eq!(
+        states(dir.path()),
+        vec![("Condition".into(), "held".into())]
+    );
+    put(&w, "patient.json", PATIENT.as_bytes());
+    p.step().unwrap(); // the patient; the waiting input goes back to `received`
+    p.step().unwrap(); // the condition again, now with its patient
+    assert_eq!(
+        states(dir.path()),
+        vec![
+            ("Condition".into(), "superseded".into()),
+            ("Condition".into(), "pending".into())
+        ]
+    );
+}
+
+fn put_ssmix2(writer: &Writer, occurred: &str, flag: char) -> i64 {
+    let name = format!("0000000001_-_ADT-00_000000000000001_{occurred}_-_{flag}");
+    let origin = format!("000/000/0000000001/-/ADT-00/{name}");
+    let msg = "MSH|^~\\&|EHR|H|R|R|20250401||ADT^A08|1|P|2.5||||||UNICODE UTF-8\rPID|||0000000001^^^^PI||a^b||19700101|M\r";
+    let (origin, raw) = (origin, msg.as_bytes().to_vec());
+    match writer
+        .call(move |c| {
+            inbox::insert(
+                c,
+                &inbox::NewInput {
+                    source: "s",
+                    origin: &origin,
+                    format: "ssmix2",
+                    raw: &raw,
+                    file_stamp: None,
+                },
+            )
+        })
+        .unwrap()
+    {
+        inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+    }
+}
+
+fn live_items(dir: &std::path::Path, inbox_id: i64) -> i64 {
+    let c = store::open_existing(dir).unwrap();
+    c.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state <> 'superseded'",
+        [inbox_id],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn ssmix2_versions_of_one_order_keep_only_the_newest_and_a_withdrawal_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let v1 = put_ssmix2(&w, "20250401120000000", '1');
+    p.step().unwrap();
+    assert_eq!(
+        live_items(dir.path(), v1),
+        1,
+        "held until conversion exists"
+    );
+    let v2 = put_ssmix2(&w, "20250402120000000", '1');
+    let v0 = put_ssmix2(&w, "20250301120000000", '1');
+    p.step().unwrap();
+    assert_eq!(live_items(dir.path(), v1), 0, "v1 superseded by v2");
+    assert_eq!(live_items(dir.path(), v2), 1);
+    assert_eq!(
+        live_items(dir.path(), v0),
+        0,
+        "an older version arriving late builds nothing"
+    );
+    let cancel = put_ssmix2(&w, "20250501120000000", '0');
+    p.step().unwrap();
+    assert_eq!(
+        live_items(dir.path(), v2),
+        0,
+        "the withdrawal supersedes the last version"
+    );
+    assert_eq!(live_items(dir.path(), cancel), 0);
+}
+
+#[test]
+fn an_ssmix2_source_uses_only_its_configured_data_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, w) = processor(dir.path());
+    let mut p = p.with_ssmix2_types("s", vec!["OML-11".into()]);
+    let id = put_ssmix2(&w, "20250401120000000", '1');
+    p.step().unwrap();
+    assert_eq!(
+        live_items(dir.path(), id),
+        0,
+        "ADT-00 is not used by this source"
+    );
+    let c = store::open_existing(dir.path()).unwrap();
+    let state: String = c
+        .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(state, "processed");
+}
+
+#[test]
+fn a_corrupt_record_is_quarantined_and_the_next_one_still_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let bad = put(&w, "bad.json", b"{}");
+    w.call(move |c| {
+        c.execute("UPDATE inbox SET raw = X'7B207D' WHERE id = ?1", [bad])?;
+        Ok(())
+    })
+    .unwrap();
+    put(&w, "patient.json", PATIENT.as_bytes());
+    assert_eq!(p.step().unwrap(), 2);
+    let c = store::open_existing(dir.path()).unwrap();
+    let (state, error): (String, String) = c
+        .query_row("SELECT state, error FROM inbox WHERE id = ?1", [bad], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(state, "quarantined");
+    assert!(
+        error.contains("t:bad.json") && error.contains("checksum"),
+        "{error}"
+    );
+    let processed: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM inbox WHERE state = 'processed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(processed, 1);
+}
+
+#[test]
+fn processing_is_deterministic_so_replay_gives_the_same_idempotency_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let bundle = format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"fullUrl":"urn:uuid:1","resource":{PATIENT}}},{{"fullUrl":"urn:uuid:2","resource":{CONDITION}}}]}}"#
+    );
+    let id = put(&w, "b.json", bundle.as_bytes());
+    p.step().unwrap();
+    w.call(move |c| inbox::replay(c, &[id])).unwrap();
+    p.step().unwrap();
+    let c = store::open_existing(dir.path()).unwrap();
+    let keys: Vec<String> = c
+        .prepare("SELECT idempotency_key FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1]);
+}
