@@ -112,6 +112,10 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_work_done() {
     }
     w.drop_file("broken.json", b"{ not json");
     wait_until(60, "three delivered", || w.accepted_files() == 3);
+    // The platform has them; wait until the agent has recorded the answers too.
+    wait_until(30, "deliveries recorded", || {
+        w.db_count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'") == 3
+    });
     wait_until(30, "quarantine recorded", || {
         w.status()["inputs_quarantined"] == 1
     });
