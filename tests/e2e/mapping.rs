@@ -172,6 +172,11 @@ fn ssmix2_records_are_mapped_to_the_masters_and_a_mapping_fix_is_replayed() {
                 && condition_ids.contains(b["identifier"]["value"].as_str().unwrap_or_default())
         })
     });
+    // The withdrawn diagnoses are no longer gaps to map (nor counted in the coded rates).
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM item_code WHERE category = 'disease'"),
+        0
+    );
 
     // Everything the platform accepted passes the agent's own validator, except the deletion:
     // the IG's prose makes a Patient-only bundle the deletion of its unit, while the package's

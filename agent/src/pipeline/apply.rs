@@ -10,6 +10,10 @@ pub(super) fn apply(
 ) -> Result<bool, StoreError> {
     let mut sendable = false;
     for (id, d) in decisions {
+        // An input that is not (or no longer) processed into items has no mapping outcomes.
+        if !matches!(d, Decision::Processed { .. }) {
+            crate::store::items::record(c, id, &[])?;
+        }
         match d {
             Decision::NotUsed => inbox::mark_processed(c, id)?,
             Decision::Version(v) => {

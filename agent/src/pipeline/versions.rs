@@ -66,6 +66,8 @@ impl Ssmix2Version {
         )?;
         if !self.superseded {
             for old in &self.older {
+                // What a superseded version carried is no longer a gap to map.
+                crate::store::items::record(c, *old, &[])?;
                 c.execute(
                     "UPDATE outbox SET state = 'superseded', updated_at = ?2
                      WHERE inbox_id = ?1 AND state IN ('pending', 'held')",
