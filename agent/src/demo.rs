@@ -353,11 +353,7 @@ fn actual(
         [id],
         |r| r.get(0),
     )?;
-    let patients: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM patient WHERE inbox_id = ?1",
-        [id],
-        |r| r.get(0),
-    )?;
+    let patients = crate::store::patients::count_brought_by(conn, id)?;
     let settled = state != "received" && unsettled == 0;
     Ok(Some((
         ExpectedFile {

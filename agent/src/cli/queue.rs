@@ -36,9 +36,10 @@ pub enum QueueAction {
         /// O-12 or I-7.
         id: String,
     },
-    /// Give up on an item for good; the reason is recorded in the audit table.
+    /// Give up on an item (O-12) or on an input and everything it produced (I-7) for good;
+    /// the reason is recorded in the audit table.
     Drop {
-        /// O-12.
+        /// O-12 or I-7.
         id: String,
         /// Why (required).
         #[arg(long)]
@@ -93,10 +94,20 @@ pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
             Ok(true)
         }
         QueueAction::Drop { id, reason } => {
-            let n = outbox_id(&id)?;
             if reason.trim().is_empty() {
                 anyhow::bail!("--reason must say why / 理由を入力してください");
             }
+            if let ("inbox", _, n) = query::parse_item_id(&id)? {
+                let who = actor();
+                let items = in_tx(&conn, |c| {
+                    let items = inbox::drop_input(c, n, &reason)?;
+                    outbox::audit(c, &who, "drop", &id, Some(&reason))?;
+                    Ok(items)
+                })?;
+                println!("{id}: dropped with {items} undelivered item(s); recorded in the audit table / 入力と未送信の{items}件を破棄し監査記録に残しました");
+                return Ok(true);
+            }
+            let n = outbox_id(&id)?;
             in_tx(&conn, |c| outbox::drop_item(c, n, &actor(), &reason))?;
             println!("{id}: dropped; recorded in the audit table / 破棄し監査記録に残しました");
             Ok(true)

@@ -1,15 +1,22 @@
 //! Writing one batch's decisions to the store, in one group-commit job.
 
 use super::*;
+use crate::store::patients::Remembered;
 
 /// Writes the decisions of one batch; returns whether anything became sendable.
 pub(super) fn apply(
     c: &Connection,
     decisions: Vec<(i64, Decision)>,
-    new_patients: &[String],
+    complete: &HashSet<String>,
 ) -> Result<bool, StoreError> {
     let mut sendable = false;
+    // Patients this batch changed into ones that can head a bundle, with the input that did.
+    let mut changed: Vec<(String, i64)> = Vec::new();
     for (id, d) in decisions {
+        // Dropped (or otherwise settled) by hand while it was being processed: that stands.
+        if !inbox::is_received(c, id)? {
+            continue;
+        }
         // An input that is not (or no longer) processed into items has no mapping outcomes.
         if !matches!(d, Decision::Processed { .. }) {
             crate::store::items::record(c, id, &[])?;
@@ -39,11 +46,11 @@ pub(super) fn apply(
                     v.apply(c, id)?;
                 }
                 for (reference, resource) in &patients {
-                    c.execute(
-                        "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (reference) DO UPDATE SET resource = ?2, inbox_id = ?3, updated_at = ?4",
-                        rusqlite::params![reference, resource.to_string(), id, crate::store::now_ms()],
-                    )?;
+                    let text = resource.to_string();
+                    let r = crate::store::patients::remember(c, reference, &text, id)?;
+                    if r == Remembered::Changed && complete.contains(reference) {
+                        changed.push((reference.clone(), id));
+                    }
                 }
                 for (b, verdict, facts) in &bundles {
                     let nb = outbox::NewBundle {
@@ -81,8 +88,13 @@ pub(super) fn apply(
             }
         }
     }
-    if !new_patients.is_empty() {
-        let waiting = outbox::inputs_waiting_for(c, new_patients)?;
+    // Replays are triggered by what changed (a stored Patient that can now head a bundle),
+    // never by the input itself.
+    for (reference, brought_by) in &changed {
+        let waiting: Vec<i64> = outbox::inputs_waiting_for(c, std::slice::from_ref(reference))?
+            .into_iter()
+            .filter(|id| id != brought_by)
+            .collect();
         if !waiting.is_empty() {
             inbox::replay(c, &waiting)?;
         }

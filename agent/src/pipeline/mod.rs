@@ -9,11 +9,11 @@
 //! `tsunagi replay` safe. This stage never touches the network, and never logs patient data:
 //! messages name the input by source and origin, and problems by field.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use tsunagi_adapters::{
     Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity,
 };
@@ -198,7 +198,8 @@ impl Processor {
         let mut versions: BatchVersions = HashMap::new();
         let mut decisions = Vec::with_capacity(batch.len());
         for input in &batch {
-            let d = self.decide(input, &fresh, &mut versions);
+            // A failed read fails the batch: nothing of it is applied, and it is read again.
+            let d = self.decide(input, &fresh, &mut versions)?;
             if let Decision::Processed { patients, .. } = &d {
                 for (r, p) in patients {
                     fresh.insert(r.clone(), p.clone());
@@ -207,17 +208,15 @@ impl Processor {
             decisions.push((input.id, d));
         }
         let n = decisions.len();
-        // Only a Patient the platform can take (it carries the 被保険者識別子) wakes the items
-        // waiting for it: one without it cannot complete them, and waking them would re-run the
-        // very input that brought it, forever.
-        let new_patients: Vec<String> = fresh
+        // Only a Patient that can head a bundle (insurance id and the required elements) can
+        // complete the items waiting for it; `apply` wakes them only if it really changed the
+        // stored Patient, and never wakes an input of this batch (issue 9, F1).
+        let complete: HashSet<String> = fresh
             .iter()
-            .filter(|(_, p)| has_member_id(p))
+            .filter(|(_, p)| crate::build::canonical::sendable(p, "Patient").is_ok())
             .map(|(r, _)| r.clone())
             .collect();
-        let delivered_any = self
-            .writer
-            .call(move |c| apply(c, decisions, &new_patients))?;
+        let delivered_any = self.writer.call(move |c| apply(c, decisions, &complete))?;
         if delivered_any {
             self.wake_sender.notify_one();
         }
@@ -229,17 +228,17 @@ impl Processor {
         input: &inbox::Pending,
         fresh: &HashMap<String, serde_json::Value>,
         versions: &mut BatchVersions,
-    ) -> Decision {
+    ) -> Result<Decision, StoreError> {
         let name = format!("{}:{}", input.source, input.origin);
         let Some(raw) = input.raw.as_deref() else {
-            return Decision::Quarantine(format!(
+            return Ok(Decision::Quarantine(format!(
                 "{name}: the raw input was pruned after its retention period and cannot be processed again / 保存期間を過ぎた入力のため再処理できません"
-            ));
+            )));
         };
         if sha256_hex(raw) != input.content_hash {
-            return Decision::Quarantine(format!(
+            return Ok(Decision::Quarantine(format!(
                 "{name}: corrupt record (checksum mismatch); the stored bytes changed after they were committed / 保存データのチェックサム不一致"
-            ));
+            )));
         }
         let mut version = None;
         if input.format.split(':').next() == Some("ssmix2") {
@@ -248,15 +247,15 @@ impl Processor {
                 .get(&input.source)
                 .unwrap_or(&self.default_ssmix2_types);
             match ssmix2::classify(&input.origin, types) {
-                FileClass::NotUsed(_) | FileClass::OffLayout(_) => return Decision::NotUsed,
+                FileClass::NotUsed(_) | FileClass::OffLayout(_) => return Ok(Decision::NotUsed),
                 FileClass::Used(name) => {
                     if let ConditionFlag::Other(flag) = name.condition {
-                        return Decision::Quarantine(format!(
+                        return Ok(Decision::Quarantine(format!(
                             "{}: SS-MIX2 condition flag {flag} is not understood (1 = valid, 0 = withdrawn are); check the EHR's export / コンディションフラグ {flag} は未対応です",
                             input.source
-                        ));
+                        )));
                     }
-                    let v = Ssmix2Version::of(&self.reader, input, &name, versions);
+                    let v = Ssmix2Version::of(&self.reader, input, &name, versions)?;
                     if !v.superseded
                         && name.condition == ConditionFlag::Cancelled
                         && WITHDRAWABLE.contains(&name.data_type.as_str())
@@ -264,18 +263,18 @@ impl Processor {
                         return self.withdraw(input, fresh, v);
                     }
                     if v.superseded || name.condition == ConditionFlag::Cancelled {
-                        return Decision::Version(v);
+                        return Ok(Decision::Version(v));
                     }
                     version = Some(v);
                 }
             }
         }
         let Some(adapter) = self.adapters.resolve(&input.format) else {
-            return Decision::Quarantine(format!(
+            return Ok(Decision::Quarantine(format!(
                 "{name}: no adapter for format {:?} (known: {}) / 未対応の形式です",
                 input.format,
                 self.adapters.names().join(", ")
-            ));
+            )));
         };
         let parsed = adapter.parse(&RawInput {
             bytes: raw,
@@ -291,7 +290,10 @@ impl Processor {
             .map(|p| p.to_string())
             .collect();
         if !fatal.is_empty() {
-            return Decision::Quarantine(format!("{name}: {}", fatal.join("; ")));
+            return Ok(Decision::Quarantine(format!(
+                "{name}: {}",
+                fatal.join("; ")
+            )));
         }
         let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
             .unwrap_or_default()
@@ -300,10 +302,7 @@ impl Processor {
             input_key: &input.content_hash,
             received_at,
         };
-        let dir = Directory {
-            conn: &self.reader,
-            fresh,
-        };
+        let dir = Directory::new(&self.reader, fresh);
         let records: Vec<Record> = parsed.records;
         let origin = InputOrigin {
             source: input.source.clone(),
@@ -339,22 +338,15 @@ impl Processor {
                 (b, checked.verdict, checked.facts)
             })
             .collect();
-        Decision::Processed {
+        dir.into_result()?;
+        Ok(Decision::Processed {
             version,
             bundles,
             held,
             patients,
             items,
-        }
+        })
     }
-}
-
-/// Whether a Patient resource carries a JP_Insurance_memberID identifier.
-fn has_member_id(patient: &serde_json::Value) -> bool {
-    patient["identifier"].as_array().is_some_and(|ids| {
-        ids.iter()
-            .any(|i| i["system"] == crate::build::clins::INSURANCE_MEMBER_ID_SYSTEM)
-    })
 }
 
 /// Japan Standard Time, the timezone of bundle timestamps.
@@ -362,10 +354,27 @@ pub fn jst() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
 }
 
-/// Resolves patients from this batch first, then from earlier inputs in the store.
+/// Resolves patients from this batch first, then from earlier inputs in the store. A failed
+/// read is kept (the lookup answers "unknown") and fails the whole batch afterwards, so that no
+/// input is marked processed on a guess.
 struct Directory<'a> {
     conn: &'a Connection,
     fresh: &'a HashMap<String, serde_json::Value>,
+    failed: std::cell::RefCell<Option<StoreError>>,
+}
+
+impl<'a> Directory<'a> {
+    fn new(conn: &'a Connection, fresh: &'a HashMap<String, serde_json::Value>) -> Self {
+        Directory {
+            conn,
+            fresh,
+            failed: std::cell::RefCell::new(None),
+        }
+    }
+
+    fn into_result(self) -> Result<(), StoreError> {
+        self.failed.into_inner().map_or(Ok(()), Err)
+    }
 }
 
 impl PatientDirectory for Directory<'_> {
@@ -373,17 +382,13 @@ impl PatientDirectory for Directory<'_> {
         if let Some(p) = self.fresh.get(reference) {
             return Some(p.clone());
         }
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT resource FROM patient WHERE reference = ?1",
-                [reference],
-                |r| r.get(0),
-            )
-            .optional()
-            .ok()
-            .flatten();
-        text.and_then(|t| serde_json::from_str(&t).ok())
+        match crate::store::patients::find(self.conn, reference) {
+            Ok(text) => text.and_then(|t| serde_json::from_str(&t).ok()),
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
     }
 }
 

@@ -211,3 +211,142 @@ fn processing_is_deterministic_so_replay_gives_the_same_idempotency_key() {
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0], keys[1]);
 }
+
+fn put_hl7(writer: &Writer, origin: &str, msg: &str) -> i64 {
+    let (origin, raw) = (origin.to_string(), msg.replace('\n', "\r").into_bytes());
+    match writer
+        .call(move |c| {
+            inbox::insert(
+                c,
+                &inbox::NewInput {
+                    source: "m",
+                    origin: &origin,
+                    format: "hl7v2",
+                    raw: &raw,
+                    file_stamp: None,
+                },
+            )
+        })
+        .unwrap()
+    {
+        inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+    }
+}
+
+fn mapped_processor(dir: &std::path::Path) -> (Processor, Writer) {
+    let (p, w) = processor(dir);
+    let p = p
+        .with_terminology(dir, crate::mapping::Policies::default())
+        .unwrap();
+    (p, w)
+}
+
+fn count(dir: &std::path::Path, sql: &str) -> i64 {
+    let c = store::open_existing(dir).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Issue 9, F1: the message of the hostile test (a PID without an address, with insurance).
+const NO_ADDRESS: &str =
+    "MSH|^~\\&|H|F|T|C|20250401||ADT^A08^ADT_A01|NOADDR1|P|2.5||||||UNICODE UTF-8
+PID|1||8800000099^^^^PI||A^B^^^^L^I||19600203|M
+IN1|1|C0^X^JHSD0001|138057|Y||||||Z~12345~01
+AL1|1|FA^F^HL70127|J9FC11310000^S^J-FAGY
+";
+
+#[test]
+fn an_input_that_brings_its_own_incomplete_patient_is_held_once_and_never_replays_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = mapped_processor(dir.path());
+    let id = put_hl7(&w, "NOADDR1", NO_ADDRESS);
+    assert_eq!(p.step().unwrap(), 1);
+    for _ in 0..5 {
+        assert_eq!(p.step().unwrap(), 0, "nothing may wake the input again");
+    }
+    let rows = count(dir.path(), "SELECT COUNT(*) FROM outbox");
+    assert!(rows > 0, "the input's items are held");
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state <> 'held' OR hold_reason <> 'patient-incomplete'"
+        ),
+        0
+    );
+    let c = store::open_existing(dir.path()).unwrap();
+    let state: String = c
+        .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(state, "processed");
+}
+
+#[test]
+fn a_complete_patient_from_a_later_message_releases_the_held_items_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = mapped_processor(dir.path());
+    let held = put_hl7(&w, "NOADDR1", NO_ADDRESS);
+    p.step().unwrap();
+    let with_address = NO_ADDRESS
+        .replace("NOADDR1", "ADDR2")
+        .replace("||19600203|M", "||19600203|M|||東京都千代田区^^^^1000001");
+    put_hl7(&w, "ADDR2", &with_address);
+    p.step().unwrap(); // the complete patient wakes the first input
+    p.step().unwrap(); // which is built again, now with that patient
+    assert_eq!(p.step().unwrap(), 0, "and the replay wakes nothing");
+    assert_eq!(
+        count(
+            dir.path(),
+            &format!("SELECT COUNT(*) FROM outbox WHERE inbox_id = {held} AND state = 'held'")
+        ),
+        0,
+        "the first input's items are no longer held"
+    );
+    assert!(
+        count(
+            dir.path(),
+            &format!("SELECT COUNT(*) FROM outbox WHERE inbox_id = {held} AND state = 'pending'")
+        ) > 0
+    );
+}
+
+#[test]
+fn an_input_dropped_by_hand_while_it_is_processed_stays_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = mapped_processor(dir.path());
+    let id = put_hl7(&w, "NOADDR1", NO_ADDRESS);
+    w.call(move |c| inbox::drop_input(c, id, "test")).unwrap();
+    p.step().unwrap_or_default();
+    let c = store::open_existing(dir.path()).unwrap();
+    let state: String = c
+        .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(state, "dropped");
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM outbox"), 0);
+}
+
+#[test]
+fn a_failed_read_leaves_the_input_received_and_it_is_processed_once_the_fault_clears() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let id = put(&w, "condition.json", CONDITION.as_bytes());
+    // The fault: the patient table cannot be read.
+    w.call(|c| {
+        c.execute_batch("ALTER TABLE patient RENAME TO patient_away")?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(p.step().is_err(), "the read error reaches the processor");
+    let state = |dir: &std::path::Path| -> String {
+        let c = store::open_existing(dir).unwrap();
+        c.query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(state(dir.path()), "received");
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM outbox"), 0);
+    w.call(|c| {
+        c.execute_batch("ALTER TABLE patient_away RENAME TO patient")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(p.step().unwrap(), 1);
+    assert_eq!(state(dir.path()), "processed");
+}

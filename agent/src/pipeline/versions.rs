@@ -23,20 +23,10 @@ impl Ssmix2Version {
         input: &inbox::Pending,
         name: &ssmix2::FileName,
         batch: &mut BatchVersions,
-    ) -> Self {
+    ) -> Result<Self, StoreError> {
         let k = name.order_key();
         let order_key = format!("{}|{}|{}", k.patient_id, k.data_type, k.order_no);
-        let mut siblings: Vec<(i64, String)> = conn
-            .prepare_cached(
-                "SELECT id, origin FROM inbox WHERE source = ?1 AND order_key = ?2 AND id <> ?3",
-            )
-            .and_then(|mut st| {
-                st.query_map(rusqlite::params![input.source, order_key, input.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect()
-            })
-            .unwrap_or_default();
+        let mut siblings = inbox::order_siblings(conn, &input.source, &order_key, input.id)?;
         let in_batch = batch.entry(order_key.clone()).or_default();
         siblings.extend(in_batch.iter().cloned());
         in_batch.push((input.id, input.origin.clone()));
@@ -55,24 +45,17 @@ impl Ssmix2Version {
                 v.older.push(id);
             }
         }
-        v
+        Ok(v)
     }
 
     /// Records the order key and supersedes what older versions produced.
     pub(super) fn apply(&self, c: &Connection, id: i64) -> Result<(), StoreError> {
-        c.execute(
-            "UPDATE inbox SET order_key = ?2 WHERE id = ?1",
-            rusqlite::params![id, self.order_key],
-        )?;
+        inbox::set_order_key(c, id, &self.order_key)?;
         if !self.superseded {
             for old in &self.older {
                 // What a superseded version carried is no longer a gap to map.
                 crate::store::items::record(c, *old, &[])?;
-                c.execute(
-                    "UPDATE outbox SET state = 'superseded', updated_at = ?2
-                     WHERE inbox_id = ?1 AND state IN ('pending', 'held')",
-                    rusqlite::params![old, crate::store::now_ms()],
-                )?;
+                outbox::supersede_unsent(c, *old)?;
             }
         }
         Ok(())
@@ -93,21 +76,10 @@ impl Processor {
         input: &inbox::Pending,
         fresh: &HashMap<String, serde_json::Value>,
         version: Ssmix2Version,
-    ) -> Decision {
+    ) -> Result<Decision, StoreError> {
         let mut sent: Vec<(String, String, String)> = Vec::new();
         for old in &version.older {
-            let rows = self
-                .reader
-                .prepare_cached(
-                    "SELECT DISTINCT bundle_identifier, resource_type, patient_ref FROM outbox
-                     WHERE inbox_id = ?1 AND body IS NOT NULL AND bundle_identifier IS NOT NULL
-                       AND state IN ('delivered', 'awaiting', 'in_flight', 'pending')",
-                )
-                .and_then(|mut st| {
-                    st.query_map([old], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                        .collect::<Result<Vec<(String, String, String)>, _>>()
-                })
-                .unwrap_or_default();
+            let rows = outbox::sent_bundles(&self.reader, *old)?;
             sent.extend(rows);
         }
         sent.sort();
@@ -119,10 +91,7 @@ impl Processor {
             input_key: &input.content_hash,
             received_at,
         };
-        let dir = Directory {
-            conn: &self.reader,
-            fresh,
-        };
+        let dir = Directory::new(&self.reader, fresh);
         let (mut bundles, mut held) = (Vec::new(), Vec::new());
         for (identifier, resource_type, patient_ref) in &sent {
             let Some(patient) = dir.patient(patient_ref) else {
@@ -142,12 +111,13 @@ impl Processor {
                 Err(h) => held.push(h),
             }
         }
-        Decision::Processed {
+        dir.into_result()?;
+        Ok(Decision::Processed {
             version: Some(version),
             bundles,
             held,
             patients: Vec::new(),
             items: Vec::new(),
-        }
+        })
     }
 }

@@ -1,8 +1,10 @@
 //! The `inbox` table: raw inputs, committed first, and their processing state.
 //!
 //! States: `received` (committed, not yet processed) → `processed` (its outbox rows exist) or
-//! `quarantined` (it could not be decoded or parsed; `error` says why). `replay` moves rows back
-//! to `received`. The functions here take a `&Connection` and are meant to run inside a
+//! `quarantined` (it could not be decoded or parsed; `error` says why); any of them → `dropped`
+//! (given up by hand, `queue drop I-n`, with its reason in `error` and the audit table).
+//! `replay` moves rows back to `received`. Processing results are applied only to an input that
+//! is still `received`, so a drop made while the input was being processed stands. The functions here take a `&Connection` and are meant to run inside a
 //! [`super::Writer`] job (writes) or on a reader connection (reads).
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -166,7 +168,8 @@ pub fn next_received(conn: &Connection, limit: usize) -> Result<Vec<Pending>, St
 /// Marks an input processed.
 pub fn mark_processed(conn: &Connection, id: i64) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE inbox SET state = 'processed', processed_at = ?2, error = NULL WHERE id = ?1",
+        "UPDATE inbox SET state = 'processed', processed_at = ?2, error = NULL
+         WHERE id = ?1 AND state = 'received'",
         params![id, now_ms()],
     )?;
     Ok(())
@@ -175,7 +178,8 @@ pub fn mark_processed(conn: &Connection, id: i64) -> Result<(), StoreError> {
 /// Quarantines an input with a reason (which must not contain patient data).
 pub fn quarantine(conn: &Connection, id: i64, reason: &str) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE inbox SET state = 'quarantined', processed_at = ?2, error = ?3 WHERE id = ?1",
+        "UPDATE inbox SET state = 'quarantined', processed_at = ?2, error = ?3
+         WHERE id = ?1 AND state = 'received'",
         params![id, now_ms(), reason],
     )?;
     Ok(())
@@ -207,6 +211,83 @@ pub fn replay(conn: &Connection, ids: &[i64]) -> Result<usize, StoreError> {
         )?;
     }
     Ok(n)
+}
+
+/// Whether input `id` still waits for processing (a batch's results apply only then).
+pub fn is_received(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    let state: Option<String> = conn
+        .prepare_cached("SELECT state FROM inbox WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(state.as_deref() == Some("received"))
+}
+
+/// Gives up on input `id` for good (`queue drop I-n --reason`): it is not processed again, and
+/// its items that were not delivered become `dead`. Refused while one of them is being sent.
+/// Returns how many items became dead. The caller records the audit row.
+pub fn drop_input(conn: &Connection, id: i64, reason: &str) -> Result<usize, StoreError> {
+    let state: Option<String> = conn
+        .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    match state.as_deref() {
+        None => {
+            return Err(StoreError::Invalid(format!(
+                "no input I-{id} / I-{id} は存在しません"
+            )))
+        }
+        Some("dropped") => {
+            return Err(StoreError::Invalid(format!(
+                "I-{id} was dropped already / I-{id} は破棄済みです"
+            )))
+        }
+        Some(_) => {}
+    }
+    let in_flight: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = 'in_flight'",
+        [id],
+        |r| r.get(0),
+    )?;
+    if in_flight > 0 {
+        return Err(StoreError::Invalid(format!(
+            "I-{id} has an item being sent right now; try again in a moment / 送信中の項目があります。少し待って再実行してください"
+        )));
+    }
+    let why = format!("dropped by hand: {reason}");
+    let items = conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3
+         WHERE inbox_id = ?1 AND state IN ('pending', 'rejected', 'held', 'awaiting')",
+        params![id, why, now_ms()],
+    )?;
+    conn.execute(
+        "UPDATE inbox SET state = 'dropped', processed_at = ?2, error = ?3 WHERE id = ?1",
+        params![id, now_ms(), why],
+    )?;
+    Ok(items)
+}
+
+/// Other inputs of `source` stored as versions of one SS-MIX2 order: (id, origin).
+pub fn order_siblings(
+    conn: &Connection,
+    source: &str,
+    order_key: &str,
+    except: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, origin FROM inbox WHERE source = ?1 AND order_key = ?2 AND id <> ?3",
+    )?;
+    let rows = st.query_map(params![source, order_key, except], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records which SS-MIX2 order an input is a version of.
+pub fn set_order_key(conn: &Connection, id: i64, order_key: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE inbox SET order_key = ?2 WHERE id = ?1",
+        params![id, order_key],
+    )?;
+    Ok(())
 }
 
 /// Prunes the raw bytes of inputs older than `cutoff_ms` whose outbox rows are all finished

@@ -36,6 +36,7 @@ pub mod disk;
 pub mod inbox;
 pub mod items;
 pub mod outbox;
+pub mod patients;
 pub mod query;
 mod schema;
 pub mod writer;

@@ -285,6 +285,33 @@ pub fn inputs_waiting_for(
     Ok(ids)
 }
 
+/// The items of input `inbox_id` that were not sent yet (pending, held) become `superseded`:
+/// a newer version of the same SS-MIX2 order replaces them.
+pub fn supersede_unsent(conn: &Connection, inbox_id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'superseded', updated_at = ?2
+         WHERE inbox_id = ?1 AND state IN ('pending', 'held')",
+        params![inbox_id, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Bundles of input `inbox_id` that reached (or are on their way to) the platform:
+/// (bundle identifier, resource type, patient reference), for a withdrawal to delete.
+pub fn sent_bundles(
+    conn: &Connection,
+    inbox_id: i64,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT bundle_identifier, resource_type, patient_ref FROM outbox
+         WHERE inbox_id = ?1 AND body IS NOT NULL AND bundle_identifier IS NOT NULL
+           AND patient_ref IS NOT NULL
+           AND state IN ('delivered', 'awaiting', 'in_flight', 'pending')",
+    )?;
+    let rows = st.query_map([inbox_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Sends a rejected, held-invalid or pending item again now (`queue retry`).
 pub fn retry_now(conn: &Connection, id: i64, actor: &str) -> Result<(), StoreError> {
     let state: Option<(String, Option<String>)> = conn
