@@ -137,19 +137,29 @@ pub async fn start(
             BundleValidator::with_package(Arc::new(package))
         }
     };
+    let processor = cfg.source.ssmix2.iter().fold(
+        Processor::new(
+            writer.clone(),
+            store::open(&data_dir)?,
+            builder,
+            wake_sender.clone(),
+        ),
+        |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
+    );
     let processor = cfg
         .source
-        .ssmix2
+        .mllp
         .iter()
-        .fold(
-            Processor::new(
-                writer.clone(),
-                store::open(&data_dir)?,
-                builder,
-                wake_sender.clone(),
-            ),
-            |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
+        .filter_map(|m| Some((&m.name, m.charset.as_ref()?)))
+        .chain(
+            cfg.source
+                .ssmix2
+                .iter()
+                .filter_map(|s| Some((&s.name, s.charset.as_ref()?))),
         )
+        .fold(processor, |p, (name, charset)| {
+            p.with_charset(name, charset)
+        })
         .with_validator(validator, cfg.validation.strict)
         .with_counters(counters.clone())
         .with_terminology(&data_dir, policies(&cfg.terminology))

@@ -85,6 +85,9 @@ pub struct Processor {
     /// default six.
     ssmix2_types: HashMap<String, Vec<String>>,
     default_ssmix2_types: Vec<String>,
+    /// Character sets configured per source (`charset`), applied to inputs stored before the
+    /// setting too, so a replay after the fix decodes with it.
+    charsets: HashMap<String, String>,
 }
 
 impl Processor {
@@ -107,6 +110,7 @@ impl Processor {
             wake_sender,
             ssmix2_types: HashMap::new(),
             default_ssmix2_types: ssmix2::default_data_types(),
+            charsets: HashMap::new(),
         }
     }
 
@@ -147,6 +151,23 @@ impl Processor {
     pub fn with_ssmix2_types(mut self, source: &str, types: Vec<String>) -> Self {
         self.ssmix2_types.insert(source.to_string(), types);
         self
+    }
+
+    /// Decodes the HL7 v2 inputs of `source` with `charset`, whatever MSH-18 (or the format
+    /// stored with an earlier input) says.
+    pub fn with_charset(mut self, source: &str, charset: &str) -> Self {
+        self.charsets
+            .insert(source.to_string(), charset.to_string());
+        self
+    }
+
+    /// The format an input is parsed with: as stored, with the source's configured charset.
+    fn effective_format(&self, input: &inbox::Pending) -> String {
+        let name = input.format.split(':').next().unwrap_or_default();
+        match self.charsets.get(&input.source) {
+            Some(c) if name != "fhir-json" => format!("{name}:{c}"),
+            _ => input.format.clone(),
+        }
     }
 
     /// Processes until shutdown; `wake` is notified by intake when new inputs are committed.
@@ -269,10 +290,11 @@ impl Processor {
                 }
             }
         }
-        let Some(adapter) = self.adapters.resolve(&input.format) else {
+        let format = self.effective_format(input);
+        let Some(adapter) = self.adapters.resolve(&format) else {
             return Ok(Decision::Quarantine(format!(
                 "{name}: no adapter for format {:?} (known: {}) / 未対応の形式です",
-                input.format,
+                format,
                 self.adapters.names().join(", ")
             )));
         };
@@ -331,6 +353,12 @@ impl Processor {
         held.dedup_by(|a, b| {
             a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
         });
+        if parsed.decode_replacements > 0 && !format.contains(':') {
+            // Text that did not decode (MSH-18 names one character set, the bytes are another)
+            // would reach the platform as U+FFFD in names, addresses and clinical text.
+            dir.into_result()?;
+            return Ok(garbled(version, bundles, held, items, &parsed.problems));
+        }
         let bundles = bundles
             .into_iter()
             .map(|b| {
@@ -346,6 +374,55 @@ impl Processor {
             patients,
             items,
         })
+    }
+}
+
+/// An input whose text did not decode: nothing is sent and no Patient is remembered; every
+/// bundle it would have produced is held (`encoding`) naming the fields, until a `charset` is
+/// configured for its source and the input is replayed.
+fn garbled(
+    version: Option<Ssmix2Version>,
+    bundles: Vec<crate::build::BuiltBundle>,
+    mut held: Vec<crate::build::Held>,
+    items: Vec<ItemOutcome>,
+    problems: &[tsunagi_adapters::Problem],
+) -> Decision {
+    let fields: Vec<String> = problems
+        .iter()
+        .filter(|p| p.reason_en.contains("could not be decoded"))
+        .map(|p| p.field.clone())
+        .collect();
+    let fields = if fields.is_empty() {
+        String::from("-")
+    } else {
+        fields.join(", ")
+    };
+    held.retain(|h| h.code != "encoding");
+    for b in bundles {
+        held.push(crate::build::Held {
+            reason_en: format!(
+                "characters that do not decode in the declared character set (MSH-18) at {fields}; set `charset` for this source and replay"
+            ),
+            reason_ja: format!(
+                "宣言された文字コード（MSH-18）で解読できない文字があります（{fields}）。このソースの charset を設定して再処理してください"
+            ),
+            resource_type: b.resource_type.clone(),
+            code: "encoding",
+            patient_ref: Some(b.patient_ref.clone()),
+        });
+    }
+    held.sort_by(|a, b| {
+        (&a.resource_type, a.code, &a.patient_ref).cmp(&(&b.resource_type, b.code, &b.patient_ref))
+    });
+    held.dedup_by(|a, b| {
+        a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
+    });
+    Decision::Processed {
+        version,
+        bundles: Vec::new(),
+        held,
+        patients: Vec::new(),
+        items,
     }
 }
 

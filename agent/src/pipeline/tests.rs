@@ -350,3 +350,107 @@ fn a_failed_read_leaves_the_input_received_and_it_is_processed_once_the_fault_cl
     assert_eq!(p.step().unwrap(), 1);
     assert_eq!(state(dir.path()), "processed");
 }
+
+/// Issue 9, F3: labelled UTF-8, encoded Shift_JIS (the patient's name and address, the allergen).
+fn mislabelled() -> Vec<u8> {
+    let text = "MSH|^~\\&|H|F|T|C|20250401||ADT^A08^ADT_A01|SJIS1|P|2.5||||||UNICODE UTF-8\r\
+PID|1||8800000098^^^^PI||山田^太郎^^^^L^I||19600203|M|||東京都千代田区^^^^1000001\r\
+IN1|1|C0^X^JHSD0001|138057|Y||||||Z~12345~01\r\
+AL1|1|FA^卵^HL70127|J9FC11310000^卵^J-FAGY\r";
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    bytes.into_owned()
+}
+
+fn put_raw(writer: &Writer, source: &str, origin: &str, raw: Vec<u8>) -> i64 {
+    let (source, origin) = (source.to_string(), origin.to_string());
+    match writer
+        .call(move |c| {
+            inbox::insert(
+                c,
+                &inbox::NewInput {
+                    source: &source,
+                    origin: &origin,
+                    format: "hl7v2",
+                    raw: &raw,
+                    file_stamp: None,
+                },
+            )
+        })
+        .unwrap()
+    {
+        inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+    }
+}
+
+#[test]
+fn text_that_does_not_decode_is_held_for_encoding_and_no_patient_is_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = mapped_processor(dir.path());
+    put_raw(&w, "m", "SJIS1", mislabelled());
+    p.step().unwrap();
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ),
+        0,
+        "nothing garbled is sent"
+    );
+    assert!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'held' AND hold_reason = 'encoding'"
+        ) > 0
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM patient"), 0);
+    let c = store::open_existing(dir.path()).unwrap();
+    let reason: String = c
+        .query_row(
+            "SELECT last_error FROM outbox WHERE hold_reason = 'encoding' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        reason.contains("PID-5") && reason.contains("charset"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains('\u{fffd}') && !reason.contains("山田"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_configured_charset_decodes_the_stored_input_on_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = mapped_processor(dir.path());
+    let id = put_raw(&w, "m", "SJIS1", mislabelled());
+    p.step().unwrap();
+    let mut p = p.with_charset("m", "cp932");
+    w.call(move |c| inbox::replay(c, &[id])).unwrap();
+    p.step().unwrap();
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'held' AND hold_reason = 'encoding'"
+        ),
+        0
+    );
+    assert!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ) > 0
+    );
+    let c = store::open_existing(dir.path()).unwrap();
+    let body: Vec<u8> = c
+        .query_row(
+            "SELECT body FROM outbox WHERE state = 'pending' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("山田") && !body.contains('\u{fffd}'));
+}

@@ -68,6 +68,7 @@ pub fn hold_key(reason: &str) -> &'static str {
         "patient-unknown" => "patient-unknown",
         "unsupported" => "unsupported",
         "invalid" => "invalid",
+        "encoding" => "encoding",
         _ => "other",
     }
 }
