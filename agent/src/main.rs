@@ -9,7 +9,6 @@
 //! 0 success, 1 the command ran and found problems (bad config, demo outcome not as expected),
 //! 2 it could not run.
 
-mod build;
 mod cli;
 mod config;
 mod daemon;
@@ -27,7 +26,10 @@ mod source;
 mod store;
 mod terminology;
 mod uplink;
-mod validate;
+
+// The pure stages live in their own crate (no database, network or runtime); the agent's modules
+// keep calling them `crate::build` and `crate::validate`.
+use tsunagi_clins::{build, validate};
 
 use std::process::ExitCode;
 

@@ -69,7 +69,7 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool, setup: Setup) -> any
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut bundles, mut held_bundles, mut held_items) = (0usize, 0usize, 0usize);
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-    let received_at = chrono::Utc::now().with_timezone(&crate::pipeline::jst());
+    let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
     for file in &files {
         let bytes = std::fs::read(file)?;
         let name = display_name(file, reveal);

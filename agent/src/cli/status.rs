@@ -58,7 +58,7 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
 pub fn fmt_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
-            t.with_timezone(&crate::pipeline::jst())
+            t.with_timezone(&tsunagi_clins::time::jst())
                 .format("%Y-%m-%d %H:%M:%S%:z")
                 .to_string()
         })

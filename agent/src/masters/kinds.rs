@@ -83,7 +83,7 @@ pub(crate) fn parse_records(kind: MasterKind, records: &[Record]) -> Result<Rows
         ),
         MasterKind::Jfagy => {
             let today = chrono::Utc::now()
-                .with_timezone(&crate::pipeline::jst())
+                .with_timezone(&tsunagi_clins::time::jst())
                 .format("%Y%m%d")
                 .to_string();
             with_header(

@@ -75,7 +75,7 @@ pub fn esc(s: &str) -> String {
 fn jst(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
-            t.with_timezone(&crate::pipeline::jst())
+            t.with_timezone(&tsunagi_clins::time::jst())
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string()
         })
@@ -87,7 +87,7 @@ pub fn months(ms: i64) -> (String, String) {
     use chrono::Datelike;
     let t = chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
-        .with_timezone(&crate::pipeline::jst());
+        .with_timezone(&tsunagi_clins::time::jst());
     let (y, m) = (t.year(), t.month());
     let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
     (format!("{y:04}-{m:02}"), format!("{py:04}-{pm:02}"))

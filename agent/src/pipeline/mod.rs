@@ -28,6 +28,7 @@ use crate::store::items::ItemOutcome;
 use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
+use tsunagi_clins::time::jst;
 
 mod adapters;
 mod apply;
@@ -424,11 +425,6 @@ fn garbled(
         patients: Vec::new(),
         items,
     }
-}
-
-/// Japan Standard Time, the timezone of bundle timestamps.
-pub fn jst() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
 }
 
 /// Resolves patients from this batch first, then from earlier inputs in the store. A failed

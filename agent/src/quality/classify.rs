@@ -259,7 +259,7 @@ pub fn parse_fhir_datetime(s: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_millis());
     }
-    let jst = crate::pipeline::jst();
+    let jst = tsunagi_clins::time::jst();
     let local = |n: NaiveDateTime| jst.from_local_datetime(&n).single();
     if let Ok(n) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
         return local(n).map(|t| t.timestamp_millis());

@@ -52,7 +52,7 @@ pub fn april(day: i64, h: i64, m: i64) -> i64 {
 fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
-            t.with_timezone(&crate::pipeline::jst())
+            t.with_timezone(&tsunagi_clins::time::jst())
                 .format("%Y-%m-%dT%H:%M:%S%:z")
                 .to_string()
         })

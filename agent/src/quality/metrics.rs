@@ -258,7 +258,7 @@ pub fn delay(mut values: Vec<i64>) -> Delay {
 fn rfc3339_jst(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
-            t.with_timezone(&crate::pipeline::jst())
+            t.with_timezone(&tsunagi_clins::time::jst())
                 .format("%Y-%m-%dT%H:%M:%S%:z")
                 .to_string()
         })

@@ -67,7 +67,7 @@ impl Month {
 
 fn midnight_ms(d: NaiveDate) -> i64 {
     let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    crate::pipeline::jst()
+    tsunagi_clins::time::jst()
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.timestamp_millis())
@@ -77,7 +77,7 @@ fn midnight_ms(d: NaiveDate) -> i64 {
 /// The JST calendar day of an instant (unix ms).
 pub fn jst_date(ms: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&crate::pipeline::jst()).date_naive())
+        .map(|t| t.with_timezone(&tsunagi_clins::time::jst()).date_naive())
         .unwrap_or_default()
 }
 

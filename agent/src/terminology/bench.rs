@@ -120,7 +120,7 @@ fn map_build_validate_benchmark() {
         BuildSettings::new("1318814790", Some(("01".into(), "内科".into()))).unwrap(),
     );
     let validator = crate::validate::BundleValidator::new();
-    let received_at = chrono::Utc::now().with_timezone(&crate::pipeline::jst());
+    let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
     let origin = InputOrigin {
         source: "bench".into(),
         ..InputOrigin::default()

@@ -34,7 +34,7 @@ use super::patients::ResolvedPatient;
 use super::terminology::{SourceRef, Terminology};
 use super::{BuildContext, BuildResult, BuildSettings, Held, PatientDirectory};
 
-pub(crate) use patient::{patient_key, sendable};
+pub use patient::{patient_key, sendable};
 
 /// The class of the contained Encounter, when the caller knows it (else `AMB`).
 #[allow(dead_code)] // set by the integrator from PV1-2

@@ -24,7 +24,7 @@ use super::common::{clean_text, short_hash};
 
 /// `Patient/<id>` for a local patient ID: the ID itself when it is a FHIR id, else `h` and a
 /// hash (so records of one patient always meet under the same key).
-pub(crate) fn patient_key(local_id: &str) -> String {
+pub fn patient_key(local_id: &str) -> String {
     format!("Patient/{}", patient_id(local_id))
 }
 
@@ -118,7 +118,7 @@ fn member_id_format() -> &'static Regex {
 }
 
 /// Whether `patient` (a Patient resource, canonical or received as FHIR) can head a bundle.
-pub(crate) fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
+pub fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
     let held = |code: &'static str, en: &str, ja: &str| Held {
         reason_en: en.into(),
         reason_ja: ja.into(),
