@@ -17,12 +17,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::build::{BuildSettings, BundleBuilder};
 use crate::config::{Config, UnmappedAction};
 use crate::intake::StoreIntake;
 use crate::mapping::{Policies, UnmappedPolicy};
 use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
-use crate::pipeline::Processor;
+use crate::pipeline::{Processor, ProcessorSettings};
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
 use crate::source::mllp::MllpListener;
@@ -30,7 +29,6 @@ use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::{self, inbox, query, StoreError, Writer};
 use crate::uplink::Uplink;
-use crate::validate::{BundleValidator, Package};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -122,48 +120,19 @@ pub async fn start(
         .map_err(|e| DaemonError::Uplink(e.to_string()))?;
 
     let mut threads = Vec::new();
-    let settings = BuildSettings::new(
-        cfg.agent.institution_number.clone(),
-        cfg.agent.department.clone().map(|[c, t]| (c, t)),
-    )
-    .map_err(|e| DaemonError::Settings(e.to_string()))?;
-    let builder = BundleBuilder::new(settings);
     // Ready once at least one national master is loaded (`tsunagi masters load`).
     readiness.set_masters_loaded(crate::terminology::masters_loaded(&data_dir));
-    let validator = match &cfg.validation.fhir_package {
-        None => BundleValidator::new(),
-        Some(dir) => {
-            let package = Package::load(dir).map_err(|e| DaemonError::Settings(e.to_string()))?;
-            BundleValidator::with_package(Arc::new(package))
-        }
-    };
-    let processor = cfg.source.ssmix2.iter().fold(
-        Processor::new(
-            writer.clone(),
-            store::open(&data_dir)?,
-            builder,
-            wake_sender.clone(),
-        ),
-        |p, s| p.with_ssmix2_types(&s.name, s.data_types.clone()),
-    );
-    let processor = cfg
-        .source
-        .mllp
-        .iter()
-        .filter_map(|m| Some((&m.name, m.charset.as_ref()?)))
-        .chain(
-            cfg.source
-                .ssmix2
-                .iter()
-                .filter_map(|s| Some((&s.name, s.charset.as_ref()?))),
-        )
-        .fold(processor, |p, (name, charset)| {
-            p.with_charset(name, charset)
-        })
-        .with_validator(validator, cfg.validation.strict)
-        .with_counters(counters.clone())
-        .with_terminology(&data_dir, policies(&cfg.terminology))
-        .map_err(|e| DaemonError::Settings(e.to_string()))?;
+    let settings =
+        ProcessorSettings::from_config(cfg).map_err(|e| DaemonError::Settings(e.to_string()))?;
+    let processor = Processor::configured(
+        &settings,
+        &data_dir,
+        writer.clone(),
+        store::open(&data_dir)?,
+        wake_sender.clone(),
+    )
+    .map_err(|e| DaemonError::Settings(e.to_string()))?
+    .with_counters(counters.clone());
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);

@@ -34,3 +34,6 @@ mod ops_page;
 
 /// Codes to national masters: SS-MIX2 records mapped, gaps suggested, fixes replayed.
 mod mapping;
+
+/// `inspect --bundles` and the daemon build the same bundles.
+mod inspect_identity;

@@ -1,222 +1,372 @@
 //! `tsunagi inspect --bundles PATH…`: what the agent would send for these inputs, without
-//! storing or sending anything.
+//! touching its store or sending anything.
 //!
-//! Each input goes through the same map → build → validate stages as in the daemon, with the
-//! masters and mapping table of the agent named by `--config`/`--data` (none: nothing is
-//! verified against a master, every local code is unmapped). Inputs are taken in path order
-//! (an SS-MIX2 storage's ADT-00 before its PPR-01, as the daemon reads it), and Patients of
-//! earlier inputs complete later ones. For each input it prints every coded item's mapping
-//! outcome, then every bundle with its findings. Disease names and patient values are masked
-//! unless `--reveal`.
+//! The inputs go through the daemon's own processor ([`Processor::configured`], the same setup
+//! the daemon uses), over a throwaway store in a temporary directory: the same formats, SS-MIX2
+//! version rules, charsets, `strict`, de-duplication of held items and Patient directory. So the
+//! bundles shown are the bundles the daemon would queue, apart from the processing time
+//! (`meta.lastUpdated`, `Bundle.timestamp`). A file under a source named in the config is stored
+//! as that source stores it (its name and format; for an SS-MIX2 storage, its path in the
+//! storage); any other file as `inspect` with the format its bytes show. Inputs are taken in path
+//! order (an SS-MIX2 storage's ADT-00 before its PPR-01, as the daemon reads it), and Patients of
+//! earlier inputs complete later ones. Masters and mapping come from the agent named by
+//! `--config`/`--data` (none: nothing is verified against a master, every local code is
+//! unmapped). Disease names and patient values are masked unless `--reveal`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tsunagi_adapters::{Adapter, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record};
 
 use super::inspect::{collect_files, display_name, looks_like_json, split_messages, Format};
-use crate::build::{BuildContext, BuildSettings, BundleBuilder, InputOrigin, Terminology};
-use crate::mapping::Policies;
-use crate::terminology::{Mapper, NAME_SYSTEM};
+use crate::config::Config;
+use crate::pipeline::{findings_of, Processor, ProcessorSettings};
+use crate::store::{self, inbox, items, outbox, Writer};
+use crate::terminology::NAME_SYSTEM;
 use crate::validate::BundleValidator;
 
-/// The 保険医療機関番号 used when no config names one (the IG's example number).
-const EXAMPLE_INSTITUTION: &str = "1318814790";
-
-/// Where the mapping comes from.
+/// The agent whose settings, masters and mapping table are used.
 pub struct Setup {
     /// The agent's data directory (masters and mapping table), if any.
     pub data_dir: Option<PathBuf>,
-    /// Build settings (institution number, default department).
-    pub settings: BuildSettings,
-    /// Unmapped-code policies.
-    pub policies: Policies,
+    /// The processor's settings (build, validation, policies, charsets).
+    pub settings: ProcessorSettings,
+    /// The agent's config, when one is named: its sources say how a file is stored.
+    pub config: Option<Config>,
 }
 
-impl Setup {
-    /// No agent: the example institution number, no masters, no table.
-    pub fn standalone() -> anyhow::Result<Setup> {
-        Ok(Setup {
-            data_dir: None,
-            settings: BuildSettings::new(EXAMPLE_INSTITUTION, None)?,
-            policies: Policies::default(),
-        })
-    }
+/// One input as a source would store it.
+struct Candidate {
+    source: String,
+    origin: String,
+    format: String,
+    bytes: Vec<u8>,
+    shown: String,
 }
 
 /// Runs the command; `Ok(false)` when some bundle would be held for its findings.
 pub fn run(paths: &[PathBuf], format: Format, reveal: bool, setup: Setup) -> anyhow::Result<bool> {
     let mut files = Vec::new();
+    let mut candidates = Vec::new();
     for p in paths {
-        collect_files(p, &mut files)?;
+        let mut under = Vec::new();
+        collect_files(p, &mut under)?;
+        candidates.extend(self::candidates(p, &under, setup.config.as_ref(), reveal)?);
+        files.extend(under);
     }
-    let mapper = match &setup.data_dir {
-        Some(d) => Mapper::open(d, setup.policies)?,
-        None => Mapper::new(
-            crate::masters::MasterSet::empty(),
-            crate::mapping::MappingTable::new(Vec::new()),
-            setup.policies,
-        ),
-    };
-    let builder = BundleBuilder::new(setup.settings);
-    let validator = match crate::validate::Package::from_env() {
-        Some(p) => BundleValidator::with_package(std::sync::Arc::new(p?)),
-        None => BundleValidator::new(),
-    };
-    let mut directory: BTreeMap<String, Value> = BTreeMap::new();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let (mut bundles, mut held_bundles, mut held_items) = (0usize, 0usize, 0usize);
-    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-    let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
-    for file in &files {
-        let bytes = std::fs::read(file)?;
-        let name = display_name(file, reveal);
-        for msg in split_messages(&bytes) {
-            let adapter: &dyn Adapter = if looks_like_json(msg) {
-                &FhirJsonAdapter
-            } else {
-                &Hl7v2Adapter::new()
-            };
-            let parsed = adapter.parse(&RawInput {
-                bytes: msg,
-                origin: &name,
+    let scratch = tempfile::tempdir()?;
+    let store_dir = scratch.path().join("store");
+    let (writer, writer_thread) = Writer::spawn(store::open(&store_dir)?)?;
+    let mut ids = Vec::with_capacity(candidates.len());
+    for c in &candidates {
+        ids.push(commit(&writer, c)?);
+    }
+    let data_dir = setup
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| scratch.path().join("terminology"));
+    let mut processor = Processor::configured(
+        &setup.settings,
+        &data_dir,
+        writer.clone(),
+        store::open(&store_dir)?,
+        Arc::new(tokio::sync::Notify::new()),
+    )?;
+    while processor.step()? > 0 {}
+    drop(processor);
+    drop(writer);
+    let _ = writer_thread.join();
+    let reader = store::open(&store_dir)?;
+    let mut report = Report::new(format, reveal, setup.settings.validator()?);
+    for (c, id) in candidates.iter().zip(ids) {
+        report.input(&reader, c, id)?;
+    }
+    report.finish(files.len())
+}
+
+/// Stores one candidate; returns its input id.
+fn commit(writer: &Writer, c: &Candidate) -> anyhow::Result<i64> {
+    let (source, origin, format, raw) = (
+        c.source.clone(),
+        c.origin.clone(),
+        c.format.clone(),
+        c.bytes.clone(),
+    );
+    let stored = writer.call(move |conn| {
+        inbox::insert(
+            conn,
+            &inbox::NewInput {
+                source: &source,
+                origin: &origin,
+                format: &format,
+                raw: &raw,
+                file_stamp: None,
+            },
+        )
+    })?;
+    Ok(match stored {
+        inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+    })
+}
+
+/// The inputs the files make, as the configured sources would store them.
+fn candidates(
+    arg: &Path,
+    files: &[PathBuf],
+    config: Option<&Config>,
+    reveal: bool,
+) -> anyhow::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| anyhow::anyhow!("{}: {e} / 読み込めません", file.display()))?;
+        let shown = display_name(file, reveal);
+        if let Some((source, origin, format)) = config.and_then(|c| configured_source(c, file)) {
+            out.push(Candidate {
+                source,
+                origin,
+                format,
+                bytes,
+                shown,
             });
-            let key = crate::store::sha256_hex(msg);
-            let ctx = BuildContext {
-                input_key: &key,
-                received_at,
+            continue;
+        }
+        if let Some(rel) = ssmix2_path(arg, file) {
+            out.push(Candidate {
+                source: "inspect-ssmix2".into(),
+                origin: rel,
+                format: "ssmix2".into(),
+                bytes,
+                shown,
+            });
+            continue;
+        }
+        let messages = split_messages(&bytes);
+        let several = messages.len() > 1;
+        for (n, msg) in messages.into_iter().enumerate() {
+            let format = if looks_like_json(msg) {
+                "fhir-json"
+            } else {
+                "hl7v2"
             };
-            let origin = InputOrigin {
+            let suffix = if several {
+                format!("#{}", n + 1)
+            } else {
+                String::new()
+            };
+            out.push(Candidate {
                 source: "inspect".into(),
-                sending_application: crate::pipeline::sending_application(msg),
-                ..InputOrigin::default()
-            };
-            let answers = mapper.for_input();
-            let records: Vec<Record> = parsed.records;
-            let result = builder.build_mapped(
-                &ctx,
-                &origin,
-                &records,
-                &directory,
-                Some(&answers as &dyn Terminology),
-            );
-            for (reference, patient) in &result.patients {
-                directory.insert(reference.clone(), patient.clone());
+                origin: format!("{shown}{suffix}"),
+                format: format.into(),
+                bytes: msg.to_vec(),
+                shown: format!("{shown}{suffix}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The file's path in an SS-MIX2 storage, when `arg` is a storage (or a folder of one) and the
+/// path below it follows the standard layout.
+fn ssmix2_path(arg: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(arg).ok()?;
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    crate::source::ssmix2::parse_rel(&rel).ok().map(|_| rel)
+}
+
+/// `(source, origin, format)` when `file` lies under a configured folder or SS-MIX2 source.
+fn configured_source(cfg: &Config, file: &Path) -> Option<(String, String, String)> {
+    let file = file.canonicalize().ok()?;
+    let under = |root: &Path| -> Option<String> {
+        let root = root.canonicalize().ok()?;
+        let rel = file.strip_prefix(root).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
+    };
+    for s in &cfg.source.ssmix2 {
+        if let Some(rel) = under(&s.path) {
+            return Some((s.name.clone(), rel, "ssmix2".into()));
+        }
+    }
+    for s in &cfg.source.folder {
+        if let Some(rel) = under(&s.folder.path) {
+            return Some((s.folder.name.clone(), rel, s.format.clone()));
+        }
+    }
+    None
+}
+
+/// What the command prints, and its counts.
+struct Report {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    validator: BundleValidator,
+    format: Format,
+    reveal: bool,
+    bundles: usize,
+    held_bundles: usize,
+    held_items: usize,
+    outcomes: std::collections::BTreeMap<String, usize>,
+}
+
+impl Report {
+    fn new(format: Format, reveal: bool, validator: BundleValidator) -> Self {
+        Report {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            validator,
+            format,
+            reveal,
+            bundles: 0,
+            held_bundles: 0,
+            held_items: 0,
+            outcomes: Default::default(),
+        }
+    }
+
+    /// Prints what became of one stored input.
+    fn input(&mut self, conn: &rusqlite::Connection, c: &Candidate, id: i64) -> anyhow::Result<()> {
+        let name = &c.shown;
+        if let Some(reason) = inbox::quarantine_reason(conn, id)? {
+            let v = json!({"input": name, "quarantined": reason});
+            match self.format {
+                Format::Jsonl => writeln!(self.out, "{v}")?,
+                Format::Table => writeln!(self.out, "quarantined  {name}: {reason}")?,
             }
-            for item in answers.into_outcomes() {
-                *outcomes
-                    .entry(format!("{} {}", item.category, item.outcome))
-                    .or_default() += 1;
-                let hide =
-                    !reveal && (item.category == "disease" || item.local_system == NAME_SYSTEM);
-                let local = if hide {
-                    "***".to_string()
-                } else {
-                    item.local_code.clone()
-                };
-                let v = json!({"input": name, "item": item.category, "outcome": item.outcome,
+        }
+        for item in items::for_input(conn, id)? {
+            self.item(name, &item)?;
+        }
+        for row in outbox::for_input(conn, id)? {
+            match &row.body {
+                None => self.held(name, &row)?,
+                Some(body) => self.bundle(name, &row, body)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn item(&mut self, name: &str, item: &items::StoredItem) -> anyhow::Result<()> {
+        *self
+            .outcomes
+            .entry(format!("{} {}", item.category, item.outcome))
+            .or_default() += 1;
+        let hide = !self.reveal && (item.category == "disease" || item.local_system == NAME_SYSTEM);
+        let local = if hide { "***" } else { &item.local_code };
+        match self.format {
+            Format::Jsonl => writeln!(
+                self.out,
+                "{}",
+                json!({"input": name, "item": item.category, "outcome": item.outcome,
                     "via": item.via, "local_system": item.local_system, "local_code": local,
-                    "standard_system": item.standard_system, "standard_code": item.standard_code});
-                match format {
-                    Format::Jsonl => writeln!(out, "{v}")?,
-                    Format::Table => writeln!(
-                        out,
-                        "item    {:<9} {:<9} {:<12} {}:{} → {}",
-                        item.category,
-                        item.outcome,
-                        item.via.unwrap_or("-"),
-                        item.local_system,
-                        local,
-                        item.standard_code.as_deref().unwrap_or("-")
-                    )?,
+                    "standard_system": item.standard_system, "standard_code": item.standard_code})
+            )?,
+            Format::Table => writeln!(
+                self.out,
+                "item    {:<9} {:<9} {:<12} {}:{} → {}",
+                item.category,
+                item.outcome,
+                item.via.as_deref().unwrap_or("-"),
+                item.local_system,
+                local,
+                item.standard_code.as_deref().unwrap_or("-")
+            )?,
+        }
+        Ok(())
+    }
+
+    fn held(&mut self, name: &str, row: &outbox::InputRow) -> anyhow::Result<()> {
+        self.held_items += 1;
+        let reason = row.hold_reason.as_deref().unwrap_or("-");
+        let message = row.last_error.as_deref().unwrap_or("");
+        match self.format {
+            Format::Jsonl => writeln!(
+                self.out,
+                "{}",
+                json!({"input": name, "held": row.resource_type, "code": reason, "reason": message})
+            )?,
+            Format::Table => writeln!(
+                self.out,
+                "held    {:<19} {:<24} {message}",
+                row.resource_type, reason
+            )?,
+        }
+        Ok(())
+    }
+
+    fn bundle(&mut self, name: &str, row: &outbox::InputRow, body: &[u8]) -> anyhow::Result<()> {
+        self.bundles += 1;
+        let held = row.state == "held";
+        if held {
+            self.held_bundles += 1;
+        }
+        let json: Value = serde_json::from_slice(body)?;
+        let entries = json["entry"].as_array().map_or(0, Vec::len);
+        // Warnings are not stored with the row; the same rules give them again.
+        let findings = findings_of(&self.validator, &json);
+        let identifier = row.identifier.as_deref().unwrap_or("-");
+        match self.format {
+            Format::Jsonl => {
+                let mut v = json!({"input": name, "bundle": identifier, "type": row.resource_type,
+                    "state": row.state, "entries": entries, "send": !held, "findings": findings,
+                    "idempotency_key": row.idempotency_key});
+                if self.reveal {
+                    v["body"] = json;
                 }
+                writeln!(self.out, "{v}")?;
             }
-            for h in &result.held {
-                held_items += 1;
-                let v = json!({"input": name, "held": h.resource_type, "code": h.code, "reason_en": h.reason_en, "reason_ja": h.reason_ja});
-                match format {
-                    Format::Jsonl => writeln!(out, "{v}")?,
-                    Format::Table => writeln!(
-                        out,
-                        "held    {:<19} {:<24} {} / {}",
-                        h.resource_type, h.code, h.reason_en, h.reason_ja
-                    )?,
-                }
-            }
-            for b in &result.bundles {
-                bundles += 1;
-                let checked = crate::pipeline::check_bundle(&validator, false, b);
-                if checked.verdict.is_some() {
-                    held_bundles += 1;
-                }
-                let entries = serde_json::from_slice::<Value>(&b.body)
-                    .ok()
-                    .and_then(|v| v["entry"].as_array().map(Vec::len))
-                    .unwrap_or(0);
-                let findings: Vec<String> =
-                    checked.findings.iter().map(|f| f.to_string()).collect();
-                match format {
-                    Format::Jsonl => {
-                        let mut v = json!({"input": name, "bundle": b.identifier, "type": b.resource_type,
-                            "kind": format!("{:?}", b.kind), "entries": entries,
-                            "send": checked.verdict.is_none(), "findings": findings});
-                        if reveal {
-                            v["body"] = serde_json::from_slice(&b.body).unwrap_or_default();
-                        }
-                        writeln!(out, "{v}")?;
-                    }
-                    Format::Table => {
-                        let verdict = if checked.verdict.is_none() {
-                            "send"
-                        } else {
-                            "HOLD"
-                        };
-                        writeln!(
-                            out,
-                            "bundle  {:<19} {:<5} {:>3} entries  {}",
-                            b.resource_type, verdict, entries, b.identifier
-                        )?;
-                        for f in &findings {
-                            writeln!(out, "          {f}")?;
-                        }
-                    }
+            Format::Table => {
+                let verdict = if held { "HOLD" } else { "send" };
+                writeln!(
+                    self.out,
+                    "bundle  {:<19} {:<5} {:>3} entries  {identifier}",
+                    row.resource_type, verdict, entries
+                )?;
+                for f in &findings {
+                    writeln!(self.out, "          {f}")?;
                 }
             }
         }
+        Ok(())
     }
-    let summary = json!({"files": files.len(), "bundles": bundles, "bundles_held": held_bundles,
-        "items_held": held_items, "items": outcomes});
-    match format {
-        Format::Jsonl => writeln!(out, "{}", json!({ "summary": summary }))?,
-        Format::Table => {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "{} file(s): {bundles} bundle(s) would be sent or held ({held_bundles} held for findings), {held_items} item(s) held / 送信予定 {bundles} 件（検証で保留 {held_bundles} 件）、保留項目 {held_items} 件",
-                files.len()
-            )?;
-            for (k, n) in &outcomes {
-                writeln!(out, "  {k:<20} {n}")?;
+
+    fn finish(mut self, files: usize) -> anyhow::Result<bool> {
+        let (bundles, held_bundles, held_items) =
+            (self.bundles, self.held_bundles, self.held_items);
+        let summary = json!({"files": files, "bundles": bundles, "bundles_held": held_bundles,
+            "items_held": held_items, "items": self.outcomes});
+        match self.format {
+            Format::Jsonl => writeln!(self.out, "{}", json!({ "summary": summary }))?,
+            Format::Table => {
+                writeln!(self.out)?;
+                writeln!(
+                    self.out,
+                    "{files} file(s): {bundles} bundle(s) would be sent or held ({held_bundles} held for findings), {held_items} item(s) held / 送信予定 {bundles} 件（検証で保留 {held_bundles} 件）、保留項目 {held_items} 件"
+                )?;
+                for (k, n) in &self.outcomes {
+                    writeln!(self.out, "  {k:<20} {n}")?;
+                }
             }
         }
+        self.out.flush()?;
+        Ok(held_bundles == 0)
     }
-    out.flush()?;
-    Ok(held_bundles == 0)
 }
 
 /// The setup of the agent named by a config file or data directory.
 pub fn setup_for(config: Option<&Path>, data: Option<&Path>) -> anyhow::Result<Setup> {
-    let mut setup = Setup::standalone()?;
+    let mut setup = Setup {
+        data_dir: None,
+        settings: ProcessorSettings::standalone()?,
+        config: None,
+    };
     if let Some(c) = config {
         let (cfg, _) = crate::config::load(c).map_err(super::problems_error)?;
-        setup.settings = BuildSettings::new(
-            cfg.agent.institution_number.clone(),
-            cfg.agent.department.clone().map(|[c, t]| (c, t)),
-        )?;
-        setup.policies = crate::daemon::policies(&cfg.terminology);
-        setup.data_dir = Some(cfg.agent.data_dir);
+        setup.settings = ProcessorSettings::from_config(&cfg)?;
+        setup.data_dir = Some(cfg.agent.data_dir.clone());
+        setup.config = Some(cfg);
+    }
+    if setup.settings.fhir_package.is_none() {
+        setup.settings.fhir_package =
+            std::env::var_os(tsunagi_clins::validate::package::PACKAGE_ENV).map(PathBuf::from);
     }
     if let Some(d) = data {
         setup.data_dir = Some(d.to_path_buf());

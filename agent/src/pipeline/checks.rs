@@ -2,11 +2,9 @@
 
 use super::*;
 
-/// A built bundle after validation: its findings, the verdict (why it is held, if it is) and
+/// A built bundle after validation: the verdict (why it is held, if it is) and
 /// the facts the quality report counts by.
 pub struct Checked {
-    /// Every finding, warnings included.
-    pub findings: Vec<crate::validate::Finding>,
     /// `Some(reasons)` when the bundle must be held rather than sent.
     pub verdict: Option<String>,
     /// Information type and clinical event time.
@@ -21,15 +19,7 @@ pub fn check_bundle(
     b: &crate::build::BuiltBundle,
 ) -> Checked {
     let body = serde_json::from_slice::<serde_json::Value>(&b.body).unwrap_or_default();
-    let findings = match b.kind {
-        BundleKind::Clins => validator.validate(&body),
-        BundleKind::Document(_) => validator.validate_document(&body),
-        BundleKind::Deletion => validator
-            .validate(&body)
-            .into_iter()
-            .filter(|f| f.rule != "R02143")
-            .collect(),
-    };
+    let findings = findings_by_kind(validator, &b.kind, &body);
     let errors: Vec<String> = findings
         .iter()
         .filter(|f| {
@@ -41,8 +31,47 @@ pub fn check_bundle(
     Checked {
         verdict: (!errors.is_empty()).then(|| errors.join("; ")),
         facts: crate::quality::classify_bundle(&body),
-        findings,
     }
+}
+
+/// Every finding for a bundle of `kind`: documents against their profile, deletion bundles
+/// without R02143, which they cannot meet by design.
+fn findings_by_kind(
+    validator: &BundleValidator,
+    kind: &BundleKind,
+    body: &serde_json::Value,
+) -> Vec<crate::validate::Finding> {
+    match kind {
+        BundleKind::Clins => validator.validate(body),
+        BundleKind::Document(_) => validator.validate_document(body),
+        BundleKind::Deletion => validator
+            .validate(body)
+            .into_iter()
+            .filter(|f| f.rule != "R02143")
+            .collect(),
+    }
+}
+
+/// Every finding for a queued bundle body, warnings included (`inspect --bundles` shows them;
+/// the outbox keeps only the ones that hold). The kind is read off the body: a document is
+/// typed `document`, a deletion bundle holds the Patient alone.
+pub fn findings_of(validator: &BundleValidator, body: &serde_json::Value) -> Vec<String> {
+    let entries = body["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let kind = if body["type"] == "document" {
+        // The document rules are the same for the three documents.
+        BundleKind::Document(crate::build::DocumentKind::Referral)
+    } else if entries.len() == 1 && entries[0]["resource"]["resourceType"] == "Patient" {
+        BundleKind::Deletion
+    } else {
+        BundleKind::Clins
+    };
+    findings_by_kind(validator, &kind, body)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Records what the quality report counts an outbox row by.

@@ -34,13 +34,15 @@ mod adapters;
 mod apply;
 mod checks;
 mod reload;
+mod setup;
 mod versions;
 
 pub use adapters::{sending_application, Adapters};
 use apply::apply;
-pub use checks::check_bundle;
 use checks::set_facts;
+pub use checks::{check_bundle, findings_of};
 use reload::{data_version, LiveTerminology};
+pub use setup::ProcessorSettings;
 use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 
 /// Inputs processed per group-commit job.

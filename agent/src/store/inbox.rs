@@ -213,6 +213,18 @@ pub fn replay(conn: &Connection, ids: &[i64]) -> Result<usize, StoreError> {
     Ok(n)
 }
 
+/// Why input `id` is quarantined; `None` when it is not.
+pub fn quarantine_reason(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT error FROM inbox WHERE id = ?1 AND state = 'quarantined'",
+            [id],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Whether input `id` still waits for processing (a batch's results apply only then).
 pub fn is_received(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     let state: Option<String> = conn

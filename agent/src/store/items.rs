@@ -136,6 +136,44 @@ pub fn inputs_with_unmapped(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     Ok(ids)
 }
 
+/// A coded item's outcome as stored.
+pub struct StoredItem {
+    /// `disease`, `lab`, `allergen` or `drug`.
+    pub category: String,
+    /// The code system as received.
+    pub local_system: String,
+    /// The code as received.
+    pub local_code: String,
+    /// `mapped`, `unmapped` or `invalid`.
+    pub outcome: String,
+    /// `direct` or `table` for mapped items.
+    pub via: Option<String>,
+    /// The standard code system, for mapped items.
+    pub standard_system: Option<String>,
+    /// The standard code, for mapped items.
+    pub standard_code: Option<String>,
+}
+
+/// The outcomes recorded for input `inbox_id`, in the order they were recorded.
+pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<StoredItem>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT category, local_system, local_code, outcome, via, standard_system, standard_code
+         FROM item_code WHERE inbox_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([inbox_id], |r| {
+        Ok(StoredItem {
+            category: r.get(0)?,
+            local_system: r.get(1)?,
+            local_code: r.get(2)?,
+            outcome: r.get(3)?,
+            via: r.get(4)?,
+            standard_system: r.get(5)?,
+            standard_code: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

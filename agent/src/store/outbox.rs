@@ -375,6 +375,44 @@ pub fn audit(
     Ok(())
 }
 
+/// An outbox row of one input, as `tsunagi inspect --bundles` shows it.
+pub struct InputRow {
+    /// Bundle.identifier.value; `None` for items held before building.
+    pub identifier: Option<String>,
+    /// The resource type of the bundle or item.
+    pub resource_type: String,
+    /// The bundle JSON; `None` for items held before building.
+    pub body: Option<Vec<u8>>,
+    /// The delivery state (`pending`, `held`, …).
+    pub state: String,
+    /// Why it is held (machine reason).
+    pub hold_reason: Option<String>,
+    /// The findings or reason stored with it.
+    pub last_error: Option<String>,
+    /// SHA-256 of the body (or of the held item).
+    pub idempotency_key: String,
+}
+
+/// Every outbox row built from input `inbox_id`, in the order they were queued.
+pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<InputRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT bundle_identifier, resource_type, body, state, hold_reason, last_error, idempotency_key
+         FROM outbox WHERE inbox_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([inbox_id], |r| {
+        Ok(InputRow {
+            identifier: r.get(0)?,
+            resource_type: r.get(1)?,
+            body: r.get(2)?,
+            state: r.get(3)?,
+            hold_reason: r.get(4)?,
+            last_error: r.get(5)?,
+            idempotency_key: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

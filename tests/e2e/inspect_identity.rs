@@ -1,0 +1,142 @@
+//! `tsunagi inspect --bundles` shows what the daemon sends (issue 10): the same inputs, config,
+//! masters and mapping give the same bundles, apart from the processing time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// The synthetic FHIR samples, in the order the demo feeds them (Patients before the items that
+/// need them); `broken.json` is quarantined by both.
+fn samples() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config-examples/samples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("samples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 9, "samples found: {}", files.len());
+    files
+}
+
+/// A bundle without what depends on when it was processed: `meta.lastUpdated` anywhere and
+/// `Bundle.timestamp`.
+fn timeless(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("lastUpdated");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if let Value::Object(m) = &mut v {
+        m.remove("timestamp");
+    }
+    strip(&mut v);
+    v
+}
+
+/// Bundles the daemon queued, by identifier.
+fn queued(w: &World) -> BTreeMap<String, Value> {
+    let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db opens");
+    let mut stmt = db
+        .prepare("SELECT bundle_identifier, body FROM outbox WHERE body IS NOT NULL ORDER BY id")
+        .expect("query");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .expect("rows");
+    rows.map(|r| {
+        let (id, body) = r.expect("row");
+        (id, timeless(serde_json::from_slice(&body).expect("json")))
+    })
+    .collect()
+}
+
+/// Copies a folder tree (the sample storage) into the test directory.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from)
+        .expect("read_dir")
+        .filter_map(Result::ok)
+    {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn inspect_bundles_shows_the_bundles_the_daemon_queues() {
+    let mut w = World::new();
+    // The sample SS-MIX2 storage too: its files go through the version rules and Patient
+    // directory of an SS-MIX2 source in both.
+    let storage =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config-examples/samples/ssmix2");
+    copy_tree(&storage, &w.path("ssmix2"));
+    w.extra_config =
+        "\n[[source.ssmix2]]\nname = \"storage\"\npath = \"ssmix2\"\nstable_ms = 100\n".into();
+    w.start_sim("", false);
+    w.start_agent();
+    wait_until(60, "the storage is processed", || {
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'storage' AND state = 'processed'")
+            >= 3
+    });
+    let files = samples();
+    for f in &files {
+        let name = f.file_name().expect("name").to_string_lossy().into_owned();
+        w.drop_file(&name, &std::fs::read(f).expect("read sample"));
+        wait_until(30, "the sample is taken", || w.files_in("inbox") == 0);
+        wait_until(30, "the sample is processed", || {
+            w.db_count("SELECT COUNT(*) FROM inbox WHERE state = 'received'") == 0
+        });
+    }
+    w.stop_agent();
+    let daemon = queued(&w);
+    assert!(daemon.len() >= 8, "bundles queued: {}", daemon.len());
+
+    let out = Command::new(agent_bin())
+        .args([
+            "inspect",
+            "--bundles",
+            "--format",
+            "jsonl",
+            "--reveal",
+            "--config",
+        ])
+        .arg(w.path("tsunagi.toml"))
+        .args(&files)
+        .arg(w.path("ssmix2"))
+        .output()
+        .expect("run inspect");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let inspected: BTreeMap<String, Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("body").is_some())
+        .map(|v| {
+            let id = v["bundle"].as_str().expect("identifier").to_string();
+            (id, timeless(v["body"].clone()))
+        })
+        .collect();
+    assert_eq!(
+        daemon.keys().collect::<Vec<_>>(),
+        inspected.keys().collect::<Vec<_>>(),
+        "the same bundle identifiers"
+    );
+    for (id, body) in &daemon {
+        assert_eq!(Some(body), inspected.get(id), "bundle {id} differs");
+    }
+}
