@@ -1,7 +1,9 @@
 //! The daemon: builds every stage from a [`Config`] and runs them until shutdown.
 //!
 //! ```text
-//! FolderSource ─(thread per folder)─▶ StoreIntake ─▶ Writer ─▶ inbox
+//! FolderSource ─(thread per folder)──┐
+//! Ssmix2Source ─(thread per storage)─┼─▶ StoreIntake ─▶ Writer ─▶ inbox
+//! MllpListener ─(task per connection)┘
 //!                                                   Processor (thread) ─▶ outbox
 //!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
 //!                                                   housekeeping (task): disk reserve, pruning, heartbeat

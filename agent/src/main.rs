@@ -1,6 +1,7 @@
 //! tsunagi (つなぎ): the hospital edge agent that feeds Japan's 電子カルテ情報共有サービス (CLINS).
 //!
-//! It takes clinical data in from folders (FHIR JSON today; SS-MIX2 and HL7 v2 over MLLP next),
+//! It takes clinical data in from watched folders (FHIR JSON, HL7 v2), SS-MIX2 storages and HL7 v2
+//! over MLLP,
 //! commits every raw input to SQLite before acknowledging it, builds JP-CLINS bundles, validates
 //! them, and delivers them to the national platform at least once, with an idempotency key so the
 //! platform keeps each once. See ARCHITECTURE.md for the data flow and the code map.

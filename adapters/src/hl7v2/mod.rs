@@ -1,4 +1,4 @@
-//! HL7 v2 in (SS-MIX2 標準化ストレージ files, later MLLP): [`Hl7v2Adapter`].
+//! HL7 v2 in (SS-MIX2 標準化ストレージ files, files in watched folders, MLLP): [`Hl7v2Adapter`].
 //!
 //! Three steps, each usable alone:
 //! 1. [`decode`]: bytes → text, character set from MSH-18 (ISO-2022-JP, Shift_JIS/CP932,

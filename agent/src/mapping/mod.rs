@@ -9,10 +9,9 @@
 //! - [`check`]: a mapping table against the masters.
 //! - [`normalize`] and [`suggest`]: Japanese name normalisation and n-gram suggestions.
 //!
-//! The national masters are reached only through the [`MasterCatalog`] trait.
-
-// The pipeline (resolve, MappingTable, Policies) is wired at integration; until then only the
-// CLI uses this module, so parts of its public API have no caller in the binary yet.
+//! The map stage (`terminology::Mapper`) resolves each code through [`resolve`]; the CLI imports,
+//! exports, checks and suggests. The national masters are reached only through the
+//! [`MasterCatalog`] trait.
 
 pub mod catalog;
 pub mod category;

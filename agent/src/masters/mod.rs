@@ -43,13 +43,8 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
-// The integrator's API (re-exports; the CLI uses only part of it yet).
-#[allow(unused_imports)]
-pub use parse::Problem;
-#[allow(unused_imports)]
 pub use set::MasterSet;
-#[allow(unused_imports)]
-pub use store::{load, status, LoadReport, MasterStatus, VersionInfo};
+pub use store::{load, status};
 
 /// The masters tsunagi knows; the kebab names are stable (they are stored and typed on the CLI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use super::parse::Problem;
+use super::store::VersionInfo;
 use super::*;
 
 fn examples() -> PathBuf {

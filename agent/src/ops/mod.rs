@@ -28,8 +28,6 @@ mod server;
 mod snapshot;
 
 pub use config::OpsConfig;
-#[allow(unused_imports)] // for the sender (Readiness::set_uplink)
-pub use readiness::UplinkState;
 pub use readiness::{Counters, Readiness};
 pub use server::{OpsError, OpsListener, OpsState};
 

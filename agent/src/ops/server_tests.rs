@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rusqlite::params;
 
+use super::readiness::UplinkState;
 use super::*;
 use crate::shutdown::Shutdown;
 use crate::store;

@@ -1,6 +1,7 @@
 //! Sources: where clinical input enters tsunagi, and the contract by which it is handed over.
 //!
-//! A source finds input (today: files in watched folders, see [`folder`]) and offers every complete
+//! A source finds input (files in watched folders, [`folder`]; files of SS-MIX2 storages,
+//! [`ssmix2`]; HL7 v2 messages over MLLP, [`mllp`]) and offers every complete
 //! unit of it to an [`Intake`], which the daemon implements on top of the SQLite store.
 //!
 //! # The acknowledgement rule

@@ -2,7 +2,7 @@
 //!
 //! [`DiskReserve::check`] asks the file system how many bytes are available to us under the data
 //! directory. Sources ask [`DiskReserve::paused`] before committing; while paused, files stay in
-//! their folders and (later) MLLP senders get a NAK and retry. Delivery goes on, so the queue
+//! their folders and MLLP senders get a negative ACK (AE) and retry. Delivery goes on, so the queue
 //! drains; intake resumes by itself when space returns. The result is cached for `interval`, so
 //! the hot path costs one atomic load.
 

@@ -33,11 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use config::{Route, UplinkConfig};
-// Part of the API the sender loop and the agent's config use; not every caller names each type.
-#[allow(unused_imports)]
-pub use config::{RetryConfig, SharedFolderConfig, WebApiConfig};
-#[allow(unused_imports)]
-pub use retry::{RetryPolicy, RETRY_AFTER_CAP};
+pub use retry::RetryPolicy;
 pub use shared_folder::SharedFolderClient;
 pub use web_api::WebApiClient;
 
@@ -201,6 +197,7 @@ pub(crate) fn invalid_key_outcome() -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use super::config::{RetryConfig, SharedFolderConfig, WebApiConfig};
     use super::*;
 
     #[test]

@@ -31,15 +31,11 @@ use serde_json::Value;
 use thiserror::Error;
 use tsunagi_adapters::{FhirResource, Prescription, Record};
 
-// The integrator wires these into the pipeline; until then the binary does not name them all.
-#[allow(unused_imports)]
 pub use canonical::{EncounterClass, InputOrigin, RecordExtras};
 pub use documents::DocumentKind;
-#[allow(unused_imports)]
 pub use terminology::{
     Coding, Coding3, LabCoding, Outcome, PassThrough, Reason, SourceRef, Terminology,
 };
-#[allow(unused_imports)]
 pub use withdraw::Withdrawal;
 
 /// Per-installation settings of the builder.
@@ -231,7 +227,6 @@ impl fmt::Debug for BundleBuilder {
     }
 }
 
-#[allow(dead_code)] // integrator API: with_terminology, settings
 impl BundleBuilder {
     /// A builder for one institution. Without a [`Terminology`] canonical records are held.
     pub fn new(settings: BuildSettings) -> Self {
