@@ -191,7 +191,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
             println!("  MLLP (HL7 v2)    {}  (point the EHR's test feed here)", crate::source::mllp::config::DEFAULT_LISTEN);
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
-            crate::cli::wait_for_signal().await;
+            crate::shutdown::wait_for_signal().await;
             true
         } else {
             let settled = wait_settled(&cfg.agent.data_dir, &expected, Duration::from_secs(90)).await;

@@ -13,6 +13,7 @@
 mod cli;
 mod config;
 mod daemon;
+#[cfg(feature = "demo")]
 mod demo;
 mod intake;
 mod logging;

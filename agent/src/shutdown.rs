@@ -5,6 +5,7 @@
 //! `Notify`) alike, so stages that run on plain threads (the store writer, folder scans) and stages
 //! that run on the runtime (uplink, MLLP) stop the same way. After it fires, stages finish the unit
 //! of work they hold (a commit, a send) and return: draining, not abandoning.
+//! [`wait_for_signal`] is where the process's SIGTERM/SIGINT arrive (`tsunagi run`, `demo --serve`).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -61,6 +62,22 @@ impl Shutdown {
             }
             notified.await;
         }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
 }
 

@@ -11,9 +11,12 @@ fn help_lists_every_command() {
         .expect("run tsunagi");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["demo", "run", "check-config", "status", "queue", "replay"] {
+    for cmd in ["run", "check-config", "status", "queue", "replay"] {
         assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
     }
+    // `demo` exists only in builds with the `demo` feature (the default).
+    let lists_demo = text.lines().any(|l| l.trim_start().starts_with("demo "));
+    assert_eq!(lists_demo, cfg!(feature = "demo"), "{text}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `tsunagi-bench`: the durable core's throughput and memory, measured on loopback.
 //!
 //! ```sh
-//! cargo build --release -p tsunagi -p tsunagi-sim
+//! cargo build --release -p tsunagi -p tsunagi-tests
 //! target/release/tsunagi-bench --inputs 10000
 //! ```
 //! It writes N FHIR input files (Patient + Condition each), starts the platform simulator

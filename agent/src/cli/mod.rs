@@ -65,6 +65,7 @@ impl Target {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run everything on loopback with the bundled simulator and sample inputs; no config needed.
+    #[cfg(feature = "demo")]
     Demo {
         /// Keep the agent's database and the simulator's data here instead of a temporary folder.
         #[arg(long)]
@@ -180,6 +181,7 @@ pub enum Command {
 /// Runs a command; `Ok(false)` means it ran and the answer is "not good" (exit 1).
 pub fn dispatch(args: Args) -> anyhow::Result<bool> {
     match args.command {
+        #[cfg(feature = "demo")]
         Command::Demo { data, serve } => crate::demo::run(data, serve),
         Command::Run { config } => run(config),
         Command::CheckConfig { file } => Ok(check_config(&file)),
@@ -275,27 +277,11 @@ fn run(config: PathBuf) -> anyhow::Result<bool> {
     rt.block_on(async move {
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
-        wait_for_signal().await;
+        crate::shutdown::wait_for_signal().await;
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();
         running.wait().await;
         tracing::info!("stopped");
         Ok(true)
     })
-}
-
-/// Completes on SIGTERM or SIGINT.
-pub async fn wait_for_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }

@@ -55,6 +55,7 @@ pub fn find(conn: &Connection, reference: &str) -> Result<Option<String>, StoreE
 }
 
 /// How many patients input `inbox_id` brought (and still stands for).
+#[cfg(any(test, feature = "demo"))] // only `tsunagi demo` uses it
 pub fn count_brought_by(conn: &Connection, inbox_id: i64) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM patient WHERE inbox_id = ?1",

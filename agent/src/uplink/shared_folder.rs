@@ -1,7 +1,7 @@
 //! The shared-folder route (資格確認端末経由方式): bundles are handed to the オンライン資格確認
 //! terminal through a folder it shares with us, and its answers come back the same way.
 //!
-//! Assumed layout and protocol (our assumption; the terminal side is simulated in `tests/`):
+//! Assumed layout and protocol (our assumption; the terminal side is simulated in `simulator/`):
 //! - `ROOT/req/` and `ROOT/res/` belong to the terminal's share. We never create them: if they
 //!   are missing the share is probably not mounted, and writing into the bare mount point would
 //!   strand requests on the local disk. `submit` then answers `Transient { Io }`.

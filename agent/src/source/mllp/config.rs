@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// Default listen address: loopback, the IANA-registered HL7 port.
+#[cfg(any(test, feature = "demo"))] // only `tsunagi demo` uses it
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:2575";
 /// Default size limit (16 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
