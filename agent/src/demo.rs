@@ -18,7 +18,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::shutdown::Shutdown;
-use crate::store;
+use crate::store::{self, InputState, OutboxState};
 
 /// The samples, compiled in so the demo works from an installed binary too.
 const SAMPLES: &[(&str, &[u8])] = &[
@@ -333,35 +333,17 @@ fn actual(
     source: &str,
     name: &str,
 ) -> anyhow::Result<Option<(ExpectedFile, bool)>> {
-    let row: Option<(i64, String)> = rusqlite::OptionalExtension::optional(conn.query_row(
-        "SELECT id, state FROM inbox WHERE source = ?1 AND origin = ?2 ORDER BY id DESC LIMIT 1",
-        [source, name],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    ))?;
-    let Some((id, state)) = row else {
+    let Some(o) = store::demo::sample_outcome(conn, source, name)? else {
         return Ok(None);
     };
-    let count = |st: &str| -> rusqlite::Result<i64> {
-        conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = ?2",
-            rusqlite::params![id, st],
-            |r| r.get(0),
-        )
-    };
-    let unsettled: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state IN ('pending', 'in_flight', 'awaiting')",
-        [id],
-        |r| r.get(0),
-    )?;
-    let patients = crate::store::patients::count_brought_by(conn, id)?;
-    let settled = state != "received" && unsettled == 0;
+    let settled = o.state != InputState::Received && o.unsettled == 0;
     Ok(Some((
         ExpectedFile {
-            delivered: count("delivered")?,
-            rejected: count("rejected")?,
-            held: count("held")?,
-            patients,
-            quarantined: state == "quarantined",
+            delivered: o.delivered,
+            rejected: o.rejected,
+            held: o.held,
+            patients: o.patients,
+            quarantined: o.state == InputState::Quarantined,
             ..Default::default()
         },
         settled,
@@ -430,9 +412,9 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
     println!(
         "  received {}  delivered {}  rejected {}  held {}  quarantined {}  elapsed {:.1} s",
         s.inputs_received + s.inputs_processed + s.inputs_quarantined,
-        s.count("delivered"),
-        s.count("rejected"),
-        s.count("held"),
+        s.count(OutboxState::Delivered),
+        s.count(OutboxState::Rejected),
+        s.count(OutboxState::Held),
         s.inputs_quarantined,
         elapsed.as_secs_f64()
     );

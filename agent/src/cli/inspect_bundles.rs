@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use super::inspect::{collect_files, display_name, looks_like_json, split_messages, Format};
 use crate::config::Config;
 use crate::pipeline::{findings_of, Processor, ProcessorSettings};
+use crate::store::state::OutboxState;
 use crate::store::{self, inbox, items, outbox, Writer};
 use crate::terminology::NAME_SYSTEM;
 use crate::validate::BundleValidator;
@@ -294,7 +295,7 @@ impl Report {
 
     fn bundle(&mut self, name: &str, row: &outbox::InputRow, body: &[u8]) -> anyhow::Result<()> {
         self.bundles += 1;
-        let held = row.state == "held";
+        let held = row.state == OutboxState::Held;
         if held {
             self.held_bundles += 1;
         }

@@ -91,13 +91,16 @@ pub enum SuggestFormat {
     Csv,
 }
 
-/// The national masters loaded in `terminology.db`; `None` when none is loaded.
-fn master_catalog(conn: &Connection) -> Option<Box<dyn MasterCatalog>> {
-    let set = crate::masters::MasterSet::from_db(conn).ok()?;
+/// The national masters loaded in `terminology.db`; `None` when none is loaded. A read that
+/// fails is an error, not "no masters".
+fn master_catalog(
+    conn: &Connection,
+) -> Result<Option<Box<dyn MasterCatalog>>, crate::masters::MasterError> {
+    let set = crate::masters::MasterSet::from_db(conn)?;
     let loaded = crate::masters::MasterKind::ALL
         .iter()
         .any(|k| !set.entries(*k).is_empty());
-    loaded.then(|| Box::new(OwnedCatalog(set)) as Box<dyn MasterCatalog>)
+    Ok(loaded.then(|| Box::new(OwnedCatalog(set)) as Box<dyn MasterCatalog>))
 }
 
 /// A [`crate::masters::MasterSet`] owned by the catalog.
@@ -115,11 +118,17 @@ impl MasterCatalog for OwnedCatalog {
     }
 }
 
-/// The unmapped codes the agent recorded in its store (`None` when there is no store yet).
-fn unmapped_source(data_dir: &Path) -> Option<Box<dyn UnmappedSource>> {
-    let conn = crate::store::open_existing(data_dir).ok()?;
-    let rows = crate::store::items::unmapped(&conn).ok()?;
-    Some(Box::new(StoreUnmapped(rows)))
+/// The unmapped codes the agent recorded in its store (`None` when there is no store yet). A
+/// store that exists but cannot be read is an error, not "nothing recorded".
+fn unmapped_source(
+    data_dir: &Path,
+) -> Result<Option<Box<dyn UnmappedSource>>, crate::store::StoreError> {
+    if !crate::store::db_path(data_dir).exists() {
+        return Ok(None);
+    }
+    let conn = crate::store::open_existing(data_dir)?;
+    let rows = crate::store::items::unmapped(&conn)?;
+    Ok(Some(Box::new(StoreUnmapped(rows))))
 }
 
 /// Unmapped codes read from the store.
@@ -172,10 +181,10 @@ pub fn run(data_dir: &Path, action: MappingAction) -> anyhow::Result<bool> {
             output,
         } => {
             let conn = open_db(data_dir)?;
-            let Some(catalog) = master_catalog(&conn) else {
+            let Some(catalog) = master_catalog(&conn)? else {
                 anyhow::bail!("no masters are loaded, so there is nothing to suggest from / マスターが読み込まれていないため候補を出せません");
             };
-            let Some(source) = unmapped_source(data_dir) else {
+            let Some(source) = unmapped_source(data_dir)? else {
                 anyhow::bail!("this build does not record unmapped codes yet / 未対応付けコードの集計はまだ利用できません");
             };
             let mut unmapped = source.unmapped();
@@ -226,7 +235,7 @@ fn import(data_dir: &Path, file: &Path, merge: bool) -> anyhow::Result<bool> {
 
 fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
     let conn = open_db(data_dir)?;
-    let catalog = master_catalog(&conn);
+    let catalog = master_catalog(&conn)?;
     let rows: Vec<(Option<usize>, m::Row)> = match file {
         Some(f) => {
             let bytes = fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;

@@ -8,7 +8,7 @@ use std::path::Path;
 use clap::Subcommand;
 use rusqlite::Connection;
 
-use crate::store::{self, inbox, outbox, query};
+use crate::store::{self, inbox, outbox, query, InputState, OutboxState};
 
 /// `queue` actions.
 #[derive(Subcommand, Debug)]
@@ -119,25 +119,48 @@ fn in_tx<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, store::StoreError>,
 ) -> anyhow::Result<T> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e.into())
-        }
+    Ok(store::in_transaction(conn, f)?)
+}
+
+/// What `queue list --state` selects: outbox items in one state, or quarantined inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Items(OutboxState),
+    Quarantined,
+}
+
+fn parse_listed(s: &str) -> anyhow::Result<Listed> {
+    if s == InputState::Quarantined.as_str() {
+        return Ok(Listed::Quarantined);
     }
+    s.parse().map(Listed::Items).map_err(|_| {
+        let valid: Vec<&str> = OutboxState::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain([InputState::Quarantined.as_str()])
+            .collect();
+        anyhow::anyhow!(
+            "--state {s:?} is not a state; valid: {} / --state {s:?} は状態名ではありません。指定できる状態: {}",
+            valid.join(", "),
+            valid.join(", ")
+        )
+    })
 }
 
 fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<bool> {
-    let default = ["rejected", "held", "pending", "awaiting", "in_flight"];
-    let (states, quarantined): (Vec<&str>, bool) = match state {
+    let default = [
+        OutboxState::Rejected,
+        OutboxState::Held,
+        OutboxState::Pending,
+        OutboxState::Awaiting,
+        OutboxState::InFlight,
+    ];
+    let (states, quarantined): (Vec<OutboxState>, bool) = match state.map(parse_listed) {
         None => (default.to_vec(), true),
-        Some("quarantined") => (vec![], true),
-        Some(s) => (vec![s], false),
+        Some(listed) => match listed? {
+            Listed::Quarantined => (vec![], true),
+            Listed::Items(s) => (vec![s], false),
+        },
     };
     let items = query::queue(conn, &states, quarantined, limit)?;
     println!(
@@ -171,28 +194,21 @@ fn first_line(s: &str, max: usize) -> String {
 
 fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
     let (table, _, n) = query::parse_item_id(id)?;
+    let missing = || anyhow::anyhow!("no item {id} / {id} は存在しません");
     if table == "outbox" {
-        let row = conn.query_row(
-            "SELECT o.state, o.resource_type, o.bundle_identifier, o.idempotency_key, o.attempts, o.last_error,
-                    o.hold_reason, o.receipt, i.source, i.origin, o.inbox_id
-             FROM outbox o JOIN inbox i ON i.id = o.inbox_id WHERE o.id = ?1",
-            [n],
-            |r| {
-                Ok([
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?.to_string(),
-                    r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                    r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                    r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                    format!("{}:{}", r.get::<_, String>(8)?, r.get::<_, String>(9)?),
-                    format!("I-{}", r.get::<_, i64>(10)?),
-                ])
-            },
-        );
-        let row = row.map_err(|_| anyhow::anyhow!("no item {id} / {id} は存在しません"))?;
+        let d = query::item_detail(conn, n)?.ok_or_else(missing)?;
+        let row = [
+            d.state.to_string(),
+            d.resource_type,
+            d.bundle_identifier.unwrap_or_default(),
+            d.idempotency_key,
+            d.attempts.to_string(),
+            d.last_error.unwrap_or_default(),
+            d.hold_reason.unwrap_or_default(),
+            d.receipt.unwrap_or_default(),
+            format!("{}:{}", d.source, d.origin),
+            format!("I-{}", d.inbox_id),
+        ];
         let labels = [
             "state",
             "resource type",
@@ -225,23 +241,15 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
             );
         }
     } else {
-        let row = conn.query_row(
-            "SELECT state, source, origin, format, size, error, content_hash FROM inbox WHERE id = ?1",
-            [n],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, String>(6)?,
-                ))
-            },
-        );
-        let (state, source, origin, format, size, error, hash) =
-            row.map_err(|_| anyhow::anyhow!("no item {id} / {id} は存在しません"))?;
+        let query::InputDetail {
+            state,
+            source,
+            origin,
+            format,
+            size,
+            error,
+            content_hash: hash,
+        } = query::input_detail(conn, n)?.ok_or_else(missing)?;
         println!("{id}\n  state              {state}\n  source             {source}:{origin}\n  format             {format}\n  size               {size} bytes\n  sha256             {hash}");
         if let Some(e) = error {
             println!("  error              {e}");
@@ -275,27 +283,14 @@ pub fn replay(
     for id in ids {
         match query::parse_item_id(id)? {
             ("inbox", _, n) => inputs.push(n),
-            (_, _, n) => inputs.push(conn.query_row(
-                "SELECT inbox_id FROM outbox WHERE id = ?1",
-                [n],
-                |r| r.get(0),
-            )?),
+            (_, _, n) => inputs.push(query::input_of_item(&conn, n)?),
         }
     }
     if quarantined {
-        let mut stmt =
-            conn.prepare("SELECT id FROM inbox WHERE state = 'quarantined' AND raw IS NOT NULL")?;
-        inputs.extend(
-            stmt.query_map([], |r| r.get::<_, i64>(0))?
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        inputs.extend(query::quarantined_inputs(&conn)?);
     }
     if held {
-        let mut stmt = conn.prepare("SELECT DISTINCT inbox_id FROM outbox WHERE state = 'held'")?;
-        inputs.extend(
-            stmt.query_map([], |r| r.get::<_, i64>(0))?
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        inputs.extend(query::inputs_with_held_items(&conn)?);
     }
     if unmapped {
         // After a mapping fix: every input with an item that was unmapped or invalid.
@@ -317,4 +312,25 @@ pub fn replay(
     })?;
     println!("{n} input(s) will be processed again by the running agent / {n} 件を再処理します");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_state_is_parsed_and_an_unknown_one_names_the_valid_ones() {
+        assert_eq!(
+            parse_listed("in_flight").unwrap(),
+            Listed::Items(OutboxState::InFlight)
+        );
+        assert_eq!(parse_listed("quarantined").unwrap(), Listed::Quarantined);
+        let err = parse_listed("sent").unwrap_err().to_string();
+        assert!(err.contains("\"sent\""), "{err}");
+        assert!(
+            err.contains("pending") && err.contains("quarantined"),
+            "{err}"
+        );
+        assert!(err.contains("状態名"), "{err}");
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::store::{self, query};
+use crate::store::{self, query, OutboxState};
 
 /// Prints the status; `Ok(true)` always (it is a report, not a check).
 pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
@@ -42,8 +42,8 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
     }
     println!(
         "  rejected {}  held {}  quarantined {}",
-        s.count("rejected"),
-        s.count("held"),
+        s.count(OutboxState::Rejected),
+        s.count(OutboxState::Held),
         s.inputs_quarantined
     );
     if s.intake_paused {

@@ -35,18 +35,16 @@ impl MasterSet {
     /// Reads the active version of every kind from the database.
     pub fn from_db(conn: &Connection) -> Result<MasterSet, MasterError> {
         let mut tables = HashMap::new();
-        let mut stmt = conn
-            .prepare("SELECT code, display, kana, extra FROM master_entry WHERE version_id = ?1")?;
         for (kind, id, version) in active_versions(conn)? {
-            let rows = stmt.query_map([id], |r| {
-                Ok(MasterEntry {
-                    code: r.get::<_, String>(0)?.into(),
-                    display: r.get::<_, String>(1)?.into(),
-                    kana: r.get::<_, Option<String>>(2)?.map(Into::into),
-                    extra: MasterEntry::extra_from_json(r.get::<_, Option<String>>(3)?.as_deref()),
+            let entries = super::store::entries(conn, id)?
+                .into_iter()
+                .map(|(code, display, kana, extra)| MasterEntry {
+                    code: code.into(),
+                    display: display.into(),
+                    kana: kana.map(Into::into),
+                    extra: MasterEntry::extra_from_json(extra.as_deref()),
                 })
-            })?;
-            let entries = rows.collect::<Result<Vec<_>, _>>()?;
+                .collect();
             tables.insert(kind, Table::new(version, entries));
         }
         Ok(MasterSet { tables })

@@ -17,10 +17,7 @@
 //!   older ones are deleted in the load's transaction.
 //! - Loading the file the active version came from (same SHA-256) changes nothing.
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -65,39 +62,45 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Opens (creating, 0600 in a 0700 directory) `DATA_DIR/terminology.db` with the master
-/// tables, WAL and `synchronous=FULL`.
+/// tables, WAL and `synchronous=FULL`, through the store's one owner-only opener
+/// ([`crate::store::open_private`]).
 pub fn open(data_dir: &Path) -> Result<Connection, MasterError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| MasterError::Io { path, source }
-    };
-    if !data_dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .map_err(io(data_dir))?;
-    }
-    let path = db_path(data_dir);
-    if !path.exists() {
-        match OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(&path)(e)),
-        }
-    }
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(io(&path))?;
-    let conn = Connection::open(&path)?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let conn = crate::store::open_private(&db_path(data_dir)).map_err(from_store)?;
     ensure_schema(&conn)?;
     Ok(conn)
+}
+
+/// `PRAGMA data_version`: moves when another connection (the CLI) commits to the database,
+/// which is how the processor notices a load or an import. Errors propagate: a caller that
+/// cannot tell must not act as if nothing changed.
+pub fn data_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.pragma_query_value(None, "data_version", |r| r.get(0))
+}
+
+fn from_store(e: crate::store::StoreError) -> MasterError {
+    use crate::store::StoreError;
+    match e {
+        StoreError::Sqlite(e) => MasterError::Sqlite(e),
+        StoreError::Io { path, source } => MasterError::Io { path, source },
+        other => MasterError::Io {
+            path: PathBuf::from(DB_FILE),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
+
+/// One stored entry: (code, display, kana, extra JSON).
+pub(crate) type StoredEntry = (String, String, Option<String>, Option<String>);
+
+/// The entries of one stored version.
+pub(crate) fn entries(conn: &Connection, version_id: i64) -> Result<Vec<StoredEntry>, MasterError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT code, display, kana, extra FROM master_entry WHERE version_id = ?1",
+    )?;
+    let rows = stmt.query_map([version_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// What a load did.

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use super::readiness::{Counters, UplinkState};
 use super::redact;
 use super::snapshot::{self, Snapshot};
+use crate::store::{InputState, OutboxState};
 
 /// The content type of format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -204,14 +205,15 @@ fn store_families(out: &mut String, s: &Snapshot) {
         "state",
         &s.outbox,
         &[
-            "pending",
-            "in_flight",
-            "awaiting",
-            "delivered",
-            "rejected",
-            "held",
-            "dead",
-        ],
+            OutboxState::Pending,
+            OutboxState::InFlight,
+            OutboxState::Awaiting,
+            OutboxState::Delivered,
+            OutboxState::Rejected,
+            OutboxState::Held,
+            OutboxState::Dead,
+        ]
+        .map(OutboxState::as_str),
     );
     family(
         out,
@@ -227,7 +229,12 @@ fn store_families(out: &mut String, s: &Snapshot) {
         "Stored inputs by state.",
         "state",
         &s.inbox,
-        &["received", "processed", "quarantined"],
+        &[
+            InputState::Received,
+            InputState::Processed,
+            InputState::Quarantined,
+        ]
+        .map(InputState::as_str),
     );
     family(
         out,
@@ -235,7 +242,7 @@ fn store_families(out: &mut String, s: &Snapshot) {
         "gauge",
         "Inputs in quarantine.",
     )
-    .sample(&[], Snapshot::get(&s.inbox, "quarantined") as f64);
+    .sample(&[], s.inputs(InputState::Quarantined) as f64);
     grouped(
         out,
         "tsunagi_held_items",

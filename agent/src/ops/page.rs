@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::checks::Checks;
 use super::snapshot::{RecentError, Snapshot, Today};
+use crate::store::{InputState, OutboxState};
 
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,24 +187,24 @@ fn backlog(h: &mut String, lang: Lang, d: &PageData<'_>) {
     let rows = [
         (
             lang.t("送信待ち", "Pending"),
-            Snapshot::get(&s.outbox, "pending") + Snapshot::get(&s.outbox, "in_flight"),
+            s.items(OutboxState::Pending) + s.items(OutboxState::InFlight),
         ),
         (
             lang.t("結果待ち (共有フォルダ)", "Awaiting result (shared folder)"),
-            Snapshot::get(&s.outbox, "awaiting"),
+            s.items(OutboxState::Awaiting),
         ),
-        (lang.t("保留", "Held"), Snapshot::get(&s.outbox, "held")),
+        (lang.t("保留", "Held"), s.items(OutboxState::Held)),
         (
             lang.t("差し戻し", "Rejected"),
-            Snapshot::get(&s.outbox, "rejected"),
+            s.items(OutboxState::Rejected),
         ),
         (
             lang.t("隔離された入力", "Quarantined inputs"),
-            Snapshot::get(&s.inbox, "quarantined"),
+            s.inputs(InputState::Quarantined),
         ),
         (
             lang.t("送信済み (累計)", "Delivered (all time)"),
-            Snapshot::get(&s.outbox, "delivered"),
+            s.items(OutboxState::Delivered),
         ),
     ];
     h.push_str("<table>");

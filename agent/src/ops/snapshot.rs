@@ -1,7 +1,8 @@
 //! What the operations surface reads from the store at request time, on a fresh read connection.
 //!
+//! The reads are store functions (`store::figures`, `store::query`); this module shapes them.
 //! Every figure is a count or a time grouped by a fixed vocabulary (states, outcomes, configured
-//! source names, the platform's rule keys); no query here selects raw inputs, bundle bodies or
+//! source names, the platform's rule keys); nothing here sees raw inputs, bundle bodies or
 //! patient references. Free text (quarantine reasons, last errors) is read only for the status
 //! page's "recent errors" and passes through [`super::redact::scrub`] before it leaves.
 
@@ -12,7 +13,9 @@ use rusqlite::Connection;
 
 use super::readiness::UplinkState;
 use super::redact;
-use crate::store::{self, query, StoreError};
+use crate::store::{self, figures, query, InputState, OutboxState, StoreError};
+
+pub use crate::store::figures::Today;
 
 /// Store figures for `/metrics` and the status page.
 #[derive(Debug, Default, Clone)]
@@ -47,6 +50,16 @@ impl Snapshot {
             .map(|(_, n)| *n)
             .unwrap_or(0)
     }
+
+    /// Outbox items in one state.
+    pub fn items(&self, state: OutboxState) -> i64 {
+        Snapshot::get(&self.outbox, state.as_str())
+    }
+
+    /// Inputs in one state.
+    pub fn inputs(&self, state: InputState) -> i64 {
+        Snapshot::get(&self.inbox, state.as_str())
+    }
 }
 
 /// Opens a read connection on an existing database.
@@ -56,43 +69,23 @@ pub fn connect(data_dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn grouped(conn: &Connection, sql: &str) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                r.get(1)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 /// Reads every figure.
 pub fn read(conn: &Connection) -> Result<Snapshot, StoreError> {
     let s = query::status(conn)?;
     let mut rejections = std::collections::BTreeMap::<String, i64>::new();
-    let mut stmt = conn.prepare("SELECT detail FROM attempt WHERE outcome = 'rejected'")?;
-    for detail in stmt.query_map([], |r| r.get::<_, Option<String>>(0))? {
-        for key in redact::rule_keys(detail?.as_deref().unwrap_or("")) {
+    for detail in figures::rejection_details(conn)? {
+        for key in redact::rule_keys(detail.as_deref().unwrap_or("")) {
             *rejections.entry(key).or_default() += 1;
         }
     }
     Ok(Snapshot {
         outbox: s.outbox,
         oldest_pending_age_secs: s.oldest_pending_age_secs,
-        inbox: grouped(conn, "SELECT state, COUNT(*) FROM inbox GROUP BY state")?,
-        ingested_by_source: grouped(conn, "SELECT source, COUNT(*) FROM inbox GROUP BY source")?,
-        attempts_by_outcome: grouped(
-            conn,
-            "SELECT outcome, COUNT(*) FROM attempt GROUP BY outcome",
-        )?,
+        inbox: figures::inputs_by_state(conn)?,
+        ingested_by_source: figures::inputs_by_source(conn)?,
+        attempts_by_outcome: figures::attempts_by_outcome(conn)?,
         rejections_by_rule: rejections.into_iter().collect(),
-        held_by_reason: grouped(
-            conn,
-            "SELECT COALESCE(hold_reason, 'other'), COUNT(*) FROM outbox WHERE state = 'held' GROUP BY 1",
-        )?,
+        held_by_reason: figures::held_by_reason(conn)?,
         last_delivery_ms: s.last_delivery_ms,
         intake_paused: s.intake_paused,
         uplink: uplink_from_attempts(conn, store::now_ms())?,
@@ -103,13 +96,7 @@ pub fn read(conn: &Connection) -> Result<Snapshot, StoreError> {
 /// answering (accepted, duplicate, rejected) is `ok`; transient failures mixed in are `degraded`;
 /// three or more failures and no answer is `down`.
 pub fn uplink_from_attempts(conn: &Connection, now_ms: i64) -> Result<UplinkState, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT outcome FROM attempt WHERE at >= ?1 AND outcome != 'awaiting'
-         ORDER BY id DESC LIMIT 10",
-    )?;
-    let outcomes: Vec<String> = stmt
-        .query_map([now_ms - 15 * 60_000], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let outcomes = figures::recent_outcomes(conn, now_ms - 15 * 60_000)?;
     let failed = |o: &String| o == "transient" || o == "ambiguous";
     let failures = outcomes.iter().filter(|o| failed(o)).count();
     Ok(match outcomes.first() {
@@ -123,23 +110,7 @@ pub fn uplink_from_attempts(conn: &Connection, now_ms: i64) -> Result<UplinkStat
 /// Whether the store takes writes now: a write transaction is opened and rolled back.
 pub fn store_writable(data_dir: &Path) -> Result<(), String> {
     let conn = connect(data_dir).map_err(|e| e.to_string())?;
-    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
-        .map_err(|e| e.to_string())
-}
-
-/// Today's figures (JST calendar day).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Today {
-    /// Inputs received today.
-    pub received: i64,
-    /// Bundles delivered today.
-    pub delivered: i64,
-    /// Items held today (created today and held now).
-    pub held: i64,
-    /// Rejections recorded today.
-    pub rejected: i64,
-    /// Inputs quarantined today.
-    pub quarantined: i64,
+    figures::check_writable(&conn).map_err(|e| e.to_string())
 }
 
 /// Start of the JST day containing `now_ms`, as unix ms.
@@ -151,18 +122,7 @@ pub fn jst_day_start(now_ms: i64) -> i64 {
 
 /// Counts for the JST day containing `now_ms`.
 pub fn today(conn: &Connection, now_ms: i64) -> Result<Today, StoreError> {
-    let from = jst_day_start(now_ms);
-    let n =
-        |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [from], |r| r.get(0))?) };
-    Ok(Today {
-        received: n("SELECT COUNT(*) FROM inbox WHERE received_at >= ?1")?,
-        delivered: n("SELECT COUNT(*) FROM outbox WHERE state = 'delivered' AND delivered_at >= ?1")?,
-        held: n("SELECT COUNT(*) FROM outbox WHERE state = 'held' AND created_at >= ?1")?,
-        rejected: n("SELECT COUNT(*) FROM attempt WHERE outcome = 'rejected' AND at >= ?1")?,
-        quarantined: n(
-            "SELECT COUNT(*) FROM inbox WHERE state = 'quarantined' AND COALESCE(processed_at, received_at) >= ?1",
-        )?,
-    })
+    figures::since(conn, jst_day_start(now_ms))
 }
 
 /// One line of "recent errors".
@@ -180,39 +140,16 @@ pub struct RecentError {
 
 /// The latest delivery failures and quarantined inputs, newest first.
 pub fn recent_errors(conn: &Connection, limit: usize) -> Result<Vec<RecentError>, StoreError> {
-    let mut out = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT at, outcome, 'O-' || outbox_id, COALESCE(detail, '') FROM attempt
-         WHERE outcome IN ('rejected', 'transient', 'ambiguous') ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
-    })?;
-    for row in rows {
-        let (at_ms, kind, item, text) = row?;
-        out.push(RecentError {
+    let mut out: Vec<RecentError> = figures::recent_failures(conn, limit)?
+        .into_iter()
+        .chain(figures::recent_quarantines(conn, limit)?)
+        .map(|(at_ms, kind, item, text)| RecentError {
             at_ms,
             kind,
             item,
             text: redact::scrub(&text),
-        });
-    }
-    let mut stmt = conn.prepare(
-        "SELECT COALESCE(processed_at, received_at), 'I-' || id, COALESCE(error, '') FROM inbox
-         WHERE state = 'quarantined' ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
-    })?;
-    for row in rows {
-        let (at_ms, item, text) = row?;
-        out.push(RecentError {
-            at_ms,
-            kind: "quarantined".into(),
-            item,
-            text: redact::scrub(&text),
-        });
-    }
+        })
+        .collect();
     out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     out.truncate(limit);
     Ok(out)

@@ -70,7 +70,7 @@ pub(super) fn apply(
                             outbox::insert_invalid(c, &nb, findings)?
                         }
                     };
-                    set_facts(c, row, facts.info_type.key(), facts.event_at)?;
+                    outbox::set_facts(c, row, facts.info_type.key(), facts.event_at)?;
                 }
                 for h in &held {
                     let row = outbox::insert_held(
@@ -82,7 +82,7 @@ pub(super) fn apply(
                         &format!("{} / {}", h.reason_en, h.reason_ja),
                     )?;
                     let info = crate::quality::InfoType::from_resource_type(&h.resource_type);
-                    set_facts(c, row, info.key(), None)?;
+                    outbox::set_facts(c, row, info.key(), None)?;
                 }
                 inbox::mark_processed(c, id)?;
             }

@@ -73,17 +73,3 @@ pub fn findings_of(validator: &BundleValidator, body: &serde_json::Value) -> Vec
         .map(ToString::to_string)
         .collect()
 }
-
-/// Records what the quality report counts an outbox row by.
-pub(super) fn set_facts(
-    c: &Connection,
-    row: i64,
-    info_type: &str,
-    event_at: Option<i64>,
-) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE outbox SET info_type = ?2, event_at = ?3 WHERE id = ?1",
-        rusqlite::params![row, info_type, event_at],
-    )?;
-    Ok(())
-}

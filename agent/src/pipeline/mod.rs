@@ -39,9 +39,8 @@ mod versions;
 
 pub use adapters::{sending_application, Adapters};
 use apply::apply;
-use checks::set_facts;
 pub use checks::{check_bundle, findings_of};
-use reload::{data_version, LiveTerminology};
+use reload::LiveTerminology;
 pub use setup::ProcessorSettings;
 use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 
@@ -139,7 +138,8 @@ impl Processor {
     ) -> Result<Self, crate::terminology::TerminologyError> {
         let mapper = Mapper::open(data_dir, policies)?;
         let conn = crate::masters::store::open(data_dir)?;
-        let version = data_version(&conn);
+        let version = crate::masters::store::data_version(&conn)
+            .map_err(crate::masters::MasterError::from)?;
         self.terminology = Some(LiveTerminology {
             mapper,
             conn,
@@ -216,7 +216,9 @@ impl Processor {
             return Ok(0);
         }
         if let Some(t) = &mut self.terminology {
-            t.refresh();
+            // A terminology database that cannot be read fails the batch: nothing of it is
+            // mapped with tables that may be stale, and it is read again.
+            t.refresh()?;
         }
         let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
         let mut versions: BatchVersions = HashMap::new();

@@ -15,11 +15,12 @@ pub(super) struct LiveTerminology {
 
 impl LiveTerminology {
     /// Reloads masters and mapping table when the CLI changed them; keeps the old ones (and
-    /// says so) when the new ones cannot be read.
-    pub(super) fn refresh(&mut self) {
-        let now = data_version(&self.conn);
+    /// says so) when the new ones cannot be read. Fails when it cannot tell whether they
+    /// changed (the caller fails its batch and tries again).
+    pub(super) fn refresh(&mut self) -> Result<(), StoreError> {
+        let now = crate::masters::store::data_version(&self.conn)?;
         if now == self.version {
-            return;
+            return Ok(());
         }
         match Mapper::open(&self.data_dir, self.policies) {
             Ok(m) => {
@@ -36,10 +37,6 @@ impl LiveTerminology {
                 tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use")
             }
         }
+        Ok(())
     }
-}
-
-pub(super) fn data_version(conn: &Connection) -> i64 {
-    conn.pragma_query_value(None, "data_version", |r| r.get(0))
-        .unwrap_or(0)
 }

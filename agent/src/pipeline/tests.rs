@@ -351,6 +351,40 @@ fn a_failed_read_leaves_the_input_received_and_it_is_processed_once_the_fault_cl
     assert_eq!(state(dir.path()), "processed");
 }
 
+#[test]
+fn a_failed_version_read_leaves_the_ssmix2_input_received_and_it_is_processed_once_the_fault_clears(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let id = put_ssmix2(&w, "20250401120000000", '1');
+    // The fault: the versions of the order cannot be read (the column is gone).
+    w.call(|c| {
+        c.execute_batch("ALTER TABLE inbox RENAME COLUMN order_key TO order_key_away")?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(p.step().is_err(), "the read error reaches the processor");
+    let state = |dir: &std::path::Path| -> String {
+        let c = store::open_existing(dir).unwrap();
+        c.query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        state(dir.path()),
+        "received",
+        "not marked processed on a guess"
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM outbox"), 0);
+    w.call(|c| {
+        c.execute_batch("ALTER TABLE inbox RENAME COLUMN order_key_away TO order_key")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(p.step().unwrap(), 1);
+    assert_eq!(state(dir.path()), "processed");
+    assert_eq!(live_items(dir.path(), id), 1);
+}
+
 /// Issue 9, F3: labelled UTF-8, encoded Shift_JIS (the patient's name and address, the allergen).
 fn mislabelled() -> Vec<u8> {
     let text = "MSH|^~\\&|H|F|T|C|20250401||ADT^A08^ADT_A01|SJIS1|P|2.5||||||UNICODE UTF-8\r\

@@ -13,7 +13,7 @@
 //! Limits: with no traffic the last state is assumed to hold (an outage noticed only when the
 //! next send fails); the agent being stopped counts as whatever state it last saw.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{percent, Month, QualityError};
@@ -48,20 +48,8 @@ pub fn compute(conn: &Connection, month: Month, now: i64) -> Result<Availability
     if end <= start {
         return Ok(out);
     }
-    let before: Option<String> = conn
-        .query_row(
-            "SELECT outcome FROM attempt WHERE at < ?1 ORDER BY at DESC, id DESC LIMIT 1",
-            [start],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let mut st =
-        conn.prepare("SELECT at, outcome FROM attempt WHERE at >= ?1 AND at < ?2 ORDER BY at, id")?;
-    let samples = st
-        .query_map(params![start, end], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let before = crate::store::report::outcome_before(conn, start)?;
+    let samples = crate::store::report::outcomes(conn, start, end)?;
     out.attempts = samples.len() as u64;
     let mut state: Option<bool> = before.as_deref().map(usable);
     let mut since = start;
@@ -104,6 +92,7 @@ pub fn compute(conn: &Connection, month: Month, now: i64) -> Result<Availability
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     fn store(attempts: &[(i64, &str)]) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
+
+use crate::store::InputState;
 
 use super::classify::TimingRule;
 use super::facts;
@@ -54,14 +56,8 @@ pub fn compute(conn: &Connection, month: Month, now: i64) -> Result<QualityRepor
     let day_of = |ms: i64| jst_date(ms).format("%Y-%m-%d").to_string();
 
     let mut totals = Totals::default();
-    let mut st = conn.prepare(
-        "SELECT received_at, state FROM inbox WHERE received_at >= ?1 AND received_at < ?2",
-    )?;
-    for r in st.query_map(params![start, end], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (at, state) = r?;
-        let quarantined = u64::from(state == "quarantined");
+    for (at, state) in crate::store::report::inputs(conn, start, end)? {
+        let quarantined = u64::from(state == InputState::Quarantined);
         totals.received += 1;
         totals.quarantined += quarantined;
         if let Some(d) = daily.get_mut(&day_of(at)) {

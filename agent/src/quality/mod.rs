@@ -95,6 +95,9 @@ pub enum QualityError {
     /// Reading the store failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Reading the store failed.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
     /// Encoding the output failed.
     #[error("cannot encode the report: {0}")]
     Encode(String),

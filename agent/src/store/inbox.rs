@@ -1,15 +1,26 @@
 //! The `inbox` table: raw inputs, committed first, and their processing state.
 //!
-//! States: `received` (committed, not yet processed) → `processed` (its outbox rows exist) or
-//! `quarantined` (it could not be decoded or parsed; `error` says why); any of them → `dropped`
-//! (given up by hand, `queue drop I-n`, with its reason in `error` and the audit table).
-//! `replay` moves rows back to `received`. Processing results are applied only to an input that
+//! States ([`InputState`], moves checked in [`super::state`]): `received` (committed, not yet
+//! processed) → `processed` (its outbox rows exist) or `quarantined` (it could not be decoded
+//! or parsed; `error` says why); any of them → `dropped` (given up by hand, `queue drop I-n`,
+//! with its reason in `error` and the audit table; final: a replay skips it).
+//! `replay` moves processed and quarantined rows back to `received`. Processing results are applied only to an input that
 //! is still `received`, so a drop made while the input was being processed stands. The functions here take a `&Connection` and are meant to run inside a
 //! [`super::Writer`] job (writes) or on a reader connection (reads).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::state::{InputMove, InputState as S, OutboxState};
 use super::{now_ms, sha256_hex, StoreError};
+
+/// The processor has written an input's outbox rows.
+const PROCESS: InputMove = InputMove::new(&[S::Received], S::Processed);
+/// The input cannot be decoded or parsed.
+const QUARANTINE: InputMove = InputMove::new(&[S::Received], S::Quarantined);
+/// `replay`, `queue retry I-n`, or a Patient that completes the input's held items.
+const REPLAY: InputMove = InputMove::new(&[S::Processed, S::Quarantined], S::Received);
+/// `queue drop I-n`.
+const DROP: InputMove = InputMove::new(&[S::Received, S::Processed, S::Quarantined], S::Dropped);
 
 /// A raw input offered by a source.
 pub struct NewInput<'a> {
@@ -49,7 +60,7 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
         None => {
             conn.execute(
                 "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     input.source,
                     input.origin,
@@ -57,7 +68,8 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
                     hash,
                     input.raw.len() as i64,
                     input.raw,
-                    now_ms()
+                    now_ms(),
+                    S::Received
                 ],
             )?;
             Stored::New(conn.last_insert_rowid())
@@ -98,9 +110,18 @@ pub fn insert_refused(
     let marker = sha256_hex(format!("refused:{}:{size}", input.origin).as_bytes());
     conn.execute(
         "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'quarantined', ?7)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?8, ?7)
          ON CONFLICT (source, origin, content_hash) DO NOTHING",
-        params![input.source, input.origin, input.format, marker, size as i64, now_ms(), reason],
+        params![
+            input.source,
+            input.origin,
+            input.format,
+            marker,
+            size as i64,
+            now_ms(),
+            reason,
+            S::Quarantined
+        ],
     )?;
     let id: i64 = conn.query_row(
         "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
@@ -149,9 +170,9 @@ pub struct Pending {
 pub fn next_received(conn: &Connection, limit: usize) -> Result<Vec<Pending>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, source, origin, format, content_hash, raw, received_at FROM inbox
-         WHERE state = 'received' ORDER BY id LIMIT ?1",
+         WHERE state = ?2 ORDER BY id LIMIT ?1",
     )?;
-    let rows = stmt.query_map([limit as i64], |r| {
+    let rows = stmt.query_map(params![limit as i64, S::Received], |r| {
         Ok(Pending {
             id: r.get(0)?,
             source: r.get(1)?,
@@ -167,47 +188,64 @@ pub fn next_received(conn: &Connection, limit: usize) -> Result<Vec<Pending>, St
 
 /// Marks an input processed.
 pub fn mark_processed(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE inbox SET state = 'processed', processed_at = ?2, error = NULL
-         WHERE id = ?1 AND state = 'received'",
-        params![id, now_ms()],
-    )?;
+    conn.prepare_cached(&format!(
+        "UPDATE inbox SET state = ?3, processed_at = ?2, error = NULL
+         WHERE id = ?1 AND state IN ({})",
+        PROCESS.sources_sql()
+    ))?
+    .execute(params![id, now_ms(), PROCESS.to])?;
     Ok(())
 }
 
 /// Quarantines an input with a reason (which must not contain patient data).
 pub fn quarantine(conn: &Connection, id: i64, reason: &str) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE inbox SET state = 'quarantined', processed_at = ?2, error = ?3
-         WHERE id = ?1 AND state = 'received'",
-        params![id, now_ms(), reason],
+        &format!(
+            "UPDATE inbox SET state = ?4, processed_at = ?2, error = ?3
+             WHERE id = ?1 AND state IN ({})",
+            QUARANTINE.sources_sql()
+        ),
+        params![id, now_ms(), reason, QUARANTINE.to],
     )?;
     Ok(())
 }
 
 /// Puts inputs back to `received` so the pipeline runs again on their raw bytes; their
-/// not-yet-delivered outbox rows become `superseded`. Returns how many inputs were reset.
+/// not-yet-delivered outbox rows become `superseded`. Returns how many inputs will be processed
+/// again (an input still `received` counts: it will be). Inputs dropped by hand, and inputs
+/// whose raw bytes were pruned, are skipped.
 pub fn replay(conn: &Connection, ids: &[i64]) -> Result<usize, StoreError> {
+    let supersede = super::outbox::SUPERSEDE_ON_REPLAY;
     let mut n = 0;
     for id in ids {
-        let has_raw: Option<bool> = conn
+        let row: Option<(S, bool)> = conn
             .query_row(
-                "SELECT raw IS NOT NULL FROM inbox WHERE id = ?1",
+                "SELECT state, raw IS NOT NULL FROM inbox WHERE id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if has_raw != Some(true) {
+        let state = match row {
+            Some((state, true)) if state != S::Dropped => state,
+            _ => continue,
+        };
+        conn.execute(
+            &format!(
+                "UPDATE outbox SET state = ?3, updated_at = ?2 WHERE inbox_id = ?1 AND state IN ({})",
+                supersede.sources_sql()
+            ),
+            params![id, now_ms(), supersede.to],
+        )?;
+        if state == S::Received {
+            n += 1;
             continue;
         }
-        conn.execute(
-            "UPDATE outbox SET state = 'superseded', updated_at = ?2
-             WHERE inbox_id = ?1 AND state IN ('pending', 'held', 'rejected', 'dead')",
-            params![id, now_ms()],
-        )?;
         n += conn.execute(
-            "UPDATE inbox SET state = 'received', error = NULL WHERE id = ?1",
-            [id],
+            &format!(
+                "UPDATE inbox SET state = ?2, error = NULL WHERE id = ?1 AND state IN ({})",
+                REPLAY.sources_sql()
+            ),
+            params![id, REPLAY.to],
         )?;
     }
     Ok(n)
@@ -227,27 +265,28 @@ pub fn quarantine_reason(conn: &Connection, id: i64) -> Result<Option<String>, S
 
 /// Whether input `id` still waits for processing (a batch's results apply only then).
 pub fn is_received(conn: &Connection, id: i64) -> Result<bool, StoreError> {
-    let state: Option<String> = conn
+    Ok(state(conn, id)? == Some(S::Received))
+}
+
+/// The state of input `id`, if it exists.
+pub fn state(conn: &Connection, id: i64) -> Result<Option<S>, StoreError> {
+    Ok(conn
         .prepare_cached("SELECT state FROM inbox WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
-        .optional()?;
-    Ok(state.as_deref() == Some("received"))
+        .optional()?)
 }
 
 /// Gives up on input `id` for good (`queue drop I-n --reason`): it is not processed again, and
 /// its items that were not delivered become `dead`. Refused while one of them is being sent.
 /// Returns how many items became dead. The caller records the audit row.
 pub fn drop_input(conn: &Connection, id: i64, reason: &str) -> Result<usize, StoreError> {
-    let state: Option<String> = conn
-        .query_row("SELECT state FROM inbox WHERE id = ?1", [id], |r| r.get(0))
-        .optional()?;
-    match state.as_deref() {
+    match state(conn, id)? {
         None => {
             return Err(StoreError::Invalid(format!(
                 "no input I-{id} / I-{id} は存在しません"
             )))
         }
-        Some("dropped") => {
+        Some(S::Dropped) => {
             return Err(StoreError::Invalid(format!(
                 "I-{id} was dropped already / I-{id} は破棄済みです"
             )))
@@ -255,8 +294,8 @@ pub fn drop_input(conn: &Connection, id: i64, reason: &str) -> Result<usize, Sto
         Some(_) => {}
     }
     let in_flight: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = 'in_flight'",
-        [id],
+        "SELECT COUNT(*) FROM outbox WHERE inbox_id = ?1 AND state = ?2",
+        params![id, OutboxState::InFlight],
         |r| r.get(0),
     )?;
     if in_flight > 0 {
@@ -265,14 +304,21 @@ pub fn drop_input(conn: &Connection, id: i64, reason: &str) -> Result<usize, Sto
         )));
     }
     let why = format!("dropped by hand: {reason}");
+    let dead = super::outbox::DROP;
     let items = conn.execute(
-        "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3
-         WHERE inbox_id = ?1 AND state IN ('pending', 'rejected', 'held', 'awaiting')",
-        params![id, why, now_ms()],
+        &format!(
+            "UPDATE outbox SET state = ?4, last_error = ?2, updated_at = ?3
+             WHERE inbox_id = ?1 AND state IN ({})",
+            dead.sources_sql()
+        ),
+        params![id, why, now_ms(), dead.to],
     )?;
     conn.execute(
-        "UPDATE inbox SET state = 'dropped', processed_at = ?2, error = ?3 WHERE id = ?1",
-        params![id, now_ms(), why],
+        &format!(
+            "UPDATE inbox SET state = ?4, processed_at = ?2, error = ?3 WHERE id = ?1 AND state IN ({})",
+            DROP.sources_sql()
+        ),
+        params![id, now_ms(), why, DROP.to],
     )?;
     Ok(items)
 }
@@ -307,10 +353,17 @@ pub fn set_order_key(conn: &Connection, id: i64, order_key: &str) -> Result<(), 
 pub fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "UPDATE inbox SET raw = NULL, pruned_at = ?2
-         WHERE raw IS NOT NULL AND state = 'processed' AND received_at < ?1
+         WHERE raw IS NOT NULL AND state = ?3 AND received_at < ?1
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
-                           AND o.state NOT IN ('delivered', 'dead', 'superseded'))",
-        params![cutoff_ms, now_ms()],
+                           AND o.state NOT IN (?4, ?5, ?6))",
+        params![
+            cutoff_ms,
+            now_ms(),
+            S::Processed,
+            OutboxState::Delivered,
+            OutboxState::Dead,
+            OutboxState::Superseded
+        ],
     )?)
 }
 
@@ -365,6 +418,36 @@ mod tests {
         let p = next_received(&conn, 10).unwrap();
         assert_eq!(p[0].raw.as_deref(), Some(&b"raw"[..]));
         assert_eq!(p[0].content_hash, sha256_hex(b"raw"));
+    }
+
+    #[test]
+    fn a_dropped_input_is_never_replayed_and_a_waiting_one_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        let Stored::New(dropped) = insert(&conn, &input("d", b"d")).unwrap() else {
+            panic!()
+        };
+        let Stored::New(waiting) = insert(&conn, &input("w", b"w")).unwrap() else {
+            panic!()
+        };
+        drop_input(&conn, dropped, "paper record").unwrap();
+        assert_eq!(replay(&conn, &[dropped]).unwrap(), 0);
+        assert_eq!(state(&conn, dropped).unwrap(), Some(S::Dropped));
+        assert_eq!(
+            replay(&conn, &[waiting]).unwrap(),
+            1,
+            "it will be processed"
+        );
+        mark_processed(&conn, waiting).unwrap();
+        assert_eq!(state(&conn, waiting).unwrap(), Some(S::Processed));
+        assert_eq!(replay(&conn, &[waiting, dropped]).unwrap(), 1);
+        assert_eq!(state(&conn, waiting).unwrap(), Some(S::Received));
+        let ids: Vec<i64> = next_received(&conn, 10)
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, vec![waiting]);
     }
 }
 

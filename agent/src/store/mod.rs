@@ -27,18 +27,31 @@
 //!   `item_code` (mapping outcomes), which describes an input's latest processing and is
 //!   replaced as a whole when the input is processed again.
 //!
+//! - **The store owns the SQL.** Every statement on `tsunagi.db` is in this module; the other
+//!   stages call its functions. A read that fails returns the error (never a default), so the
+//!   caller fails its batch or request instead of acting on a guess.
+//!
 //! # Where things are
-//! `schema` (migrations), `writer` (group commit), `inbox` (intake and processing state),
-//! `outbox` (delivery state), `items` (mapping outcomes per coded item), `query` (read-only views for status and the queue commands),
-//! `disk` (the free-space reserve).
+//! `schema` (migrations), `writer` (group commit), `state` (the input and outbox states and
+//! their allowed moves), `inbox` (intake and processing state), `outbox` (delivery state),
+//! `items` (mapping outcomes per coded item), `patients` (Patients seen), `query` (read-only
+//! views for status and the queue commands), `figures` (the operations surface's counts),
+//! `report` (the facts of the monthly quality report), `demo` (what `tsunagi demo` checks),
+//! `disk` (the free-space reserve). [`open_private`] is the one owner-only opener, also used for
+//! `terminology.db`.
 
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod disk;
+pub mod figures;
 pub mod inbox;
 pub mod items;
 pub mod outbox;
 pub mod patients;
 pub mod query;
+pub mod report;
 mod schema;
+pub mod state;
 pub mod writer;
 
 use std::fs::{self, OpenOptions};
@@ -48,6 +61,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use state::{InputState, OutboxState};
 pub use writer::Writer;
 
 /// Errors of the store. Messages name tables and states, never stored content.
@@ -91,49 +105,54 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 /// Creates the data directory (0700) and the database file (0600) if missing, applies pending
 /// migrations, and returns a connection configured for durability.
 pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
-    let io = |source| StoreError::Io {
-        path: data_dir.to_path_buf(),
-        source,
+    let mut conn = open_private(&db_path(data_dir))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// The one owner-only opener of tsunagi's SQLite files (`tsunagi.db`, `terminology.db`): creates
+/// the parent directory `0700` and the file `0600` when missing, tightens the file to `0600`,
+/// and returns a connection with WAL, `synchronous=FULL` and a 30 s busy timeout.
+///
+/// **Locks.** The file is created (one short-lived descriptor) only when it does not exist yet,
+/// and its mode is then set by path: opening and closing a plain descriptor on a database this
+/// process already has open would drop every POSIX lock the process holds on it, and another
+/// process (`tsunagi status`) could then take itself for the last connection and remove the WAL
+/// with our commits. Never open a database file any other way.
+pub fn open_private(path: &Path) -> Result<Connection, StoreError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
     };
-    if !data_dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io(dir))?;
+        }
     }
-    let path = db_path(data_dir);
     if !path.exists() {
-        // Create the file ourselves so that it is owner-only from its first byte (SQLite gives
-        // the -wal and -shm files the same mode). Only when it does not exist yet: opening and
-        // closing a descriptor on a database this process already has open would drop every
-        // POSIX lock the process holds on it, and another process could then take the WAL away
-        // from under our connections.
+        // Owner-only from its first byte (SQLite gives the -wal and -shm files the same mode).
         let created = OpenOptions::new()
             .create_new(true)
             .write(true)
             .mode(0o600)
-            .open(&path);
+            .open(path);
         match created {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: path.clone(),
-                    source,
-                })
-            }
+            Err(source) => return Err(io(path)(source)),
         }
     }
     // chmod by path (no descriptor): tightens a file an older version or a user loosened.
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|source| {
-        StoreError::Io {
-            path: path.clone(),
-            source,
-        }
-    })?;
-    let mut conn = connect(&path)?;
-    migrate(&mut conn)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
 }
 
@@ -179,6 +198,26 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Runs `f` in an immediate transaction on a plain connection (the CLI's few writes): commits
+/// when it returns `Ok`, rolls back otherwise.
+pub fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The error that made us roll back is the one to report.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the store's clock.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -212,6 +251,26 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(jm, "wal");
+    }
+
+    #[test]
+    fn the_private_opener_creates_owner_only_and_tightens_a_loosened_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("t.db");
+        drop(open_private(&path).unwrap());
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let conn = open_private(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let jm: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(jm, "wal");
+        // The terminology database goes through the same opener.
+        drop(crate::masters::store::open(dir.path()).unwrap());
+        assert_eq!(mode(&crate::masters::store::db_path(dir.path())), 0o600);
     }
 
     #[test]

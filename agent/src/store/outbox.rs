@@ -1,12 +1,8 @@
 //! The `outbox` table: what is to be delivered, and each item's delivery state.
 //!
-//! ```text
-//!   pending ──claim──▶ in_flight ──accepted──▶ delivered
-//!      ▲                  │ ├──rejected (4xx)──▶ rejected ──queue retry──▶ pending
-//!      └──transient/ambiguous (backoff)┘ └──written (shared folder)──▶ awaiting ──result──▶ …
-//!   held (patient unknown / unsupported / invalid) ──replay──▶ superseded (rebuilt)
-//!   any unfinished ──queue drop --reason──▶ dead
-//! ```
+//! The states and the moves between them are [`OutboxState`] and its transition table in
+//! [`super::state`]; every statement here that changes a state names its [`Move`] below.
+//!
 //! At start, `in_flight` rows are put back to `pending`: the answer to their last send is
 //! unknown, so they are sent again with the same idempotency key (at-least-once; the platform
 //! deduplicates). Items that share a `bundle_identifier` are delivered in row order, because a
@@ -14,7 +10,31 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::state::{sql_list, Move, OutboxState as S};
 use super::{now_ms, StoreError};
+
+/// The sender claims a due item.
+const CLAIM: Move = Move::new(&[S::Pending], S::InFlight);
+/// An interrupted send (found at start, or claimed but not sent at shutdown) is sent again.
+const RESEND: Move = Move::new(&[S::InFlight], S::Pending);
+/// The platform has it.
+const DELIVER: Move = Move::new(&[S::InFlight, S::Awaiting], S::Delivered);
+/// The platform refused it for good.
+const REJECT: Move = Move::new(&[S::InFlight, S::Awaiting], S::Rejected);
+/// A transient or ambiguous outcome: back off and try again.
+const BACK_OFF: Move = Move::new(&[S::InFlight, S::Awaiting], S::Pending);
+/// Written to the shared folder; the result comes later.
+const AWAIT: Move = Move::new(&[S::InFlight], S::Awaiting);
+/// `queue retry O-n` (held items only when held as invalid: checked in [`retry_now`]; a
+/// pending item stays pending and is made due now).
+const RETRY: Move = Move::new(&[S::Rejected, S::Dead, S::Held], S::Pending);
+/// `queue drop O-n` / `queue drop I-n`.
+pub(super) const DROP: Move = Move::new(&[S::Pending, S::Rejected, S::Held, S::Awaiting], S::Dead);
+/// A newer SS-MIX2 version of the same order replaces what was not sent yet.
+const SUPERSEDE_UNSENT: Move = Move::new(&[S::Pending, S::Held], S::Superseded);
+/// A replayed input's items that did not reach the platform are replaced by its new ones.
+pub(super) const SUPERSEDE_ON_REPLAY: Move =
+    Move::new(&[S::Pending, S::Held, S::Rejected, S::Dead], S::Superseded);
 
 /// A bundle ready to be queued.
 pub struct NewBundle<'a> {
@@ -32,7 +52,7 @@ pub struct NewBundle<'a> {
 
 /// Queues a bundle for delivery; its idempotency key is the SHA-256 of the body.
 pub fn insert_pending(conn: &Connection, b: &NewBundle<'_>) -> Result<i64, StoreError> {
-    insert(conn, b, "pending", None, None)
+    insert(conn, b, S::Pending, None, None)
 }
 
 /// Queues a bundle that failed validation: kept with its findings, not sent.
@@ -41,13 +61,13 @@ pub fn insert_invalid(
     b: &NewBundle<'_>,
     findings: &str,
 ) -> Result<i64, StoreError> {
-    insert(conn, b, "held", Some("invalid"), Some(findings))
+    insert(conn, b, S::Held, Some("invalid"), Some(findings))
 }
 
 fn insert(
     conn: &Connection,
     b: &NewBundle<'_>,
-    state: &str,
+    state: S,
     hold: Option<&str>,
     error: Option<&str>,
 ) -> Result<i64, StoreError> {
@@ -87,8 +107,8 @@ pub fn insert_held(
     conn.execute(
         "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, patient_ref, state, hold_reason,
                              last_error, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'held', ?5, ?6, ?7, ?7)",
-        params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now],
+         VALUES (?1, ?2, ?3, ?4, ?8, ?5, ?6, ?7, ?7)",
+        params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now, S::Held],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -96,19 +116,23 @@ pub fn insert_held(
 /// Puts interrupted sends back to pending (run once at start). Returns how many.
 pub fn recover_in_flight(conn: &Connection) -> Result<usize, StoreError> {
     Ok(conn.execute(
-        "UPDATE outbox SET state = 'pending', updated_at = ?1 WHERE state = 'in_flight'",
-        [now_ms()],
+        &format!(
+            "UPDATE outbox SET state = ?2, updated_at = ?1 WHERE state IN ({})",
+            RESEND.sources_sql()
+        ),
+        params![now_ms(), RESEND.to],
     )?)
 }
 
 /// Puts claimed items that were never sent back to pending (at shutdown).
 pub fn release(conn: &Connection, ids: &[i64]) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET state = 'pending', attempts = MAX(attempts - 1, 0), updated_at = ?2
-         WHERE id = ?1 AND state = 'in_flight'",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE outbox SET state = ?3, attempts = MAX(attempts - 1, 0), updated_at = ?2
+         WHERE id = ?1 AND state IN ({})",
+        RESEND.sources_sql()
+    ))?;
     for id in ids {
-        stmt.execute(params![id, now_ms()])?;
+        stmt.execute(params![id, now_ms(), RESEND.to])?;
     }
     Ok(())
 }
@@ -128,14 +152,16 @@ pub struct Claimed {
 
 /// Claims up to `limit` pending items that are due, marking them in flight.
 pub fn claim_ready(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Claimed>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, idempotency_key, body, attempts FROM outbox AS o
-         WHERE state = 'pending' AND next_attempt_at <= ?1 AND body IS NOT NULL
+         WHERE state IN ({}) AND next_attempt_at <= ?1 AND body IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM outbox AS e
                            WHERE e.bundle_identifier = o.bundle_identifier AND e.id < o.id
-                             AND e.state IN ('pending', 'in_flight', 'awaiting'))
+                             AND e.state IN ({}))
          ORDER BY next_attempt_at, id LIMIT ?2",
-    )?;
+        CLAIM.sources_sql(),
+        sql_list(S::UNSETTLED.map(S::as_str))
+    ))?;
     let rows: Vec<Claimed> = stmt
         .query_map(params![now, limit as i64], |r| {
             Ok(Claimed {
@@ -148,8 +174,8 @@ pub fn claim_ready(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Clai
         .collect::<Result<_, _>>()?;
     for c in &rows {
         conn.execute(
-            "UPDATE outbox SET state = 'in_flight', attempts = ?2, updated_at = ?3 WHERE id = ?1",
-            params![c.id, c.attempt, now],
+            "UPDATE outbox SET state = ?4, attempts = ?2, updated_at = ?3 WHERE id = ?1",
+            params![c.id, c.attempt, now, CLAIM.to],
         )?;
     }
     Ok(rows)
@@ -191,9 +217,12 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
     let (outcome, detail, delay) = match d {
         Delivery::Delivered { receipt, duplicate } => {
             conn.execute(
-                "UPDATE outbox SET state = 'delivered', receipt = ?2, delivered_at = ?3, updated_at = ?3,
-                        last_error = NULL WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
-                params![id, receipt, now],
+                &format!(
+                    "UPDATE outbox SET state = ?4, receipt = ?2, delivered_at = ?3, updated_at = ?3,
+                        last_error = NULL WHERE id = ?1 AND state IN ({})",
+                    DELIVER.sources_sql()
+                ),
+                params![id, receipt, now, DELIVER.to],
             )?;
             (
                 if *duplicate { "duplicate" } else { "accepted" },
@@ -203,9 +232,12 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
         }
         Delivery::Rejected { reason } => {
             conn.execute(
-                "UPDATE outbox SET state = 'rejected', last_error = ?2, updated_at = ?3
-                 WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
-                params![id, reason, now],
+                &format!(
+                    "UPDATE outbox SET state = ?4, last_error = ?2, updated_at = ?3
+                     WHERE id = ?1 AND state IN ({})",
+                    REJECT.sources_sql()
+                ),
+                params![id, reason, now, REJECT.to],
             )?;
             ("rejected", Some(reason.clone()), None)
         }
@@ -215,16 +247,22 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
             delay_ms,
         } => {
             conn.execute(
-                "UPDATE outbox SET state = 'pending', last_error = ?2, next_attempt_at = ?3, updated_at = ?4
-                 WHERE id = ?1 AND state IN ('in_flight', 'awaiting')",
-                params![id, reason, now + delay_ms, now],
+                &format!(
+                    "UPDATE outbox SET state = ?5, last_error = ?2, next_attempt_at = ?3, updated_at = ?4
+                     WHERE id = ?1 AND state IN ({})",
+                    BACK_OFF.sources_sql()
+                ),
+                params![id, reason, now + delay_ms, now, BACK_OFF.to],
             )?;
             (*kind, Some(reason.clone()), Some(*delay_ms))
         }
         Delivery::Awaiting => {
             conn.execute(
-                "UPDATE outbox SET state = 'awaiting', updated_at = ?2 WHERE id = ?1 AND state = 'in_flight'",
-                params![id, now],
+                &format!(
+                    "UPDATE outbox SET state = ?3, updated_at = ?2 WHERE id = ?1 AND state IN ({})",
+                    AWAIT.sources_sql()
+                ),
+                params![id, now, AWAIT.to],
             )?;
             ("awaiting", None, None)
         }
@@ -248,8 +286,8 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
 pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT id FROM outbox WHERE idempotency_key = ?1 AND state = 'awaiting' ORDER BY id LIMIT 1",
-            [key],
+            "SELECT id FROM outbox WHERE idempotency_key = ?1 AND state = ?2 ORDER BY id LIMIT 1",
+            params![key, S::Awaiting],
             |r| r.get(0),
         )
         .optional()?)
@@ -258,8 +296,8 @@ pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, Stor
 /// When the next pending item is due (unix ms), if any is pending.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
-        [],
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = ?1",
+        [S::Pending],
         |r| r.get(0),
     )?)
 }
@@ -271,12 +309,12 @@ pub fn inputs_waiting_for(
 ) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT inbox_id FROM outbox
-         WHERE state = 'held' AND patient_ref = ?1
+         WHERE state = ?2 AND patient_ref = ?1
            AND hold_reason IN ('patient-unknown', 'patient-no-insurance-id', 'patient-incomplete')",
     )?;
     let mut ids = Vec::new();
     for r in patient_refs {
-        for id in stmt.query_map([r], |row| row.get(0))? {
+        for id in stmt.query_map(params![r, S::Held], |row| row.get(0))? {
             ids.push(id?);
         }
     }
@@ -289,9 +327,11 @@ pub fn inputs_waiting_for(
 /// a newer version of the same SS-MIX2 order replaces them.
 pub fn supersede_unsent(conn: &Connection, inbox_id: i64) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE outbox SET state = 'superseded', updated_at = ?2
-         WHERE inbox_id = ?1 AND state IN ('pending', 'held')",
-        params![inbox_id, now_ms()],
+        &format!(
+            "UPDATE outbox SET state = ?3, updated_at = ?2 WHERE inbox_id = ?1 AND state IN ({})",
+            SUPERSEDE_UNSENT.sources_sql()
+        ),
+        params![inbox_id, now_ms(), SUPERSEDE_UNSENT.to],
     )?;
     Ok(())
 }
@@ -302,31 +342,38 @@ pub fn sent_bundles(
     conn: &Connection,
     inbox_id: i64,
 ) -> Result<Vec<(String, String, String)>, StoreError> {
-    let mut st = conn.prepare_cached(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT DISTINCT bundle_identifier, resource_type, patient_ref FROM outbox
          WHERE inbox_id = ?1 AND body IS NOT NULL AND bundle_identifier IS NOT NULL
            AND patient_ref IS NOT NULL
-           AND state IN ('delivered', 'awaiting', 'in_flight', 'pending')",
-    )?;
+           AND state IN ({})",
+        sql_list([S::Delivered, S::Awaiting, S::InFlight, S::Pending].map(S::as_str))
+    ))?;
     let rows = st.query_map([inbox_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Sends a rejected, held-invalid or pending item again now (`queue retry`).
 pub fn retry_now(conn: &Connection, id: i64, actor: &str) -> Result<(), StoreError> {
-    let state: Option<(String, Option<String>)> = conn
+    let state: Option<(S, Option<String>)> = conn
         .query_row(
             "SELECT state, hold_reason FROM outbox WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    match state.as_ref().map(|(s, h)| (s.as_str(), h.as_deref())) {
+    match state.as_ref().map(|(s, h)| (*s, h.as_deref())) {
         None => return Err(StoreError::Invalid(format!("no outbox item O-{id}"))),
-        Some(("rejected", _)) | Some(("pending", _)) | Some(("dead", _)) | Some(("held", Some("invalid"))) => {
+        Some((S::Held, h)) if h != Some("invalid") => {
+            return Err(StoreError::Invalid(format!(
+                "O-{id} is {}: only rejected, dead, pending or invalid-held items can be retried; use `tsunagi replay` to rebuild held items",
+                S::Held
+            )))
+        }
+        Some((s, _)) if s == S::Pending || RETRY.from.contains(&s) => {
             conn.execute(
-                "UPDATE outbox SET state = 'pending', next_attempt_at = 0, updated_at = ?2 WHERE id = ?1",
-                params![id, now_ms()],
+                "UPDATE outbox SET state = ?3, next_attempt_at = 0, updated_at = ?2 WHERE id = ?1",
+                params![id, now_ms(), RETRY.to],
             )?;
         }
         Some((s, _)) => {
@@ -341,23 +388,39 @@ pub fn retry_now(conn: &Connection, id: i64, actor: &str) -> Result<(), StoreErr
 /// Gives up on an unfinished item for good (`queue drop --reason`).
 pub fn drop_item(conn: &Connection, id: i64, actor: &str, reason: &str) -> Result<(), StoreError> {
     let n = conn.execute(
-        "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3
-         WHERE id = ?1 AND state IN ('pending', 'rejected', 'held', 'awaiting')",
-        params![id, format!("dropped by hand: {reason}"), now_ms()],
+        &format!(
+            "UPDATE outbox SET state = ?4, last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND state IN ({})",
+            DROP.sources_sql()
+        ),
+        params![id, format!("dropped by hand: {reason}"), now_ms(), DROP.to],
     )?;
     if n == 0 {
-        let state: Option<String> = conn
+        let state: Option<S> = conn
             .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
             .optional()?;
-        return Err(StoreError::Invalid(match state.as_deref() {
+        return Err(StoreError::Invalid(match state {
             None => format!("no outbox item O-{id} / O-{id} は存在しません"),
-            Some("in_flight") => format!(
+            Some(S::InFlight) => format!(
                 "O-{id} is being sent right now; try again in a moment / 送信中です。少し待って再実行してください"
             ),
             Some(s) => format!("O-{id} is {s}; only pending, rejected, held or awaiting items can be dropped"),
         }));
     }
     audit(conn, actor, "drop", &format!("O-{id}"), Some(reason))
+}
+
+/// Records what the quality report counts an outbox row by: its information type and
+/// clinical event time.
+pub fn set_facts(
+    conn: &Connection,
+    id: i64,
+    info_type: &str,
+    event_at: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE outbox SET info_type = ?2, event_at = ?3 WHERE id = ?1")?
+        .execute(params![id, info_type, event_at])?;
+    Ok(())
 }
 
 /// Appends to the audit table.
@@ -383,8 +446,8 @@ pub struct InputRow {
     pub resource_type: String,
     /// The bundle JSON; `None` for items held before building.
     pub body: Option<Vec<u8>>,
-    /// The delivery state (`pending`, `held`, …).
-    pub state: String,
+    /// The delivery state.
+    pub state: S,
     /// Why it is held (machine reason).
     pub hold_reason: Option<String>,
     /// The findings or reason stored with it.

@@ -6,6 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use super::state::{sql_list, InputState, OutboxState};
 use super::{now_ms, StoreError};
 
 /// Sets a fact in `agent_state`.
@@ -54,10 +55,10 @@ pub struct Status {
 
 impl Status {
     /// The count of one outbox state.
-    pub fn count(&self, state: &str) -> i64 {
+    pub fn count(&self, state: OutboxState) -> i64 {
         self.outbox
             .iter()
-            .find(|(s, _)| s == state)
+            .find(|(s, _)| s == state.as_str())
             .map(|(_, n)| *n)
             .unwrap_or(0)
     }
@@ -67,13 +68,15 @@ impl Status {
 pub fn status(conn: &Connection) -> Result<Status, StoreError> {
     let mut s = Status::default();
     let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM inbox GROUP BY state")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, InputState>(0)?, r.get::<_, i64>(1)?))
+    })? {
         let (state, n) = row?;
-        match state.as_str() {
-            "received" => s.inputs_received = n,
-            "processed" => s.inputs_processed = n,
-            "quarantined" => s.inputs_quarantined = n,
-            _ => {}
+        match state {
+            InputState::Received => s.inputs_received = n,
+            InputState::Processed => s.inputs_processed = n,
+            InputState::Quarantined => s.inputs_quarantined = n,
+            InputState::Dropped => {}
         }
     }
     let mut stmt =
@@ -82,7 +85,10 @@ pub fn status(conn: &Connection) -> Result<Status, StoreError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let oldest: Option<i64> = conn.query_row(
-        "SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight', 'awaiting')",
+        &format!(
+            "SELECT MIN(created_at) FROM outbox WHERE state IN ({})",
+            sql_list(OutboxState::UNSETTLED.map(OutboxState::as_str))
+        ),
         [],
         |r| r.get(0),
     )?;
@@ -100,7 +106,7 @@ pub fn status(conn: &Connection) -> Result<Status, StoreError> {
 pub struct QueueItem {
     /// `O-<id>` for outbox items, `I-<id>` for quarantined inputs.
     pub id: String,
-    /// State.
+    /// State (an outbox state, or `quarantined` for inputs).
     pub state: String,
     /// Resource type, or the input format for inputs.
     pub kind: String,
@@ -117,7 +123,7 @@ pub struct QueueItem {
 /// Lists outbox items in the given states, and quarantined inputs if `quarantined`.
 pub fn queue(
     conn: &Connection,
-    states: &[&str],
+    states: &[OutboxState],
     quarantined: bool,
     limit: usize,
 ) -> Result<Vec<QueueItem>, StoreError> {
@@ -149,12 +155,12 @@ pub fn queue(
     if quarantined {
         let mut stmt = conn.prepare(
             "SELECT id, format, source || ':' || origin, error, COALESCE(processed_at, received_at)
-             FROM inbox WHERE state = 'quarantined' ORDER BY id LIMIT ?1",
+             FROM inbox WHERE state = ?2 ORDER BY id LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+        let rows = stmt.query_map(params![limit as i64, InputState::Quarantined], |r| {
             Ok(QueueItem {
                 id: format!("I-{}", r.get::<_, i64>(0)?),
-                state: "quarantined".into(),
+                state: InputState::Quarantined.as_str().into(),
                 kind: r.get(1)?,
                 source: r.get(2)?,
                 attempts: 0,
@@ -212,4 +218,131 @@ pub fn parse_item_id(id: &str) -> Result<(&'static str, &'static str, i64), Stor
         "I" | "i" => Ok(("inbox", "raw", n)),
         _ => Err(bad()),
     }
+}
+
+/// What `queue show O-n` prints about an outbox item (metadata only, never the body).
+#[derive(Debug, Clone)]
+pub struct ItemDetail {
+    /// State.
+    pub state: OutboxState,
+    /// Resource type.
+    pub resource_type: String,
+    /// Bundle.identifier, if built.
+    pub bundle_identifier: Option<String>,
+    /// SHA-256 of the body.
+    pub idempotency_key: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last error (the platform's reason, or the validator's findings).
+    pub last_error: Option<String>,
+    /// Why it is held.
+    pub hold_reason: Option<String>,
+    /// The platform's receipt.
+    pub receipt: Option<String>,
+    /// Source name of its input.
+    pub source: String,
+    /// Origin (path or MSH-10) of its input.
+    pub origin: String,
+    /// Its input's row id.
+    pub inbox_id: i64,
+}
+
+/// An outbox item's metadata, if it exists.
+pub fn item_detail(conn: &Connection, id: i64) -> Result<Option<ItemDetail>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT o.state, o.resource_type, o.bundle_identifier, o.idempotency_key, o.attempts, o.last_error,
+                    o.hold_reason, o.receipt, i.source, i.origin, o.inbox_id
+             FROM outbox o JOIN inbox i ON i.id = o.inbox_id WHERE o.id = ?1",
+            [id],
+            |r| {
+                Ok(ItemDetail {
+                    state: r.get(0)?,
+                    resource_type: r.get(1)?,
+                    bundle_identifier: r.get(2)?,
+                    idempotency_key: r.get(3)?,
+                    attempts: r.get(4)?,
+                    last_error: r.get(5)?,
+                    hold_reason: r.get(6)?,
+                    receipt: r.get(7)?,
+                    source: r.get(8)?,
+                    origin: r.get(9)?,
+                    inbox_id: r.get(10)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// What `queue show I-n` prints about an input (metadata only, never the raw bytes).
+#[derive(Debug, Clone)]
+pub struct InputDetail {
+    /// State.
+    pub state: InputState,
+    /// Source name.
+    pub source: String,
+    /// Path or MSH-10.
+    pub origin: String,
+    /// Format it is parsed with.
+    pub format: String,
+    /// Bytes.
+    pub size: i64,
+    /// Why it is quarantined or dropped.
+    pub error: Option<String>,
+    /// SHA-256 of the raw bytes.
+    pub content_hash: String,
+}
+
+/// An input's metadata, if it exists.
+pub fn input_detail(conn: &Connection, id: i64) -> Result<Option<InputDetail>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT state, source, origin, format, size, error, content_hash FROM inbox WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(InputDetail {
+                    state: r.get(0)?,
+                    source: r.get(1)?,
+                    origin: r.get(2)?,
+                    format: r.get(3)?,
+                    size: r.get(4)?,
+                    error: r.get(5)?,
+                    content_hash: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The input an outbox item was built from.
+pub fn input_of_item(conn: &Connection, outbox_id: i64) -> Result<i64, StoreError> {
+    conn.query_row(
+        "SELECT inbox_id FROM outbox WHERE id = ?1",
+        [outbox_id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "no outbox item O-{outbox_id} / O-{outbox_id} は存在しません"
+        ))
+    })
+}
+
+/// Quarantined inputs whose raw bytes are still stored (what `replay --quarantined` takes).
+pub fn quarantined_inputs(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare("SELECT id FROM inbox WHERE state = ?1 AND raw IS NOT NULL")?;
+    let ids = stmt
+        .query_map([InputState::Quarantined], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// Inputs with at least one held item (what `replay --held` takes).
+pub fn inputs_with_held_items(conn: &Connection) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare("SELECT DISTINCT inbox_id FROM outbox WHERE state = ?1")?;
+    let ids = stmt
+        .query_map([OutboxState::Held], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
 }
