@@ -291,6 +291,15 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The line of the `index`-th (0-based) `header` line, e.g. the second `[[source.mllp]]`.
+fn line_of_table(text: &str, header: &str, index: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == header)
+        .nth(index)
+        .map(|(i, _)| i + 1)
+}
+
 /// Whether a 保険医療機関番号 has the form the platform accepts (R9012).
 pub fn institution_number_ok(n: &str) -> bool {
     let b = n.as_bytes();
@@ -349,6 +358,15 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
+    for (i, m) in cfg.source.mllp.iter().enumerate() {
+        for e in m.problems() {
+            p.push(Problem {
+                line: line_of_table(text, "[[source.mllp]]", i),
+                en: e.to_string(),
+                ja: e.ja(),
+            });
+        }
+    }
     for e in cfg.ops.problems() {
         p.push(Problem {
             line: line_of_key(text, "listen"),
@@ -385,6 +403,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     }
     for s in &mut cfg.source.ssmix2 {
         abs(&mut s.path);
+    }
+    for m in &mut cfg.source.mllp {
+        m.resolve_paths(base);
     }
 }
 
@@ -476,6 +497,48 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
         assert!(e[0].en.contains("TLS") && e[0].line.is_some(), "{e:?}");
         let c = parse(GOOD).unwrap();
         assert_eq!(c.ops.listen, "127.0.0.1:9464");
+    }
+
+    #[test]
+    fn every_mllp_exposure_problem_is_listed_at_its_table() {
+        let bad = format!(
+            "{GOOD}\n[[source.mllp]]\nname = \"ehr\"\nlisten = \"0.0.0.0:2575\"\nframe_timeout_secs = 0\n\n[[source.mllp]]\nname = \"lab\"\nlisten = \"10.0.0.5:2576\"\ninsecure_plaintext = true\n"
+        );
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        let first = bad.lines().position(|l| l == "[[source.mllp]]").unwrap() + 1;
+        assert!(
+            e[0].en.contains("frame_timeout_secs") && e[0].line == Some(first),
+            "{e:?}"
+        );
+        assert!(
+            e[1].en.contains("\"ehr\"") && e[1].en.contains("[source.mllp.tls]"),
+            "{e:?}"
+        );
+        assert!(e[1].ja.contains("ループバック以外"), "{e:?}");
+        assert!(
+            e[2].en.contains("\"lab\"") && e[2].en.contains("allow"),
+            "{e:?}"
+        );
+        assert!(e[2].line > e[1].line, "{e:?}");
+        let fenced = format!(
+            "{GOOD}\n[[source.mllp]]\nname = \"lab\"\nlisten = \"10.0.0.5:2576\"\ninsecure_plaintext = true\nallow = [\"10.0.0.0/8\"]\n"
+        );
+        assert!(parse(&fenced).is_ok());
+    }
+
+    #[test]
+    fn mllp_tls_paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}\n[[source.mllp]]\nname = \"ehr\"\nlisten = \"0.0.0.0:2575\"\n[source.mllp.tls]\ncert = \"pki/mllp.pem\"\nkey = \"pki/mllp-key.pem\"\n"
+        );
+        let path = dir.path().join("tsunagi.toml");
+        std::fs::write(&path, text).unwrap();
+        let (c, _) = load(&path).unwrap();
+        let tls = c.source.mllp[0].tls.as_ref().unwrap();
+        assert_eq!(tls.cert, dir.path().join("pki/mllp.pem"));
+        assert_eq!(tls.key, dir.path().join("pki/mllp-key.pem"));
     }
 
     #[test]

@@ -250,6 +250,15 @@ fn check_config(file: &std::path::Path) -> bool {
                     ok = false;
                 }
             }
+            for m in &cfg.source.mllp {
+                if let Err(e) = m.tls_acceptor() {
+                    println!(
+                        "source {}: {e}\n        MLLPのTLS証明書・鍵を確認してください",
+                        m.name
+                    );
+                    ok = false;
+                }
+            }
             if ok {
                 println!("{}: OK", file.display());
             }

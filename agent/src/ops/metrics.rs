@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use super::readiness::{Counters, UplinkState};
 use super::redact;
 use super::snapshot::{self, Snapshot};
+use crate::source::mllp::CloseReason;
 use crate::store::{InputState, OutboxState};
 
 /// The content type of format 0.0.4.
@@ -345,6 +346,29 @@ fn mllp_families(out: &mut String, counters: &Counters) {
     for (name, c) in &listeners {
         f.sample(&[("listener", name)], c.messages as f64);
     }
+    let mut f = family(
+        out,
+        "tsunagi_mllp_connections_closed_by_listener_total",
+        "counter",
+        "MLLP connections the listener closed, by reason (frame-timeout, idle-timeout, peer-cap, not-allowed, evicted).",
+    );
+    for (name, c) in &listeners {
+        for reason in CloseReason::ALL {
+            f.sample(
+                &[("listener", name), ("reason", reason.label())],
+                c.closed(reason) as f64,
+            );
+        }
+    }
+    let mut f = family(
+        out,
+        "tsunagi_mllp_messages_in_flight",
+        "gauge",
+        "MLLP messages handed to the store whose ACK is not yet out.",
+    );
+    for (name, c) in &listeners {
+        f.sample(&[("listener", name)], c.messages_in_flight as f64);
+    }
 }
 
 #[cfg(test)]
@@ -381,6 +405,34 @@ mod tests {
             let value = line.rsplit(' ').next().unwrap();
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
+    }
+
+    #[test]
+    fn mllp_closes_by_reason_and_messages_in_flight_are_exposed_per_listener() {
+        let stats = std::sync::Arc::new(crate::source::mllp::MllpStats::default());
+        stats.closed_by_listener(CloseReason::Evicted);
+        stats.closed_by_listener(CloseReason::NotAllowed);
+        stats.message_in_flight();
+        let counters = Counters::default();
+        counters.watch_mllp("ehr", stats);
+        let text = render(
+            None,
+            UplinkState::Unknown,
+            &counters,
+            ProcessFigures::default(),
+        );
+        assert!(text.contains("# TYPE tsunagi_mllp_connections_closed_by_listener_total counter\n"));
+        assert!(text.contains(
+            "tsunagi_mllp_connections_closed_by_listener_total{listener=\"ehr\",reason=\"evicted\"} 1\n"
+        ), "{text}");
+        assert!(text.contains(
+            "tsunagi_mllp_connections_closed_by_listener_total{listener=\"ehr\",reason=\"not-allowed\"} 1\n"
+        ));
+        assert!(text.contains(
+            "tsunagi_mllp_connections_closed_by_listener_total{listener=\"ehr\",reason=\"frame-timeout\"} 0\n"
+        ));
+        assert!(text.contains("# TYPE tsunagi_mllp_messages_in_flight gauge\n"));
+        assert!(text.contains("tsunagi_mllp_messages_in_flight{listener=\"ehr\"} 1\n"));
     }
 
     #[test]

@@ -7,10 +7,16 @@
 //! [`PIPELINE_DEPTH`] messages committing together (one fsync for many, in the group-commit
 //! writer), while ACK order always matches message order.
 //!
+//! Deadlines: the connection is closed when nothing arrives for `idle_timeout` (reset by every
+//! read), and when a frame has not ended `frame_timeout` after its first byte (**not** reset by
+//! further bytes, so a peer trickling one byte at a time cannot hold a frame open). It is also
+//! closed when the listener evicts it ([`super::roster`]); every complete message is marked in
+//! flight in the roster until its ACK is out, so that never happens with a message committing.
+//!
 //! Invariants: an AA/CA is written only after the intake's future returned `Ok` (committed and
-//! fsynced); a frame that never completed is never acknowledged; on shutdown or idle timeout the
-//! reader stops taking new frames, and every message already handed over is still answered
-//! (draining) before the socket closes. Logs name the peer and counts, never content; MSH-10
+//! fsynced); a frame that never completed is never acknowledged nor stored; on shutdown, a
+//! deadline or eviction the reader stops taking new frames, and every message already handed
+//! over is still answered (draining) before the socket closes. Logs name the peer and counts, never content; MSH-10
 //! appears only at debug level.
 
 use std::net::SocketAddr;
@@ -21,11 +27,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant as Deadline;
 
 use super::ack::{self, AckCode, AckStamp, Problem};
 use super::frame::{Frame, Framer};
 use super::msh::{Msh, MshError};
-use super::stats::MllpStats;
+use super::roster::{InFlight, Seat};
+use super::stats::{CloseReason, MllpStats};
 use super::{IncomingMessage, MessageIntake};
 use crate::shutdown::Shutdown;
 use crate::source::{Committed, IntakeError};
@@ -38,6 +46,7 @@ pub struct Ctx {
     pub source: Arc<str>,
     pub max_message_bytes: usize,
     pub idle_timeout: Duration,
+    pub frame_timeout: Duration,
     pub enhanced_ack: bool,
     pub intake: Arc<dyn MessageIntake>,
     pub stats: Arc<MllpStats>,
@@ -50,6 +59,7 @@ impl Ctx {
         source: Arc<str>,
         max_message_bytes: usize,
         idle_timeout: Duration,
+        frame_timeout: Duration,
         enhanced_ack: bool,
         intake: Arc<dyn MessageIntake>,
         stats: Arc<MllpStats>,
@@ -62,6 +72,7 @@ impl Ctx {
             source,
             max_message_bytes,
             idle_timeout,
+            frame_timeout,
             enhanced_ack,
             intake,
             stats,
@@ -86,6 +97,8 @@ struct Pending {
     /// The message's first segment (MSH), enough to build the ACK.
     head: Vec<u8>,
     verdict: Verdict,
+    /// Keeps the connection from being evicted until this ACK is handled.
+    _in_flight: InFlight,
 }
 
 fn first_segment(content: &[u8]) -> Vec<u8> {
@@ -104,8 +117,9 @@ fn problem_for(e: MshError) -> Problem {
     }
 }
 
-/// Serves one connection until EOF, error, idle timeout or shutdown, then drains its ACKs.
-pub async fn serve<S>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>, shutdown: Shutdown)
+/// Serves one connection until EOF, error, a deadline, eviction or shutdown, then drains its
+/// ACKs and gives its seat back.
+pub async fn serve<S>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>, seat: Seat, shutdown: Shutdown)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -117,26 +131,40 @@ where
     let acker = tokio::spawn(ack_loop(wr, rx, ctx.clone(), peer));
     let mut framer = Framer::new(ctx.max_message_bytes);
     let mut messages = 0u64;
+    let mut frame_deadline: Option<Deadline> = None;
     let reason = 'conn: loop {
         let before = framer.quirks();
+        let mut completed = false;
         while let Some(frame) = framer.next_frame() {
+            completed = true;
+            let Some(in_flight) = seat.begin_message() else {
+                ctx.stats.quirks(before, framer.quirks());
+                break 'conn "evicted";
+            };
             messages += 1;
-            let pending = take(frame, &ctx, peer);
+            let pending = take(frame, &ctx, peer, in_flight);
             if tx.send(pending).await.is_err() {
                 ctx.stats.quirks(before, framer.quirks());
                 break 'conn "ACK write failed";
             }
         }
         ctx.stats.quirks(before, framer.quirks());
+        frame_deadline = next_frame_deadline(frame_deadline, &framer, completed, ctx.frame_timeout);
+        let idle_deadline = Deadline::now() + ctx.idle_timeout;
+        let (deadline, expiry) = match frame_deadline {
+            Some(f) if f <= idle_deadline => (f, CloseReason::FrameTimeout),
+            _ => (idle_deadline, CloseReason::IdleTimeout),
+        };
         let read = tokio::select! {
             biased;
             _ = shutdown.triggered() => break 'conn "shutdown",
-            r = tokio::time::timeout(ctx.idle_timeout, rd.read_buf(framer.read_space())) => r,
+            _ = seat.evicted() => break 'conn "evicted",
+            r = tokio::time::timeout_at(deadline, rd.read_buf(framer.read_space())) => r,
         };
         match read {
             Err(_) => {
-                ctx.stats.idle_timeout();
-                break 'conn "idle timeout";
+                ctx.stats.closed_by_listener(expiry);
+                break 'conn expiry.label();
             }
             Ok(Ok(0)) => break 'conn "closed by peer",
             Ok(Ok(_)) => {}
@@ -151,6 +179,7 @@ where
     }
     drop(tx);
     let acks = acker.await.unwrap_or(0);
+    drop(seat);
     ctx.stats.connection_closed();
     tracing::info!(
         %peer,
@@ -163,8 +192,26 @@ where
     );
 }
 
+/// The deadline of the frame being received: set when a frame starts (the read that brought its
+/// first byte), kept while it lasts (further bytes do not move it), cleared when none is open.
+fn next_frame_deadline(
+    current: Option<Deadline>,
+    framer: &Framer,
+    completed_one: bool,
+    frame_timeout: Duration,
+) -> Option<Deadline> {
+    if !framer.mid_frame() {
+        return None;
+    }
+    match current {
+        // A frame ended in this read and the next one began: the new frame gets its own time.
+        Some(d) if !completed_one => Some(d),
+        _ => Some(Deadline::now() + frame_timeout),
+    }
+}
+
 /// Turns one frame into a pending acknowledgement, starting its commit if it is a message.
-fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr) -> Pending {
+fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr, in_flight: InFlight) -> Pending {
     match frame {
         Frame::Oversize { head, size } => {
             ctx.stats.oversize();
@@ -177,6 +224,7 @@ fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr) -> Pending {
             Pending {
                 head: first_segment(&head),
                 verdict: Verdict::Decided(AckCode::Reject, Some(Problem::TOO_LARGE)),
+                _in_flight: in_flight,
             }
         }
         Frame::Message(content) => {
@@ -192,6 +240,7 @@ fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr) -> Pending {
                     return Pending {
                         head,
                         verdict: Verdict::Decided(AckCode::Reject, Some(problem_for(e))),
+                        _in_flight: in_flight,
                     };
                 }
             };
@@ -203,6 +252,7 @@ fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr) -> Pending {
             Pending {
                 head,
                 verdict: Verdict::Commit(tokio::spawn(fut)),
+                _in_flight: in_flight,
             }
         }
     }

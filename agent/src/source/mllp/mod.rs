@@ -3,11 +3,18 @@
 //!
 //! Shape (after mini-redis): [`MllpListener::bind`] binds the socket (port 0 works; see
 //! [`MllpListener::local_addr`]); [`MllpListener::run`] accepts connections until the
-//! [`Shutdown`] fires, at most `max_connections` at once (a semaphore; further peers wait in the
-//! kernel backlog), retrying failed `accept()` calls with a capped backoff (they are transient:
+//! [`Shutdown`] fires, retrying failed `accept()` calls with a capped backoff (they are transient:
 //! out of file descriptors, a peer that reset early), and each connection runs in its own task
 //! ([`conn`]). At shutdown the listener stops accepting, every connection stops reading, answers
 //! what it already handed to the store, and closes; `run` returns when all have (draining).
+//!
+//! Exposure (safe beyond loopback): outside loopback the config requires TLS, or an explicit
+//! `insecure_plaintext` with an `allow` list ([`config`]). At accept, a peer outside `allow`
+//! ([`peers`]) or over `max_connections_per_peer` is closed at once; at `max_connections` the
+//! listener keeps accepting and evicts the connection without a message in flight that made no
+//! progress for the longest ([`roster`]), so stalled connections cannot lock a real sender out;
+//! a frame must end within `frame_timeout_secs` of its first byte ([`conn`]). Every such close is
+//! counted by reason ([`stats::CloseReason`]).
 //!
 //! What is stored: the bytes between `0x0B` and `0x1C`, exactly as received (format
 //! [`HL7V2_FORMAT`]), under origin `<MSH-3>^<MSH-4>|<MSH-10>`. The store deduplicates on
@@ -26,6 +33,8 @@ pub mod config;
 mod conn;
 pub mod frame;
 pub mod msh;
+pub mod peers;
+mod roster;
 pub mod stats;
 mod tls;
 
@@ -40,11 +49,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-pub use config::MllpConfig;
-pub use stats::{MllpCounts, MllpStats};
+pub use config::{MllpConfig, MllpConfigError};
+pub use stats::{CloseReason, MllpCounts, MllpStats};
+
+use roster::{Refusal, Roster, Seat};
 
 use crate::shutdown::Shutdown;
 use crate::source::{Committed, IntakeError};
@@ -84,8 +94,8 @@ pub trait MessageIntake: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 pub enum MllpError {
     /// The configuration has a bad value.
-    #[error("{0}")]
-    Config(String),
+    #[error("{0} / {ja}", ja = .0.ja())]
+    Config(#[from] MllpConfigError),
     /// The address could not be bound.
     #[error("source.mllp {name}: cannot listen on {addr}: {source}")]
     Bind {
@@ -107,14 +117,22 @@ pub struct MllpListener {
     stats: Arc<MllpStats>,
 }
 
+impl MllpConfig {
+    /// Loads the TLS files (when `[source.mllp.tls]` is set): what `bind` does before binding,
+    /// for `check-config` too.
+    pub fn tls_acceptor(&self) -> Result<Option<TlsAcceptor>, MllpError> {
+        match &self.tls {
+            Some(t) => Ok(Some(TlsAcceptor::from(tls::server_config(t)?))),
+            None => Ok(None),
+        }
+    }
+}
+
 impl MllpListener {
     /// Validates `cfg`, loads TLS files, and binds `cfg.listen`.
     pub async fn bind(cfg: MllpConfig) -> Result<MllpListener, MllpError> {
-        cfg.validate().map_err(MllpError::Config)?;
-        let tls = match &cfg.tls {
-            Some(t) => Some(TlsAcceptor::from(tls::server_config(t)?)),
-            None => None,
-        };
+        cfg.validate()?;
+        let tls = cfg.tls_acceptor()?;
         let listener = TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| MllpError::Bind {
@@ -131,7 +149,8 @@ impl MllpListener {
             tracing::warn!(
                 source = %cfg.name,
                 %addr,
-                "MLLP listens on a non-loopback address without TLS: messages cross the network unencrypted / TLSなしで外部向けアドレスを待ち受けています"
+                allow = cfg.allow.len(),
+                "MLLP listens outside loopback without TLS (insecure_plaintext, allow-listed peers only): messages cross the network unencrypted / TLSなしで外部向けアドレスを待ち受けています（許可した相手のみ）"
             );
         }
         tracing::info!(source = %cfg.name, %addr, tls = tls.is_some(), "MLLP listening");
@@ -161,59 +180,49 @@ impl MllpListener {
         intake: Arc<dyn MessageIntake>,
         shutdown: Shutdown,
     ) -> Result<MllpCounts, MllpError> {
-        let max = self.cfg.max_connections;
-        let permits = Arc::new(Semaphore::new(max));
+        let roster = Arc::new(Roster::new(
+            self.cfg.max_connections,
+            self.cfg.max_connections_per_peer,
+            self.stats.clone(),
+        ));
         let ctx = Arc::new(conn::Ctx::new(
             Arc::from(self.cfg.name.as_str()),
             self.cfg.max_message_bytes,
             Duration::from_secs(self.cfg.idle_timeout_secs),
+            Duration::from_secs(self.cfg.frame_timeout_secs),
             self.cfg.enhanced_ack,
             intake,
             self.stats.clone(),
         ));
         loop {
-            let permit = tokio::select! {
-                _ = shutdown.triggered() => break,
-                p = permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break, // never closed
-                },
-            };
             let (sock, peer) = tokio::select! {
                 _ = shutdown.triggered() => break,
                 r = accept(&self.listener) => r,
             };
-            let _ = sock.set_nodelay(true);
-            let (ctx, shutdown, tls, stats) = (
-                ctx.clone(),
-                shutdown.clone(),
-                self.tls.clone(),
-                self.stats.clone(),
-            );
-            tokio::spawn(async move {
-                match tls {
-                    None => conn::serve(sock, peer, ctx, shutdown).await,
-                    Some(acceptor) => {
-                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await {
-                            Ok(Ok(stream)) => conn::serve(stream, peer, ctx, shutdown).await,
-                            Ok(Err(e)) => {
-                                stats.tls_failed();
-                                tracing::warn!(%peer, error = %e, "MLLP TLS handshake failed");
-                            }
-                            Err(_) => {
-                                stats.tls_failed();
-                                tracing::warn!(%peer, "MLLP TLS handshake timed out");
-                            }
-                        }
-                    }
+            if !peers::allowed(&self.cfg.allow, peer.ip()) {
+                self.stats.closed_by_listener(CloseReason::NotAllowed);
+                tracing::info!(source = %self.cfg.name, %peer, "MLLP peer not in the allow list; closed / 許可されていない相手の接続を閉じました");
+                continue;
+            }
+            let seat = tokio::select! {
+                _ = shutdown.triggered() => break,
+                s = roster.seat(peer.ip()) => s,
+            };
+            let seat = match seat {
+                Ok(seat) => seat,
+                Err(Refusal::PeerCap) => {
+                    self.stats.closed_by_listener(CloseReason::PeerCap);
+                    tracing::info!(source = %self.cfg.name, %peer, max = self.cfg.max_connections_per_peer, "MLLP peer over max_connections_per_peer; closed / 同じ相手からの接続数が上限を超えたため閉じました");
+                    continue;
                 }
-                drop(permit);
-            });
+            };
+            let _ = sock.set_nodelay(true);
+            let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), self.tls.clone());
+            tokio::spawn(serve(sock, peer, tls, ctx, seat, shutdown));
         }
         // Stop accepting (new peers are refused), then wait until every connection has drained.
         drop(self.listener);
-        let all = u32::try_from(max).unwrap_or(u32::MAX);
-        let _ = permits.acquire_many(all).await;
+        roster.drained().await;
         let counts = self.stats.snapshot();
         tracing::info!(
             source = %self.cfg.name,
@@ -223,6 +232,36 @@ impl MllpListener {
             "MLLP listener stopped"
         );
         Ok(counts)
+    }
+}
+
+/// Serves one accepted connection, after its TLS handshake when configured. Eviction also ends
+/// a handshake in progress.
+async fn serve(
+    sock: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    ctx: Arc<conn::Ctx>,
+    seat: Seat,
+    shutdown: Shutdown,
+) {
+    let Some(acceptor) = tls else {
+        return conn::serve(sock, peer, ctx, seat, shutdown).await;
+    };
+    let handshake = tokio::select! {
+        _ = seat.evicted() => return,
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)) => r,
+    };
+    match handshake {
+        Ok(Ok(stream)) => conn::serve(stream, peer, ctx, seat, shutdown).await,
+        Ok(Err(e)) => {
+            ctx.stats.tls_failed();
+            tracing::warn!(%peer, error = %e, "MLLP TLS handshake failed");
+        }
+        Err(_) => {
+            ctx.stats.tls_failed();
+            tracing::warn!(%peer, "MLLP TLS handshake timed out");
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Counters of one listener, for logs now and metrics later. Plain atomics, updated by every
+//! Counters of one listener, for logs and `/metrics`. Plain atomics, updated by every
 //! connection; [`MllpStats::snapshot`] reads them into a copyable [`MllpCounts`]. No labels, no
 //! message content: only counts.
 
@@ -7,13 +7,55 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::ack::{AckCode, AckMode};
 use super::frame::FrameQuirks;
 
+/// Why the listener (not the peer) closed a connection. Labels are fixed words, never addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// A frame did not end within `frame_timeout_secs` of its first byte.
+    FrameTimeout,
+    /// Nothing arrived for `idle_timeout_secs`.
+    IdleTimeout,
+    /// The peer already had `max_connections_per_peer` connections (closed at accept).
+    PeerCap,
+    /// The peer is outside the `allow` list (closed at accept).
+    NotAllowed,
+    /// Evicted at `max_connections` to let a new connection in (it had no message in flight).
+    Evicted,
+}
+
+impl CloseReason {
+    /// Every reason, in the order of [`MllpCounts::closed_by_listener`].
+    pub const ALL: [CloseReason; 5] = [
+        CloseReason::FrameTimeout,
+        CloseReason::IdleTimeout,
+        CloseReason::PeerCap,
+        CloseReason::NotAllowed,
+        CloseReason::Evicted,
+    ];
+
+    /// The metric label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseReason::FrameTimeout => "frame-timeout",
+            CloseReason::IdleTimeout => "idle-timeout",
+            CloseReason::PeerCap => "peer-cap",
+            CloseReason::NotAllowed => "not-allowed",
+            CloseReason::Evicted => "evicted",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Live counters (shared by the listener and its connections).
 #[derive(Debug, Default)]
 pub struct MllpStats {
     connections_accepted: AtomicU64,
     connections_open: AtomicU64,
     tls_failures: AtomicU64,
-    idle_timeouts: AtomicU64,
+    closed_by_listener: [AtomicU64; 5],
+    messages_in_flight: AtomicU64,
     messages: AtomicU64,
     stored: AtomicU64,
     duplicates: AtomicU64,
@@ -36,8 +78,10 @@ pub struct MllpCounts {
     pub connections_open: u64,
     /// TLS handshakes that failed (or timed out).
     pub tls_failures: u64,
-    /// Connections closed for being idle.
-    pub idle_timeouts: u64,
+    /// Connections closed by the listener, by [`CloseReason`] (in [`CloseReason::ALL`] order).
+    pub closed_by_listener: [u64; 5],
+    /// Messages handed to the store whose ACK is not yet written (or suppressed), now.
+    pub messages_in_flight: u64,
     /// Complete frames received (including oversize and unparseable ones).
     pub messages: u64,
     /// Messages newly stored.
@@ -67,6 +111,13 @@ pub struct MllpCounts {
     pub abandoned_frames: u64,
 }
 
+impl MllpCounts {
+    /// Connections the listener closed for `reason`.
+    pub fn closed(&self, reason: CloseReason) -> u64 {
+        self.closed_by_listener[reason.index()]
+    }
+}
+
 fn add(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
@@ -91,8 +142,14 @@ impl MllpStats {
     pub(crate) fn tls_failed(&self) {
         add(&self.tls_failures, 1);
     }
-    pub(crate) fn idle_timeout(&self) {
-        add(&self.idle_timeouts, 1);
+    pub(crate) fn closed_by_listener(&self, reason: CloseReason) {
+        add(&self.closed_by_listener[reason.index()], 1);
+    }
+    pub(crate) fn message_in_flight(&self) {
+        add(&self.messages_in_flight, 1);
+    }
+    pub(crate) fn message_answered(&self) {
+        self.messages_in_flight.fetch_sub(1, Ordering::Relaxed);
     }
     pub(crate) fn message(&self, content: &[u8]) {
         add(&self.messages, 1);
@@ -140,7 +197,8 @@ impl MllpStats {
             connections_accepted: g(&self.connections_accepted),
             connections_open: g(&self.connections_open),
             tls_failures: g(&self.tls_failures),
-            idle_timeouts: g(&self.idle_timeouts),
+            closed_by_listener: self.closed_by_listener.each_ref().map(g),
+            messages_in_flight: g(&self.messages_in_flight),
             messages: g(&self.messages),
             stored: g(&self.stored),
             duplicates: g(&self.duplicates),
@@ -179,5 +237,32 @@ mod tests {
             (2, 1, 1)
         );
         assert_eq!((c.aa, c.cr, c.ca, c.acks_suppressed), (1, 1, 0, 1));
+    }
+
+    #[test]
+    fn closes_by_reason_and_messages_in_flight_are_counted() {
+        let s = MllpStats::default();
+        s.closed_by_listener(CloseReason::Evicted);
+        s.closed_by_listener(CloseReason::Evicted);
+        s.closed_by_listener(CloseReason::FrameTimeout);
+        s.message_in_flight();
+        s.message_in_flight();
+        s.message_answered();
+        let c = s.snapshot();
+        assert_eq!(c.closed(CloseReason::Evicted), 2);
+        assert_eq!(c.closed(CloseReason::FrameTimeout), 1);
+        assert_eq!(c.closed(CloseReason::NotAllowed), 0);
+        assert_eq!(c.messages_in_flight, 1);
+        let labels: Vec<_> = CloseReason::ALL.iter().map(|r| r.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "frame-timeout",
+                "idle-timeout",
+                "peer-cap",
+                "not-allowed",
+                "evicted"
+            ]
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! the real store ([`store`]), and third-party clients ([`clients`]).
 
 mod clients;
+mod exposure;
 mod store;
 mod tls;
 
@@ -444,34 +445,41 @@ async fn idle_connections_are_closed() {
     let (mut acks, _w) = connect(run.addr).await;
     assert!(acks.next().await.is_none(), "closed by the listener");
     let c = run.stop().await;
-    assert_eq!(c.idle_timeouts, 1);
+    assert_eq!(c.closed(CloseReason::IdleTimeout), 1);
 }
 
 #[tokio::test]
-async fn connections_over_the_cap_wait_for_a_free_slot() {
+async fn at_the_cap_a_connection_committing_is_answered_before_it_gives_way() {
+    let gate = Arc::new(Semaphore::new(0));
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let intake = Arc::new(FakeIntake {
+        gate: Some(gate.clone()),
+        started: Mutex::new(Some(tx)),
+        ..Default::default()
+    });
     let mut c = cfg();
     c.max_connections = 1;
-    let run = start(c, Arc::new(FakeIntake::default())).await;
+    let run = start(c, intake.clone()).await;
     let (mut a_acks, mut a) = connect(run.addr).await;
     a.write_all(&framed(&message("A1", 100))).await.unwrap();
-    assert_eq!(msa(&a_acks.next().await.unwrap()).0, "AA");
-    let (b_acks, mut b) = connect(run.addr).await; // completes in the kernel backlog
+    assert_eq!(started.recv().await.unwrap(), "EHR^HOSP|A1");
+    // B arrives while A's message is committing: A is not evicted before its ACK.
+    let (mut b_acks, mut b) = connect(run.addr).await;
     b.write_all(&framed(&message("B1", 100))).await.unwrap();
-    let mut b_rd = b_acks.rd;
-    let mut buf = [0u8; 16];
-    let early = tokio::time::timeout(Duration::from_millis(300), b_rd.read(&mut buf)).await;
-    assert!(
-        early.is_err(),
-        "the second connection is not served while the first is open"
+    gate.add_permits(2);
+    assert_eq!(
+        msa(&a_acks.next().await.unwrap()),
+        ("AA".into(), "A1".into())
     );
-    drop(a);
-    assert!(a_acks.next().await.is_none());
-    let mut b_acks = AckReader::new(b_rd);
+    assert!(a_acks.next().await.is_none(), "then A gives way to B");
     assert_eq!(
         msa(&b_acks.next().await.unwrap()),
         ("AA".into(), "B1".into())
     );
-    run.stop().await;
+    let c = run.stop().await;
+    assert_eq!(intake.stored_count(), 2);
+    assert_eq!(c.closed(CloseReason::Evicted), 1);
+    assert_eq!(c.messages_in_flight, 0);
 }
 
 #[test]
