@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod daemon;
 mod demo;
+mod excel_csv;
 mod intake;
 mod logging;
 mod mapping;
