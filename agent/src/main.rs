@@ -15,6 +15,7 @@ mod config;
 mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
+mod excel_csv;
 mod intake;
 mod logging;
 mod mapping;

@@ -80,7 +80,7 @@ pub fn run(data_dir: &Path, args: &ReportArgs) -> anyhow::Result<bool> {
         Format::Json => quality::report::render_json(&conn, args.month)?.into_bytes(),
         Format::Csv => {
             let encoding = match args.encoding {
-                EncodingArg::Utf8 => Encoding::Utf8Bom,
+                EncodingArg::Utf8 => Encoding::Utf8,
                 EncodingArg::Cp932 => Encoding::Cp932,
             };
             quality::report::render_csv(&conn, args.month, lang, encoding)?

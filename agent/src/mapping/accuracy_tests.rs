@@ -170,7 +170,7 @@ fn shared_dir() -> Option<PathBuf> {
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap();
-    let (records, _) = super::csv::read(&bytes).unwrap();
+    let (records, _) = crate::excel_csv::read(&bytes).unwrap();
     records.into_iter().skip(1).map(|r| r.fields).collect()
 }
 

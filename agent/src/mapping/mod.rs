@@ -3,7 +3,8 @@
 //! those tables.
 //!
 //! - [`category`]: the four categories, their standard systems, uncoded markers and policies.
-//! - [`csv`] and [`row`]: the mapping CSV file hospital IT edit in Excel (UTF-8/CP932).
+//! - [`row`]: the mapping CSV file hospital IT edit in Excel (UTF-8/CP932), read and written
+//!   with [`crate::excel_csv`] (formula guard included).
 //! - [`store`]: the table in SQLite (`mapping_*` tables), imports as one transaction.
 //! - [`table`] and [`resolve`]: lookups and the decision the pipeline makes for each code.
 //! - [`check`]: a mapping table against the masters.
@@ -16,7 +17,6 @@
 pub mod catalog;
 pub mod category;
 pub mod check;
-pub mod csv;
 pub mod normalize;
 pub mod resolve;
 pub mod row;
@@ -30,9 +30,9 @@ mod accuracy_tests;
 #[cfg(test)]
 mod variants;
 
+pub use crate::excel_csv::TextEncoding;
 pub use catalog::{Candidate, MasterCatalog};
 pub use category::{AllergenKind, Category, Policies, UnmappedPolicy};
-pub use csv::TextEncoding;
 pub use resolve::{resolve, LocalCode, Outcome, Via};
 pub use row::{read_file, write_file, Row};
 pub use store::ImportMode;

@@ -19,11 +19,15 @@
 //! skipped, so a half-filled suggestion file can be imported as it is being worked through.
 //!
 //! Every row is checked before anything is stored; a file with any bad row is refused whole.
+//!
+//! Cells are written with the formula guard of [`crate::excel_csv::cells`] (a local name
+//! `=HYPERLINK(…)` is written `'=HYPERLINK(…)`), and the guard is taken off on reading, so an
+//! exported file imports back unchanged.
 
 use std::collections::HashMap;
 
 use super::category::{check_format, Category};
-use super::csv::{self, CsvError, TextEncoding};
+use crate::excel_csv::{self as csv, CsvError, TextEncoding};
 
 /// The header, in the order files are written.
 pub const COLUMNS: [&str; 9] = [
@@ -168,7 +172,7 @@ pub fn read_file(bytes: &[u8]) -> Result<MappingFile, FileError> {
             index
                 .get(col)
                 .and_then(|&i| rec.fields.get(i))
-                .map(|s| s.trim().to_string())
+                .map(|s| csv::unguard(s).trim().to_string())
                 .unwrap_or_default()
         };
         let mut bad = |en: String, ja: String| {
@@ -341,6 +345,62 @@ pub(crate) mod tests {
             let back: Vec<Row> = f.rows.into_iter().map(|(_, r)| r).collect();
             assert_eq!(back, rows);
         }
+    }
+
+    /// Every cell of a written file, as a spreadsheet would read it.
+    pub(crate) fn cells(bytes: &[u8]) -> Vec<String> {
+        let (records, _) = csv::read(bytes).unwrap();
+        records.into_iter().flat_map(|r| r.fields).collect()
+    }
+
+    /// Whether a spreadsheet would take the cell for a formula.
+    pub(crate) fn runs(cell: &str) -> bool {
+        cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+    }
+
+    #[test]
+    fn hostile_names_are_written_guarded_and_import_back_unchanged() {
+        let mut a = row(
+            Category::Disease,
+            "-HIS",
+            "=1+1",
+            DISEASE_KEY_NUMBER,
+            "20054174",
+        );
+        a.local_system = "+99X".into();
+        a.local_name = "=cmd|' /C calc'!A0".into();
+        a.standard_display = "=HYPERLINK(\"http://x.example/\",\"click\")".into();
+        a.note = "@SUM(1+1)".into();
+        let mut b = row(Category::Lab, "*", "'=L01", JLAC10, "3H015000002326101");
+        b.local_name = "'quoted".into();
+        let rows = vec![a, b];
+        for enc in [TextEncoding::Utf8, TextEncoding::Cp932] {
+            let bytes = write_file(&rows, enc).unwrap();
+            let all = cells(&bytes);
+            assert!(all.iter().all(|c| !runs(c)), "{all:?}");
+            assert!(all.contains(&"'=cmd|' /C calc'!A0".to_string()), "{all:?}");
+            let back: Vec<Row> = read_file(&bytes)
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
+            assert_eq!(back, rows);
+        }
+    }
+
+    #[test]
+    fn a_cp932_wave_dash_reads_as_the_masters_read_it() {
+        let text = format!(
+            "{}\r\ndisease,HIS,99X,D1,胃炎〜疑い,{DISEASE_KEY_NUMBER},20054174,,\r\n",
+            COLUMNS.join(",")
+        );
+        let bytes = csv::encode(&text, TextEncoding::Cp932).unwrap();
+        assert!(bytes.windows(2).any(|w| w == [0x81, 0x60]));
+        let f = read_file(&bytes).unwrap();
+        assert_eq!(f.rows[0].1.local_name, "胃炎\u{FF5E}疑い");
+        let master = crate::masters::text::decode(&bytes).ok().unwrap();
+        assert!(master.text.contains("胃炎\u{FF5E}疑い"));
     }
 
     #[test]

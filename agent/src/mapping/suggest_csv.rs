@@ -4,9 +4,9 @@
 //! standard columns empty, so import skips them until someone fills them in.
 
 use super::category::Category;
-use super::csv::{self, CsvError, TextEncoding};
 use super::row::COLUMNS;
 use super::suggest::Suggestion;
+use crate::excel_csv::{self as csv, CsvError, TextEncoding};
 
 /// A mapping CSV: the top candidate pre-filled, its score and the alternatives in extra columns
 /// that `mapping import` ignores.
@@ -53,6 +53,7 @@ mod tests {
     use super::*;
     use crate::mapping::category::DISEASE_KEY_NUMBER;
     use crate::mapping::row::read_file;
+    use crate::mapping::row::tests::{cells, runs};
     use crate::mapping::suggest::{Scored, UnmappedCode};
 
     #[test]
@@ -94,6 +95,46 @@ mod tests {
             );
             assert_eq!(r.local_name, "胃炎, 急性");
             assert!(r.note.contains("0.910"));
+        }
+    }
+
+    #[test]
+    fn hostile_local_names_are_guarded_and_import_back() {
+        let hostile = [
+            "=cmd|' /C calc'!A0",
+            "@SUM(1+1)",
+            "=HYPERLINK(\"http://x.example/\")",
+        ];
+        let s: Vec<Suggestion> = hostile
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Suggestion {
+                unmapped: UnmappedCode {
+                    category: Some(Category::Disease),
+                    source_system: "HIS".into(),
+                    local_system: "99X".into(),
+                    local_code: format!("-D{i}"),
+                    local_name: name.to_string(),
+                    records: 1,
+                    ..Default::default()
+                },
+                candidates: vec![Scored {
+                    system: DISEASE_KEY_NUMBER.into(),
+                    code: "20064049".into(),
+                    name: "+急性胃炎".into(),
+                    score: 0.5,
+                }],
+            })
+            .collect();
+        for enc in [TextEncoding::Utf8, TextEncoding::Cp932] {
+            let bytes = write(&s, enc).unwrap();
+            let all = cells(&bytes);
+            assert!(all.iter().all(|c| !runs(c)), "{all:?}");
+            let f = read_file(&bytes).unwrap();
+            let names: Vec<&str> = f.rows.iter().map(|(_, r)| r.local_name.as_str()).collect();
+            assert_eq!(names, hostile);
+            assert_eq!(f.rows[0].1.local_code, "-D0");
+            assert_eq!(f.rows[0].1.standard_display, "+急性胃炎");
         }
     }
 }

@@ -31,7 +31,7 @@ pub mod kinds;
 mod parse;
 mod set;
 pub mod store;
-mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod format_tests;

@@ -1,8 +1,8 @@
 //! Bytes of a master file to records: encoding detection and a strict CSV splitter.
 //!
-//! Encoding: a UTF-8 BOM means UTF-8; otherwise valid UTF-8 is UTF-8; otherwise the file is read
-//! as Shift_JIS in Microsoft's CP932 flavour (the masters are made on Windows), line by line so
-//! that an undecodable byte is reported with its line (0x0A is never a Shift_JIS trail byte).
+//! Encoding: [`crate::excel_csv::decode`], as for every CSV: a UTF-8 BOM means UTF-8; otherwise
+//! valid UTF-8 is UTF-8; otherwise the file is read as Shift_JIS in Microsoft's CP932 flavour
+//! (the masters are made on Windows), and an undecodable byte is reported with its line.
 //!
 //! CSV: one record per line (`\n` or `\r\n`), fields separated by `,`, optionally enclosed in
 //! `"` with `""` for a quote. A quoted field cannot span lines (no master needs it). Blank lines
@@ -10,6 +10,7 @@
 //! last line of a file that does not end in a newline it is reported as truncation.
 
 use super::parse::Problem;
+use crate::excel_csv::{self, TextEncoding};
 
 /// A decoded file.
 pub(crate) struct Decoded {
@@ -22,52 +23,14 @@ pub(crate) struct Decoded {
 /// Why bytes could not be decoded: the 1-based line of the first bad byte.
 pub(crate) struct Undecodable(pub usize);
 
-/// Decodes a master file (see the module doc for the rule).
+/// Decodes a master file the way every CSV is decoded ([`crate::excel_csv::text`]).
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, Undecodable> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return match std::str::from_utf8(rest) {
-            Ok(s) => Ok(Decoded {
-                text: s.to_string(),
-                encoding: "UTF-8",
-            }),
-            Err(e) => Err(Undecodable(line_of(rest, e.valid_up_to()))),
-        };
-    }
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(Decoded {
-            text: s.to_string(),
-            encoding: "UTF-8",
-        });
-    }
-    let mut text = String::with_capacity(bytes.len() * 3 / 2);
-    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
-        let s = encoding_rs::SHIFT_JIS
-            .decode_without_bom_handling_and_without_replacement(line)
-            .ok_or(Undecodable(i + 1))?;
-        text.extend(s.chars().map(cp932));
-    }
-    Ok(Decoded {
-        text,
-        encoding: "Shift_JIS",
-    })
-}
-
-/// Where the WHATWG Shift_JIS decoder follows JIS X 0208 and CP932 (what Windows and the masters'
-/// UTF-8 editions use) differs, CP932's character.
-fn cp932(c: char) -> char {
-    match c {
-        '\u{301C}' => '\u{FF5E}', // WAVE DASH → FULLWIDTH TILDE
-        '\u{2016}' => '\u{2225}', // DOUBLE VERTICAL LINE → PARALLEL TO
-        '\u{2212}' => '\u{FF0D}', // MINUS SIGN → FULLWIDTH HYPHEN-MINUS
-        '\u{00A2}' => '\u{FFE0}', // CENT SIGN → FULLWIDTH CENT SIGN
-        '\u{00A3}' => '\u{FFE1}', // POUND SIGN → FULLWIDTH POUND SIGN
-        '\u{00AC}' => '\u{FFE2}', // NOT SIGN → FULLWIDTH NOT SIGN
-        other => other,
-    }
-}
-
-fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    let (text, encoding) = excel_csv::decode(bytes).map_err(|e| Undecodable(e.line))?;
+    let encoding = match encoding {
+        TextEncoding::Utf8 => "UTF-8",
+        TextEncoding::Cp932 => "Shift_JIS",
+    };
+    Ok(Decoded { text, encoding })
 }
 
 /// One CSV record.

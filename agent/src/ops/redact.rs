@@ -4,11 +4,15 @@
 //! Reasons stored by the pipeline and the sender are written without patient data already; this
 //! module does not rely on it. [`label`] lets through only short tokens of a fixed alphabet
 //! (states, source names, rule keys); [`scrub`] masks what could identify a patient in free text:
-//! dates, long digit runs (IDs, phone numbers) and quoted values in non-ASCII script (names).
+//! dates, long digit runs (IDs, phone numbers), quoted values in non-ASCII script (names), paths
+//! and file names (an export may be named `山田太郎_20250401.json`; an SS-MIX2 path holds the
+//! patient ID). [`scrub_input`] first puts an input's tag ([`input_tag`]) where its own path
+//! appears, so a reason still says which file without naming it.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
+use sha2::{Digest, Sha256};
 
 /// The mask put in place of a removed value.
 pub const MASK: &str = "***";
@@ -48,15 +52,45 @@ pub fn rule_keys(reason: &str) -> Vec<String> {
     keys
 }
 
+/// A short stable tag for an input file: 12 hex digits of SHA-256 over source, NUL, relative
+/// path. The same tag the sources write in their log lines (`source::folder::names::path_tag`),
+/// so an operator can find the file's lines without its name appearing anywhere.
+pub fn input_tag(source: &str, rel: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(source.as_bytes());
+    h.update([0u8]);
+    h.update(rel.as_bytes());
+    hex::encode(&h.finalize()[..6])
+}
+
+/// [`scrub`] for a reason about one input: where the reason names it as the pipeline does,
+/// `source:relative/path`, the path becomes `file <tag>` first.
+pub fn scrub_input(text: &str, source: &str, rel: &str) -> String {
+    // A private-use character holds the place through scrub (no pattern masks it alone).
+    const SLOT: &str = "\u{E000}";
+    if rel.is_empty() {
+        return scrub(text);
+    }
+    let named = format!("{source}:{rel}");
+    let tagged = format!("{source}:file {}", input_tag(source, rel));
+    scrub(&text.replace(&named, SLOT)).replace(SLOT, &tagged)
+}
+
 /// Longest text shown for one reason.
 pub const MAX_CHARS: usize = 300;
 
-/// Masks dates, digit runs of 6 or more, and quoted values containing non-ASCII characters or
-/// digits; cuts the text at [`MAX_CHARS`] and flattens control characters.
+/// Masks paths (a token with `/` or `\` inside), file names (`*.json`, `*.hl7`, …), tokens
+/// joining digits with `_` (SS-MIX2 file names), dates, digit runs of 6 or more, and quoted
+/// values containing non-ASCII characters or digits; cuts the text at [`MAX_CHARS`] and flattens
+/// control characters.
 pub fn scrub(text: &str) -> String {
     static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
         [
+            // Paths: 000/123/0001234567/…, C:\in\a.json (a lone " / " between languages stays).
+            r"\S*[^\s/\\][/\\]\S*|\S*[/\\][^\s/\\]\S*",
+            r"(?i)\S+\.(?:json|xml|hl7|er7|txt|csv|dat|ndjson|msg)\b\S*",
+            r"\S*\d\S*_\S*|\S*_\S*\d\S*",
             // Dates: 1987-06-05, 1987/6/5, 19870605, 1987年6月5日.
             r"\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?",
             r"\d{6,}",
@@ -127,6 +161,42 @@ mod tests {
             assert!(!s.contains(secret), "{secret} in {s}");
         }
         assert!(s.contains("patient") && s.contains("next"), "{s}");
+    }
+
+    #[test]
+    fn scrub_masks_paths_and_file_names() {
+        let s = scrub(
+            "drop:山田太郎_20250401.json: bad / ss:000/123/0001234567/20250401/OML-11/x_1 and C:\\in\\佐藤.hl7 and 00123_OML-11",
+        );
+        for secret in [
+            "山田",
+            "太郎",
+            "000/123",
+            "123",
+            "0001234567",
+            "佐藤",
+            "00123",
+        ] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert!(s.contains(" / ") && s.contains("bad"), "{s}");
+    }
+
+    #[test]
+    fn an_inputs_own_path_becomes_its_tag() {
+        let rel = "山田太郎_20250401.json";
+        let s = scrub_input(
+            &format!("drop:{rel}: not JSON / JSONではありません"),
+            "drop",
+            rel,
+        );
+        let tag = input_tag("drop", rel);
+        assert_eq!(tag.len(), 12);
+        assert_eq!(s, format!("drop:file {tag}: not JSON / JSONではありません"));
+        // Stable, and different per source and path.
+        assert_eq!(input_tag("drop", rel), tag);
+        assert_ne!(input_tag("other", rel), tag);
+        assert_ne!(input_tag("drop", "b.json"), tag);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! Every figure is a count or a time grouped by a fixed vocabulary (states, outcomes, configured
 //! source names, the platform's rule keys); nothing here sees raw inputs, bundle bodies or
 //! patient references. Free text (quarantine reasons, last errors) is read only for the status
-//! page's "recent errors" and passes through [`super::redact::scrub`] before it leaves.
+//! page's "recent errors" and passes through [`super::redact::scrub`] before it leaves; a
+//! quarantine reason names its input by [`super::redact::input_tag`], never by its file name or
+//! path (which may hold a patient's name or ID).
 
 use std::path::Path;
 use std::time::Duration;
@@ -140,16 +142,25 @@ pub struct RecentError {
 
 /// The latest delivery failures and quarantined inputs, newest first.
 pub fn recent_errors(conn: &Connection, limit: usize) -> Result<Vec<RecentError>, StoreError> {
-    let mut out: Vec<RecentError> = figures::recent_failures(conn, limit)?
-        .into_iter()
-        .chain(figures::recent_quarantines(conn, limit)?)
-        .map(|(at_ms, kind, item, text)| RecentError {
+    let failures =
+        figures::recent_failures(conn, limit)?
+            .into_iter()
+            .map(|(at_ms, kind, item, text)| RecentError {
+                at_ms,
+                kind,
+                item,
+                text: redact::scrub(&text),
+            });
+    // A quarantine reason starts with `source:path`; the path may carry a patient's name.
+    let quarantines = figures::recent_quarantines(conn, limit)?.into_iter().map(
+        |((at_ms, kind, item, text), source, origin)| RecentError {
             at_ms,
             kind,
             item,
-            text: redact::scrub(&text),
-        })
-        .collect();
+            text: redact::scrub_input(&text, &source, &origin),
+        },
+    );
+    let mut out: Vec<RecentError> = failures.chain(quarantines).collect();
     out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     out.truncate(limit);
     Ok(out)
@@ -184,6 +195,65 @@ mod tests {
         let conn = store::open(dir.path()).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         (dir, conn)
+    }
+
+    #[test]
+    fn the_status_page_names_quarantined_inputs_by_tag_only() {
+        let (_dir, conn) = db();
+        let ssmix2 = "123/456/1234567890/20250401/OML-11/1234567890_20250401_OML-11_0000123_20250401120000000_01_1";
+        let inputs = [
+            (
+                "drop",
+                "山田太郎_20250401.json",
+                "drop:山田太郎_20250401.json: not JSON at line 1 / JSONではありません",
+            ),
+            (
+                "ss",
+                ssmix2,
+                &format!("ss:{ssmix2}: MSH segment missing / MSHセグメントがありません"),
+            ),
+        ];
+        for (i, (source, origin, error)) in inputs.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO inbox (source, origin, format, content_hash, size, received_at, state, error)
+                 VALUES (?1, ?2, 'fhir-json', ?3, 1, 5, 'quarantined', ?4)",
+                params![source, origin, format!("h{i}"), error],
+            )
+            .unwrap();
+        }
+        let errors = recent_errors(&conn, 10).unwrap();
+        let checks = super::super::checks::Checks {
+            ready: true,
+            checks: vec![],
+        };
+        let data = super::super::page::PageData {
+            checks: &checks,
+            snapshot: None,
+            today: None,
+            errors: &errors,
+            now_ms: 10,
+        };
+        for lang in [super::super::page::Lang::Ja, super::super::page::Lang::En] {
+            let page = super::super::page::render(lang, &data);
+            for secret in [
+                "山田",
+                "太郎",
+                "20250401",
+                "1234567890",
+                "123/456",
+                "0000123",
+            ] {
+                assert!(!page.contains(secret), "{secret} in {page}");
+            }
+            for (source, origin, _) in &inputs {
+                let tag = redact::input_tag(source, origin);
+                assert!(
+                    page.contains(&format!("{source}:file {tag}")),
+                    "{tag} not in {page}"
+                );
+            }
+            assert!(page.contains("MSH segment missing"), "{page}");
+        }
     }
 
     #[test]

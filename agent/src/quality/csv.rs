@@ -3,22 +3,16 @@
 //! One file, one block per metric family: each block starts with a header row whose first column
 //! is `section`, each of its rows carries the section name there, and an empty line separates
 //! blocks (Excel shows them one under another; a program splits on the empty lines). Lines end
-//! with CRLF. Text fields are quoted when they hold a comma, quote or line break, and a text that
-//! starts like a formula (`=`, `+`, `-`, `@`) gets a leading `'` so a spreadsheet never runs it.
-//! Encoded as UTF-8 with a BOM (Excel then reads it as UTF-8), or CP932 (Windows-31J) for older
-//! tools; characters CP932 lacks become `?`.
+//! with CRLF. Cells are written by [`crate::excel_csv`], the same writer as the mapping files:
+//! quoted when needed, and a text that starts like a formula (`=`, `+`, `-`, `@`, tab, CR) gets a
+//! leading `'` so a spreadsheet never runs it. Encoded as UTF-8 with a BOM (Excel then reads it as
+//! UTF-8), or CP932 (Windows-31J) for older tools; characters CP932 lacks become `?`.
 
-use super::{Lang, QualityError, QualityReport};
+use super::{Lang, QualityReport};
 
-/// The output encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    /// UTF-8 with a byte-order mark.
-    #[default]
-    Utf8Bom,
-    /// Windows-31J (Shift_JIS as Windows writes it).
-    Cp932,
-}
+/// The output encoding (UTF-8 with a BOM, or CP932).
+pub use crate::excel_csv::TextEncoding as Encoding;
+use crate::excel_csv::{cells, encode_lossy};
 
 enum Cell {
     Num(String),
@@ -43,19 +37,8 @@ fn t(v: impl Into<String>) -> Cell {
 
 fn field(c: &Cell) -> String {
     match c {
-        Cell::Num(s) => s.clone(),
-        Cell::Text(s) => {
-            let s = if s.starts_with(['=', '+', '-', '@']) {
-                format!("'{s}")
-            } else {
-                s.clone()
-            };
-            if s.contains([',', '"', '\r', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s
-            }
-        }
+        Cell::Num(s) => cells::number(s),
+        Cell::Text(s) => cells::text(s),
     }
 }
 
@@ -305,42 +288,9 @@ pub fn render_text(r: &QualityReport, lang: Lang) -> String {
     s.out
 }
 
-/// The report as CSV bytes in `encoding`.
-pub fn render(r: &QualityReport, lang: Lang, encoding: Encoding) -> Result<Vec<u8>, QualityError> {
-    let text = render_text(r, lang);
-    Ok(match encoding {
-        Encoding::Utf8Bom => {
-            let mut out = "\u{feff}".as_bytes().to_vec();
-            out.extend_from_slice(text.as_bytes());
-            out
-        }
-        Encoding::Cp932 => to_cp932(&text)?,
-    })
-}
-
-/// Encodes to Windows-31J; characters it lacks become `?`.
-pub fn to_cp932(text: &str) -> Result<Vec<u8>, QualityError> {
-    let mut encoder = encoding_rs::SHIFT_JIS.new_encoder();
-    let mut out = Vec::with_capacity(text.len() * 2);
-    let mut rest = text;
-    loop {
-        let mut buf = vec![0u8; rest.len() * 2 + 16];
-        let (result, read, written) =
-            encoder.encode_from_utf8_without_replacement(rest, &mut buf, true);
-        out.extend_from_slice(&buf[..written]);
-        rest = &rest[read..];
-        match result {
-            encoding_rs::EncoderResult::InputEmpty => return Ok(out),
-            encoding_rs::EncoderResult::Unmappable(_) => out.push(b'?'),
-            encoding_rs::EncoderResult::OutputFull => {
-                if read == 0 && written == 0 {
-                    return Err(QualityError::Encode(
-                        "CP932 encoder made no progress".into(),
-                    ));
-                }
-            }
-        }
-    }
+/// The report as CSV bytes in `encoding`; characters CP932 lacks become `?`.
+pub fn render(r: &QualityReport, lang: Lang, encoding: Encoding) -> Vec<u8> {
+    encode_lossy(&render_text(r, lang), encoding)
 }
 
 #[cfg(test)]
@@ -352,16 +302,8 @@ mod tests {
         assert_eq!(field(&t("a,b")), "\"a,b\"");
         assert_eq!(field(&t("say \"hi\"")), "\"say \"\"hi\"\"\"");
         assert_eq!(field(&t("=1+2")), "'=1+2");
+        assert_eq!(field(&t("\t=1+2")), "'\t=1+2");
+        assert_eq!(field(&t("@SUM(1+1)")), "'@SUM(1+1)");
         assert_eq!(field(&n(-3)), "-3");
-    }
-
-    #[test]
-    fn cp932_encodes_japanese_and_replaces_what_it_lacks() {
-        let bytes = to_cp932("検査,①\u{1F600}x").unwrap();
-        // 検 = 0x8C9F, 査 = 0x8DB8 in CP932; ① = 0x8740 (an NEC extension CP932 has).
-        assert_eq!(
-            bytes,
-            [0x8C, 0x9F, 0x8D, 0xB8, b',', 0x87, 0x40, b'?', b'x']
-        );
     }
 }

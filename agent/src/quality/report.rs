@@ -25,7 +25,7 @@ pub fn render_csv(
     lang: Lang,
     encoding: Encoding,
 ) -> Result<Vec<u8>, QualityError> {
-    super::csv::render(&compute(conn, month)?, lang, encoding)
+    Ok(super::csv::render(&compute(conn, month)?, lang, encoding))
 }
 
 /// The JSON report (pretty-printed, UTF-8, trailing newline).

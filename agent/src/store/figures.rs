@@ -150,19 +150,27 @@ pub fn recent_failures(conn: &Connection, limit: usize) -> Result<Vec<RawError>,
     Ok(rows)
 }
 
-/// The latest quarantined inputs, newest first (kind `quarantined`).
-pub fn recent_quarantines(conn: &Connection, limit: usize) -> Result<Vec<RawError>, StoreError> {
+/// The latest quarantined inputs, newest first (kind `quarantined`), each with its source and
+/// origin (path or MSH-10) so that the caller can replace them by a tag before showing the text.
+pub fn recent_quarantines(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<(RawError, String, String)>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT COALESCE(processed_at, received_at), 'I-' || id, COALESCE(error, '') FROM inbox
-         WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+        "SELECT COALESCE(processed_at, received_at), 'I-' || id, COALESCE(error, ''), source, origin
+         FROM inbox WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt
         .query_map(params![limit as i64, InputState::Quarantined], |r| {
             Ok((
-                r.get(0)?,
-                InputState::Quarantined.as_str().to_string(),
-                r.get(1)?,
-                r.get(2)?,
+                (
+                    r.get(0)?,
+                    InputState::Quarantined.as_str().to_string(),
+                    r.get(1)?,
+                    r.get(2)?,
+                ),
+                r.get(3)?,
+                r.get(4)?,
             ))
         })?
         .collect::<Result<_, _>>()?;

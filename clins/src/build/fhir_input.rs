@@ -6,7 +6,14 @@
 //! - Conditions: one bundle per patient; AllergyIntolerances: one per patient; Observations:
 //!   one per lab report (patient + effectiveDateTime + specimen);
 //! - a resource whose patient is neither in the input nor in the [`PatientDirectory`] is
-//!   [`Held`]; so are MedicationRequest (sent only inside documents) and other types.
+//!   [`Held`]; so are MedicationRequest (sent only inside documents) and other types;
+//! - one rule for FHIR and HL7 v2: a Patient that cannot head a bundle
+//!   ([`super::canonical::sendable`]: a single well-formed 被保険者識別子, name, gender, birth
+//!   date, address) is held (`patient-no-insurance-id` / `patient-incomplete`, with its
+//!   reference), and so is every resource of that patient and a ready-made JP_Bundle_CLINS
+//!   headed by it; they are built again when a complete Patient arrives. Unlike an SS-MIX2 PID,
+//!   a FHIR Patient is not completed from an earlier input: the input's Patient is what the EHR
+//!   says now.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +21,7 @@ use serde_json::Value;
 use tsunagi_adapters::FhirResource;
 
 use super::assemble::{assemble, Unit};
+use super::canonical::sendable;
 use super::patients::{self, PatientIndex, ResolvedPatient};
 use super::{
     clins, BuildContext, BuildResult, BuildSettings, BuiltBundle, BundleKind, Held,
@@ -37,6 +45,12 @@ pub(super) fn build(
         remember_patient(&mut result.patients, &patient.json);
     }
     let index = PatientIndex::new(patients());
+    for patient in index.patients() {
+        if let Err(mut held) = sendable(&patient.json, "Patient") {
+            held.patient_ref = Some(patient.key.clone());
+            result.held.push(held);
+        }
+    }
 
     let mut groups: BTreeMap<GroupKey, (ResolvedPatient, Vec<&Value>)> = BTreeMap::new();
     for resource in fhir.iter().filter(|f| !is_patient(f)) {
@@ -53,6 +67,11 @@ pub(super) fn build(
             result.held.push(patient_held(kind, &resource.json));
             continue;
         };
+        if let Err(mut held) = sendable(&patient.json, kind) {
+            held.patient_ref = Some(patient.key.clone());
+            result.held.push(held);
+            continue;
+        }
         let key = (
             kind.to_string(),
             patient.key.clone(),
@@ -89,8 +108,17 @@ fn bundle_record(bundle: &FhirResource, result: &mut BuildResult) {
         return;
     }
     let first = json.pointer("/entry/0/resource");
+    let patient_ref = first
+        .and_then(|p| p.get("id"))
+        .and_then(Value::as_str)
+        .map(|id| format!("Patient/{id}"));
     if let Some(patient) = first.filter(|p| p.get("resourceType") == Some(&"Patient".into())) {
         remember_patient(&mut result.patients, patient);
+        if let Err(mut held) = sendable(patient, "Bundle") {
+            held.patient_ref = patient_ref;
+            result.held.push(held);
+            return;
+        }
     }
     let identifier = json.get("identifier").map(|i| i.get(0).unwrap_or(i));
     let tag = json
@@ -119,11 +147,7 @@ fn bundle_record(bundle: &FhirResource, result: &mut BuildResult) {
             BundleKind::Clins
         },
         body: serde_json::to_vec(json).unwrap_or_default(),
-        patient_ref: first
-            .and_then(|p| p.get("id"))
-            .and_then(Value::as_str)
-            .map(|id| format!("Patient/{id}"))
-            .unwrap_or_default(),
+        patient_ref: patient_ref.unwrap_or_default(),
     });
 }
 

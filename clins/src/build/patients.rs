@@ -53,6 +53,11 @@ impl PatientIndex {
         PatientIndex { patients }
     }
 
+    /// The Patients of the input.
+    pub(super) fn patients(&self) -> &[ResolvedPatient] {
+        &self.patients
+    }
+
     /// The patient `resource` belongs to, or `None` when it names none or an unknown one.
     pub(super) fn resolve(
         &self,

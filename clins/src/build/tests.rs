@@ -62,9 +62,12 @@ fn assert_valid(bundle: &BuiltBundle) {
     assert!(errors.is_empty(), "{}: {errors:#?}", bundle.identifier);
 }
 
+/// A Patient with everything a JP_Patient_eCS needs to head a bundle.
 fn patient(id: &str) -> Value {
     json!({"resourceType":"Patient","id":id,"identifier":[{
-        "system":clins::INSURANCE_MEMBER_ID_SYSTEM,"value":"00012345:あいう:１８７:05"}]})
+        "system":clins::INSURANCE_MEMBER_ID_SYSTEM,"value":"00012345:あいう:１８７:05"}],
+        "name":[{"use":"official","text":"試験 花子","family":"試験","given":["花子"]}],
+        "gender":"female","birthDate":"1960-01-02","address":[{"text":"東京都千代田区"}]})
 }
 
 fn condition(patient_ref: &str, text: &str) -> Value {
@@ -278,6 +281,73 @@ fn an_unknown_patient_is_held_and_a_known_one_comes_from_the_directory() {
 
     let no_subject = build_json(json!({"resourceType":"Condition"}), &known);
     assert!(no_subject.held[0].reason_en.contains("names no patient"));
+}
+
+#[test]
+fn a_fhir_patient_without_address_is_held_like_an_hl7_one() {
+    let mut p = patient("p1");
+    p.as_object_mut().unwrap().remove("address");
+    let input = collection(vec![p, condition("Patient/p1", "胃炎")]);
+    let result = build_json(input, &NoPatients);
+    assert!(result.bundles.is_empty());
+    let holds: Vec<(&str, &str, Option<&str>)> = result
+        .held
+        .iter()
+        .map(|h| (h.resource_type.as_str(), h.code, h.patient_ref.as_deref()))
+        .collect();
+    assert_eq!(
+        holds,
+        [
+            ("Patient", "patient-incomplete", Some("Patient/p1")),
+            ("Condition", "patient-incomplete", Some("Patient/p1")),
+        ]
+    );
+    // The reason is the HL7 v2 path's, word for word.
+    let hl7 = canonical::sendable(&result.patients[0].1, "Condition").unwrap_err();
+    assert_eq!(result.held[1].reason_en, hl7.reason_en);
+    assert_eq!(result.held[1].reason_ja, hl7.reason_ja);
+    // Remembered all the same: a later complete Patient completes the items.
+    assert_eq!(result.patients.len(), 1);
+
+    // Later lone resources of a known but incomplete patient are held too.
+    let known: BTreeMap<String, Value> = result.patients.into_iter().collect();
+    let later = build_json(condition("Patient/p1", "胃炎"), &known);
+    assert!(later.bundles.is_empty());
+    assert_eq!(later.held[0].code, "patient-incomplete");
+
+    // A ready-made JP_Bundle_CLINS headed by such a Patient is held, not passed through.
+    let mut ready: Value = serde_json::from_slice(&sample("06-ready-made-clins.json")).unwrap();
+    ready["entry"][0]["resource"]
+        .as_object_mut()
+        .unwrap()
+        .remove("address");
+    let result = build_json(ready, &NoPatients);
+    assert!(result.bundles.is_empty());
+    assert_eq!(result.held[0].code, "patient-incomplete");
+}
+
+#[test]
+fn a_fhir_bundle_with_an_impossible_birth_date_is_not_sendable() {
+    let mut p = patient("p1");
+    p["birthDate"] = json!("1985-13-45");
+    let result = build_json(
+        collection(vec![p, condition("Patient/p1", "胃炎")]),
+        &NoPatients,
+    );
+    let [bundle] = result.bundles.as_slice() else {
+        panic!("{:?}", result.held)
+    };
+    let findings = BundleValidator::new().validate(&body(bundle));
+    let bad: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule == "TSG-PRIMITIVE")
+        .collect();
+    assert_eq!(bad.len(), 1, "{findings:#?}");
+    assert_eq!(
+        (bad[0].severity, bad[0].path.as_str()),
+        (Severity::Error, "Bundle.entry[0].resource.birthDate")
+    );
+    assert!(!bad[0].to_string().contains("1985"));
 }
 
 #[test]

@@ -87,6 +87,7 @@ pub const RULES: &[RuleInfo] = &[
     r("TSG-ONE-TYPE", "", E),
     r("TSG-FULLURL", "", E),
     r("TSG-CODE-TEXT", "", E),
+    r("TSG-PRIMITIVE", "", E),
     // Document bundles
     r("bdl-9", "bdl-9", E),
     r("bdl-10", "bdl-10", E),

@@ -12,6 +12,11 @@
 //!   given and checks snapshot cardinality, fixed/pattern values (with slices) and required
 //!   bindings that the package's own CodeSystems can expand.
 //!
+//! Both layers are joined by the primitive formats ([`primitive_rules`], `TSG-PRIMITIVE`): every
+//! date, dateTime, instant, decimal, code, id and uri the validator knows the type of must match
+//! FHIR R4's pattern and the calendar (`1985-13-45` and `2023-02-29` are not dates), in every
+//! resource of the document.
+//!
 //! Severity depends on context: 1.10.0 marks "Observation needs performer" and "needs a local
 //! code" as warnings on JP_Observation_LabResult_eCS alone and as errors (R9017O, R6021) inside
 //! a JP_Bundle_CLINS; [`Context`] carries that.
@@ -35,6 +40,8 @@ mod document_rules;
 mod entry_rules;
 mod observation_rules;
 pub mod package;
+mod primitive_rules;
+mod primitives;
 mod resource_rules;
 
 use std::sync::Arc;
@@ -209,6 +216,7 @@ impl Validator {
     pub fn validate(&self, bundle: &Value) -> Vec<Finding> {
         let mut out = Vec::new();
         self.validate_clins(bundle, &mut out);
+        primitive_rules::check(bundle, "Bundle", &mut out);
         if let Some(p) = &self.package {
             p.check(bundle, "Bundle", &mut out);
         }
@@ -237,6 +245,7 @@ impl Validator {
             // Not a resource at all: judged as the CLINS bundle the pipeline expects.
             None => self.validate_clins(doc, &mut out),
         }
+        primitive_rules::check(doc, kind.unwrap_or("Bundle"), &mut out);
         dedup(&mut out);
         out
     }

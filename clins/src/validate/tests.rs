@@ -148,6 +148,9 @@ pub(super) const BROKEN: &[(&str, Mutation)] = &[
         other["resource"]["meta"]["profile"] = json!(["urn:x|1"]);
         b["entry"].as_array_mut().unwrap().push(other);
     }),
+    ("TSG-PRIMITIVE", |b| {
+        b["entry"][0]["resource"]["birthDate"] = json!("1985-13-45")
+    }),
     ("TSG-CODE-TEXT", |b| {
         b["entry"][1]["resource"]["code"]["text"] = json!(" ")
     }),
@@ -171,6 +174,29 @@ fn each_broken_rule_is_caught() {
 fn every_rule_in_the_list_has_a_broken_example() {
     // A bundle rule with no mutation above would be untested (resource rules: rule_tests.rs).
     assert!(RULES.len() <= BROKEN.len());
+}
+
+#[test]
+fn an_impossible_birth_date_is_an_error_that_does_not_quote_it() {
+    for date in ["1985-13-45", "2023-02-29", "1985-04-31"] {
+        let mut bundle = valid_bundle();
+        bundle["entry"][0]["resource"]["birthDate"] = json!(date);
+        let findings = BundleValidator::new().validate(&bundle);
+        assert_eq!(findings.len(), 1, "{date}: {findings:?}");
+        let f = &findings[0];
+        assert_eq!(
+            (f.rule, f.severity, f.path.as_str()),
+            (
+                "TSG-PRIMITIVE",
+                Severity::Error,
+                "Bundle.entry[0].resource.birthDate"
+            )
+        );
+        assert!(!f.to_string().contains(&date[..4]), "{f}");
+    }
+    let mut leap = valid_bundle();
+    leap["entry"][0]["resource"]["birthDate"] = json!("2024-02-29");
+    assert_eq!(BundleValidator::new().validate(&leap), []);
 }
 
 #[test]
