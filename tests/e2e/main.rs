@@ -34,3 +34,6 @@ mod ops_page;
 
 /// Codes to national masters: SS-MIX2 records mapped, gaps suggested, fixes replayed.
 mod mapping;
+
+/// A database removed under the running agent: no acknowledgements, unready, refused restart.
+mod store_loss;

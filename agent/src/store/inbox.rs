@@ -290,18 +290,6 @@ pub fn set_order_key(conn: &Connection, id: i64, order_key: &str) -> Result<(), 
     Ok(())
 }
 
-/// Prunes the raw bytes of inputs older than `cutoff_ms` whose outbox rows are all finished
-/// (delivered, or dropped by hand). Returns how many were pruned.
-pub fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "UPDATE inbox SET raw = NULL, pruned_at = ?2
-         WHERE raw IS NOT NULL AND state = 'processed' AND received_at < ?1
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
-                           AND o.state NOT IN ('delivered', 'dead', 'superseded'))",
-        params![cutoff_ms, now_ms()],
-    )?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +347,15 @@ mod tests {
 #[cfg(test)]
 mod retention_tests {
     use super::*;
+
+    fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
+        super::super::retention::prune(
+            conn,
+            super::super::retention::Pruned::RawInput,
+            cutoff_ms,
+            500,
+        )
+    }
 
     #[test]
     fn pruning_drops_raw_bytes_only_of_finished_old_inputs() {
