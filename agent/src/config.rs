@@ -53,6 +53,24 @@ pub struct Config {
     /// `[log]`: log format, directory, rotation and retention.
     #[serde(default)]
     pub log: crate::logging::LogConfig,
+    /// `[store]`: how long patient data is kept in the database.
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `[store.retention]`: days to keep bundle bodies, attempts and remembered Patients (raw
+    /// inputs: `[agent] retention_days`).
+    #[serde(default)]
+    pub retention: crate::store::retention::RetentionConfig,
+    /// Start even though the data directory's store was removed or replaced. Only from the
+    /// command line (`tsunagi run --accept-new-store`), never from the file: a setting left on
+    /// would hide the next loss.
+    #[serde(skip)]
+    pub accept_new_store: bool,
 }
 
 /// What happens to an item whose local code maps to no national master code.
@@ -126,7 +144,8 @@ pub struct AgentConfig {
     /// Free space to keep on the data directory's disk; below it, intake pauses.
     #[serde(default = "default_reserve")]
     pub disk_reserve_mb: u64,
-    /// Days to keep delivered raw inputs before their bytes are pruned.
+    /// Days to keep delivered raw inputs before their bytes are pruned (the other kinds of
+    /// patient data: `[store.retention]`).
     #[serde(default = "default_retention")]
     pub retention_days: u32,
     /// Default 診療科 for Condition/Observation when the input has none: `[code, text]`.

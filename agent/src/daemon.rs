@@ -29,7 +29,8 @@ use crate::shutdown::Shutdown;
 use crate::source::mllp::MllpListener;
 use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
-use crate::store::{self, inbox, query, StoreError, Writer};
+use crate::store::retention::{self, Cutoffs, RetentionConfig};
+use crate::store::{self, query, StoreError, Writer};
 use crate::uplink::Uplink;
 
 /// Why the daemon could not start.
@@ -98,13 +99,14 @@ pub async fn start(
     shutdown: Shutdown,
 ) -> Result<Running, DaemonError> {
     let data_dir = cfg.agent.data_dir.clone();
-    let conn = store::open(&data_dir)?;
+    let conn = store::identity::open_checked(&data_dir, cfg.store.accept_new_store)?;
     let (writer, writer_thread) = Writer::spawn(conn)?;
     // What /readyz and /metrics learn from the stages (the sender may set the uplink state and
     // the HL7 decoder the replacement count: clone these into them).
     let readiness = Readiness::new();
     let counters = Counters::new();
     readiness.set_store_ok(true);
+    readiness.watch_store(writer.lost());
     let reserve = DiskReserve::new(
         data_dir.clone(),
         cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),
@@ -233,7 +235,11 @@ pub async fn start(
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,
-        cfg.agent.retention_days,
+        Retention {
+            raw_days: cfg.agent.retention_days,
+            cfg: cfg.store.retention,
+            counters: counters.clone(),
+        },
         readiness.clone(),
         shutdown,
     ));
@@ -297,12 +303,20 @@ fn spawn_thread(
         })
 }
 
-/// Publishes the disk-reserve state for `status`, prunes old raw inputs, and writes a heartbeat
-/// through the writer every 30 s (its success is the store's readiness).
+/// What housekeeping prunes, and where it counts what it pruned.
+struct Retention {
+    raw_days: u32,
+    cfg: RetentionConfig,
+    counters: Arc<Counters>,
+}
+
+/// Publishes the disk-reserve state for `status`, prunes patient data past its retention every
+/// hour, and writes a heartbeat through the writer every 30 s (its success is the store's
+/// readiness).
 async fn housekeeping(
     writer: Writer,
     reserve: DiskReserve,
-    retention_days: u32,
+    retention: Retention,
     readiness: Arc<Readiness>,
     shutdown: Shutdown,
 ) {
@@ -337,20 +351,32 @@ async fn housekeeping(
         let now = store::now_ms();
         if now - last_prune > 3_600_000 {
             last_prune = now;
-            let cutoff = now - i64::from(retention_days) * 86_400_000;
-            match writer
-                .call_async(move |c| inbox::prune_delivered(c, cutoff))
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(count = n, "pruned raw inputs past retention"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "pruning failed; will retry"),
-            }
+            prune_round(&writer, &retention, now, &shutdown).await;
         }
         tokio::select! {
             _ = shutdown.triggered() => break,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// One pruning round (`store::retention`), counted in `/metrics`; a failure is retried next hour.
+async fn prune_round(writer: &Writer, retention: &Retention, now: i64, shutdown: &Shutdown) {
+    let cutoffs = Cutoffs::at(now, retention.raw_days, &retention.cfg);
+    let (round, done) =
+        retention::run_round(writer, cutoffs, &retention.cfg, || shutdown.is_triggered()).await;
+    for (kind, n) in round {
+        retention.counters.add_pruned(kind, n);
+        if n > 0 {
+            tracing::info!(
+                table = kind.table(),
+                count = n,
+                "pruned patient data past retention / 保存期間を過ぎたデータを削除しました"
+            );
+        }
+    }
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "pruning failed; will retry / 保存期間の整理に失敗しました。再試行します");
     }
 }
 

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     // `run` reads its [log] table here, before anything logs; a broken config file is reported
     // by `run` itself a moment later.
     let log_cfg = match &args.command {
-        cli::Command::Run { config } => config::load(config).ok().map(|(c, _)| c.log),
+        cli::Command::Run { config, .. } => config::load(config).ok().map(|(c, _)| c.log),
         _ => None,
     };
     if let Err(e) = logging::init(args.verbose, args.log_format, log_cfg.as_ref()) {

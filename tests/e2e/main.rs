@@ -40,3 +40,6 @@ mod mapping;
 
 /// `inspect --bundles` and the daemon build the same bundles.
 mod inspect_identity;
+
+/// A database removed under the running agent: no acknowledgements, unready, refused restart.
+mod store_loss;

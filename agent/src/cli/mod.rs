@@ -79,6 +79,10 @@ pub enum Command {
         /// The config file.
         #[arg(long, short)]
         config: PathBuf,
+        /// Start on a new, empty store although the data directory held another one that is
+        /// now missing or replaced (its acknowledged inputs are not in the new one).
+        #[arg(long)]
+        accept_new_store: bool,
     },
     /// Check a config file and list every problem with its line.
     CheckConfig {
@@ -183,7 +187,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
     match args.command {
         #[cfg(feature = "demo")]
         Command::Demo { data, serve } => crate::demo::run(data, serve),
-        Command::Run { config } => run(config),
+        Command::Run {
+            config,
+            accept_new_store,
+        } => run(config, accept_new_store),
         Command::CheckConfig { file } => Ok(check_config(&file)),
         Command::Status { target, json } => status::run(&target.data_dir()?, json),
         Command::Queue { target, action } => queue::run(&target.data_dir()?, action),
@@ -279,8 +286,9 @@ fn check_config(file: &std::path::Path) -> bool {
     }
 }
 
-fn run(config: PathBuf) -> anyhow::Result<bool> {
-    let (cfg, _) = crate::config::load(&config).map_err(problems_error)?;
+fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
+    let (mut cfg, _) = crate::config::load(&config).map_err(problems_error)?;
+    cfg.store.accept_new_store = accept_new_store;
     let base = config.parent().map(PathBuf::from).unwrap_or_default();
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     rt.block_on(async move {

@@ -1,7 +1,7 @@
 //! The readiness checks behind `/readyz` and the status page's health section.
 //!
-//! Ready means: the store takes writes (the daemon's writer is up *and* a write transaction can
-//! be opened now), the code masters are loaded, and the uplink is not down. A degraded uplink is
+//! Ready means: the store takes writes (the daemon's writer is up, its database file is still
+//! the one it opened, *and* a write transaction can be opened now), the code masters are loaded, and the uplink is not down. A degraded uplink is
 //! still ready (deliveries get through, slower); intake paused by the disk reserve is reported
 //! but does not make the agent unready (it is waiting for space, not broken).
 
@@ -42,7 +42,13 @@ pub fn effective_uplink(readiness: &Readiness, from_store: UplinkState) -> Uplin
 
 /// Runs the checks (blocking: opens a database connection).
 pub fn run(data_dir: &Path, readiness: &Readiness) -> Checks {
-    let store = if !readiness.store_ok() {
+    let store = if readiness.store_lost() {
+        Check {
+            name: "store",
+            ok: false,
+            state: "lost".into(),
+        }
+    } else if !readiness.store_ok() {
         Check {
             name: "store",
             ok: false,
@@ -135,5 +141,26 @@ mod tests {
         let r = Readiness::default();
         r.set_store_ok(true);
         assert_eq!(run(dir.path(), &r).checks[0].state, "not-writable");
+    }
+
+    #[test]
+    fn a_lost_store_is_unready_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let (writer, _h) = crate::store::Writer::spawn(conn).unwrap();
+        let r = Readiness::default();
+        r.set_store_ok(true);
+        r.set_masters_loaded(true);
+        r.watch_store(writer.lost());
+        assert!(run(dir.path(), &r).ready);
+        // Swap the file for another database: the path still opens and takes writes, so only
+        // the writer's flag can tell.
+        let db = crate::store::db_path(dir.path());
+        std::fs::rename(&db, dir.path().join("old.db")).unwrap();
+        drop(crate::store::open(dir.path()).unwrap());
+        let c = run(dir.path(), &r);
+        assert!(!c.ready, "noticed without waiting for a commit");
+        assert_eq!(c.checks[0].state, "lost");
+        assert!(writer.call(|_| Ok(())).is_err(), "and the writer refuses");
     }
 }

@@ -169,6 +169,15 @@ pub fn render(
         counters.decode_replacements.load(Ordering::Relaxed) as f64,
     );
     mllp_families(&mut out, counters);
+    let mut f = family(
+        &mut out,
+        "tsunagi_store_pruned_rows_total",
+        "counter",
+        "Rows pruned past retention since start (bodies and raw inputs are nulled, not deleted).",
+    );
+    for (kind, n) in counters.pruned() {
+        f.sample(&[("table", kind.table())], n as f64);
+    }
     family(
         &mut out,
         "tsunagi_database_size_bytes",
@@ -383,12 +392,16 @@ mod tests {
             rejections_by_rule: vec![("R9012".into(), 2)],
             ..Snapshot::default()
         };
+        let counters = Counters::default();
+        counters.add_pruned(crate::store::retention::Pruned::BundleBody, 7);
         let text = render(
             Some(&s),
             UplinkState::Ok,
-            &Counters::default(),
+            &counters,
             ProcessFigures::default(),
         );
+        assert!(text.contains("tsunagi_store_pruned_rows_total{table=\"outbox\"} 7\n"));
+        assert!(text.contains("tsunagi_store_pruned_rows_total{table=\"patient\"} 0\n"));
         assert!(
             text.contains("# TYPE tsunagi_outbox_items gauge\n"),
             "{text}"

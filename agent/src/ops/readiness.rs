@@ -5,9 +5,11 @@
 //! read them. Nothing here holds patient data; the only strings are configured source names.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::source::mllp::MllpStats;
+use crate::store::identity::StoreLost;
+use crate::store::retention::Pruned;
 
 /// The uplink's state, judged from the last delivery attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +51,7 @@ impl UplinkState {
 #[derive(Debug, Default)]
 pub struct Readiness {
     store_ok: AtomicBool,
+    store_lost: OnceLock<StoreLost>,
     masters_loaded: AtomicBool,
     uplink: AtomicU8,
 }
@@ -61,6 +64,15 @@ impl Readiness {
     /// The store opened and its writer runs (set `false` when the writer fails).
     pub fn set_store_ok(&self, ok: bool) {
         self.store_ok.store(ok, Ordering::Relaxed);
+    }
+    /// Watches the writer's loss flag: once it is set, the store check fails at once.
+    pub fn watch_store(&self, lost: StoreLost) {
+        // Only the first watch counts: the daemon has one writer.
+        let _ = self.store_lost.set(lost);
+    }
+    /// The database file was removed or replaced under the writer.
+    pub fn store_lost(&self) -> bool {
+        self.store_lost.get().is_some_and(StoreLost::is_lost)
     }
     /// The code masters and mapping tables are loaded.
     pub fn set_masters_loaded(&self, ok: bool) {
@@ -91,6 +103,7 @@ pub struct Counters {
     /// Characters replaced while decoding inputs (undecodable bytes, by the HL7 decoder).
     pub decode_replacements: AtomicU64,
     mllp: Mutex<Vec<(String, Arc<MllpStats>)>>,
+    pruned: [AtomicU64; 4],
 }
 
 impl Counters {
@@ -101,6 +114,14 @@ impl Counters {
     /// Adds `n` decode replacements.
     pub fn add_decode_replacements(&self, n: u64) {
         self.decode_replacements.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Adds `n` rows of `kind` pruned past retention.
+    pub fn add_pruned(&self, kind: Pruned, n: u64) {
+        self.pruned[kind as usize].fetch_add(n, Ordering::Relaxed);
+    }
+    /// Rows pruned since start, per kind.
+    pub fn pruned(&self) -> [(Pruned, u64); 4] {
+        Pruned::ALL.map(|k| (k, self.pruned[k as usize].load(Ordering::Relaxed)))
     }
     /// Exports a listener's counters under its configured name.
     pub fn watch_mllp(&self, listener: &str, stats: Arc<MllpStats>) {
@@ -137,6 +158,10 @@ mod tests {
         c.add_decode_replacements(2);
         c.add_decode_replacements(3);
         assert_eq!(c.decode_replacements.load(Ordering::Relaxed), 5);
+        c.add_pruned(Pruned::Attempt, 4);
+        c.add_pruned(Pruned::Attempt, 1);
+        assert_eq!(c.pruned()[2], (Pruned::Attempt, 5));
+        assert_eq!(c.pruned()[0], (Pruned::RawInput, 0));
         c.watch_mllp("ehr", Arc::new(MllpStats::default()));
         assert_eq!(c.mllp().len(), 1);
     }

@@ -348,25 +348,6 @@ pub fn set_order_key(conn: &Connection, id: i64, order_key: &str) -> Result<(), 
     Ok(())
 }
 
-/// Prunes the raw bytes of inputs older than `cutoff_ms` whose outbox rows are all finished
-/// (delivered, or dropped by hand). Returns how many were pruned.
-pub fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "UPDATE inbox SET raw = NULL, pruned_at = ?2
-         WHERE raw IS NOT NULL AND state = ?3 AND received_at < ?1
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
-                           AND o.state NOT IN (?4, ?5, ?6))",
-        params![
-            cutoff_ms,
-            now_ms(),
-            S::Processed,
-            OutboxState::Delivered,
-            OutboxState::Dead,
-            OutboxState::Superseded
-        ],
-    )?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +435,15 @@ mod tests {
 #[cfg(test)]
 mod retention_tests {
     use super::*;
+
+    fn prune_delivered(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
+        super::super::retention::prune(
+            conn,
+            super::super::retention::Pruned::RawInput,
+            cutoff_ms,
+            500,
+        )
+    }
 
     #[test]
     fn pruning_drops_raw_bytes_only_of_finished_old_inputs() {

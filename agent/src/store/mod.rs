@@ -22,10 +22,12 @@
 //! - A source is acknowledged only after `Writer::call` returned `Ok` for the commit of its input.
 //! - An outbox row leaves `pending`/`in_flight`/`awaiting` only for `delivered`, `rejected`,
 //!   `held`, `dead` or `superseded`, and every such move is recorded (in `attempt` or `audit`).
-//! - Rows are never deleted. Raw bytes of delivered inputs are set to NULL after the retention
-//!   period (`pruned_at`); the facts that reports need stay. The one exception is
-//!   `item_code` (mapping outcomes), which describes an input's latest processing and is
-//!   replaced as a whole when the input is processed again.
+//! - Patient data is kept only for its retention period (`retention`): raw bytes of finished
+//!   inputs and bodies of delivered or superseded bundles are set to NULL, while their rows (states,
+//!   identifiers, hashes, times) stay as the audit trail; old attempts (all but each item's
+//!   last) and patients not seen for long (and referenced by no unsent item) are deleted.
+//!   `item_code` (mapping outcomes) describes an input's latest processing and is replaced as a
+//!   whole when the input is processed again. `audit` is never pruned.
 //!
 //! - **The store owns the SQL.** Every statement on `tsunagi.db` is in this module; the other
 //!   stages call its functions. A read that fails returns the error (never a default), so the
@@ -37,19 +39,22 @@
 //! `items` (mapping outcomes per coded item), `patients` (Patients seen), `query` (read-only
 //! views for status and the queue commands), `figures` (the operations surface's counts),
 //! `report` (the facts of the monthly quality report), `demo` (what `tsunagi demo` checks),
-//! `disk` (the free-space reserve). [`open_private`] is the one owner-only opener, also used for
-//! `terminology.db`.
+//! `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
+//! `retention` (what is pruned when, and space reclaimed). [`open_private`] is the one
+//! owner-only opener, also used for `terminology.db`.
 
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod disk;
 pub mod figures;
+pub mod identity;
 pub mod inbox;
 pub mod items;
 pub mod outbox;
 pub mod patients;
 pub mod query;
 pub mod report;
+pub mod retention;
 mod schema;
 pub mod state;
 pub mod writer;
@@ -92,6 +97,10 @@ pub enum StoreError {
     /// A caller asked for something that does not exist or is in the wrong state.
     #[error("{0}")]
     Invalid(String),
+    /// The database is not the store this data directory held (removed, replaced); see
+    /// `identity`.
+    #[error("{0}")]
+    Identity(String),
 }
 
 /// The database file name inside the data directory.
@@ -188,6 +197,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let known = schema::MIGRATIONS.len() as i64;
     if found > known {
         return Err(StoreError::TooNew { found, known });
+    }
+    if found == 0 {
+        // Before the first table, so that pruning can give space back (see `retention`); the
+        // VACUUM of the still empty file applies it (switching to WAL already wrote a header).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        conn.execute_batch("VACUUM")?;
     }
     for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;

@@ -344,7 +344,8 @@ pub fn sent_bundles(
 ) -> Result<Vec<(String, String, String)>, StoreError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT DISTINCT bundle_identifier, resource_type, patient_ref FROM outbox
-         WHERE inbox_id = ?1 AND body IS NOT NULL AND bundle_identifier IS NOT NULL
+         WHERE inbox_id = ?1 AND (body IS NOT NULL OR state = 'delivered')
+           AND bundle_identifier IS NOT NULL
            AND patient_ref IS NOT NULL
            AND state IN ({})",
         sql_list([S::Delivered, S::Awaiting, S::InFlight, S::Pending].map(S::as_str))

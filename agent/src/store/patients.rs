@@ -15,9 +15,10 @@ use super::{now_ms, StoreError};
 pub enum Remembered {
     /// Stored: new, or different from what was stored.
     Changed,
-    /// The stored Patient is byte-identical; nothing was written.
+    /// The stored Patient is byte-identical; only the time it was last seen was written.
     Unchanged,
-    /// A newer input already brought this patient; the older input's Patient was not written.
+    /// A newer input already brought this patient; the older input's Patient was not written
+    /// (only the time it was last seen).
     Older,
 }
 
@@ -32,10 +33,17 @@ pub fn remember(
         .prepare_cached("SELECT resource, inbox_id FROM patient WHERE reference = ?1")?
         .query_row([reference], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    match stored {
-        Some((_, by)) if by > inbox_id => return Ok(Remembered::Older),
-        Some((text, _)) if text == resource => return Ok(Remembered::Unchanged),
-        _ => {}
+    let not_written = match stored {
+        Some((_, by)) if by > inbox_id => Some(Remembered::Older),
+        Some((text, _)) if text == resource => Some(Remembered::Unchanged),
+        _ => None,
+    };
+    if let Some(answer) = not_written {
+        // `updated_at` is when the patient was last seen: retention prunes Patients not seen
+        // for long (`retention`).
+        conn.prepare_cached("UPDATE patient SET updated_at = ?2 WHERE reference = ?1")?
+            .execute(params![reference, now_ms()])?;
+        return Ok(answer);
     }
     conn.prepare_cached(
         "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, ?2, ?3, ?4)

@@ -7,12 +7,19 @@
 //! waits for a batch to fill. A job whose closure fails is rolled back to its savepoint and gets
 //! its own error; a failed COMMIT fails every job of the batch (nothing of it is durable, so no
 //! source acknowledges).
+//!
+//! Before each batch the writer looks at the database path (one `stat`, [`FileWatch`]): if the
+//! file it holds was removed or replaced, commits would go to a file nobody will find again, so
+//! that batch and every later one fail, [`StoreLost`] is set for `/readyz`, and one error is
+//! logged.
 
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
 use rusqlite::Connection;
 
+use super::identity::StoreLost;
 use super::StoreError;
 
 /// Jobs per transaction at most; bounds the time one commit holds the write lock.
@@ -25,6 +32,7 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::SyncSender<Job>,
+    lost: StoreLost,
 }
 
 impl Writer {
@@ -32,14 +40,21 @@ impl Writer {
     pub fn spawn(conn: Connection) -> Result<(Writer, thread::JoinHandle<()>), StoreError> {
         // The bound gives backpressure: producers wait when the writer is far behind.
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let lost = StoreLost::watching(conn.path().filter(|p| !p.is_empty()).map(Path::new));
+        let guard = lost.clone();
         let handle = thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, guard))
             .map_err(|source| StoreError::Io {
                 path: "store-writer thread".into(),
                 source,
             })?;
-        Ok((Writer { jobs: tx }, handle))
+        Ok((Writer { jobs: tx, lost }, handle))
+    }
+
+    /// Set once the database file was removed or replaced under the writer.
+    pub fn lost(&self) -> StoreLost {
+        self.lost.clone()
     }
 
     /// Runs `f` in the next group commit and returns its result once the commit is durable.
@@ -104,7 +119,9 @@ fn run_in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+const LOST: &str = "the database file was removed or replaced; nothing is committed / データベースファイルが失われたため保存できません";
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>, lost: StoreLost) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -113,14 +130,13 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        if lost.is_lost() {
+            fail_all(batch, &conn, LOST);
+            continue;
+        }
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let msg = format!("cannot begin a transaction: {e}");
             tracing::error!(error = %e, "store: cannot begin a transaction");
-            for job in batch {
-                // The job never ran; tell its caller.
-                let reply = job_failed_reply(job, &conn);
-                reply(Err(msg.clone()));
-            }
+            fail_all(batch, &conn, &format!("cannot begin a transaction: {e}"));
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
@@ -132,6 +148,15 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
         for reply in replies {
             reply(outcome.clone());
         }
+    }
+}
+
+/// Fails every job of a batch that is not committed.
+fn fail_all(batch: Vec<Job>, conn: &Connection, msg: &str) {
+    for job in batch {
+        // The job never ran in a transaction; tell its caller.
+        let reply = job_failed_reply(job, conn);
+        reply(Err(msg.to_string()));
     }
 }
 
@@ -198,5 +223,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, 1);
+    }
+
+    #[test]
+    fn a_removed_database_fails_every_later_commit_and_sets_the_flag() {
+        let (dir, w) = writer();
+        w.call(|c| Ok(c.execute("INSERT INTO t (v) VALUES (1)", [])?))
+            .unwrap();
+        assert!(!w.lost().is_lost());
+        for name in ["tsunagi.db", "tsunagi.db-wal", "tsunagi.db-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(name));
+        }
+        let err = w
+            .call(|c| Ok(c.execute("INSERT INTO t (v) VALUES (2)", [])?))
+            .unwrap_err();
+        assert!(err.to_string().contains("removed or replaced"), "{err}");
+        assert!(w.lost().is_lost());
+        // A file that appears at the path later is not the one the writer holds either.
+        drop(super::super::open(dir.path()).unwrap());
+        assert!(w.call(|_| Ok(())).is_err(), "the loss is sticky");
+    }
+
+    #[test]
+    fn a_replaced_database_fails_the_commit() {
+        let (dir, w) = writer();
+        let db = dir.path().join("tsunagi.db");
+        std::fs::rename(&db, dir.path().join("moved-away.db")).unwrap();
+        std::fs::write(&db, b"").unwrap();
+        assert!(w.call(|_| Ok(())).is_err());
+        assert!(w.lost().is_lost());
     }
 }

@@ -1,0 +1,240 @@
+//! Retention: patient data is kept for a configured time, then pruned in small batches, and the
+//! space it took is given back to the file system.
+//!
+//! | what | after | how | what stays (the audit trail) |
+//! |---|---|---|---|
+//! | raw inputs (`inbox.raw`) of processed inputs whose items are all finished | `[agent] retention_days` (30) | set to NULL, `pruned_at` set | the row: source, origin, hash, size, times, state |
+//! | bundle bodies (`outbox.body`) of delivered or superseded items | `bundle_body_days` (30) after delivery (or last change) | set to NULL | the row: state, identifier, idempotency key (the body's hash), receipt, times |
+//! | delivery attempts (`attempt`), all but each item's last | `attempt_days` (400) | deleted | the item's last attempt and its `outbox.attempts` count |
+//! | remembered Patients (`patient`) not seen for long and referenced by no unsent item | `patient_days` (365) | deleted | nothing (a later input brings the Patient again) |
+//!
+//! Never pruned: held, pending, in-flight, awaiting, rejected or dead items (they may be sent
+//! again, by hand or by themselves), quarantined inputs, `audit`, `item_code`, `seen_file`.
+//!
+//! Each batch is one writer job of at most `batch_rows` rows, so intake waits at most one small
+//! batch. Space: new databases are created with `auto_vacuum = INCREMENTAL` (see
+//! `store::open`), and after pruning `PRAGMA incremental_vacuum(vacuum_pages)` returns free
+//! pages; the file shrinks at the next checkpoint. A database created before this needs one
+//! `VACUUM` with the agent stopped (`PRAGMA auto_vacuum = INCREMENTAL; VACUUM;` in `sqlite3`);
+//! until then freed pages are reused but the file does not shrink. What frees whole pages: deleted
+//! rows and bodies larger than about a page (their overflow pages); a nulled value smaller than
+//! that leaves room inside its page that only a `VACUUM` compacts.
+
+use rusqlite::{params, Connection};
+use serde::Deserialize;
+
+use super::{now_ms, InputState, OutboxState, StoreError, Writer};
+
+/// `[store.retention]`: days to keep each kind of patient data (see the module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Bodies of delivered or superseded bundles, counted from delivery.
+    pub bundle_body_days: u32,
+    /// Delivery attempts other than each item's last.
+    pub attempt_days: u32,
+    /// Remembered Patients not seen (in any input) for this long.
+    pub patient_days: u32,
+    /// Rows per pruning transaction.
+    pub batch_rows: u32,
+    /// Free pages returned to the file system per pruning round (4 KiB each).
+    pub vacuum_pages: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            bundle_body_days: 30,
+            attempt_days: 400,
+            patient_days: 365,
+            batch_rows: 500,
+            vacuum_pages: 25_000,
+        }
+    }
+}
+
+/// The kinds of rows pruned, as named in `/metrics` (`table` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pruned {
+    /// Raw input bytes (`inbox`).
+    RawInput,
+    /// Bundle bodies (`outbox`).
+    BundleBody,
+    /// Delivery attempts (`attempt`).
+    Attempt,
+    /// Remembered Patients (`patient`).
+    Patient,
+}
+
+impl Pruned {
+    /// Every kind, in pruning order.
+    pub const ALL: [Pruned; 4] = [
+        Pruned::RawInput,
+        Pruned::BundleBody,
+        Pruned::Attempt,
+        Pruned::Patient,
+    ];
+
+    /// The table the rows live in.
+    pub fn table(self) -> &'static str {
+        match self {
+            Pruned::RawInput => "inbox",
+            Pruned::BundleBody => "outbox",
+            Pruned::Attempt => "attempt",
+            Pruned::Patient => "patient",
+        }
+    }
+}
+
+/// Cut-off times (unix ms) per kind: rows older than these are due.
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoffs {
+    raw: i64,
+    body: i64,
+    attempt: i64,
+    patient: i64,
+}
+
+impl Cutoffs {
+    /// The cut-offs at `now_ms` for raw inputs kept `raw_days` and the rest per `cfg`.
+    pub fn at(now_ms: i64, raw_days: u32, cfg: &RetentionConfig) -> Cutoffs {
+        let before = |days: u32| now_ms - i64::from(days) * 86_400_000;
+        Cutoffs {
+            raw: before(raw_days),
+            body: before(cfg.bundle_body_days),
+            attempt: before(cfg.attempt_days),
+            patient: before(cfg.patient_days),
+        }
+    }
+
+    fn of(&self, kind: Pruned) -> i64 {
+        match kind {
+            Pruned::RawInput => self.raw,
+            Pruned::BundleBody => self.body,
+            Pruned::Attempt => self.attempt,
+            Pruned::Patient => self.patient,
+        }
+    }
+}
+
+/// Prunes at most `limit` rows of one kind older than `cutoff_ms`; returns how many.
+pub fn prune(
+    conn: &Connection,
+    kind: Pruned,
+    cutoff_ms: i64,
+    limit: u32,
+) -> Result<usize, StoreError> {
+    let n = match kind {
+        Pruned::RawInput => conn.execute(
+            "UPDATE inbox SET raw = NULL, pruned_at = ?3 WHERE id IN (
+               SELECT id FROM inbox
+               WHERE raw IS NOT NULL AND state = ?4 AND received_at < ?1
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
+                                 AND o.state NOT IN (?5, ?6, ?7))
+               LIMIT ?2)",
+            params![
+                cutoff_ms,
+                limit,
+                now_ms(),
+                InputState::Processed,
+                OutboxState::Delivered,
+                OutboxState::Dead,
+                OutboxState::Superseded
+            ],
+        )?,
+        Pruned::BundleBody => conn.execute(
+            "UPDATE outbox SET body = NULL WHERE id IN (
+               SELECT id FROM outbox
+               WHERE body IS NOT NULL AND state IN (?3, ?4)
+                 AND COALESCE(delivered_at, updated_at) < ?1
+               LIMIT ?2)",
+            params![
+                cutoff_ms,
+                limit,
+                OutboxState::Delivered,
+                OutboxState::Superseded
+            ],
+        )?,
+        Pruned::Attempt => conn.execute(
+            "DELETE FROM attempt WHERE id IN (
+               SELECT a.id FROM attempt a
+               WHERE a.at < ?1
+                 AND a.id < (SELECT MAX(b.id) FROM attempt b WHERE b.outbox_id = a.outbox_id)
+               LIMIT ?2)",
+            params![cutoff_ms, limit],
+        )?,
+        Pruned::Patient => conn.execute(
+            "DELETE FROM patient WHERE reference IN (
+               SELECT reference FROM patient
+               WHERE updated_at < ?1
+                 AND reference NOT IN (
+                   SELECT patient_ref FROM outbox
+                   WHERE patient_ref IS NOT NULL
+                     AND state IN (?3, ?4, ?5, ?6, ?7))
+               LIMIT ?2)",
+            params![
+                cutoff_ms,
+                limit,
+                OutboxState::Pending,
+                OutboxState::InFlight,
+                OutboxState::Awaiting,
+                OutboxState::Held,
+                OutboxState::Rejected
+            ],
+        )?,
+    };
+    Ok(n)
+}
+
+/// Returns up to `pages` free pages to the file system (a no-op without incremental
+/// auto-vacuum). The file shrinks when the WAL is next checkpointed.
+pub fn reclaim(conn: &Connection, pages: u32) -> Result<(), StoreError> {
+    // The pragma frees one page per step (each step returns a row): step it to the end.
+    let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({pages})"))?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Rows pruned in one round, per kind (in [`Pruned::ALL`] order).
+pub type Round = [(Pruned, u64); 4];
+
+/// One pruning round through the writer: every kind in batches of `batch_rows` until none is
+/// due (or `stop` says so, between batches), then a reclaim. Stops at the first error (the next
+/// round starts over), returning what was pruned so far along with it.
+pub async fn run_round(
+    writer: &Writer,
+    cutoffs: Cutoffs,
+    cfg: &RetentionConfig,
+    stop: impl Fn() -> bool,
+) -> (Round, Result<(), StoreError>) {
+    let mut round = Pruned::ALL.map(|k| (k, 0u64));
+    let limit = cfg.batch_rows.max(1);
+    for (kind, total) in round.iter_mut() {
+        let (kind, cutoff) = (*kind, cutoffs.of(*kind));
+        while !stop() {
+            match writer
+                .call_async(move |c| prune(c, kind, cutoff, limit))
+                .await
+            {
+                Ok(n) => {
+                    *total += n as u64;
+                    if n < limit as usize {
+                        break;
+                    }
+                }
+                Err(e) => return (round, Err(e)),
+            }
+        }
+    }
+    if round.iter().any(|(_, n)| *n > 0) {
+        let pages = cfg.vacuum_pages;
+        if let Err(e) = writer.call_async(move |c| reclaim(c, pages)).await {
+            return (round, Err(e));
+        }
+    }
+    (round, Ok(()))
+}
+
+#[cfg(test)]
+mod tests;

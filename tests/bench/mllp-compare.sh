@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# MLLP ingest, side by side in one run (issue 9, part 3): tsunagi against the durable baseline
+# receiver (../shared/tools/mllp-baseline-server.py --mode sqlite: one SQLite transaction per
+# message, WAL, synchronous=FULL) and the non-durable one (--mode ack), under the same load
+# generator (../shared/tools/mllp-load.py: C connections, each waiting for its ACK).
+#
+#   bash tests/bench/mllp-compare.sh [MESSAGES]        # default 20000, for 8 and 32 connections
+#
+# For tsunagi it also reports the agent's CPU time per message (utime+stime from /proc, from the
+# first message until every stored input is processed into the outbox), its idle RSS before the
+# load and its peak RSS (VmHWM). The agent runs in release mode with the shared-folder uplink
+# into a scratch folder (no platform needed), and no masters (HL7 items are held as unmapped or
+# sent uncoded as the defaults say, as in a fresh install). Prints one JSON line per case.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+tools="${TSUNAGI_SHARED:-$here/../shared}/tools"
+if [[ ! -f "$tools/mllp-load.py" ]]; then
+  echo "skipped: $tools/mllp-load.py not found (../shared absent)"
+  exit 0
+fi
+total="${1:-20000}"
+cargo build --release -p tsunagi --quiet --manifest-path "$here/Cargo.toml"
+bin="$here/target/release/tsunagi"
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# An ORU^R01 with Japanese text, ISO-2022-JP as SS-MIX2 and most Japanese EHRs send it.
+printf '%s\r' \
+  'MSH|^~\&|LAB|HOSP|TSUNAGI|CLINS|20250401120000||ORU^R01^ORU_R01|X|P|2.5||||||~ISO IR87||ISO 2022-1994' \
+  'PID|1||8800000001^^^^PI||試験^太郎^^^^^L^I||19600203|M|||東京都千代田区1-1^^^^1000001' \
+  'PV1|1|O|01^内科' \
+  'ORC|RE|ORD0001|||||||20250401100000' \
+  'OBR|1|ORD0001||3A015000001827101^総蛋白^JC10|||20250401093000' \
+  'OBX|1|NM|3A015000001827101^総蛋白^JC10||7.1|g/dL|6.5-8.0|N|||F' \
+  'OBX|2|NM|3A010000002327101^アルブミン^JC10||4.3|g/dL|3.8-5.2|N|||F' \
+  'OBX|3|NM|3H015000002326101^グルコース^JC10||98|mg/dL|70-109|N|||F' \
+  'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F' \
+  | python3 -c 'import sys; sys.stdout.buffer.write(sys.stdin.read().encode("iso2022_jp"))' \
+  > "$work/oru.hl7"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+load() { python3 "$tools/mllp-load.py" 127.0.0.1 "$1" --conns "$2" --per-conn $((total / $2)) --template "$work/oru.hl7" --encoding iso2022_jp; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+baseline() { # mode conns
+  local port; port="$(free_port)"
+  python3 "$tools/mllp-baseline-server.py" "$port" --mode "$1" --db "$work/baseline-$1-$2.db" &
+  local pid=$!
+  wait_port "$port"
+  local out; out="$(load "$port" "$2")"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "{\"receiver\":\"baseline-$1\",\"conns\":$2,\"load\":$out}"
+}
+
+agent() { # conns
+  local port dir; port="$(free_port)"; dir="$work/agent-$1"
+  mkdir -p "$dir/terminal"
+  cat >"$dir/tsunagi.toml" <<EOF
+[agent]
+data_dir = "data"
+institution_number = "1318814790"
+disk_reserve_mb = 0
+department = ["01", "内科"]
+
+[[source.mllp]]
+name = "lab"
+listen = "127.0.0.1:$port"
+max_connections = 256
+
+[uplink]
+route = "shared-folder"
+[uplink.shared_folder]
+dir = "terminal"
+EOF
+  TSUNAGI_LOG=warn "$bin" run --config "$dir/tsunagi.toml" 2>"$dir/agent.log" &
+  local pid=$!
+  wait_port "$port"
+  sleep 2
+  local idle_kib; idle_kib="$(status_kib "$pid" VmRSS)"
+  local t0; t0="$(cpu_ticks "$pid")"
+  local out; out="$(load "$port" "$1")"
+  # Until every stored input is processed (the processor's CPU counts too).
+  for _ in $(seq 600); do
+    n="$("$bin" status --json --data "$dir/data" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("inputs_received", 0))')"
+    [[ "$n" == "0" ]] && break
+    sleep 0.5
+  done
+  local t1; t1="$(cpu_ticks "$pid")"
+  local peak_kib; peak_kib="$(status_kib "$pid" VmHWM)"
+  local db_bytes; db_bytes="$(du -cb "$dir/data"/tsunagi.db* | tail -1 | cut -f1)"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  local hz; hz="$(getconf CLK_TCK)"
+  python3 - "$out" "$t0" "$t1" "$hz" "$idle_kib" "$peak_kib" "$db_bytes" "$1" <<'PY'
+import json, sys
+out, t0, t1, hz, idle, peak, db, conns = sys.argv[1:]
+load = json.loads(out)
+cpu_s = (int(t1) - int(t0)) / int(hz)
+print(json.dumps({"receiver": "tsunagi", "conns": int(conns), "load": load,
+                  "cpu_us_per_msg": round(1e6 * cpu_s / max(1, load["aa"]), 1),
+                  "idle_rss_mib": round(int(idle) / 1024, 1), "peak_rss_mib": round(int(peak) / 1024, 1),
+                  "db_mib": round(int(db) / 1048576, 1)}))
+PY
+}
+
+for conns in 8 32; do
+  baseline ack "$conns"
+  baseline sqlite "$conns"
+  agent "$conns"
+done
