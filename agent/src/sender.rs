@@ -66,6 +66,7 @@ impl Sender {
         let policy = Arc::new(self.policy.clone());
         let refill_at = self.concurrency;
         let claim_max = self.concurrency * 4;
+        let horizon = self.horizon_ms();
         loop {
             if shutdown.is_triggered() {
                 break;
@@ -74,7 +75,7 @@ impl Sender {
                 let want = claim_max - claimed.len();
                 match self
                     .writer
-                    .call_async(move |c| outbox::claim_ready(c, now_ms(), want))
+                    .call_async(move |c| outbox::claim_ready(c, now_ms(), horizon, want))
                     .await
                 {
                     Ok(v) => claimed.extend(v),
@@ -115,6 +116,13 @@ impl Sender {
         Ok(())
     }
 
+    /// The longest wait the retry policy can set (backoff or `Retry-After`), plus a minute: a
+    /// scheduled time further ahead than this comes from a clock that was set back since.
+    fn horizon_ms(&self) -> i64 {
+        let longest = self.policy.longest_wait().as_millis();
+        i64::try_from(longest).unwrap_or(i64::MAX / 2) + 60_000
+    }
+
     async fn next_due_in(&self) -> Duration {
         let poll = if self.uplink.route_name() == "shared-folder" {
             100
@@ -123,7 +131,10 @@ impl Sender {
         };
         let due = self
             .writer
-            .call_async(outbox::next_due)
+            .call_async({
+                let horizon = self.horizon_ms();
+                move |c| outbox::next_due(c, now_ms(), horizon)
+            })
             .await
             .ok()
             .flatten();

@@ -31,10 +31,21 @@ pub enum QueueAction {
         reveal: bool,
     },
     /// Send a rejected, dead or invalid item again now (O-12), or process a quarantined input
-    /// again after a fix (I-7).
+    /// again after a fix (I-7); or every item a filter selects (`--all`, `--state`, `--reason`).
+    #[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["id", "all", "state", "reason"])))]
     Retry {
         /// O-12 or I-7.
-        id: String,
+        #[arg(conflicts_with_all = ["all", "state", "reason"])]
+        id: Option<String>,
+        /// Every item that can be sent again (rejected, dead, pending, held for findings).
+        #[arg(long, conflicts_with_all = ["state", "reason"])]
+        all: bool,
+        /// Only items in this state (rejected, dead, pending, held).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only items with this hold reason, or whose last error contains this text.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Give up on an item (O-12) or on an input and everything it produced (I-7) for good;
     /// the reason is recorded in the audit table.
@@ -67,13 +78,42 @@ fn outbox_id(id: &str) -> anyhow::Result<i64> {
     }
 }
 
+/// `queue retry --all|--state|--reason`: every selected item is made due now, in one
+/// transaction, each one audited.
+fn retry_filtered(
+    conn: &rusqlite::Connection,
+    state: Option<&str>,
+    reason: Option<String>,
+) -> anyhow::Result<bool> {
+    let filter = outbox::RetryFilter {
+        state: state.map(str::parse).transpose()?,
+        reason,
+    };
+    let who = actor();
+    let n = in_tx(conn, |c| {
+        let ids = outbox::retryable(c, &filter)?;
+        for id in &ids {
+            outbox::retry_now(c, *id, &who)?;
+        }
+        Ok(ids.len())
+    })?;
+    println!("{n} item(s) will be sent again / {n} 件を再送します");
+    Ok(true)
+}
+
 /// Runs a queue action.
 pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
     let conn = store::open_existing(data_dir)?;
     match action {
         QueueAction::List { state, limit } => list(&conn, state.as_deref(), limit),
         QueueAction::Show { id, reveal } => show(&conn, &id, reveal),
-        QueueAction::Retry { id } => {
+        QueueAction::Retry {
+            id: None,
+            state,
+            reason,
+            ..
+        } => retry_filtered(&conn, state.as_deref(), reason),
+        QueueAction::Retry { id: Some(id), .. } => {
             if let ("inbox", _, n) = query::parse_item_id(&id)? {
                 // A quarantined input is retried by running the pipeline on it again.
                 let who = actor();

@@ -151,10 +151,20 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` pending items that are due, marking them in flight.
-pub fn claim_ready(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Claimed>, StoreError> {
+///
+/// An item is due when its next attempt is at or before `now`, or more than `horizon_ms` after
+/// it: no backoff or `Retry-After` is ever that long, so such a time was computed before the
+/// clock was set back, and the item would otherwise wait out the jump (issue 9, F5).
+pub fn claim_ready(
+    conn: &Connection,
+    now: i64,
+    horizon_ms: i64,
+    limit: usize,
+) -> Result<Vec<Claimed>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, idempotency_key, body, attempts FROM outbox AS o
-         WHERE state IN ({}) AND next_attempt_at <= ?1 AND body IS NOT NULL
+         WHERE state IN ({}) AND (next_attempt_at <= ?1 OR next_attempt_at > ?1 + ?3)
+           AND body IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM outbox AS e
                            WHERE e.bundle_identifier = o.bundle_identifier AND e.id < o.id
                              AND e.state IN ({}))
@@ -163,7 +173,7 @@ pub fn claim_ready(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Clai
         sql_list(S::UNSETTLED.map(S::as_str))
     ))?;
     let rows: Vec<Claimed> = stmt
-        .query_map(params![now, limit as i64], |r| {
+        .query_map(params![now, limit as i64, horizon_ms], |r| {
             Ok(Claimed {
                 id: r.get(0)?,
                 key: r.get(1)?,
@@ -294,12 +304,47 @@ pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, Stor
 }
 
 /// When the next pending item is due (unix ms), if any is pending.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
+/// An item scheduled more than `horizon_ms` after `now` is due now (see [`claim_ready`]).
+pub fn next_due(conn: &Connection, now: i64, horizon_ms: i64) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = ?1",
-        [S::Pending],
+        "SELECT MIN(CASE WHEN next_attempt_at > ?2 + ?3 THEN ?2 ELSE next_attempt_at END)
+         FROM outbox WHERE state = ?1",
+        params![S::Pending, now, horizon_ms],
         |r| r.get(0),
     )?)
+}
+
+/// Which items `queue retry` sends again when it is given a filter instead of an id.
+#[derive(Debug, Clone, Default)]
+pub struct RetryFilter {
+    /// Only items in this state (rejected, dead, held, pending).
+    pub state: Option<S>,
+    /// Only items whose hold reason is this, or whose last error contains it.
+    pub reason: Option<String>,
+}
+
+/// The items `filter` selects among those that can be sent again (rejected, dead, pending,
+/// held for findings), oldest first.
+pub fn retryable(conn: &Connection, filter: &RetryFilter) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM outbox
+         WHERE (state IN (?1, ?2, ?3) OR (state = ?4 AND hold_reason = 'invalid'))
+           AND (?5 IS NULL OR state = ?5)
+           AND (?6 IS NULL OR hold_reason = ?6 OR instr(COALESCE(last_error, ''), ?6) > 0)
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            S::Rejected,
+            S::Dead,
+            S::Pending,
+            S::Held,
+            filter.state,
+            filter.reason
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Inputs with items held because their patient was unknown, for any of `patient_refs`.
@@ -479,6 +524,8 @@ pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<InputRow>, Stor
 
 #[cfg(test)]
 mod tests {
+    /// A retry horizon longer than any wait in these tests.
+    const HORIZON: i64 = 3_600_000;
     use super::*;
     use crate::store::inbox;
 
@@ -517,7 +564,7 @@ mod tests {
         let a = insert_pending(&conn, &bundle(inbox_id, "X", b"a")).unwrap();
         let b = insert_pending(&conn, &bundle(inbox_id, "X", b"b")).unwrap();
         let c = insert_pending(&conn, &bundle(inbox_id, "Y", b"c")).unwrap();
-        let first: Vec<i64> = claim_ready(&conn, now_ms(), 10)
+        let first: Vec<i64> = claim_ready(&conn, now_ms(), HORIZON, 10)
             .unwrap()
             .iter()
             .map(|c| c.id)
@@ -534,7 +581,9 @@ mod tests {
         )
         .unwrap();
         assert!(
-            claim_ready(&conn, now_ms(), 10).unwrap().is_empty(),
+            claim_ready(&conn, now_ms(), HORIZON, 10)
+                .unwrap()
+                .is_empty(),
             "a is backing off, b still waits"
         );
         record(
@@ -545,7 +594,7 @@ mod tests {
             },
         )
         .unwrap();
-        let later = claim_ready(&conn, now_ms() + 61_000, 10).unwrap();
+        let later = claim_ready(&conn, now_ms() + 61_000, HORIZON, 10).unwrap();
         assert_eq!(later.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a]);
         assert_eq!(later[0].attempt, 2);
         record(
@@ -557,7 +606,7 @@ mod tests {
             },
         )
         .unwrap();
-        let last = claim_ready(&conn, now_ms() + 61_000, 10).unwrap();
+        let last = claim_ready(&conn, now_ms() + 61_000, HORIZON, 10).unwrap();
         assert_eq!(last.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
     }
 
@@ -565,9 +614,9 @@ mod tests {
     fn in_flight_items_are_recovered_and_attempts_are_recorded() {
         let (_d, conn, inbox_id) = setup();
         let a = insert_pending(&conn, &bundle(inbox_id, "X", b"a")).unwrap();
-        assert_eq!(claim_ready(&conn, now_ms(), 10).unwrap().len(), 1);
+        assert_eq!(claim_ready(&conn, now_ms(), HORIZON, 10).unwrap().len(), 1);
         assert_eq!(recover_in_flight(&conn).unwrap(), 1);
-        let again = claim_ready(&conn, now_ms(), 10).unwrap();
+        let again = claim_ready(&conn, now_ms(), HORIZON, 10).unwrap();
         assert_eq!(again[0].id, a);
         assert_eq!(again[0].key, crate::store::sha256_hex(b"a"));
         record(
@@ -607,7 +656,7 @@ mod tests {
     fn an_outcome_arriving_after_a_drop_is_recorded_but_does_not_revive_the_item() {
         let (_d, conn, inbox_id) = setup();
         let id = insert_pending(&conn, &bundle(inbox_id, "X", b"b")).unwrap();
-        claim_ready(&conn, now_ms(), 1).unwrap();
+        claim_ready(&conn, now_ms(), HORIZON, 1).unwrap();
         let err = drop_item(&conn, id, "t", "r").unwrap_err().to_string();
         assert!(err.contains("try again"), "{err}");
         let retry = |reason: &str| Delivery::Retry {
@@ -631,10 +680,74 @@ mod tests {
             .unwrap();
         assert_eq!(n, 2);
     }
+
+    /// Issue 9, F5: a retry scheduled before the clock was set back is due at once, not after
+    /// the jump; one scheduled within the horizon still waits.
+    #[test]
+    fn a_retry_scheduled_before_the_clock_went_back_is_due_now() {
+        let (_d, conn, input) = setup();
+        insert_pending(&conn, &bundle(input, "A", b"{\"a\":1}")).unwrap();
+        insert_pending(&conn, &bundle(input, "B", b"{\"b\":1}")).unwrap();
+        let rows = [1, 2];
+        let now = now_ms();
+        let thirty_days = 30 * 86_400_000;
+        conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?1",
+            [now + thirty_days],
+        )
+        .unwrap();
+        assert_eq!(next_due(&conn, now, HORIZON).unwrap(), Some(now));
+        assert_eq!(
+            claim_ready(&conn, now, HORIZON, 100).unwrap().len(),
+            rows.len()
+        );
+        conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?1",
+            [now + 60_000],
+        )
+        .unwrap();
+        assert!(claim_ready(&conn, now, HORIZON, 100).unwrap().is_empty());
+        assert_eq!(next_due(&conn, now, HORIZON).unwrap(), Some(now + 60_000));
+    }
+
+    #[test]
+    fn retry_filters_select_by_state_and_reason() {
+        let (_d, conn, input) = setup();
+        let first = insert_pending(&conn, &bundle(input, "A", b"{\"a\":1}")).unwrap();
+        insert_pending(&conn, &bundle(input, "B", b"{\"b\":1}")).unwrap();
+        conn.execute(
+            "UPDATE outbox SET state = 'rejected', last_error = 'R0001 missing insurer' WHERE id = ?1",
+            [first],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE outbox SET state = 'delivered' WHERE id <> ?1",
+            [first],
+        )
+        .unwrap();
+        let all = retryable(&conn, &RetryFilter::default()).unwrap();
+        assert_eq!(all, vec![first]);
+        let by_state = RetryFilter {
+            state: Some(S::Dead),
+            reason: None,
+        };
+        assert!(retryable(&conn, &by_state).unwrap().is_empty());
+        let by_reason = RetryFilter {
+            state: None,
+            reason: Some("R0001".into()),
+        };
+        assert_eq!(retryable(&conn, &by_reason).unwrap(), vec![first]);
+        let other = RetryFilter {
+            state: None,
+            reason: Some("R9999".into()),
+        };
+        assert!(retryable(&conn, &other).unwrap().is_empty());
+    }
 }
 
 #[cfg(test)]
 mod writer_tests {
+    const HORIZON: i64 = 3_600_000;
     use super::*;
     use crate::store::{inbox, Writer};
 
@@ -670,7 +783,7 @@ mod writer_tests {
                 )
             })
             .unwrap();
-        let claimed = w.call(|c| claim_ready(c, now_ms(), 5)).unwrap();
+        let claimed = w.call(|c| claim_ready(c, now_ms(), HORIZON, 5)).unwrap();
         assert_eq!(claimed.len(), 1);
         w.call(move |c| record(c, id, &Delivery::Awaiting)).unwrap();
         let key = crate::store::sha256_hex(b"b");

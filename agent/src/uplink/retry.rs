@@ -24,6 +24,11 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest any item can be told to wait: the backoff cap or the `Retry-After` cap.
+    pub fn longest_wait(&self) -> Duration {
+        self.max.max(RETRY_AFTER_CAP)
+    }
+
     /// `initial` > 0, `max` >= `initial`, `multiplier` >= 1 and finite, `jitter` in 0..=1.
     pub fn new(
         initial: Duration,
