@@ -34,3 +34,7 @@ mod ops_page;
 
 /// Codes to national masters: SS-MIX2 records mapped, gaps suggested, fixes replayed.
 mod mapping;
+
+/// Tried as a new user would (issue 9): relative paths, the demo's banner and plain logs,
+/// `report` on a sandbox directory, every problem of a config file.
+mod first_run;

@@ -219,7 +219,7 @@ pub fn setup_for(config: Option<&Path>, data: Option<&Path>) -> anyhow::Result<S
         setup.data_dir = Some(cfg.agent.data_dir);
     }
     if let Some(d) = data {
-        setup.data_dir = Some(d.to_path_buf());
+        setup.data_dir = Some(super::data_dir_of(d)?);
     }
     Ok(setup)
 }
