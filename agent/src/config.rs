@@ -220,40 +220,77 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// The config file's usual name (in `/etc/tsunagi/`, and in a `tsunagi demo` sandbox).
+pub const FILE_NAME: &str = "tsunagi.toml";
+
 /// Reads and parses a config file; relative paths are resolved against its directory.
 pub fn load(path: &Path) -> Result<(Config, String), Vec<Problem>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_text(path)?;
+    let mut cfg = parse(&text)?;
+    resolve_paths(&mut cfg, &base_dir(path));
+    Ok((cfg, text))
+}
+
+/// Every problem of a config file (`tsunagi check-config`), with the config when it could be read
+/// at all (lines with syntax problems left out; relative paths resolved), so that the checks of
+/// the resolved layer still run on a file with other problems.
+pub fn read_all(path: &Path) -> (Option<Config>, Vec<Problem>) {
+    let text = match read_text(path) {
+        Ok(t) => t,
+        Err(p) => return (None, p),
+    };
+    let (mut cfg, problems) = parse_all(&text);
+    if let Some(cfg) = &mut cfg {
+        resolve_paths(cfg, &base_dir(path));
+    }
+    (cfg, problems)
+}
+
+fn read_text(path: &Path) -> Result<String, Vec<Problem>> {
+    std::fs::read_to_string(path).map_err(|e| {
         vec![Problem {
             line: None,
             en: format!("cannot read {}: {e}", path.display()),
             ja: format!("設定ファイル {} を読めません", path.display()),
         }]
-    })?;
-    let mut cfg = parse(&text)?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    resolve_paths(&mut cfg, base);
-    Ok((cfg, text))
+    })
+}
+
+/// The directory a config file's relative paths are relative to, made absolute once (so that
+/// `--config tsunagi.toml` and paths joined later never depend on how the file was named). When
+/// the working directory cannot be read, the path stays relative and a later open names it.
+pub fn base_dir(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
 }
 
 /// Parses config text (syntax, types, unknown keys) and runs the pure checks.
+pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    match parse_all(text) {
+        (Some(cfg), problems) if problems.is_empty() => Ok(cfg),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// Parses config text and lists every problem: syntax, types and unknown keys, then the pure
+/// checks of what could be read. Never returns `(None, [])`.
 ///
 /// serde stops at the first error; to list every one, the line of each error is blanked out (in
-/// a copy, so line numbers stay) and the text parsed again, up to `MAX_PROBLEMS` times.
-pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+/// a copy, so line numbers stay) and the text parsed again, up to `MAX_PROBLEMS` times. The pure
+/// checks run on the config read without those lines.
+pub fn parse_all(text: &str) -> (Option<Config>, Vec<Problem>) {
     const MAX_PROBLEMS: usize = 50;
     let mut work = text.to_string();
     let mut problems = Vec::new();
     loop {
         match toml::from_str::<Config>(&work) {
-            Ok(cfg) if problems.is_empty() => {
-                let semantic = check(&cfg, text);
-                return if semantic.is_empty() {
-                    Ok(cfg)
-                } else {
-                    Err(semantic)
-                };
+            Ok(cfg) => {
+                problems.extend(check(&cfg, text));
+                return (Some(cfg), problems);
             }
-            Ok(_) => return Err(problems),
             Err(e) => {
                 let line = e.span().map(|s| line_of(&work, s.start));
                 problems.push(Problem {
@@ -271,7 +308,7 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
                     Some(next) if problems.len() < MAX_PROBLEMS && is_key_line(&work, line) => {
                         work = next
                     }
-                    _ => return Err(problems),
+                    _ => return (None, problems),
                 }
             }
         }
@@ -499,6 +536,33 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
         let e = parse(&bad).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[0].line, Some(4));
+    }
+
+    #[test]
+    fn a_syntax_problem_does_not_hide_a_pure_one() {
+        let bad = GOOD
+            .replace(
+                "data_dir = \"data\"",
+                "data_dir = \"data\"\ndata_dri = \"x\"",
+            )
+            .replace("1318814790", "12345");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].en.contains("data_dri"), "{e:?}");
+        assert!(
+            e[1].en.contains("institution_number") && e[1].line == Some(5),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_against_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, GOOD).unwrap();
+        let (cfg, _) = load(&file).unwrap();
+        assert_eq!(cfg.agent.data_dir, dir.path().join("data"));
+        assert!(base_dir(Path::new(FILE_NAME)).is_absolute());
     }
 
     #[test]

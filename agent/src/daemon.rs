@@ -65,10 +65,22 @@ pub struct Running {
     sender: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
     ops: Option<tokio::task::JoinHandle<()>>,
+    ops_url: Option<String>,
+    mllp_addrs: Vec<std::net::SocketAddr>,
     writer_thread: JoinHandle<()>,
 }
 
 impl Running {
+    /// The operations surface's base URL (`http://127.0.0.1:9464`), when it listens.
+    pub fn ops_url(&self) -> Option<&str> {
+        self.ops_url.as_deref()
+    }
+
+    /// The bound address of each MLLP listener, in config order.
+    pub fn mllp_addrs(&self) -> &[std::net::SocketAddr] {
+        &self.mllp_addrs
+    }
+
     /// Waits until every stage has drained and stopped.
     pub async fn wait(self) {
         // Listeners first: they answer every message already handed to the store.
@@ -206,6 +218,7 @@ pub async fn start(
     }
 
     let mut listeners = Vec::new();
+    let mut mllp_addrs = Vec::new();
     for m in &cfg.source.mllp {
         let listener = MllpListener::bind(m.clone())
             .await
@@ -213,7 +226,8 @@ pub async fn start(
                 name: m.name.clone(),
                 reason: e.to_string(),
             })?;
-        tracing::info!(source = %m.name, addr = %listener.local_addr(), "MLLP listening");
+        // The listener logs its address itself.
+        mllp_addrs.push(listener.local_addr());
         counters.watch_mllp(&m.name, listener.stats());
         let intake = Arc::new(StoreIntake::new(
             writer.clone(),
@@ -231,7 +245,7 @@ pub async fn start(
         }));
     }
 
-    let ops = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
+    let (ops, ops_url) = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,
@@ -250,20 +264,22 @@ pub async fn start(
         sender,
         housekeeping,
         ops,
+        ops_url,
+        mllp_addrs,
         writer_thread,
     })
 }
 
 /// Binds and spawns the operations surface. An address already in use is logged and the agent
 /// runs without it (the surface watches the work; it must not stop it); unusable TLS files stop
-/// the start, like the uplink's.
+/// the start, like the uplink's. Returns the task and the base URL it serves.
 async fn start_ops(
     cfg: &Config,
     data_dir: &Path,
     readiness: &Arc<Readiness>,
     counters: &Arc<Counters>,
     shutdown: &Shutdown,
-) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+) -> Result<(Option<tokio::task::JoinHandle<()>>, Option<String>), DaemonError> {
     let state = OpsState {
         data_dir: data_dir.to_path_buf(),
         readiness: readiness.clone(),
@@ -277,12 +293,13 @@ async fn start_ops(
                 .unwrap_or_default();
             let scheme = if listener.is_tls() { "https" } else { "http" };
             tracing::info!(addr = %addr, scheme, "ops surface listening");
-            Ok(Some(tokio::spawn(listener.run(shutdown.clone()))))
+            let url = listener.local_addr().map(|a| format!("{scheme}://{a}"));
+            Ok((Some(tokio::spawn(listener.run(shutdown.clone()))), url))
         }
-        Ok(None) => Ok(None),
+        Ok(None) => Ok((None, None)),
         Err(e @ OpsError::Bind { .. }) => {
             tracing::error!(error = %e, "ops surface not started; the agent runs without it / 運用画面を開始できません");
-            Ok(None)
+            Ok((None, None))
         }
         Err(e) => Err(DaemonError::Ops(e)),
     }

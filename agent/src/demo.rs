@@ -7,9 +7,11 @@
 //! sample's end state matches `config-examples/samples/expected.toml`.
 //!
 //! `--serve` keeps both running until SIGTERM/SIGINT: a sandbox where a hospital drops its own
-//! files into `DIR/inbox` before go-live.
+//! files into `DIR/inbox` before go-live. Started again on the same `DIR`, it keeps the masters
+//! and mapping rows its user loaded (synthetic ones only fill kinds and categories with none).
+//! The banner names the status page, `/metrics`, `/report` and the MLLP address.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -143,16 +145,21 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
     let expected: Expected = toml::from_str(EXPECTED).context("embedded expected.toml")?;
     let tmp;
     let dir = match data {
-        Some(d) => d,
+        // Absolute once, here: the generated config names files by absolute path, and its
+        // relative paths are joined to its own directory (issue 9: `--data demo` gave
+        // `demo/demo/pki/ca.pem`).
+        Some(d) => std::path::absolute(&d)
+            .with_context(|| format!("resolving {} / パスを解決できません", d.display()))?,
         None => {
             tmp = tempfile::Builder::new().prefix("tsunagi-demo-").tempdir()?;
             tmp.path().to_path_buf()
         }
     };
-    for sub in ["inbox", "agent", "platform", "pki", "ssmix2", "masters"] {
+    for sub in ["inbox", "platform", "pki", "ssmix2", "masters"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
     }
+    owner_only_dir(&dir.join("agent"))?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let pki = tsunagi_sim::TestPki::load_or_generate(&dir.join("pki")).context("generating test certificates")?;
@@ -187,9 +194,12 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         if let Some(a) = sim.admin_addr {
             println!("  platform stats   http://{a}/stats");
         }
+        print_ops(running.ops_url());
         let ok = if serve {
             println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
-            println!("  MLLP (HL7 v2)    {}  (point the EHR's test feed here)", crate::source::mllp::config::DEFAULT_LISTEN);
+            for addr in running.mllp_addrs() {
+                println!("  MLLP (HL7 v2)    {addr}  (point the EHR's test feed here / 電子カルテのテスト送信先)");
+            }
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             crate::shutdown::wait_for_signal().await;
             true
@@ -213,6 +223,22 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
     })
 }
 
+/// The banner's lines for the operations surface: status page, metrics, this month's report.
+fn print_ops(url: Option<&str>) {
+    let Some(url) = url else {
+        println!(
+            "  status page      not started, see the log / 運用画面は起動していません(ログを参照)"
+        );
+        return;
+    };
+    let month = chrono::Utc::now()
+        .with_timezone(&tsunagi_clins::time::jst())
+        .format("%Y-%m");
+    println!("  status page      {url}/  (English: {url}/?lang=en) / 稼働状況");
+    println!("  metrics          {url}/metrics  (Prometheus)");
+    println!("  monthly report   {url}/report?month={month} / 月次品質レポート");
+}
+
 fn write_config(
     dir: &Path,
     pki: &tsunagi_sim::TestPki,
@@ -231,7 +257,8 @@ listen = "{mllp}"
             mllp = crate::source::mllp::config::DEFAULT_LISTEN
         )
     } else {
-        String::new()
+        // A run of a few seconds: any free port, so it never collides with a running agent.
+        "\n[ops]\nlisten = \"127.0.0.1:0\"\n".to_string()
     };
     let text = format!(
         r#"# Written by `tsunagi demo`: the agent's configuration for this sandbox.
@@ -271,7 +298,7 @@ max_secs = 5
         cert = pki.client_cert.display(),
         key = pki.client_key.display(),
     );
-    let p = dir.join("tsunagi.toml");
+    let p = dir.join(crate::config::FILE_NAME);
     std::fs::write(&p, text)?;
     Ok(p)
 }
@@ -286,31 +313,55 @@ fn feed_samples(inbox: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates the agent's data directory owner-only (0700), like `store::open` does, and tightens
+/// one an earlier demo created 0755.
+fn owner_only_dir(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let context = || format!("creating {}", path.display());
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(context)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).with_context(context)
+}
+
 /// Loads the synthetic masters and the mapping table into the agent's `terminology.db`, as
-/// hospital IT would with `tsunagi masters load` and `tsunagi mapping import`.
+/// hospital IT would with `tsunagi masters load` and `tsunagi mapping import`. A sandbox keeps
+/// what its user loaded: only kinds with no stored version get the synthetic master, and only
+/// mapping categories with no rows get the example's rows.
 fn load_terminology(dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
     let folder = dir.join("masters");
     std::fs::create_dir_all(folder.join("clins-lab"))?;
     for (_, name, bytes) in MASTERS {
         std::fs::write(folder.join(name), bytes)?;
     }
-    std::fs::create_dir_all(data_dir)?;
     let mut conn = crate::masters::store::open(data_dir)?;
-    let mut loaded = std::collections::BTreeSet::new();
-    for (kind, name, _) in MASTERS {
-        if !loaded.insert(*kind) {
+    let stored: BTreeSet<crate::masters::MasterKind> = crate::masters::status(&conn)?
+        .into_iter()
+        .map(|s| s.kind)
+        .collect();
+    let mut loaded = BTreeSet::new();
+    for (kind_name, name, _) in MASTERS {
+        let kind = kind_name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if stored.contains(&kind) || !loaded.insert(kind) {
             continue;
         }
-        let path = match *kind {
-            "clins-lab" => folder.join("clins-lab"),
+        let path = match kind {
+            crate::masters::MasterKind::ClinsLab => folder.join("clins-lab"),
             _ => folder.join(name),
         };
-        let kind = kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         crate::masters::load(&mut conn, kind, &path, None)?;
     }
-    crate::mapping::store::ensure_schema(&conn)?;
-    let file = crate::mapping::read_file(MAPPING).map_err(|e| anyhow::anyhow!("{e}"))?;
-    crate::mapping::store::import(&mut conn, &file, crate::mapping::ImportMode::Replace)?;
+    let mut file = crate::mapping::read_file(MAPPING).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mapped: BTreeSet<_> = crate::mapping::store::load(&conn, None)?
+        .into_iter()
+        .map(|r| r.category)
+        .collect();
+    file.rows.retain(|(_, r)| !mapped.contains(&r.category));
+    if !file.rows.is_empty() {
+        crate::mapping::store::import(&mut conn, &file, crate::mapping::ImportMode::Replace)?;
+    }
     Ok(())
 }
 
@@ -427,4 +478,67 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
         }
     );
     Ok(all_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::masters::MasterKind;
+
+    /// Issue 9: `demo --serve --data DIR` started again keeps the masters and mapping rows its
+    /// user loaded; only kinds and categories with nothing stored get the synthetic ones.
+    #[test]
+    fn a_sandbox_keeps_what_its_user_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("agent");
+        let jfagy = MASTERS.iter().find(|m| m.0 == "jfagy").unwrap().2;
+        let text = String::from_utf8(jfagy.to_vec()).unwrap();
+        // The user's own J-FAGY file: the synthetic one without its last row.
+        let own: Vec<&str> = text.lines().collect();
+        let user_file = dir.path().join("own-jfagy.csv");
+        std::fs::write(&user_file, own[..own.len() - 1].join("\n")).unwrap();
+        let mut conn = crate::masters::store::open(&data).unwrap();
+        crate::masters::load(
+            &mut conn,
+            MasterKind::Jfagy,
+            &user_file,
+            Some("hospital-own"),
+        )
+        .unwrap();
+        let rows = "category,source_system,local_system,local_code,local_name,standard_system,standard_code,standard_display,note\n\
+             lab,HIS,99H,K1,カリウム,http://medis.or.jp/CodeSystem/master-JLAC10-17digits,3H015000002326101,カリウム,own\n";
+        let own_mapping = crate::mapping::read_file(rows.as_bytes()).unwrap();
+        crate::mapping::store::import(&mut conn, &own_mapping, crate::mapping::ImportMode::Replace)
+            .unwrap();
+
+        for _ in 0..2 {
+            load_terminology(dir.path(), &data).unwrap();
+        }
+
+        let status = crate::masters::status(&conn).unwrap();
+        let active = |kind| {
+            status
+                .iter()
+                .find(|s| s.kind == kind)
+                .and_then(|s| s.active.as_ref())
+                .map(|v| v.label.clone())
+        };
+        assert_eq!(active(MasterKind::Jfagy).as_deref(), Some("hospital-own"));
+        assert!(
+            active(MasterKind::MedisDisease).is_some(),
+            "missing kinds are loaded"
+        );
+        let rows = crate::mapping::store::load(&conn, None).unwrap();
+        let labs: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.category == crate::mapping::category::Category::Lab)
+            .map(|r| r.local_code.as_str())
+            .collect();
+        assert_eq!(labs, ["K1"], "the user's lab rows stay, alone");
+        assert!(
+            rows.iter()
+                .any(|r| r.category == crate::mapping::category::Category::Allergen),
+            "a category with no rows gets the example's"
+        );
+    }
 }

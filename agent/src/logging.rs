@@ -3,6 +3,8 @@
 //! - **Where**: stderr by default; with `[log] dir`, to files there instead (created 0600 in a
 //!   0700 directory), rotated at each UTC day boundary (09:00 JST) and whenever a file would
 //!   pass `max_file_mb`, keeping the newest `keep_files` files ([`RollingFile`]).
+//! - **Colour**: ANSI colours only when stderr is a terminal and `NO_COLOR` is unset or empty;
+//!   log files and pipes (`tsunagi demo > out.txt`) get plain text.
 //! - **Format**: human-readable text, or JSON lines (`--log-format json` or `[log] format =
 //!   "json"`): one object per line with `ts`, `level`, `target`, `spans` and the event's fields.
 //! - **Patient data** is kept out by construction, not by filtering: identifiers, names and birth
@@ -14,6 +16,8 @@
 mod json;
 mod rolling;
 
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -119,24 +123,35 @@ pub fn init(
             cfg.keep_files,
         )
     });
+    let stderr_colour = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     match file {
-        Some(Ok(f)) => install(verbose, format, f),
+        Some(Ok(f)) => install(verbose, format, f, false),
         Some(Err(e)) => {
-            install(verbose, format, std::io::stderr);
+            install(verbose, format, std::io::stderr, stderr_colour);
             return Err(e);
         }
-        None => install(verbose, format, std::io::stderr),
+        None => install(verbose, format, std::io::stderr, stderr_colour),
     }
     Ok(())
 }
 
-fn install<W>(verbose: u8, format: LogFormat, writer: W)
+/// Whether text lines carry ANSI colours: only on a terminal, and never when `NO_COLOR` is set
+/// to a non-empty value (<https://no-color.org>). Files and pipes get plain text.
+fn colour(terminal: bool, no_color: Option<&OsStr>) -> bool {
+    terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+fn install<W>(verbose: u8, format: LogFormat, writer: W, ansi: bool)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(verbose))
         .with_writer(writer)
+        .with_ansi(ansi)
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -252,6 +267,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(
+            colour(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None), "a file or a pipe");
+    }
+
+    #[test]
+    fn plain_text_lines_carry_no_escape_codes() {
+        let out = Captured::default();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_ansi(colour(false, None))
+            .finish();
+        tracing::subscriber::with_default(sub, || tracing::warn!(n = 1, "plain"));
+        let text = out.text();
+        assert!(text.contains("plain") && !text.contains('\x1b'), "{text:?}");
     }
 
     #[test]

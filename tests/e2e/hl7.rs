@@ -46,6 +46,8 @@ fn mllp_messages_are_acknowledged_after_they_are_stored_exactly_once() {
     w.extra_config = format!("\n[[source.mllp]]\nname = \"ehr\"\nlisten = \"127.0.0.1:{port}\"\n");
     w.start_sim("", false);
     w.start_agent();
+    // Issue 9, F13: the listener says so once (the daemon used to repeat it).
+    assert_eq!(w.agent_log().matches("MLLP listening").count(), 1);
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");

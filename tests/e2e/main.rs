@@ -43,3 +43,7 @@ mod inspect_identity;
 
 /// A database removed under the running agent: no acknowledgements, unready, refused restart.
 mod store_loss;
+
+/// Tried as a new user would (issue 9): relative paths, the demo's banner and plain logs,
+/// `report` on a sandbox directory, every problem of a config file.
+mod first_run;

@@ -370,7 +370,7 @@ pub fn setup_for(config: Option<&Path>, data: Option<&Path>) -> anyhow::Result<S
             std::env::var_os(tsunagi_clins::validate::package::PACKAGE_ENV).map(PathBuf::from);
     }
     if let Some(d) = data {
-        setup.data_dir = Some(d.to_path_buf());
+        setup.data_dir = Some(super::data_dir_of(d)?);
     }
     Ok(setup)
 }

@@ -4,6 +4,7 @@
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
+mod check_config;
 mod inspect;
 mod inspect_bundles;
 mod mapping;
@@ -13,7 +14,7 @@ mod report;
 mod status;
 mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -46,19 +47,50 @@ pub struct Target {
 }
 
 impl Target {
+    /// The data directory: `--data` (see [`data_dir_of`]), the config's, or `TSUNAGI_DATA`.
     fn data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data {
-            return Ok(d.clone());
+            return data_dir_of(d);
         }
         if let Some(c) = &self.config {
             let (cfg, _) = crate::config::load(c).map_err(problems_error)?;
             return Ok(cfg.agent.data_dir);
         }
         if let Ok(d) = std::env::var("TSUNAGI_DATA") {
-            return Ok(d.into());
+            return data_dir_of(Path::new(&d));
         }
         anyhow::bail!("say where the database is: --config FILE or --data DIR (or TSUNAGI_DATA) / --config か --data を指定してください")
     }
+
+    /// The data directory of a command that reads the agent's database, which must be there.
+    fn database_dir(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.data_dir()?;
+        let db = crate::store::db_path(&dir);
+        if self.config.is_none() && !db.exists() {
+            anyhow::bail!(
+                "no database at {db} (--data takes the agent's data directory, [agent] data_dir); \
+                 with a config file use --config {config} / {db} にデータベースがありません。\
+                 設定ファイルがあれば --config {config} を指定してください",
+                db = db.display(),
+                config = dir.join(crate::config::FILE_NAME).display(),
+            );
+        }
+        Ok(dir)
+    }
+}
+
+/// What `--data DIR` means: DIR itself when it holds a database (or nothing the agent knows), else
+/// the data directory of the config DIR holds (a `tsunagi demo` sandbox keeps its config in DIR
+/// and its database in `DIR/agent/`).
+pub(crate) fn data_dir_of(dir: &Path) -> anyhow::Result<PathBuf> {
+    let config = dir.join(crate::config::FILE_NAME);
+    let holds_data =
+        crate::store::db_path(dir).exists() || crate::masters::store::db_path(dir).exists();
+    if holds_data || !config.is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    let (cfg, _) = crate::config::load(&config).map_err(problems_error)?;
+    Ok(cfg.agent.data_dir)
 }
 
 /// The subcommands.
@@ -191,9 +223,9 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             config,
             accept_new_store,
         } => run(config, accept_new_store),
-        Command::CheckConfig { file } => Ok(check_config(&file)),
-        Command::Status { target, json } => status::run(&target.data_dir()?, json),
-        Command::Queue { target, action } => queue::run(&target.data_dir()?, action),
+        Command::CheckConfig { file } => Ok(check_config::run(&file)),
+        Command::Status { target, json } => status::run(&target.database_dir()?, json),
+        Command::Queue { target, action } => queue::run(&target.database_dir()?, action),
         Command::Inspect {
             paths,
             format,
@@ -220,14 +252,14 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             format,
         } => validate::run(&files, strict, package.as_deref(), format),
         Command::Mapping { target, action } => mapping::run(&target.data_dir()?, action),
-        Command::Report { target, options } => report::run(&target.data_dir()?, &options),
+        Command::Report { target, options } => report::run(&target.database_dir()?, &options),
         Command::Replay {
             target,
             ids,
             quarantined,
             held,
             unmapped,
-        } => queue::replay(&target.data_dir()?, &ids, quarantined, held, unmapped),
+        } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
     }
 }
 
@@ -239,61 +271,20 @@ pub(crate) fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
     )
 }
 
-fn check_config(file: &std::path::Path) -> bool {
-    match crate::config::load(file) {
-        Ok((cfg, _)) => {
-            let base = file.parent().unwrap_or(std::path::Path::new("."));
-            let mut ok = true;
-            if let Err(e) = crate::uplink::Uplink::from_config(&cfg.uplink, base) {
-                println!("uplink: {e}\n        アップリンク設定(証明書・URL)を確認してください");
-                ok = false;
-            }
-            for s in &cfg.source.folder {
-                if let Err(e) = crate::source::FolderSource::new(s.folder.clone()) {
-                    println!(
-                        "source {}: {e}\n        フォルダを確認してください",
-                        s.folder.name
-                    );
-                    ok = false;
-                }
-            }
-            for m in &cfg.source.mllp {
-                if let Err(e) = m.tls_acceptor() {
-                    println!(
-                        "source {}: {e}\n        MLLPのTLS証明書・鍵を確認してください",
-                        m.name
-                    );
-                    ok = false;
-                }
-            }
-            if ok {
-                println!("{}: OK", file.display());
-            }
-            ok
-        }
-        Err(problems) => {
-            println!(
-                "{}: {} problem(s) / {} 件の問題",
-                file.display(),
-                problems.len(),
-                problems.len()
-            );
-            for p in problems {
-                println!("  {p}");
-            }
-            false
-        }
-    }
-}
-
 fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
     let (mut cfg, _) = crate::config::load(&config).map_err(problems_error)?;
     cfg.store.accept_new_store = accept_new_store;
-    let base = config.parent().map(PathBuf::from).unwrap_or_default();
+    let base = crate::config::base_dir(&config);
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
+        let mllp: Vec<String> = running.mllp_addrs().iter().map(|a| a.to_string()).collect();
+        tracing::info!(
+            status_page = running.ops_url().unwrap_or("-"),
+            mllp = %mllp.join(", "),
+            "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
+        );
         crate::shutdown::wait_for_signal().await;
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();

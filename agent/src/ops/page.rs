@@ -1,5 +1,6 @@
-//! The status page for hospital IT (`/`, `/?lang=en`): health, backlog, last delivery, recent
-//! errors, today's figures and links to the monthly report. Japanese by default.
+//! The status page for hospital IT (`/`, `/?lang=en`): health, backlog, last delivery, held
+//! items by reason (with what releases them), recent errors, today's figures and links to the
+//! monthly report. Japanese by default.
 //!
 //! Self-contained HTML: inline CSS, no scripts, no external resources, so it works from a
 //! browser on the server itself and prints as is. Every value shown is a count, a time, a state
@@ -121,6 +122,7 @@ pub fn render(lang: Lang, d: &PageData<'_>) -> String {
     );
     health(&mut h, lang, d);
     backlog(&mut h, lang, d);
+    held(&mut h, lang, d);
     today(&mut h, lang, d);
     errors(&mut h, lang, d);
     report(&mut h, lang, d);
@@ -224,6 +226,66 @@ fn backlog(h: &mut String, lang: Lang, d: &PageData<'_>) {
     );
 }
 
+/// What a hold reason means and what releases it; `None` for reasons without a description.
+fn hold_reason_text(lang: Lang, reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "patient-unknown" => lang.t(
+            "患者情報待ち: 同じ患者のADTメッセージ(PID+IN1)または患者マスターの出力を受信すると自動的に送信します",
+            "Waiting for the patient: sent automatically once an ADT message with the patient's PID and IN1 (insurance), or a patient master export, arrives",
+        ),
+        "patient-no-insurance-id" => lang.t(
+            "被保険者識別子がありません: 電子カルテで保険情報を登録すると自動的に送信します",
+            "No insurance member id: sent automatically once the insurance is registered in the EHR and its ADT arrives",
+        ),
+        "patient-incomplete" => lang.t(
+            "患者の氏名・性別・生年月日・住所のいずれかがありません: 揃った患者情報の受信で自動的に送信します",
+            "The patient lacks a name, gender, birth date or address: sent automatically once a complete Patient arrives",
+        ),
+        "invalid" => lang.t(
+            "検証エラー: tsunagi queue show で内容を確認してください",
+            "Failed validation: see tsunagi queue show",
+        ),
+        "unsupported" => lang.t("未対応の入力です", "Not supported"),
+        "encoding" => lang.t(
+            "文字コードを解釈できません: 文字コード設定を確認し tsunagi replay を実行してください",
+            "Text does not decode: check the charset, then tsunagi replay",
+        ),
+        _ => return None,
+    })
+}
+
+/// Held items by reason, most first, each with what releases it.
+fn held(h: &mut String, lang: Lang, d: &PageData<'_>) {
+    let Some(s) = d.snapshot else { return };
+    let _ = write!(
+        h,
+        "<section id=\"held\"><h2>{}</h2>",
+        lang.t("保留の理由", "Held items by reason")
+    );
+    if s.held_by_reason.is_empty() {
+        let _ = write!(h, "<p>{}</p></section>", lang.t("ありません", "None"));
+        return;
+    }
+    let mut rows: Vec<&(String, i64)> = s.held_by_reason.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let _ = write!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("理由", "Reason"),
+        lang.t("件数", "Items"),
+        lang.t("説明", "What releases them")
+    );
+    for (reason, n) in rows {
+        let _ = write!(
+            h,
+            "<tr><th>{}</th><td class=\"n\">{n}</td><td>{}</td></tr>",
+            esc(reason),
+            hold_reason_text(lang, reason).unwrap_or("-")
+        );
+    }
+    h.push_str("</table></section>");
+}
+
 fn today(h: &mut String, lang: Lang, d: &PageData<'_>) {
     let _ = write!(
         h,
@@ -314,6 +376,7 @@ mod tests {
         let c = checks(true);
         let s = Snapshot {
             outbox: vec![("pending".into(), 7)],
+            held_by_reason: vec![("invalid".into(), 2), ("patient-unknown".into(), 5)],
             ..Snapshot::default()
         };
         let t = Today {
@@ -331,12 +394,51 @@ mod tests {
         assert!(ja.contains("lang=\"ja\"") && ja.contains("稼働状態") && ja.contains("正常"));
         let en = render(Lang::from_query(Some("en")), &d);
         assert!(en.contains("lang=\"en\"") && en.contains("Backlog") && en.contains("Ready"));
-        for id in ["health", "backlog", "today", "errors", "report"] {
+        for id in ["health", "backlog", "held", "today", "errors", "report"] {
             assert!(ja.contains(&format!("<section id=\"{id}\">")), "{id}");
         }
         assert!(ja.contains("<td class=\"n\">7</td>"));
         assert!(ja.contains("/report?month=2025-01&amp;lang=ja") && ja.contains("2024-12"));
         assert!(!ja.contains("<script") && !ja.contains("http://") && !ja.contains("https://"));
+    }
+
+    #[test]
+    fn held_items_waiting_for_their_patient_are_counted_with_what_releases_them() {
+        let c = checks(true);
+        let s = Snapshot {
+            held_by_reason: vec![("invalid".into(), 2), ("patient-unknown".into(), 5)],
+            ..Snapshot::default()
+        };
+        let d = PageData {
+            checks: &c,
+            snapshot: Some(&s),
+            today: None,
+            errors: &[],
+            now_ms: 0,
+        };
+        let section = |html: &str| {
+            let at = html.find("<section id=\"held\">").expect("held section");
+            html[at..at + html[at..].find("</section>").expect("end")].to_string()
+        };
+        let ja = section(&render(Lang::Ja, &d));
+        let first = ja.find("patient-unknown").expect("listed");
+        assert!(
+            first < ja.find("invalid").expect("listed"),
+            "most first: {ja}"
+        );
+        assert!(
+            ja.contains("<th>patient-unknown</th><td class=\"n\">5</td>"),
+            "{ja}"
+        );
+        assert!(
+            ja.contains("ADTメッセージ(PID+IN1)") && ja.contains("患者マスター"),
+            "{ja}"
+        );
+        let en = section(&render(Lang::En, &d));
+        assert!(
+            en.contains("PID and IN1") && en.contains("patient master export"),
+            "{en}"
+        );
     }
 
     #[test]

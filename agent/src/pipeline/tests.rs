@@ -488,3 +488,84 @@ fn a_configured_charset_decodes_the_stored_input_on_replay() {
     let body = String::from_utf8(body).unwrap();
     assert!(body.contains("山田") && !body.contains('\u{fffd}'));
 }
+
+/// Issue 9: a lab system's result message (ORU^R01, PID without IN1).
+const ORU_WITHOUT_IN1: &str =
+    "MSH|^~\\&|LAB|F|T|C|20250401120000||ORU^R01^ORU_R01|ORU1|P|2.5||||||UNICODE UTF-8
+PID|1||8800000077^^^^PI||A^B^^^^L^I||19600203|M
+OBR|1|000000000000021|000000000000022|1^生化学検査^JC10|||202504011000
+OBX|1|NM|3H015000002326101^カリウム^JC10||4.1|mmol/L^mmol/L^ISO+|3.5-5.0|N|||F
+";
+
+/// The same patient's ADT, complete: PID with an address, and IN1.
+const ADT_WITH_IN1: &str =
+    "MSH|^~\\&|H|F|T|C|20250401130000||ADT^A08^ADT_A01|ADT7|P|2.5||||||UNICODE UTF-8
+PID|1||8800000077^^^^PI||A^B^^^^L^I||19600203|M|||東京都千代田区^^^^1000001
+IN1|1|C0^X^JHSD0001|138057|Y||||||Z~12345~01
+";
+
+/// A processor whose lab bundles can be built (JP_Bundle_CLINS needs a department, R9014O).
+fn lab_processor(dir: &std::path::Path) -> (Processor, Writer) {
+    let (writer, _h) = Writer::spawn(store::open(dir).unwrap()).unwrap();
+    let department = Some(("01".to_string(), "内科".to_string()));
+    let settings = BuildSettings::new("1318814790", department).unwrap();
+    let p = Processor::new(
+        writer.clone(),
+        store::open(dir).unwrap(),
+        BundleBuilder::new(settings),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+    .with_terminology(dir, crate::mapping::Policies::default())
+    .unwrap();
+    (p, writer)
+}
+
+#[test]
+fn a_result_without_in1_waits_for_its_patient_and_is_queued_when_the_adt_with_in1_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = lab_processor(dir.path());
+    let oru = put_hl7(&w, "ORU1", ORU_WITHOUT_IN1);
+    assert_eq!(p.step().unwrap(), 1);
+    let held = |reason: &str| {
+        count(
+            dir.path(),
+            &format!("SELECT COUNT(*) FROM outbox WHERE inbox_id = {oru} AND state = 'held' AND hold_reason = '{reason}'"),
+        )
+    };
+    assert!(
+        held("patient-unknown") > 0,
+        "the lab items wait for the patient"
+    );
+    let c = store::open_existing(dir.path()).unwrap();
+    let text: String = c
+        .query_row(
+            "SELECT last_error FROM outbox WHERE inbox_id = ?1 AND state = 'held' LIMIT 1",
+            [oru],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        text.contains("ADT") && text.contains("IN1") && text.contains("患者マスター"),
+        "{text}"
+    );
+
+    put_hl7(&w, "ADT7", ADT_WITH_IN1);
+    p.step().unwrap(); // the ADT brings a complete Patient, which wakes the result
+    p.step().unwrap(); // the result is built again, now with that Patient
+    assert_eq!(held("patient-unknown"), 0, "released");
+    assert_eq!(
+        count(
+            dir.path(),
+            &format!("SELECT COUNT(*) FROM outbox WHERE inbox_id = {oru} AND state = 'held'")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            dir.path(),
+            &format!("SELECT COUNT(*) FROM outbox WHERE inbox_id = {oru} AND state = 'pending' AND resource_type = 'Observation'")
+        ),
+        1,
+        "the lab bundle is queued"
+    );
+}

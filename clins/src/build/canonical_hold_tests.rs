@@ -60,6 +60,16 @@ fn a_patient_without_insurance_is_held_with_its_items() {
     );
     assert_eq!(unknown.held[0].code, "patient-unknown");
     assert_eq!(unknown.held[0].patient_ref.as_deref(), Some("Patient/P9"));
+    // The reason says what completes it, in both languages.
+    let (en, ja) = (&unknown.held[0].reason_en, &unknown.held[0].reason_ja);
+    assert!(
+        en.contains("ADT") && en.contains("IN1") && en.contains("patient master export"),
+        "{en}"
+    );
+    assert!(
+        ja.contains("ADT") && ja.contains("IN1") && ja.contains("患者マスター"),
+        "{ja}"
+    );
 }
 
 struct Strict;

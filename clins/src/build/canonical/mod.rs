@@ -107,6 +107,28 @@ impl Group {
     }
 }
 
+/// The record's patient has no Patient yet. The PID of a result or order message (HL7 v2 ORU,
+/// OUL, PPR, RDE) names the patient but carries no insurance (IN1): only an ADT message, or a
+/// patient master export, brings the Patient a bundle needs. The reason says so, because the
+/// items are released by themselves once it arrives (the processor replays them).
+fn patient_unknown(kind: &str, key: String) -> Held {
+    Held {
+        reason_en: "patient not yet received: this input names the patient but brings no \
+                    insurance (IN1, which only ADT messages carry). The items are sent \
+                    by themselves once an ADT message with the patient's PID and IN1 \
+                    (被保険者識別子), or a patient master export, arrives"
+            .into(),
+        reason_ja:
+            "患者情報をまだ受信していません。この入力は患者IDを含みますが保険情報(IN1)を含みません\
+                    (IN1はADTメッセージにのみ含まれます)。同じ患者のADTメッセージ(PID+IN1、\
+                    被保険者識別子)または患者マスターの出力を受信すると自動的に送信されます"
+                .into(),
+        resource_type: kind.into(),
+        code: "patient-unknown",
+        patient_ref: Some(key),
+    }
+}
+
 /// Builds the canonical records of one input into `result`.
 pub(super) fn build(
     settings: &BuildSettings,
@@ -158,13 +180,7 @@ pub(super) fn build(
         };
         let key = patient_key(patient_id);
         let Some(patient) = local.get(&key).cloned().or_else(|| dir.patient(&key)) else {
-            result.held.push(Held {
-                reason_en: "patient not yet received".into(),
-                reason_ja: "患者情報をまだ受信していません".into(),
-                resource_type: kind.into(),
-                code: "patient-unknown",
-                patient_ref: Some(key),
-            });
+            result.held.push(patient_unknown(kind, key));
             continue;
         };
         if let Err(mut held) = sendable(&patient, kind) {
