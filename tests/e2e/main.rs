@@ -34,3 +34,6 @@ mod ops_page;
 
 /// Codes to national masters: SS-MIX2 records mapped, gaps suggested, fixes replayed.
 mod mapping;
+
+/// Links never lead a source out of its root; skipped and empty inputs leave a trace.
+mod symlinks;
