@@ -10,6 +10,9 @@
 //! | `non-utf8-name` | a name that is not UTF-8 (e.g. Shift_JIS written by a Windows share) | a regular file that matches the source's extensions is **quarantined** (no content stored, reason in Japanese and English: rename it or export UTF-8 names); it stays where it is and is taken normally once renamed. A directory is counted and warned. |
 //! | `hidden`        | a regular file named `.x` that would otherwise match the source's extensions | counted, logged at info; not quarantined: writers hide files they are still writing that way and rename them when done |
 //!
+//! An SS-MIX2 storage has no extension filter: every hidden regular file in it is counted. Nothing
+//! in a storage is ever moved, whatever the reason.
+//!
 //! Links are not quarantined: a link is not an input the agent found inside the root, and reading
 //! it is exactly what must not happen. Temporary names (`*.tmp`, `*.part`, …) and hidden or
 //! temporary directories are not candidates and are not counted.
