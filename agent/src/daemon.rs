@@ -174,6 +174,7 @@ pub async fn start(
             name: name.clone(),
             reason: e.to_string(),
         })?;
+        counters.watch_source_skips(&name, source.skip_counts());
         let intake = Arc::new(StoreIntake::new(
             writer.clone(),
             store::open(&data_dir)?,
@@ -195,6 +196,7 @@ pub async fn start(
             name: name.clone(),
             reason: e.to_string(),
         })?;
+        counters.watch_source_skips(&name, source.skip_counts());
         let format = match &s.charset {
             Some(c) => format!("ssmix2:{c}"),
             None => "ssmix2".to_string(),

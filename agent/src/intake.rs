@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::source::{Committed, IncomingFile, Intake, IntakeError};
+use crate::source::{Committed, IncomingFile, Intake, IntakeError, Refusal};
 use crate::store::disk::DiskReserve;
 use crate::store::{inbox, Writer};
 
@@ -122,20 +122,19 @@ impl Intake for StoreIntake {
         Ok(out)
     }
 
-    fn reject_oversize(
+    fn refuse(
         &self,
         source: &str,
         rel_path: &str,
         size: u64,
         mtime_ns: i128,
+        why: Refusal,
     ) -> Result<(), IntakeError> {
         let (source, origin, format) =
             (source.to_owned(), rel_path.to_owned(), self.format.clone());
         self.writer
             .call(move |c| {
-                let reason = format!(
-                    "{source}:{origin}: file is {size} bytes, over the configured max_file_bytes; it was not stored / ファイルサイズが上限を超えているため取り込みませんでした"
-                );
+                let reason = format!("{source}:{origin}: {}", why.reason(size));
                 let input = inbox::NewInput {
                     source: &source,
                     origin: &origin,

@@ -47,3 +47,6 @@ mod store_loss;
 /// Tried as a new user would (issue 9): relative paths, the demo's banner and plain logs,
 /// `report` on a sandbox directory, every problem of a config file.
 mod first_run;
+
+/// Links never lead a source out of its root; skipped and empty inputs leave a trace.
+mod symlinks;

@@ -178,6 +178,7 @@ pub fn render(
     for (kind, n) in counters.pruned() {
         f.sample(&[("table", kind.table())], n as f64);
     }
+    skip_family(&mut out, counters);
     family(
         &mut out,
         "tsunagi_database_size_bytes",
@@ -380,9 +381,51 @@ fn mllp_families(out: &mut String, counters: &Counters) {
     }
 }
 
+/// Candidates each file source did not take (links, non-UTF-8 names, hidden files), by reason.
+/// The `source` label is the configured name, never a file's.
+fn skip_family(out: &mut String, counters: &Counters) {
+    let mut f = family(
+        out,
+        "tsunagi_source_inputs_skipped_total",
+        "counter",
+        "Files a folder or SS-MIX2 source did not take, by reason (each path counted once while it stays).",
+    );
+    for s in counters.source_skips() {
+        for (reason, n) in &s.by_reason {
+            f.sample(&[("source", &s.source), ("reason", reason)], *n as f64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipped_inputs_are_counted_by_source_and_reason() {
+        let counters = Counters::default();
+        let counts = crate::source::SkipCounts::new();
+        let mut skips = crate::source::skips::Skips::new("drop", counts.clone());
+        skips.record(
+            "taro-yamada.json",
+            crate::source::skips::SkipReason::Symlink,
+        );
+        counters.watch_source_skips("drop", counts);
+        let text = render(
+            None,
+            UplinkState::Unknown,
+            &counters,
+            ProcessFigures::default(),
+        );
+        assert!(text.contains("# TYPE tsunagi_source_inputs_skipped_total counter\n"));
+        assert!(text.contains(
+            "tsunagi_source_inputs_skipped_total{source=\"drop\",reason=\"symlink\"} 1\n"
+        ));
+        assert!(text.contains(
+            "tsunagi_source_inputs_skipped_total{source=\"drop\",reason=\"non-utf8-name\"} 0\n"
+        ));
+        assert!(!text.contains("taro"));
+    }
 
     #[test]
     fn exposition_has_help_type_and_escaped_safe_labels() {

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::checks::Checks;
+use super::readiness::SourceSkips;
 use super::snapshot::{RecentError, Snapshot, Today};
 use crate::store::{InputState, OutboxState};
 
@@ -53,6 +54,8 @@ pub struct PageData<'a> {
     pub today: Option<&'a Today>,
     /// Newest errors first.
     pub errors: &'a [RecentError],
+    /// Files each folder / SS-MIX2 source did not take, by reason.
+    pub skipped: &'a [SourceSkips],
     /// Now, unix ms.
     pub now_ms: i64,
 }
@@ -218,6 +221,7 @@ fn backlog(h: &mut String, lang: Lang, d: &PageData<'_>) {
         .map(|a| format!("{a} {}", lang.t("秒前", "s ago")))
         .unwrap_or_else(|| "-".into());
     let last = s.last_delivery_ms.map(jst).unwrap_or_else(|| "-".into());
+    skipped(h, lang, d.skipped);
     let _ = write!(
         h,
         "<tr><th>{}</th><td class=\"n\">{oldest}</td></tr><tr><th>{}</th><td class=\"n\" id=\"last-delivery\">{last}</td></tr></table></section>",
@@ -284,6 +288,29 @@ fn held(h: &mut String, lang: Lang, d: &PageData<'_>) {
         );
     }
     h.push_str("</table></section>");
+}
+
+/// One row per file source that skipped something: the total and the reasons that occurred.
+fn skipped(h: &mut String, lang: Lang, sources: &[SourceSkips]) {
+    for s in sources.iter().filter(|s| s.total() > 0) {
+        let reasons: Vec<String> = s
+            .by_reason
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let _ = write!(
+            h,
+            "<tr class=\"skipped\"><th>{} ({})</th><td class=\"n\">{} <span class=\"muted\">({})</span></td></tr>",
+            lang.t(
+                "取り込まなかったファイル (リンク・名前・隠しファイル)",
+                "Files not taken (links, names, hidden files)"
+            ),
+            esc(super::redact::label(&s.source)),
+            s.total(),
+            esc(&reasons.join(", ")),
+        );
+    }
 }
 
 fn today(h: &mut String, lang: Lang, d: &PageData<'_>) {
@@ -388,6 +415,10 @@ mod tests {
             snapshot: Some(&s),
             today: Some(&t),
             errors: &[],
+            skipped: &[SourceSkips {
+                source: "drop".into(),
+                by_reason: vec![("symlink", 2), ("hidden", 0)],
+            }],
             now_ms: 1_735_743_600_000,
         };
         let ja = render(Lang::from_query(None), &d);
@@ -398,6 +429,11 @@ mod tests {
             assert!(ja.contains(&format!("<section id=\"{id}\">")), "{id}");
         }
         assert!(ja.contains("<td class=\"n\">7</td>"));
+        assert!(ja.contains("取り込まなかったファイル") && ja.contains("(drop)"));
+        assert!(
+            en.contains("Files not taken")
+                && en.contains("2 <span class=\"muted\">(symlink 2)</span>")
+        );
         assert!(ja.contains("/report?month=2025-01&amp;lang=ja") && ja.contains("2024-12"));
         assert!(!ja.contains("<script") && !ja.contains("http://") && !ja.contains("https://"));
     }
@@ -414,6 +450,7 @@ mod tests {
             snapshot: Some(&s),
             today: None,
             errors: &[],
+            skipped: &[],
             now_ms: 0,
         };
         let section = |html: &str| {
@@ -455,6 +492,7 @@ mod tests {
             snapshot: None,
             today: None,
             errors: &e,
+            skipped: &[],
             now_ms: 0,
         };
         let html = render(Lang::Ja, &d);

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::source::mllp::MllpStats;
+use crate::source::SkipCounts;
 use crate::store::identity::StoreLost;
 use crate::store::retention::Pruned;
 
@@ -104,6 +105,23 @@ pub struct Counters {
     pub decode_replacements: AtomicU64,
     mllp: Mutex<Vec<(String, Arc<MllpStats>)>>,
     pruned: [AtomicU64; 4],
+    sources: Mutex<Vec<(String, Arc<SkipCounts>)>>,
+}
+
+/// One file source's skipped candidates, by reason (every reason listed, zeros included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSkips {
+    /// The configured source name.
+    pub source: String,
+    /// (reason, count) for every reason.
+    pub by_reason: Vec<(&'static str, u64)>,
+}
+
+impl SourceSkips {
+    /// All reasons together.
+    pub fn total(&self) -> u64 {
+        self.by_reason.iter().map(|(_, n)| n).sum()
+    }
 }
 
 impl Counters {
@@ -132,6 +150,23 @@ impl Counters {
     /// The listeners being watched.
     pub fn mllp(&self) -> Vec<(String, Arc<MllpStats>)> {
         self.mllp.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+    /// Exports a file source's skipped-candidate counts under its configured name.
+    pub fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {
+        if let Ok(mut m) = self.sources.lock() {
+            m.push((source.to_string(), counts));
+        }
+    }
+    /// Every watched file source's skipped candidates, now.
+    pub fn source_skips(&self) -> Vec<SourceSkips> {
+        let sources = self.sources.lock().map(|m| m.clone()).unwrap_or_default();
+        sources
+            .into_iter()
+            .map(|(source, c)| SourceSkips {
+                source,
+                by_reason: c.by_reason(),
+            })
+            .collect()
     }
 }
 
@@ -164,5 +199,10 @@ mod tests {
         assert_eq!(c.pruned()[0], (Pruned::RawInput, 0));
         c.watch_mllp("ehr", Arc::new(MllpStats::default()));
         assert_eq!(c.mllp().len(), 1);
+        c.watch_source_skips("drop", SkipCounts::new());
+        let skips = c.source_skips();
+        assert_eq!(skips.len(), 1);
+        assert_eq!((skips[0].source.as_str(), skips[0].total()), ("drop", 0));
+        assert_eq!(skips[0].by_reason.len(), 4);
     }
 }

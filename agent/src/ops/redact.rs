@@ -12,7 +12,6 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
-use sha2::{Digest, Sha256};
 
 /// The mask put in place of a removed value.
 pub const MASK: &str = "***";
@@ -56,11 +55,7 @@ pub fn rule_keys(reason: &str) -> Vec<String> {
 /// path. The same tag the sources write in their log lines (`source::folder::names::path_tag`),
 /// so an operator can find the file's lines without its name appearing anywhere.
 pub fn input_tag(source: &str, rel: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(source.as_bytes());
-    h.update([0u8]);
-    h.update(rel.as_bytes());
-    hex::encode(&h.finalize()[..6])
+    crate::source::path_tag(source, rel)
 }
 
 /// [`scrub`] for a reason about one input: where the reason names it as the pipeline does,

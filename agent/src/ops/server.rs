@@ -297,6 +297,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
             .as_ref()
             .and_then(|c| snapshot::recent_errors(c, 10).ok())
             .unwrap_or_default();
+        let skipped = ops.counters.source_skips();
         page::render(
             lang,
             &PageData {
@@ -304,6 +305,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
                 snapshot: snap.as_ref(),
                 today: today.as_ref(),
                 errors: &errors,
+                skipped: &skipped,
                 now_ms: now,
             },
         )

@@ -231,6 +231,7 @@ mod tests {
             snapshot: None,
             today: None,
             errors: &errors,
+            skipped: &[],
             now_ms: 10,
         };
         for lang in [super::super::page::Lang::Ja, super::super::page::Lang::En] {

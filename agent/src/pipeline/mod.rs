@@ -322,6 +322,12 @@ impl Processor {
                 fatal.join("; ")
             )));
         }
+        if parsed.records.is_empty() {
+            return Ok(Decision::Quarantine(no_clinical_content(
+                &name,
+                &parsed.problems,
+            )));
+        }
         let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
             .unwrap_or_default()
             .with_timezone(&jst());
@@ -380,6 +386,21 @@ impl Processor {
             items,
         })
     }
+}
+
+/// The quarantine reason of an input that parsed but holds nothing to process (a Bundle whose
+/// `entry` is empty or null, an HL7 v2 message of a type that maps to no record): a person
+/// should look at it rather than have it vanish as "processed" (issue 9, F12). The parser's
+/// warnings name fields, never values.
+fn no_clinical_content(name: &str, problems: &[tsunagi_adapters::Problem]) -> String {
+    let mut reason = format!(
+        "{name}: no clinical content: the input was read but holds no resource or record / 臨床データが含まれていません"
+    );
+    for p in problems {
+        reason.push_str("; ");
+        reason.push_str(&p.to_string());
+    }
+    reason
 }
 
 /// An input whose text did not decode: nothing is sent and no Patient is remembered; every

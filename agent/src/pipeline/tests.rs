@@ -569,3 +569,42 @@ fn a_result_without_in1_waits_for_its_patient_and_is_queued_when_the_adt_with_in
         "the lab bundle is queued"
     );
 }
+
+#[test]
+fn an_input_with_no_clinical_content_is_quarantined_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    let null = put(
+        &w,
+        "null.json",
+        br#"{"resourceType":"Bundle","type":"collection","entry":null}"#,
+    );
+    let empty = put(
+        &w,
+        "empty.json",
+        br#"{"resourceType":"Bundle","type":"collection","entry":[]}"#,
+    );
+    put(&w, "patient.json", PATIENT.as_bytes());
+    assert_eq!(p.step().unwrap(), 3);
+    let c = store::open_existing(dir.path()).unwrap();
+    for id in [null, empty] {
+        let (state, error): (String, String) = c
+            .query_row("SELECT state, error FROM inbox WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(state, "quarantined");
+        assert!(
+            error.contains("no clinical content") && error.contains("臨床データが含まれていません"),
+            "{error}"
+        );
+    }
+    let processed: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM inbox WHERE state = 'processed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(processed, 1, "the patient still flows");
+}

@@ -14,14 +14,21 @@
 //! storage that must not be touched) says so and instead asks [`Intake::is_known`] before reading,
 //! so a restart neither re-reads what is stored nor skips what is not.
 //!
+//! File sources never follow a symbolic link out of their root and never move a file they did not
+//! find as a regular file inside it ([`root_guard`]); what they skip is counted by reason
+//! ([`skips`]).
+//!
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
 pub mod folder;
 pub mod mllp;
+pub mod root_guard;
+pub mod skips;
 pub mod ssmix2;
 
-pub use folder::{FolderConfig, FolderSource};
+pub use folder::{path_tag, FolderConfig, FolderSource};
+pub use skips::SkipCounts;
 pub use ssmix2::{Ssmix2Config, Ssmix2Source};
 
 use std::path::Path;
@@ -88,14 +95,36 @@ pub trait Intake: Send + Sync + 'static {
         files.iter().map(|f| self.commit(f)).collect()
     }
 
-    /// Records a file larger than the configured limit as a visible quarantine item, without its
-    /// content. Must be idempotent (a crash before the file is moved to `rejected/` repeats it), and
+    /// Records a file that is not taken in as a visible quarantine item, without its content.
+    /// Must be idempotent (a crash before the file is moved to `rejected/` repeats it), and
     /// afterwards `is_known(source, rel_path, size, mtime_ns)` must answer `true`.
-    fn reject_oversize(
+    fn refuse(
         &self,
         source: &str,
         rel_path: &str,
         size: u64,
         mtime_ns: i128,
+        why: Refusal,
     ) -> Result<(), IntakeError>;
+}
+
+/// Why a file source quarantines a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Larger than the configured `max_file_bytes`.
+    Oversize,
+    /// Its name is not valid UTF-8 (the relative path offered is a lossy rendering).
+    NameNotUtf8,
+}
+
+impl Refusal {
+    /// The quarantine reason, in English and Japanese; `size` is the file's size in bytes.
+    pub fn reason(self, size: u64) -> String {
+        match self {
+            Refusal::Oversize => format!(
+                "file is {size} bytes, over the configured max_file_bytes; it was not stored / ファイルサイズが上限を超えているため取り込みませんでした"
+            ),
+            Refusal::NameNotUtf8 => "the file name is not valid UTF-8 (e.g. Shift_JIS); it was not read and stays in the folder: rename it, or have the EHR write UTF-8 names / ファイル名が UTF-8 ではないため取り込みませんでした。ファイル名を変更してください".to_string(),
+        }
+    }
 }

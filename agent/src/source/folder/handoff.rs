@@ -3,20 +3,23 @@
 //!
 //! Reading verifies the file against the stamp the tracker saw stable, both before and after the
 //! read (through the open handle), so a writer that resumes between the last `stat` and the read
-//! is noticed and the file is settled again instead of being stored truncated.
+//! is noticed and the file is settled again instead of being stored truncated. The file is opened
+//! through the source's [`RootGuard`]: never through a link, and only if it is still the file
+//! (device and inode) the walk saw.
 //!
 //! Moving never overwrites: a taken name gets a numeric suffix. After the rename both the
 //! destination and the source directory are fsynced (on Unix), so a crash after `relocate` returns
 //! cannot bring the file back into the inbox. If the destination is on another file system the
 //! file is copied (0600), fsynced, and then removed from the inbox.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use super::names::suffixed_name;
 use super::tracker::Stamp;
 use super::walk::stamp_of;
+use crate::source::root_guard::{open_no_follow, Opened, RootGuard};
 
 /// How many suffixes are tried before giving up on a name.
 const MAX_SUFFIX: u32 = 10_000;
@@ -30,34 +33,21 @@ pub enum Read {
     Changed(Stamp),
     /// The file vanished before it could be opened.
     Gone,
+    /// The path (or a directory on it) is a link now: not read.
+    Link,
+    /// Another file (or a directory, a FIFO) is at the path now: not read; look at it afresh.
+    Replaced,
 }
 
-fn open_for_read(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // A FIFO swapped in after the scan must not block the source.
-        opts.custom_flags(libc::O_NONBLOCK);
-    }
-    opts.open(path)
-}
-
-/// Reads `path` if it still has `expect`, verifying the stamp again after reading.
-pub fn read_stable(path: &Path, expect: Stamp) -> io::Result<Read> {
-    let mut file = match open_for_read(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Read::Gone),
-        Err(e) => return Err(e),
+/// Reads `rel` under `guard`'s root if it is still the file `expect` describes, verifying the
+/// stamp again after reading.
+pub fn read_stable(guard: &RootGuard, rel: &str, expect: Stamp) -> io::Result<Read> {
+    let (mut file, md) = match guard.open(rel, expect.id)? {
+        Opened::File(f, md) => (f, md),
+        Opened::Link => return Ok(Read::Link),
+        Opened::Replaced => return Ok(Read::Replaced),
+        Opened::Gone => return Ok(Read::Gone),
     };
-    let md = file.metadata()?;
-    if !md.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
     let before = stamp_of(&md);
     if before != expect {
         return Ok(Read::Changed(before));
@@ -127,7 +117,7 @@ pub fn relocate(src: &Path, dest_root: &Path, rel: &str) -> io::Result<PathBuf> 
 }
 
 fn copy_then_remove(src: &Path, dest: &Path) -> io::Result<()> {
-    let mut from = File::open(src)?;
+    let mut from = open_no_follow(src)?;
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -183,20 +173,42 @@ mod tests {
     #[test]
     fn reads_whole_and_notices_changes() {
         let d = tempfile::tempdir().unwrap();
+        let g = RootGuard::new(d.path()).unwrap();
         let p = d.path().join("a.json");
         fs::write(&p, b"hello").unwrap();
         let s = stamp_of(&fs::metadata(&p).unwrap());
-        match read_stable(&p, s).unwrap() {
+        match read_stable(&g, "a.json", s).unwrap() {
             Read::Content(b) => assert_eq!(b, b"hello"),
             other => panic!("{other:?}"),
         }
         let wrong = Stamp { size: 3, ..s };
-        assert!(matches!(read_stable(&p, wrong).unwrap(), Read::Changed(now) if now == s));
+        assert!(
+            matches!(read_stable(&g, "a.json", wrong).unwrap(), Read::Changed(now) if now == s)
+        );
+        assert!(matches!(read_stable(&g, "gone", s).unwrap(), Read::Gone));
+        fs::create_dir(d.path().join("dir")).unwrap();
+        assert!(matches!(read_stable(&g, "dir", s).unwrap(), Read::Replaced));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_link_after_the_walk_is_not_read() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let g = RootGuard::new(d.path()).unwrap();
+        let p = d.path().join("a.json");
+        fs::write(&p, b"inside").unwrap();
+        let s = stamp_of(&fs::symlink_metadata(&p).unwrap());
+        fs::write(outside.path().join("secret"), b"inside").unwrap();
+        fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), &p).unwrap();
+        assert!(matches!(read_stable(&g, "a.json", s).unwrap(), Read::Link));
+        // Even with the outside file's own stamp the link is not followed.
+        let theirs = stamp_of(&fs::metadata(&p).unwrap());
         assert!(matches!(
-            read_stable(&d.path().join("gone"), s).unwrap(),
-            Read::Gone
+            read_stable(&g, "a.json", theirs).unwrap(),
+            Read::Link
         ));
-        assert!(read_stable(d.path(), s).is_err());
     }
 
     #[test]

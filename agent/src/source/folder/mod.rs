@@ -8,6 +8,11 @@
 //!   [`Intake::commit`] returned (durable); a crash before the move offers it again, and the store
 //!   answers `AlreadyStored`. In read-only mode nothing is ever moved; [`Intake::is_known`] decides.
 //!
+//! - **Nothing outside the root.** Links are never followed, read or moved; a file is read and
+//!   moved only if it is still the regular file the walk found inside the root
+//!   ([`crate::source::root_guard`]). Skipped candidates are counted by reason and a regular file
+//!   with a non-UTF-8 name is quarantined ([`crate::source::skips`]).
+//!
 //! Pieces: [`config`] (TOML), [`walk`] (full scans), [`watch`] (notify hints), [`tracker`]
 //! (stability), [`handoff`] (read + durable move), [`complaints`] (bounded problem logs),
 //! [`run`] (the loop tying them together) and [`take`] (one file: read, commit, acknowledge).
@@ -31,7 +36,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{FolderConfig, FolderMode, WatchMode};
+pub use names::path_tag;
 
+use super::root_guard::RootGuard;
+use super::skips::SkipCounts;
 use super::Intake;
 use crate::shutdown::Shutdown;
 
@@ -66,8 +74,14 @@ pub struct FolderStats {
     pub moved: u64,
     /// Answers `Paused` (to `is_known`, `commit` or `reject_oversize`); the file stayed.
     pub paused_skips: u64,
-    /// Failed reads, plus each newly reported unwalkable path (non-UTF-8 name, loop, unreadable dir).
+    /// Failed reads, plus each newly reported unwalkable path (unreadable dir, too deep).
     pub read_errors: u64,
+    /// Links (to files or directories, dangling or not) skipped, each counted once while it stays.
+    pub symlinks_skipped: u64,
+    /// Names that are not UTF-8 (matching files are quarantined through `refuse`).
+    pub names_not_utf8: u64,
+    /// Hidden files that would otherwise have been taken.
+    pub hidden_skipped: u64,
     /// Answers `Store(..)` (the file stays and is retried).
     pub store_errors: u64,
     /// Read-only mode: files skipped because `is_known` said so.
@@ -84,7 +98,10 @@ pub struct FolderSource {
     cfg: FolderConfig,
     /// The root as an absolute path (symlinks not resolved: events carry this prefix).
     root: PathBuf,
-    root_canon: PathBuf,
+    /// The canonical root; every file is looked at, read and moved through it.
+    guard: RootGuard,
+    /// Skipped candidates by reason, shared with the operations surface.
+    skips: Arc<SkipCounts>,
     /// Move mode: (processed, rejected) directories, absolute.
     targets: Option<(PathBuf, PathBuf)>,
     /// Canonical processed/rejected paths, never walked.
@@ -117,7 +134,8 @@ impl FolderSource {
                 })
             }
         }
-        let root_canon = std::fs::canonicalize(&root).map_err(access(&root))?;
+        let guard = RootGuard::new(&root).map_err(access(&root))?;
+        let root_canon = guard.root().to_path_buf();
         let mut excluded = Vec::new();
         let mut excluded_rel = Vec::new();
         let targets = match &cfg.mode {
@@ -155,11 +173,17 @@ impl FolderSource {
         Ok(FolderSource {
             cfg,
             root,
-            root_canon,
+            guard,
+            skips: SkipCounts::new(),
             targets,
             excluded,
             excluded_rel,
         })
+    }
+
+    /// The source's skipped-candidate counts (for `/metrics` and the status page).
+    pub fn skip_counts(&self) -> Arc<SkipCounts> {
+        Arc::clone(&self.skips)
     }
 
     /// Runs until `shutdown` fires, then finishes the file in hand (commit and move) and returns.

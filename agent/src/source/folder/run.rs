@@ -8,6 +8,10 @@
 //! 3. taking every ready file, oldest first, unless the intake is paused (see `take`);
 //! 4. waiting for a hint from the watcher, the next deadline, or at most [`TICK`] (shutdown).
 //!
+//! Files are looked at through the source's [`RootGuard`](crate::source::root_guard::RootGuard):
+//! scans, re-`stat`s and watcher hints never follow a link, and what they skip is recorded in
+//! [`Skips`] (counted once per path, logged by path tag).
+//!
 //! Invariants: a file is acknowledged (moved, or marked done in read-only mode) only after
 //! `commit` (or `reject_oversize`) returned `Ok`; while the intake is paused at most one file is
 //! offered per `poll_interval_ms`; a failing file is retried after `poll_interval_ms`, never in a
@@ -24,12 +28,15 @@ use tracing::{debug, info, warn};
 
 use super::complaints::Complaints;
 use super::names::{is_ignored_name, is_under, is_wanted_rel, rel_path};
+use super::tracker::Stamp;
 use super::tracker::Tracker;
 use super::walk::{self, stamp_of, Found, WalkRules};
 use super::watch::{self, Hint};
 use super::{FolderError, FolderSource, FolderStats, WatchMode};
 use crate::shutdown::Shutdown;
-use crate::source::Intake;
+use crate::source::root_guard::Look;
+use crate::source::skips::{SkipReason, Skips};
+use crate::source::{Intake, Refusal};
 
 /// The longest the loop sleeps without looking at the shutdown signal.
 const TICK: Duration = Duration::from_millis(100);
@@ -52,6 +59,7 @@ pub struct Runner {
     pub(super) shutdown: Shutdown,
     pub(super) tracker: Tracker,
     pub(super) complaints: Complaints,
+    pub(super) skips: Skips,
     pub(super) stats: FolderStats,
     pub(super) stable: Duration,
     pub(super) retry: Duration,
@@ -63,7 +71,9 @@ pub struct Runner {
 impl Runner {
     pub fn new(src: FolderSource, intake: Arc<dyn Intake>, shutdown: Shutdown) -> Self {
         let complaints = Complaints::new(&src.cfg.name);
+        let skips = Skips::new(&src.cfg.name, src.skip_counts());
         Runner {
+            skips,
             stable: Duration::from_millis(src.cfg.stable_ms),
             retry: Duration::from_millis(src.cfg.poll_interval_ms),
             src,
@@ -146,6 +156,11 @@ impl Runner {
         }
         drop(watcher);
         drop(tx);
+        let counts = self.src.skip_counts();
+        self.stats.symlinks_skipped =
+            counts.get(SkipReason::Symlink) + counts.get(SkipReason::Dangling);
+        self.stats.names_not_utf8 = counts.get(SkipReason::NonUtf8Name);
+        self.stats.hidden_skipped = counts.get(SkipReason::Hidden);
         info!(source = %name, stats = ?self.stats, "folder source stopped");
         Ok(self.stats)
     }
@@ -154,11 +169,13 @@ impl Runner {
     fn full_scan(&mut self) {
         let generation = self.tracker.begin_scan();
         self.complaints.begin_period(generation);
-        let root = self.src.root.clone();
+        self.skips.begin_scan();
+        let root = self.src.guard.root().to_path_buf();
         let flow = self.walk_into(&root, "");
         if let Some(root_ok) = flow {
             if root_ok {
                 self.tracker.sweep(generation);
+                self.skips.sweep();
                 let tracker = &self.tracker;
                 self.complaints
                     .sweep(generation, |rel| tracker.stamp(rel).is_some());
@@ -167,8 +184,8 @@ impl Runner {
         debug!(source = %self.src.cfg.name, tracked = self.tracker.len(), "full scan done");
     }
 
-    /// Walks `dir` into the tracker. `None` if interrupted by shutdown, else whether the start
-    /// directory itself could be read.
+    /// Walks `dir` (canonical, reached without links) into the tracker. `None` if interrupted by
+    /// shutdown, else whether the start directory itself could be read.
     fn walk_into(&mut self, dir: &Path, rel: &str) -> Option<bool> {
         let rules = WalkRules {
             extensions: &self.src.cfg.extensions,
@@ -177,13 +194,26 @@ impl Runner {
         };
         let tracker = &mut self.tracker;
         let complaints = &mut self.complaints;
+        let skips = &mut self.skips;
         let stats = &mut self.stats;
         let shutdown = &self.shutdown;
         let mut start_ok = true;
         let mut visited = 0u32;
+        let mut to_refuse: Vec<(String, Stamp)> = Vec::new();
         let flow = walk::walk(dir, rel, rules, &mut |found| {
             match found {
                 Found::File { rel, stamp } => tracker.observe(rel, stamp, false, Instant::now()),
+                Found::Skipped {
+                    rel: skipped,
+                    reason,
+                    stamp,
+                } => {
+                    if skips.record(&skipped, reason) {
+                        if let Some(stamp) = stamp {
+                            to_refuse.push((skipped, stamp));
+                        }
+                    }
+                }
                 Found::Problem { rel: bad, problem } => {
                     if bad == rel {
                         start_ok = false;
@@ -200,9 +230,28 @@ impl Runner {
             }
             ControlFlow::Continue(())
         });
+        for (skipped, stamp) in to_refuse {
+            self.refuse_name(&skipped, stamp);
+        }
         match flow {
             ControlFlow::Break(()) => None,
             ControlFlow::Continue(()) => Some(start_ok),
+        }
+    }
+
+    /// Quarantines a regular file whose name is not UTF-8 (`rel` is lossy); it stays where it
+    /// is. A failed attempt is forgotten, so the next scan tries again.
+    fn refuse_name(&mut self, rel: &str, stamp: Stamp) {
+        let name = self.src.cfg.name.clone();
+        match self
+            .intake
+            .refuse(&name, rel, stamp.size, stamp.mtime_ns, Refusal::NameNotUtf8)
+        {
+            Ok(()) => self.resumed(),
+            Err(e) => {
+                self.skips.forget(rel);
+                self.intake_failed(rel, e);
+            }
         }
     }
 
@@ -210,17 +259,25 @@ impl Runner {
     fn restat_due(&mut self) {
         let now = Instant::now();
         for rel in self.tracker.due(now, self.stable) {
-            let abs = self.src.root.join(&*rel);
-            match std::fs::metadata(&abs) {
-                Ok(md) if md.is_file() => self.tracker.observe(&rel, stamp_of(&md), false, now),
-                Ok(_) => self.forget(&rel),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(&rel),
-                Err(e) => {
-                    if self.complaints.report(&rel, &format!("unreadable: {e}")) {
-                        self.stats.read_errors += 1;
-                    }
-                    self.tracker.mark_retry(&rel, now + self.retry);
+            self.look_again(&rel, now);
+        }
+    }
+
+    /// Looks at a tracked file afresh, without following links: observes it, forgets it, or
+    /// (a link now) records the skip and forgets it.
+    pub(super) fn look_again(&mut self, rel: &str, now: Instant) {
+        match self.src.guard.look(rel) {
+            Ok(Look::File(md)) => self.tracker.observe(rel, stamp_of(&md), false, now),
+            Ok(Look::Link { dangling }) => {
+                self.skips.record(rel, SkipReason::of_link(dangling));
+                self.forget(rel);
+            }
+            Ok(Look::Dir | Look::Other | Look::Gone) => self.forget(rel),
+            Err(e) => {
+                if self.complaints.report(rel, &format!("unreadable: {e}")) {
+                    self.stats.read_errors += 1;
                 }
+                self.tracker.mark_retry(rel, now + self.retry);
             }
         }
     }
@@ -251,22 +308,31 @@ impl Runner {
                 let Some(rel) = self.rel_of(&path) else {
                     return;
                 };
-                match std::fs::metadata(&path) {
-                    Ok(md) if md.is_file() => {
-                        if is_wanted_rel(&rel, &self.src.cfg.extensions, self.src.cfg.recursive) {
+                let wanted = is_wanted_rel(&rel, &self.src.cfg.extensions, self.src.cfg.recursive);
+                match self.src.guard.look(&rel) {
+                    Ok(Look::File(md)) => {
+                        if wanted {
                             self.tracker
                                 .observe(&rel, stamp_of(&md), renamed_in, Instant::now());
                         }
                     }
-                    Ok(md) if md.is_dir() && appeared => {
+                    Ok(Look::Dir) if appeared => {
                         let hidden = rel.split('/').any(is_ignored_name);
                         if self.src.cfg.recursive && !hidden {
                             // A directory created or moved in: its files may predate our watch.
-                            let _ = self.walk_into(&path, &rel);
+                            let abs = self.src.guard.path(&rel);
+                            let _ = self.walk_into(&abs, &rel);
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(&rel),
+                    Ok(Look::Link { dangling }) => {
+                        // Never followed; directory links are counted by the next full scan.
+                        self.forget(&rel);
+                        if wanted {
+                            self.skips.record(&rel, SkipReason::of_link(dangling));
+                        }
+                    }
+                    Ok(Look::Gone) => self.forget(&rel),
+                    Ok(Look::Dir | Look::Other) => {}
                     // Reported by the next full scan, with the bounded logging.
                     Err(_) => {}
                 }
@@ -277,7 +343,7 @@ impl Runner {
     /// The relative key of an event path, unless it lies in the processed/rejected folders.
     fn rel_of(&self, path: &Path) -> Option<String> {
         let rel = rel_path(&self.src.root, path)
-            .or_else(|_| rel_path(&self.src.root_canon, path))
+            .or_else(|_| rel_path(self.src.guard.root(), path))
             .ok()?;
         (!self.src.excluded_rel.iter().any(|ex| is_under(&rel, ex))).then_some(rel)
     }

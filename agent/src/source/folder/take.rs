@@ -1,9 +1,11 @@
 //! Taking ready files: (read-only) ask the store whether each is known, read it, commit a batch
 //! of them in one durable commit, and acknowledge each (move it out, or mark it done).
 //!
-//! Invariants: acknowledgement happens only after `commit` / `reject_oversize` returned `Ok`; every
+//! Invariants: acknowledgement happens only after `commit` / `refuse` returned `Ok`; every
 //! other outcome leaves the file where it is, scheduled for a retry or settling again; `Paused`
-//! ends the current turn so that a full disk is asked at most once per `poll_interval_ms`.
+//! ends the current turn so that a full disk is asked at most once per `poll_interval_ms`. A file
+//! is read only if it is still the regular file the walk saw, reached without a link, and moved
+//! only if it still is right before the move; a file replaced by a link is never read or moved.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,7 +16,9 @@ use super::handoff::{self, Prepared, Read};
 use super::names::path_tag;
 use super::run::{Next, Runner};
 use super::tracker::Stamp;
-use crate::source::{Committed, IntakeError};
+use crate::source::root_guard::{FileId, Look};
+use crate::source::skips::SkipReason;
+use crate::source::{Committed, IntakeError, Refusal};
 
 /// Files committed together at most (one fsync for the batch).
 const BATCH_FILES: usize = 256;
@@ -63,7 +67,7 @@ impl Runner {
         let Some(stamp) = self.tracker.stamp(rel) else {
             return Prep::Done(Next::Continue);
         };
-        let abs = self.src.root.join(rel);
+        let abs = self.src.guard.path(rel);
         if self.src.targets.is_none() {
             match self
                 .intake
@@ -83,7 +87,7 @@ impl Runner {
         if stamp.size > self.src.cfg.max_file_bytes {
             return Prep::Done(self.reject_oversize(rel, &abs, stamp));
         }
-        match handoff::read_stable(&abs, stamp) {
+        match handoff::read_stable(&self.src.guard, rel, stamp) {
             Ok(Read::Content(bytes)) => Prep::Read(Prepared {
                 rel: rel.to_string(),
                 abs,
@@ -98,6 +102,16 @@ impl Runner {
             Ok(Read::Gone) => {
                 debug!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel), "vanished before reading");
                 self.forget(rel);
+                Prep::Done(Next::Continue)
+            }
+            Ok(Read::Link) => {
+                self.forget(rel);
+                self.skips.record(rel, SkipReason::Symlink);
+                Prep::Done(Next::Continue)
+            }
+            Ok(Read::Replaced) => {
+                debug!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel), "replaced before reading; looking again");
+                self.look_again(rel, Instant::now());
                 Prep::Done(Next::Continue)
             }
             Err(e) => {
@@ -138,7 +152,7 @@ impl Runner {
                     debug!(source = %name, file = %path_tag(&name, &p.rel), inbox_id, "already stored");
                 }
             }
-            self.acknowledge(&p.rel, &p.abs, target.clone());
+            self.acknowledge(&p.rel, &p.abs, p.stamp.id, target.clone());
         }
         Next::Continue
     }
@@ -161,9 +175,9 @@ impl Runner {
     /// Quarantines a file over `max_file_bytes` without reading it.
     fn reject_oversize(&mut self, rel: &str, abs: &Path, stamp: Stamp) -> Next {
         let name = self.src.cfg.name.clone();
-        if let Err(e) = self
-            .intake
-            .reject_oversize(&name, rel, stamp.size, stamp.mtime_ns)
+        if let Err(e) =
+            self.intake
+                .refuse(&name, rel, stamp.size, stamp.mtime_ns, Refusal::Oversize)
         {
             return self.intake_failed(rel, e);
         }
@@ -177,16 +191,42 @@ impl Runner {
             "file larger than max_file_bytes; quarantined without reading"
         );
         let target = self.src.targets.as_ref().map(|t| t.1.clone());
-        self.acknowledge(rel, abs, target)
+        self.acknowledge(rel, abs, stamp.id, target)
     }
 
     /// After a durable commit: move the file to `target` (move mode) or mark it done (read-only).
-    fn acknowledge(&mut self, rel: &str, abs: &Path, target: Option<PathBuf>) -> Next {
+    /// A file that is no longer the regular file `id` that was stored is not moved.
+    fn acknowledge(&mut self, rel: &str, abs: &Path, id: FileId, target: Option<PathBuf>) -> Next {
         let Some(target) = target else {
             self.tracker.mark_done(rel);
             self.complaints.clear(rel);
             return Next::Continue;
         };
+        match self.src.guard.still_there(rel, id) {
+            Ok(true) => {}
+            Ok(false) if matches!(self.src.guard.look(rel), Ok(Look::Gone)) => {
+                // Someone else removed it after the commit; the content is stored.
+                self.forget(rel);
+                return Next::Continue;
+            }
+            Ok(false) => {
+                // Replaced after it was read (by a link, or another file): what was stored is
+                // not what is there now. Leave it; look at it afresh.
+                warn!(source = %self.src.cfg.name, file = %path_tag(&self.src.cfg.name, rel),
+                    "file replaced after it was stored; not moved / 保存後に置き換えられたため移動しません");
+                self.look_again(rel, Instant::now());
+                return Next::Continue;
+            }
+            Err(e) => {
+                self.stats.move_errors += 1;
+                self.complaints.report(
+                    rel,
+                    &format!("stored, but could not be checked before the move: {e}"),
+                );
+                self.tracker.mark_retry(rel, Instant::now() + self.retry);
+                return Next::Continue;
+            }
+        }
         match handoff::relocate(abs, &target, rel) {
             Ok(_) => {
                 self.stats.moved += 1;
@@ -209,7 +249,7 @@ impl Runner {
     }
 
     /// `Paused` stops this turn; a store error retries the file later.
-    fn intake_failed(&mut self, rel: &str, e: IntakeError) -> Next {
+    pub(super) fn intake_failed(&mut self, rel: &str, e: IntakeError) -> Next {
         match e {
             IntakeError::Paused => {
                 self.stats.paused_skips += 1;
@@ -234,7 +274,7 @@ impl Runner {
         }
     }
 
-    fn resumed(&mut self) {
+    pub(super) fn resumed(&mut self) {
         if self.paused {
             self.paused = false;
             info!(source = %self.src.cfg.name, "intake resumed");

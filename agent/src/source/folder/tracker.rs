@@ -15,11 +15,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What identifies one version of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What identifies one version of a file: its size, mtime and identity (device and inode), so
+/// that a file replaced by another one, even of the same size and mtime, is a new version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i128,
+    pub id: crate::source::root_guard::FileId,
 }
 
 /// Where a file is in its life.
@@ -221,7 +223,11 @@ mod tests {
     const STABLE: Duration = Duration::from_millis(2000);
 
     fn st(size: u64, mtime_ns: i128) -> Stamp {
-        Stamp { size, mtime_ns }
+        Stamp {
+            size,
+            mtime_ns,
+            ..Stamp::default()
+        }
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //!   ([`walk`]), commits in batches of [`take::BATCH_FILES`] (one fsync each), reports progress
 //!   ([`progress`]), stops between files on shutdown and resumes after a restart via `is_known`.
 //!   After that it watches (notify events + a rescan every `rescan_secs`, or polling).
+//! - **Nothing outside the root.** Links are never followed, read or entered; a file is read only
+//!   if it is still the regular file the walk found ([`crate::source::root_guard`]). Skipped
+//!   candidates are counted by reason; a file whose name is not UTF-8 is quarantined without
+//!   reading it ([`crate::source::skips`]).
 //! - **No patient IDs in logs above debug.** Paths hold patient IDs; info/warn lines name a file
 //!   by the folder source's `path_tag`.
 //!
@@ -49,6 +53,8 @@ pub use config::{default_data_types, Ssmix2Config, WatchMode};
 pub use layout::{classify, parse_rel, FileClass};
 pub use name::{ConditionFlag, FileName};
 
+use super::root_guard::RootGuard;
+use super::skips::SkipCounts;
 use super::Intake;
 use crate::shutdown::Shutdown;
 
@@ -91,8 +97,14 @@ pub struct Ssmix2Stats {
     pub superseded: u64,
     /// Files over `max_file_bytes`, recorded through `reject_oversize` without reading.
     pub rejected_oversize: u64,
-    /// Failed reads and walk problems (unreadable folders, non-UTF-8 names, directory links).
+    /// Failed reads and walk problems (unreadable folders, too deep).
     pub read_errors: u64,
+    /// Links (to files or directories, dangling or not) skipped, each counted once while it stays.
+    pub symlinks_skipped: u64,
+    /// Names that are not UTF-8 (files among them quarantined through `refuse`).
+    pub names_not_utf8: u64,
+    /// Hidden files skipped.
+    pub hidden_skipped: u64,
     /// Store errors (the files are retried).
     pub store_errors: u64,
     /// Answers `Paused` (the scan stops and is retried after `poll_interval_ms`).
@@ -107,7 +119,10 @@ pub struct Ssmix2Source {
     cfg: Ssmix2Config,
     /// The root as an absolute path (symlinks not resolved: events carry this prefix).
     root: PathBuf,
-    root_canon: PathBuf,
+    /// The canonical root; every file is looked at and read through it.
+    guard: RootGuard,
+    /// Skipped candidates by reason, shared with the operations surface.
+    skips: Arc<SkipCounts>,
 }
 
 impl Ssmix2Source {
@@ -125,12 +140,18 @@ impl Ssmix2Source {
             Err(e) => return Err(access(root)(e)),
         }
         std::fs::read_dir(&root).map_err(access(root.clone()))?;
-        let root_canon = std::fs::canonicalize(&root).map_err(access(root.clone()))?;
+        let guard = RootGuard::new(&root).map_err(access(root.clone()))?;
         Ok(Ssmix2Source {
             cfg,
             root,
-            root_canon,
+            guard,
+            skips: SkipCounts::new(),
         })
+    }
+
+    /// The source's skipped-candidate counts (for `/metrics` and the status page).
+    pub fn skip_counts(&self) -> Arc<SkipCounts> {
+        Arc::clone(&self.skips)
     }
 
     /// Backfills, then watches, until `shutdown` fires; commits the batch in hand and returns.

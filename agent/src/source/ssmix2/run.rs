@@ -10,7 +10,8 @@
 //!
 //! During a scan, shutdown is checked every [`SHUTDOWN_CHECK_EVERY`] files; the batch in hand is
 //! committed before returning (it was read; committing it is the cheapest way to not read it
-//! again). Invariant: the storage is only ever read (`read_dir`, `stat`, `open` read-only).
+//! again). Invariant: the storage is only ever read (`read_dir`, `lstat`, `open` read-only), and
+//! never through a link ([`crate::source::root_guard`]).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -29,10 +30,12 @@ use super::{Ssmix2Error, Ssmix2Source, Ssmix2Stats, WatchMode};
 use crate::shutdown::Shutdown;
 use crate::source::folder::handoff::Prepared;
 use crate::source::folder::names::{path_tag, rel_path};
-use crate::source::folder::tracker::Tracker;
+use crate::source::folder::tracker::{Stamp, Tracker};
 use crate::source::folder::walk::stamp_of;
 use crate::source::folder::watch::{self, Hint};
-use crate::source::Intake;
+use crate::source::root_guard::Look;
+use crate::source::skips::{SkipReason, Skips};
+use crate::source::{Intake, Refusal};
 
 /// The longest the loop sleeps without looking at the shutdown signal.
 const TICK: Duration = Duration::from_millis(100);
@@ -58,13 +61,16 @@ pub struct Runner {
     pub(super) paused: bool,
     pub(super) pause_retry_at: Instant,
     pub(super) off_layout_warned: bool,
+    pub(super) skips: Skips,
     rescan_requested: bool,
     problem_warns: u32,
 }
 
 impl Runner {
     pub fn new(src: Ssmix2Source, intake: Arc<dyn Intake>, shutdown: Shutdown) -> Self {
+        let skips = Skips::new(&src.cfg.name, src.skip_counts());
         Runner {
+            skips,
             stable: Duration::from_millis(src.cfg.stable_ms),
             retry: Duration::from_millis(src.cfg.poll_interval_ms),
             src,
@@ -145,6 +151,11 @@ impl Runner {
         }
         self.flush();
         drop(watcher);
+        let counts = self.src.skip_counts();
+        self.stats.symlinks_skipped =
+            counts.get(SkipReason::Symlink) + counts.get(SkipReason::Dangling);
+        self.stats.names_not_utf8 = counts.get(SkipReason::NonUtf8Name);
+        self.stats.hidden_skipped = counts.get(SkipReason::Hidden);
         info!(source = %name, stats = ?self.stats, "SS-MIX2 source stopped");
         Ok(self.stats)
     }
@@ -159,10 +170,12 @@ impl Runner {
             return;
         }
         let mut progress = Progress::start(&self.src.cfg.name, &self.stats);
-        let root = self.src.root.clone();
+        let root = self.src.guard.root().to_path_buf();
         let mut superseded = 0;
+        self.skips.begin_scan();
         let complete = self.walk_into(&root, "", &mut superseded, Some(&mut progress));
         if complete {
+            self.skips.sweep();
             self.stats.scans_completed += 1;
             self.stats.superseded = superseded;
         } else if !self.shutdown.is_triggered() {
@@ -184,13 +197,16 @@ impl Runner {
         for item in SortedWalk::new(start.to_path_buf(), start_rel) {
             match item {
                 Item::Problem { rel, reason } => self.walk_problem(&rel, &reason),
+                Item::Skipped { rel, reason, stamp } => {
+                    if self.skipped(&rel, reason, stamp) == Flow::Stop {
+                        return false;
+                    }
+                }
                 Item::Files(dir) => {
                     *superseded += count_superseded(&dir);
                     for (file, md) in &dir.files {
                         let rel = join_rel(&dir.rel, file);
-                        if self.sighted(&rel, &dir.abs.join(file), stamp_of(md), false)
-                            == Flow::Stop
-                        {
+                        if self.sighted(&rel, stamp_of(md), false) == Flow::Stop {
                             return false;
                         }
                         if self.stats.seen % SHUTDOWN_CHECK_EVERY == 0 {
@@ -209,6 +225,28 @@ impl Runner {
         self.flush() == Flow::Go
     }
 
+    /// Records a skipped candidate; quarantines a regular file whose name is not UTF-8 (`rel` is
+    /// lossy) the first time it is seen. A failed quarantine stops the scan, like a failed commit.
+    fn skipped(&mut self, rel: &str, reason: SkipReason, stamp: Option<Stamp>) -> Flow {
+        if !self.skips.record(rel, reason) {
+            return Flow::Go;
+        }
+        let Some(stamp) = stamp else {
+            return Flow::Go;
+        };
+        let name = self.src.cfg.name.clone();
+        match self
+            .intake
+            .refuse(&name, rel, stamp.size, stamp.mtime_ns, Refusal::NameNotUtf8)
+        {
+            Ok(()) => Flow::Go,
+            Err(e) => {
+                self.skips.forget(rel);
+                self.intake_failed(e)
+            }
+        }
+    }
+
     fn walk_problem(&mut self, rel: &str, reason: &str) {
         self.stats.read_errors += 1;
         let name = &self.src.cfg.name;
@@ -224,12 +262,7 @@ impl Runner {
     fn take_tracked(&mut self) {
         let now = Instant::now();
         for rel in self.tracker.due(now, self.stable) {
-            match std::fs::metadata(self.src.root.join(&*rel)) {
-                Ok(md) if md.is_file() => self.tracker.observe(&rel, stamp_of(&md), false, now),
-                Ok(_) => self.tracker.forget(&rel),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.tracker.forget(&rel),
-                Err(_) => self.tracker.mark_retry(&rel, now + self.retry),
-            }
+            self.look_again(&rel, now);
         }
         for rel in self.tracker.ready(self.stable) {
             if self.shutdown.is_triggered() {
@@ -238,8 +271,7 @@ impl Runner {
             let Some(stamp) = self.tracker.stamp(&rel) else {
                 continue;
             };
-            let abs = self.src.root.join(&*rel);
-            if self.take(&rel, &abs, stamp) == Flow::Stop {
+            if self.take(&rel, stamp) == Flow::Stop {
                 self.rescan_requested = true;
                 return;
             }
@@ -267,38 +299,53 @@ impl Runner {
                 let Some(rel) = self.rel_of(&path) else {
                     return;
                 };
-                match std::fs::metadata(&path) {
-                    Ok(md) if md.is_file() => {
+                match self.src.guard.look(&rel) {
+                    Ok(Look::File(md)) => {
                         let hidden = rel
                             .split('/')
                             .any(crate::source::folder::names::is_ignored_name);
-                        if !hidden
-                            && self.sighted(&rel, &path, stamp_of(&md), renamed_in) == Flow::Stop
-                        {
+                        if !hidden && self.sighted(&rel, stamp_of(&md), renamed_in) == Flow::Stop {
                             self.rescan_requested = true;
                         }
                     }
-                    Ok(md) if md.is_dir() && appeared => {
+                    Ok(Look::Dir) if appeared => {
                         // A new patient / date / data type folder: its files may predate the watch.
                         let mut ignored = 0;
-                        if !self.walk_into(&path, &rel, &mut ignored, None)
+                        let abs = self.src.guard.path(&rel);
+                        if !self.walk_into(&abs, &rel, &mut ignored, None)
                             && !self.shutdown.is_triggered()
                         {
                             self.rescan_requested = true;
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.tracker.forget(&rel),
-                    Err(_) => {}
+                    Ok(Look::Link { dangling }) => {
+                        self.tracker.forget(&rel);
+                        self.skips.record(&rel, SkipReason::of_link(dangling));
+                    }
+                    Ok(Look::Gone) => self.tracker.forget(&rel),
+                    Ok(Look::Dir | Look::Other) | Err(_) => {}
                 }
             }
+        }
+    }
+
+    /// Looks at a tracked file afresh, without following links.
+    pub(super) fn look_again(&mut self, rel: &str, now: Instant) {
+        match self.src.guard.look(rel) {
+            Ok(Look::File(md)) => self.tracker.observe(rel, stamp_of(&md), false, now),
+            Ok(Look::Link { dangling }) => {
+                self.tracker.forget(rel);
+                self.skips.record(rel, SkipReason::of_link(dangling));
+            }
+            Ok(Look::Dir | Look::Other | Look::Gone) => self.tracker.forget(rel),
+            Err(_) => self.tracker.mark_retry(rel, now + self.retry),
         }
     }
 
     /// The relative key of an event path.
     fn rel_of(&self, path: &Path) -> Option<String> {
         rel_path(&self.src.root, path)
-            .or_else(|_| rel_path(&self.src.root_canon, path))
+            .or_else(|_| rel_path(self.src.guard.root(), path))
             .ok()
     }
 }

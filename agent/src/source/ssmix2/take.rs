@@ -2,7 +2,8 @@
 //! it, and commit it with others in one batch.
 //!
 //! Invariants:
-//! - A file is read only after `is_known` answered `false` for its current (size, mtime).
+//! - A file is read only after `is_known` answered `false` for its current (size, mtime), and only
+//!   if it is still the regular file the walk saw, reached without a link (`RootGuard`).
 //! - A file is *stable* when its mtime is at least `stable_ms` in the past at the sighting (it was
 //!   not written since), or the [`Tracker`] saw the same stamp twice `stable_ms` apart; the stamp
 //!   is verified again around the read.
@@ -14,7 +15,6 @@
 //!
 //! [`Tracker`]: crate::source::folder::tracker::Tracker
 
-use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{debug, warn};
@@ -24,7 +24,7 @@ use super::run::Runner;
 use crate::source::folder::handoff::{self, Prepared, Read};
 use crate::source::folder::names::path_tag;
 use crate::source::folder::tracker::Stamp;
-use crate::source::{Committed, IntakeError};
+use crate::source::{Committed, IntakeError, Refusal};
 
 /// Files committed together at most (one fsync for the batch).
 pub const BATCH_FILES: usize = 256;
@@ -41,14 +41,14 @@ pub enum Flow {
 
 impl Runner {
     /// A file was seen with `stamp`: take it now if stable, else let the tracker watch it.
-    pub(super) fn sighted(&mut self, rel: &str, abs: &Path, stamp: Stamp, renamed: bool) -> Flow {
+    pub(super) fn sighted(&mut self, rel: &str, stamp: Stamp, renamed: bool) -> Flow {
         self.stats.seen += 1;
         let now = Instant::now();
         if self.tracker.stamp(rel).is_some() || !(renamed || self.old_enough(stamp)) {
             self.tracker.observe(rel, stamp, renamed, now);
             return Flow::Go;
         }
-        self.take(rel, abs, stamp)
+        self.take(rel, stamp)
     }
 
     fn old_enough(&self, stamp: Stamp) -> bool {
@@ -59,7 +59,7 @@ impl Runner {
     }
 
     /// Takes a stable file: is it known? too large? else read it into the batch.
-    pub(super) fn take(&mut self, rel: &str, abs: &Path, stamp: Stamp) -> Flow {
+    pub(super) fn take(&mut self, rel: &str, stamp: Stamp) -> Flow {
         let name = self.src.cfg.name.clone();
         match self.intake.is_known(&name, rel, stamp.size, stamp.mtime_ns) {
             Ok(true) => {
@@ -74,9 +74,9 @@ impl Runner {
             }
         }
         if stamp.size > self.src.cfg.max_file_bytes {
-            if let Err(e) = self
-                .intake
-                .reject_oversize(&name, rel, stamp.size, stamp.mtime_ns)
+            if let Err(e) =
+                self.intake
+                    .refuse(&name, rel, stamp.size, stamp.mtime_ns, Refusal::Oversize)
             {
                 self.retry_later(rel, stamp);
                 return self.intake_failed(e);
@@ -87,12 +87,12 @@ impl Runner {
                 limit = self.src.cfg.max_file_bytes, "file larger than max_file_bytes; quarantined without reading");
             return Flow::Go;
         }
-        match handoff::read_stable(abs, stamp) {
+        match handoff::read_stable(&self.src.guard, rel, stamp) {
             Ok(Read::Content(bytes)) => {
                 self.batch_bytes += bytes.len();
                 self.batch.push(Prepared {
                     rel: rel.to_string(),
-                    abs: abs.to_path_buf(),
+                    abs: self.src.guard.path(rel),
                     stamp,
                     bytes,
                 });
@@ -108,6 +108,11 @@ impl Runner {
             }
             Ok(Read::Gone) => {
                 self.tracker.forget(rel);
+                Flow::Go
+            }
+            Ok(Read::Link | Read::Replaced) => {
+                self.tracker.forget(rel);
+                self.look_again(rel, Instant::now());
                 Flow::Go
             }
             Err(e) => {
@@ -189,7 +194,7 @@ impl Runner {
     }
 
     /// `Paused` or a store error: stop the scan, retry after `poll_interval_ms`.
-    fn intake_failed(&mut self, e: IntakeError) -> Flow {
+    pub(super) fn intake_failed(&mut self, e: IntakeError) -> Flow {
         let name = &self.src.cfg.name;
         match e {
             IntakeError::Paused => {

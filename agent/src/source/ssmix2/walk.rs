@@ -6,15 +6,23 @@
 //! The order is deterministic, so a restarted backfill retraces the same path and finds the files
 //! it stored before through `is_known`, cheaply.
 //!
-//! Rules: hidden and temporary names (`.x`, `*.tmp`, ...) are skipped; symbolic links to files are
-//! followed, links to directories are reported and not entered (no loops to guard against);
-//! directories deeper than [`MAX_DEPTH`] are reported; FIFOs, sockets and devices are skipped.
-//! Problems carry the relative path (debug only) and a reason without any path.
+//! Rules: hidden and temporary names (`.x`, `*.tmp`, ...) are skipped, and a hidden regular file
+//! is reported as skipped; symbolic links (to files or directories, dangling or not) are never
+//! followed: they are reported as skipped ([`root_guard`]); a name that is not UTF-8 is reported
+//! as skipped (a regular file with its stamp, to be quarantined); directories deeper than
+//! [`MAX_DEPTH`] are reported; FIFOs, sockets and devices are skipped. Problems carry the
+//! relative path (debug only) and a reason without any path.
+//!
+//! [`root_guard`]: crate::source::root_guard
 
 use std::fs::{self, Metadata};
 use std::path::PathBuf;
 
 use crate::source::folder::names::is_ignored_name;
+use crate::source::folder::tracker::Stamp;
+use crate::source::folder::walk::stamp_of;
+use crate::source::root_guard::{classify, Entry};
+use crate::source::skips::SkipReason;
 
 /// Directory nesting beyond which the walk stops (the layout needs 5 levels).
 pub const MAX_DEPTH: usize = 12;
@@ -24,7 +32,6 @@ pub const MAX_DEPTH: usize = 12;
 pub struct DirFiles {
     /// The directory, relative to the root (`""` for the root).
     pub rel: String,
-    pub abs: PathBuf,
     /// (file name, metadata), sorted by name.
     pub files: Vec<(String, Metadata)>,
 }
@@ -33,7 +40,14 @@ pub struct DirFiles {
 #[derive(Debug)]
 pub enum Item {
     Files(DirFiles),
-    /// Something that could not be walked; `rel` is lossy for non-UTF-8 names.
+    /// A candidate not taken; `rel` is lossy for non-UTF-8 names; `stamp` is set for a regular
+    /// file with a non-UTF-8 name (to be quarantined).
+    Skipped {
+        rel: String,
+        reason: SkipReason,
+        stamp: Option<Stamp>,
+    },
+    /// Something that could not be walked.
     Problem {
         rel: String,
         reason: String,
@@ -99,37 +113,39 @@ impl SortedWalk {
                 }
             };
             let os = entry.file_name();
+            let Ok(kind) = classify(&entry) else { continue };
+            let skipped = |rel: String, reason, stamp| Item::Skipped { rel, reason, stamp };
             let Some(name) = os.to_str() else {
                 let lossy = os.to_string_lossy().into_owned();
-                if !lossy.starts_with('.') {
-                    self.pending.push(problem(
-                        &join_rel(&rel, &lossy),
-                        "name is not valid UTF-8".into(),
-                    ));
-                }
+                let stamp = match &kind {
+                    _ if lossy.starts_with('.') => continue,
+                    Entry::File(md) => Some(stamp_of(md)),
+                    Entry::Dir => None,
+                    Entry::Link { .. } | Entry::Other => continue,
+                };
+                self.pending.push(skipped(
+                    join_rel(&rel, &lossy),
+                    SkipReason::NonUtf8Name,
+                    stamp,
+                ));
                 continue;
             };
             if is_ignored_name(name) {
+                if name.starts_with('.') && matches!(kind, Entry::File(_)) {
+                    self.pending
+                        .push(skipped(join_rel(&rel, name), SkipReason::Hidden, None));
+                }
                 continue;
             }
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                dirs.push(name.to_string());
-                continue;
-            }
-            if !(ft.is_file() || ft.is_symlink()) {
-                continue;
-            }
-            match fs::metadata(entry.path()) {
-                Ok(md) if md.is_file() => files.push((name.to_string(), md)),
-                Ok(md) if md.is_dir() => self.pending.push(problem(
-                    &join_rel(&rel, name),
-                    "symbolic link to a directory; not followed".into(),
+            match kind {
+                Entry::Dir => dirs.push(name.to_string()),
+                Entry::File(md) => files.push((name.to_string(), md)),
+                Entry::Link { dangling } => self.pending.push(skipped(
+                    join_rel(&rel, name),
+                    SkipReason::of_link(dangling),
+                    None,
                 )),
-                Ok(_) => {}
-                Err(e) => self
-                    .pending
-                    .push(problem(&join_rel(&rel, name), format!("unreadable: {e}"))),
+                Entry::Other => {}
             }
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -137,7 +153,6 @@ impl SortedWalk {
         if !files.is_empty() {
             self.pending.push(Item::Files(DirFiles {
                 rel: rel.clone(),
-                abs: abs.clone(),
                 files,
             }));
         }
@@ -212,6 +227,7 @@ mod tests {
                     seen.push(format!("{}:{}", f.rel, names.join(",")));
                 }
                 Item::Problem { rel, reason } => panic!("{rel}: {reason}"),
+                Item::Skipped { rel, reason, .. } => panic!("{rel}: {reason:?}"),
             }
         }
         assert_eq!(seen, vec![":top", "a:y", "a/z:3", "b:1,2"]);
@@ -221,24 +237,42 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn directory_links_and_unreadable_dirs_are_reported() {
+    fn links_are_skipped_never_followed_and_unreadable_dirs_reported() {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
         fs::create_dir_all(r.join("a")).unwrap();
         fs::write(r.join("a/f"), b"1").unwrap();
         std::os::unix::fs::symlink(r, r.join("a/loop")).unwrap();
         std::os::unix::fs::symlink(r.join("a/f"), r.join("link-to-file")).unwrap();
+        std::os::unix::fs::symlink(r.join("gone"), r.join("dangling")).unwrap();
+        fs::write(r.join(".hidden"), b"h").unwrap();
         let items: Vec<Item> = SortedWalk::new(r.to_path_buf(), "").collect();
-        let problems: Vec<&str> = items
+        let mut skipped: Vec<(&str, SkipReason)> = items
             .iter()
             .filter_map(|i| match i {
-                Item::Problem { rel, .. } => Some(rel.as_str()),
+                Item::Skipped { rel, reason, .. } => Some((rel.as_str(), *reason)),
                 _ => None,
             })
             .collect();
-        assert_eq!(problems, vec!["a/loop"]);
-        let files = items.iter().filter(|i| matches!(i, Item::Files(_))).count();
-        assert_eq!(files, 2);
+        skipped.sort_by(|a, b| a.0.cmp(b.0));
+        assert_eq!(
+            skipped,
+            vec![
+                (".hidden", SkipReason::Hidden),
+                ("a/loop", SkipReason::Symlink),
+                ("dangling", SkipReason::Dangling),
+                ("link-to-file", SkipReason::Symlink),
+            ]
+        );
+        let files: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Files(f) => Some(f.rel.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(files, vec!["a"]);
+        assert!(!items.iter().any(|i| matches!(i, Item::Problem { .. })));
         let missing: Vec<Item> = SortedWalk::new(r.join("nope"), "nope").collect();
         assert!(matches!(&missing[..], [Item::Problem { .. }]));
     }

@@ -309,8 +309,87 @@ fn bad_entries_are_reported_and_never_block_others() {
     let intake = Arc::new(FakeIntake::default());
     let run = start(cfg(r, FolderMode::ReadOnly, WatchMode::Events), &intake);
     eventually("good stored", || intake.stored_rels() == ["dir/good.json"]);
+    eventually("bad name quarantined", || {
+        intake.with(|f| f.bad_names.len()) == 1
+    });
     let stats = run.stop();
-    assert!(stats.read_errors >= 2, "{stats:?}");
+    assert_eq!(
+        (stats.symlinks_skipped, stats.names_not_utf8),
+        (1, 1),
+        "{stats:?}"
+    );
+}
+
+/// F2: a move-mode inbox holding a link to a directory elsewhere and a link to a file elsewhere.
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_inbox_are_never_followed_read_or_moved() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let r = d.path();
+    let o = outside.path();
+    write(
+        &o.join("theirs/valid.json"),
+        b"{\"resourceType\":\"Patient\"}",
+    );
+    write(&o.join("passwd"), b"root:x:0:0");
+    std::os::unix::fs::symlink(o.join("theirs"), r.join("linked-dir")).unwrap();
+    std::os::unix::fs::symlink(o.join("passwd"), r.join("passwd.json")).unwrap();
+    std::os::unix::fs::symlink(o.join("gone"), r.join("dangling.json")).unwrap();
+    let before = listing(o);
+    let intake = Arc::new(FakeIntake::default());
+    for (i, watch) in [WatchMode::Events, WatchMode::Poll].into_iter().enumerate() {
+        let own = format!("own-{i}.json");
+        write(&r.join(&own), b"own");
+        let run = start(cfg(r, move_mode(), watch), &intake);
+        // The first full scan walks everything before anything is taken.
+        eventually("own moved", || r.join("processed").join(&own).is_file());
+        let stats = run.stop();
+        assert_eq!(stats.symlinks_skipped, 3, "{stats:?}");
+    }
+    assert_eq!(intake.stored_rels(), vec!["own-0.json", "own-1.json"]);
+    assert_eq!(listing(o), before, "nothing outside the inbox changed");
+    assert!(fs::symlink_metadata(r.join("linked-dir"))
+        .unwrap()
+        .is_symlink());
+    assert!(fs::symlink_metadata(r.join("passwd.json"))
+        .unwrap()
+        .is_symlink());
+    assert!(!r.join("processed/linked-dir").exists());
+    assert!(!r.join("processed/passwd.json").exists());
+}
+
+/// F2: a file read as a regular file and swapped for a link before its move is not moved.
+#[cfg(unix)]
+#[test]
+fn a_file_swapped_for_a_link_before_its_move_is_not_moved() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.json");
+    write(&secret, b"not yours");
+    write(&d.path().join("a.json"), b"mine");
+    let intake = Arc::new(FakeIntake::default());
+    intake.with(|f| f.swap_for_link = Some(secret.clone()));
+    let (run, skips) = start_counted(cfg(d.path(), move_mode(), WatchMode::Poll), &intake);
+    eventually("stored", || intake.stored_rels() == ["a.json"]);
+    eventually("the link counted", || {
+        skips.get(crate::source::skips::SkipReason::Symlink) == 1
+    });
+    let stats = run.stop();
+    assert_eq!(stats.moved, 0, "{stats:?}");
+    assert_eq!(stats.symlinks_skipped, 1, "{stats:?}");
+    assert_eq!(fs::read(&secret).unwrap(), b"not yours");
+    assert!(fs::symlink_metadata(d.path().join("a.json"))
+        .unwrap()
+        .is_symlink());
+    assert!(fs::read_dir(d.path().join("processed"))
+        .unwrap()
+        .next()
+        .is_none());
+    assert_eq!(
+        intake.with(|f| f.stored.clone()),
+        vec![("a.json".to_string(), b"mine".to_vec())]
+    );
 }
 
 #[cfg(unix)]

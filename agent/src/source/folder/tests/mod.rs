@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::source::{Committed, IncomingFile, IntakeError};
+use crate::source::{Committed, IncomingFile, IntakeError, Refusal};
 
 const BOUND: Duration = Duration::from_secs(15);
 
@@ -24,6 +24,10 @@ struct Fake {
     store: HashMap<(String, Vec<u8>), i64>,
     known: HashSet<(String, u64, i128)>,
     oversize: Vec<(String, u64)>,
+    /// Files refused for their name (lossy relative path).
+    bad_names: Vec<String>,
+    /// When set, a committed file is swapped for a link to this path during its commit.
+    swap_for_link: Option<PathBuf>,
     paused: bool,
     paused_answers: u64,
     file_existed_at_commit: Vec<bool>,
@@ -62,6 +66,11 @@ impl Intake for FakeIntake {
             f.commit_delay
         });
         thread::sleep(delay);
+        #[cfg(unix)]
+        if let Some(target) = self.with(|f| f.swap_for_link.clone()) {
+            fs::remove_file(file.abs_path).unwrap();
+            std::os::unix::fs::symlink(target, file.abs_path).unwrap();
+        }
         let exists = file.abs_path.is_file();
         self.with(|f| {
             f.in_commit = false;
@@ -85,19 +94,23 @@ impl Intake for FakeIntake {
         })
     }
 
-    fn reject_oversize(
+    fn refuse(
         &self,
         _: &str,
         rel: &str,
         size: u64,
         mtime_ns: i128,
+        why: Refusal,
     ) -> Result<(), IntakeError> {
         self.with(|f| {
             if f.paused {
                 f.paused_answers += 1;
                 return Err(IntakeError::Paused);
             }
-            f.oversize.push((rel.to_string(), size));
+            match why {
+                Refusal::Oversize => f.oversize.push((rel.to_string(), size)),
+                Refusal::NameNotUtf8 => f.bad_names.push(rel.to_string()),
+            }
             f.known.insert((rel.to_string(), size, mtime_ns));
             Ok(())
         })
@@ -126,7 +139,16 @@ struct Running {
 }
 
 fn start(cfg: FolderConfig, intake: &Arc<FakeIntake>) -> Running {
+    start_counted(cfg, intake).0
+}
+
+/// Starts a source and hands back its live skip counts too.
+fn start_counted(
+    cfg: FolderConfig,
+    intake: &Arc<FakeIntake>,
+) -> (Running, Arc<crate::source::SkipCounts>) {
     let source = FolderSource::new(cfg).unwrap();
+    let counts = source.skip_counts();
     let shutdown = Shutdown::new();
     let (tx, done) = mpsc::channel();
     let intake: Arc<dyn Intake> = intake.clone();
@@ -134,7 +156,7 @@ fn start(cfg: FolderConfig, intake: &Arc<FakeIntake>) -> Running {
     thread::spawn(move || {
         let _ = tx.send(source.run(intake, s));
     });
-    Running { shutdown, done }
+    (Running { shutdown, done }, counts)
 }
 
 impl Running {

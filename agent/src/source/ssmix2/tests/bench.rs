@@ -102,7 +102,14 @@ impl Intake for StopWhenDone {
         self.add(out.len());
         Ok(out)
     }
-    fn reject_oversize(&self, s: &str, r: &str, size: u64, m: i128) -> Result<(), IntakeError> {
-        self.inner.reject_oversize(s, r, size, m)
+    fn refuse(
+        &self,
+        s: &str,
+        r: &str,
+        size: u64,
+        m: i128,
+        why: crate::source::Refusal,
+    ) -> Result<(), IntakeError> {
+        self.inner.refuse(s, r, size, m, why)
     }
 }

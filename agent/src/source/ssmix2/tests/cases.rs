@@ -163,6 +163,58 @@ fn backfill_stores_everything_counts_classes_never_writes_and_restart_reads_noth
     assert_eq!(listing(root), before, "the storage was modified");
 }
 
+/// F2 and F12: links in a storage lead nowhere; a non-UTF-8 name is quarantined, not read.
+#[cfg(unix)]
+#[test]
+fn links_are_never_followed_and_a_non_utf8_name_is_quarantined() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let own = rel_for(
+        PATIENTS[0],
+        "-",
+        "ADT-00",
+        "999999999999999",
+        "20250401090000000",
+        "-",
+        1,
+    );
+    put_old(root, &own, &bytes_for(&own));
+    let theirs = rel_for(
+        PATIENTS[1],
+        "-",
+        "ADT-00",
+        "999999999999999",
+        "20250401090000000",
+        "-",
+        1,
+    );
+    put_old(outside.path(), &theirs, &bytes_for(&theirs));
+    put_old(outside.path(), "passwd", b"root:x:0:0");
+    // A whole patient folder linked in from elsewhere, and a file linked in.
+    std::os::unix::fs::symlink(outside.path().join("012"), root.join("012/349")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("passwd"), root.join("passwd")).unwrap();
+    let odd = root.join(std::ffi::OsStr::from_bytes(b"\x83e\x83X\x83g"));
+    fs::write(&odd, b"not read").unwrap();
+    let before = listing(outside.path());
+    let intake = Arc::new(FakeIntake::default());
+    let run = start(cfg(root, WatchMode::Poll), &intake, Shutdown::new());
+    eventually("own stored", || intake.stored().contains(&own));
+    eventually("odd name quarantined", || {
+        intake.with(|f| f.bad_names.len()) == 1
+    });
+    let stats = run.stop();
+    assert!(!intake
+        .stored()
+        .iter()
+        .any(|r| r.contains(PATIENTS[1]) || r == "passwd"));
+    assert_eq!(stats.symlinks_skipped, 2, "{stats:?}");
+    assert_eq!(stats.names_not_utf8, 1, "{stats:?}");
+    assert_eq!(listing(outside.path()), before);
+    assert!(odd.is_file(), "the storage is never modified");
+}
+
 #[test]
 fn an_interrupted_backfill_resumes_and_stores_each_file_once() {
     let d = tempfile::tempdir().unwrap();

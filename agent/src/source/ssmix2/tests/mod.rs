@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
-use crate::source::{Committed, IncomingFile, IntakeError};
+use crate::source::{Committed, IncomingFile, IntakeError, Refusal};
 
 const BOUND: Duration = Duration::from_secs(20);
 
@@ -24,6 +24,8 @@ struct Fake {
     store: HashMap<(String, Vec<u8>), i64>,
     known: HashSet<(String, u64, i128)>,
     oversize: Vec<String>,
+    /// Files refused for their name (lossy relative path).
+    bad_names: Vec<String>,
     batches: usize,
     reads_offered: usize,
     known_asked: usize,
@@ -91,15 +93,19 @@ impl Intake for FakeIntake {
         })
     }
 
-    fn reject_oversize(
+    fn refuse(
         &self,
         _: &str,
         rel: &str,
         size: u64,
         mtime_ns: i128,
+        why: Refusal,
     ) -> Result<(), IntakeError> {
         self.with(|f| {
-            f.oversize.push(rel.to_string());
+            match why {
+                Refusal::Oversize => f.oversize.push(rel.to_string()),
+                Refusal::NameNotUtf8 => f.bad_names.push(rel.to_string()),
+            }
             f.known.insert((rel.to_string(), size, mtime_ns));
         });
         Ok(())
