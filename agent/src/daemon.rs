@@ -20,18 +20,17 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::config::{Config, UnmappedAction};
-use crate::intake::StoreIntake;
 use crate::mapping::{Policies, UnmappedPolicy};
 use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
 use crate::pipeline::{Processor, ProcessorSettings};
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
-use crate::source::mllp::MllpListener;
-use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::retention::{self, Cutoffs, RetentionConfig};
 use crate::store::{self, query, StoreError, Writer};
 use crate::uplink::Uplink;
+
+mod sources;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -168,84 +167,21 @@ pub async fn start(
         }
     });
 
-    for s in &cfg.source.folder {
-        let name = s.folder.name.clone();
-        let source = FolderSource::new(s.folder.clone()).map_err(|e| DaemonError::Source {
-            name: name.clone(),
-            reason: e.to_string(),
-        })?;
-        counters.watch_source_skips(&name, source.skip_counts());
-        let intake = Arc::new(StoreIntake::new(
-            writer.clone(),
-            store::open(&data_dir)?,
-            reserve.clone(),
-            s.format.clone(),
-            wake_processor.clone(),
-        ));
-        let sd = shutdown.clone();
-        threads.push(spawn_thread("folder-source", move || {
-            if let Err(e) = source.run(intake, sd) {
-                tracing::error!(source = %name, error = %e, "folder source stopped");
-            }
-        })?);
+    let wiring = sources::Wiring {
+        data_dir: &data_dir,
+        writer: &writer,
+        reserve: &reserve,
+        wake_processor: &wake_processor,
+        counters: &counters,
+        shutdown: &shutdown,
+    };
+    let mut started = sources::Started::default();
+    for kind in sources::KINDS {
+        (kind.start)(cfg, &wiring, &mut started).await?;
+        tracing::debug!(kind = kind.name, "sources of this kind started");
     }
-
-    for s in &cfg.source.ssmix2 {
-        let name = s.name.clone();
-        let source = Ssmix2Source::new(s.clone()).map_err(|e| DaemonError::Source {
-            name: name.clone(),
-            reason: e.to_string(),
-        })?;
-        counters.watch_source_skips(&name, source.skip_counts());
-        let format = match &s.charset {
-            Some(c) => format!("ssmix2:{c}"),
-            None => "ssmix2".to_string(),
-        };
-        let intake = Arc::new(StoreIntake::new(
-            writer.clone(),
-            store::open(&data_dir)?,
-            reserve.clone(),
-            format,
-            wake_processor.clone(),
-        ));
-        let sd = shutdown.clone();
-        threads.push(spawn_thread("ssmix2-source", move || {
-            match source.run(intake, sd) {
-                Ok(stats) => {
-                    tracing::info!(source = %name, stored = stats.stored, "SS-MIX2 source stopped")
-                }
-                Err(e) => tracing::error!(source = %name, error = %e, "SS-MIX2 source stopped"),
-            }
-        })?);
-    }
-
-    let mut listeners = Vec::new();
-    let mut mllp_addrs = Vec::new();
-    for m in &cfg.source.mllp {
-        let listener = MllpListener::bind(m.clone())
-            .await
-            .map_err(|e| DaemonError::Source {
-                name: m.name.clone(),
-                reason: e.to_string(),
-            })?;
-        // The listener logs its address itself.
-        mllp_addrs.push(listener.local_addr());
-        counters.watch_mllp(&m.name, listener.stats());
-        let intake = Arc::new(StoreIntake::new(
-            writer.clone(),
-            store::open(&data_dir)?,
-            reserve.clone(),
-            "hl7v2".to_string(),
-            wake_processor.clone(),
-        ));
-        let (sd, name) = (shutdown.clone(), m.name.clone());
-        listeners.push(tokio::spawn(async move {
-            match listener.run(intake, sd).await {
-                Ok(counts) => tracing::info!(source = %name, ?counts, "MLLP listener stopped"),
-                Err(e) => tracing::error!(source = %name, error = %e, "MLLP listener stopped"),
-            }
-        }));
-    }
+    threads.append(&mut started.threads);
+    let (listeners, mllp_addrs) = (started.tasks, started.mllp_addrs);
 
     let (ops, ops_url) = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
     let housekeeping = tokio::spawn(housekeeping(

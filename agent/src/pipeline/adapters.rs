@@ -2,21 +2,70 @@
 
 use super::*;
 
-/// The adapters the agent knows, by format name.
+/// Builds the adapter for a format, given the charset the input's format names (if any); `None`
+/// when the format does not take that charset.
+pub type MakeAdapter = fn(Option<Charset>) -> Option<Box<dyn Adapter>>;
+
+/// One input format: its name (stored with every input, so it is stable) and its constructor.
+#[derive(Clone, Copy)]
+pub struct Format {
+    /// The name in configs and in the `inbox.format` column, e.g. `fhir-json`.
+    pub name: &'static str,
+    /// Builds its adapter.
+    pub make: MakeAdapter,
+}
+
+/// The formats built into this agent. A new format (a vendor's CSV, an exec plugin) is one
+/// module with its adapter plus one line here.
+pub const BUILTIN: &[Format] = &[
+    Format {
+        name: "fhir-json",
+        make: |charset| {
+            charset
+                .is_none()
+                .then(|| Box::new(FhirJsonAdapter) as Box<dyn Adapter>)
+        },
+    },
+    Format {
+        name: "hl7v2",
+        make: hl7v2,
+    },
+    // HL7 v2 read from an SS-MIX2 storage: its origin (the path in the storage) says the data
+    // type; files of data types the agent does not use are processed into nothing, on purpose.
+    Format {
+        name: "ssmix2",
+        make: hl7v2,
+    },
+];
+
+fn hl7v2(charset: Option<Charset>) -> Option<Box<dyn Adapter>> {
+    Some(match charset {
+        None => Box::new(Hl7v2Adapter::new()),
+        Some(c) => Box::new(Hl7v2Adapter::with_charset(c)),
+    })
+}
+
+/// The adapters the agent knows, by format name: a registry of [`Format`]s.
 ///
 /// An input's format is `name` or `name:charset` (a per-source override of MSH-18, e.g.
-/// `hl7v2:cp932`). `ssmix2` is HL7 v2 read from an SS-MIX2 storage: its origin (the path in the
-/// storage) says the data type, and files of data types the agent does not use are processed into
-/// nothing, on purpose, rather than parsed.
-pub struct Adapters;
-
-/// Format names the pipeline understands.
-pub(super) const FORMATS: &[&str] = &["fhir-json", "hl7v2", "ssmix2"];
+/// `hl7v2:cp932`).
+pub struct Adapters {
+    formats: Vec<Format>,
+}
 
 impl Adapters {
     /// Every adapter built into this agent.
     pub fn builtin() -> Self {
-        Adapters
+        Adapters {
+            formats: BUILTIN.to_vec(),
+        }
+    }
+
+    /// Adds (or replaces) a format.
+    #[cfg(test)]
+    pub fn register(&mut self, format: Format) {
+        self.formats.retain(|f| f.name != format.name);
+        self.formats.push(format);
     }
 
     /// Whether a format (with its optional charset) is known.
@@ -26,7 +75,9 @@ impl Adapters {
 
     /// The known format names, sorted.
     pub fn names(&self) -> Vec<&'static str> {
-        FORMATS.to_vec()
+        let mut names: Vec<&'static str> = self.formats.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names
     }
 
     /// The adapter for a format, or None if the name or its charset is unknown.
@@ -35,12 +86,8 @@ impl Adapters {
             Some((n, c)) => (n, Some(Charset::from_label(c)?)),
             None => (format, None),
         };
-        match (name, charset) {
-            ("fhir-json", None) => Some(Box::new(FhirJsonAdapter)),
-            ("hl7v2" | "ssmix2", None) => Some(Box::new(Hl7v2Adapter::new())),
-            ("hl7v2" | "ssmix2", Some(c)) => Some(Box::new(Hl7v2Adapter::with_charset(c))),
-            _ => None,
-        }
+        let f = self.formats.iter().find(|f| f.name == name)?;
+        (f.make)(charset)
     }
 }
 
@@ -55,4 +102,29 @@ pub fn sending_application(raw: &[u8]) -> Option<String> {
     let comp = field.split(|b| *b == b'^').next()?;
     let text = std::str::from_utf8(comp).ok()?.trim();
     (!text.is_empty() && text.is_ascii()).then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_resolve_by_name_and_charset() {
+        let a = Adapters::builtin();
+        assert_eq!(a.names(), vec!["fhir-json", "hl7v2", "ssmix2"]);
+        assert!(a.knows("hl7v2:cp932") && a.knows("ssmix2") && a.knows("fhir-json"));
+        assert!(!a.knows("fhir-json:cp932"), "JSON takes no charset");
+        assert!(!a.knows("hl7v2:klingon") && !a.knows("csv"));
+    }
+
+    #[test]
+    fn a_registered_format_is_known_by_its_name() {
+        let mut a = Adapters::builtin();
+        a.register(Format {
+            name: "vendor-csv",
+            make: |_| Some(Box::new(FhirJsonAdapter) as Box<dyn Adapter>),
+        });
+        assert!(a.knows("vendor-csv"));
+        assert!(a.names().contains(&"vendor-csv"));
+    }
 }
