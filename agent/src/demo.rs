@@ -316,14 +316,7 @@ fn feed_samples(inbox: &Path) -> anyhow::Result<()> {
 /// Creates the agent's data directory owner-only (0700), like `store::open` does, and tightens
 /// one an earlier demo created 0755.
 fn owner_only_dir(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let context = || format!("creating {}", path.display());
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .with_context(context)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).with_context(context)
+    crate::owner_only::create_dir(path).with_context(|| format!("creating {}", path.display()))
 }
 
 /// Loads the synthetic masters and the mapping table into the agent's `terminology.db`, as

@@ -21,6 +21,7 @@ mod logging;
 mod mapping;
 mod masters;
 mod ops;
+mod owner_only;
 mod pipeline;
 mod quality;
 mod sender;

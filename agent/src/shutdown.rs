@@ -65,19 +65,40 @@ impl Shutdown {
     }
 }
 
-/// Completes on SIGTERM or SIGINT.
+/// Completes on SIGTERM or SIGINT (Unix); on Ctrl-C, Ctrl-Break, console close or system
+/// shutdown (Windows, when run from a console).
 pub async fn wait_for_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = platform_stop() => {}
+    }
+}
+
+#[cfg(unix)]
+async fn platform_stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(windows)]
+async fn platform_stop() {
+    use tokio::signal::windows;
+    let (Ok(mut brk), Ok(mut close), Ok(mut off)) = (
+        windows::ctrl_break(),
+        windows::ctrl_close(),
+        windows::ctrl_shutdown(),
+    ) else {
+        return std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = brk.recv() => {}
+        _ = close.recv() => {}
+        _ = off.recv() => {}
     }
 }
 

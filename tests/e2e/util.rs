@@ -351,3 +351,20 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
 }
 
 pub use tsunagi_sim::fixtures::{condition_input, SECRET_BIRTH, SECRET_FAMILY, SECRET_GIVEN};
+
+/// The permission bits of `path` (`None` off Unix, where owner-only is an ACL the agent's own
+/// tests check).
+pub fn mode_of(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}

@@ -341,12 +341,8 @@ mod tests {
         );
         fs::write(&csv, text).unwrap();
         assert!(import(&data, &csv, false).unwrap());
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(data.join(crate::masters::store::DB_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let db = data.join(crate::masters::store::DB_FILE);
+        assert!(crate::owner_only::is_owner_only(&db).unwrap());
         let out = dir.path().join("out.csv");
         run(
             &data,

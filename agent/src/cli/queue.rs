@@ -59,16 +59,7 @@ pub enum QueueAction {
 }
 
 fn actor() -> String {
-    std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| format!("uid:{}", unsafe_free_uid()))
-}
-
-fn unsafe_free_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX)
+    crate::owner_only::account()
 }
 
 fn outbox_id(id: &str) -> anyhow::Result<i64> {

@@ -10,9 +10,8 @@
 //!
 //! Writes go straight to the file (no buffer in this process), so nothing is lost on exit.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -20,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::LogError;
+use crate::owner_only;
 
 type Clock = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -63,14 +63,7 @@ impl RollingFile {
             path: dir.to_path_buf(),
             source,
         };
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_err)?;
-        }
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+        owner_only::create_dir(dir).map_err(io_err)?;
         let today = clock().date_naive();
         let seq = list(dir, prefix)
             .into_iter()
@@ -112,10 +105,9 @@ impl RollingFile {
 
     fn open_current(&self, st: &mut Current) -> io::Result<()> {
         let path = self.path_of(st.day, st.seq);
-        let file = OpenOptions::new()
+        let file = owner_only::options()
             .create(true)
             .append(true)
-            .mode(0o600)
             .open(&path)?;
         st.size = file.metadata()?.len();
         st.file = Some(file);
@@ -286,15 +278,8 @@ mod tests {
             "line-9\n"
         );
         // Files owner-only, directory owner-only.
-        let mode = fs::metadata(dir.path().join(&n[0]))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(
-            fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert!(owner_only::is_owner_only(&dir.path().join(&n[0])).unwrap());
+        assert!(owner_only::is_owner_only(dir.path()).unwrap());
     }
 
     #[test]

@@ -336,13 +336,8 @@ fn a_failing_store_keeps_nothing() {
 
 #[test]
 fn the_database_file_is_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
     let (d, _conn) = db();
-    let mode = std::fs::metadata(store::db_path(d.path()))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert!(crate::owner_only::is_owner_only(&store::db_path(d.path())).unwrap());
 }
 
 #[test]

@@ -105,13 +105,14 @@ impl ProcessFigures {
     }
 }
 
-/// Resident set size from `/proc/self/statm` (pages × page size).
+/// This process's resident set size (working set on Windows), from `sysinfo`.
 pub fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions; it only reads a system constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok().filter(|p| *p > 0)?)
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut system = System::new();
+    let only_memory = ProcessRefreshKind::nothing().with_memory();
+    system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, only_memory);
+    system.process(pid).map(|p| p.memory())
 }
 
 /// Writes the whole exposition. `store` is `None` when the database could not be read (then

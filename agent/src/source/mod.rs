@@ -24,6 +24,7 @@
 pub mod folder;
 pub mod mllp;
 pub mod root_guard;
+pub mod scan_loop;
 pub mod skips;
 pub mod ssmix2;
 

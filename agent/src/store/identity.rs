@@ -14,12 +14,11 @@
 //!   is refused unless the operator says so (`tsunagi run --accept-new-store`), because an empty
 //!   store started silently would hide the loss.
 //!
-//! The identity check compares device and inode, so it is Unix-only, like the rest of the store
-//! (owner-only modes, POSIX locks).
+//! The identity check compares the file's identity on its volume (device and inode; volume
+//! serial and file index on Windows): see `owner_only::FileId`.
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{db_path, now_ms, StoreError};
+use crate::owner_only::{self, FileId};
 
 /// The marker file's name inside the data directory.
 pub const MARKER_FILE: &str = "store.id";
@@ -71,13 +71,6 @@ impl StoreLost {
     }
 }
 
-/// Device and inode of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
 /// What became of the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -111,21 +104,17 @@ pub struct FileWatch {
 impl FileWatch {
     /// Watches `path` as it is now; `None` when it cannot be read (then nothing is watched).
     pub fn new(path: &Path) -> Option<FileWatch> {
-        let m = fs::metadata(path).ok()?;
         Some(FileWatch {
             path: path.to_path_buf(),
-            opened: FileId {
-                dev: m.dev(),
-                ino: m.ino(),
-            },
+            opened: FileId::of(path).ok()?,
         })
     }
 
     /// Looks at the path again (one `stat`). An unreadable path other than a missing one is
     /// not taken for a loss: the commit that follows reports its own error.
     pub fn check(&self) -> Option<Change> {
-        match fs::metadata(&self.path) {
-            Ok(m) if m.dev() == self.opened.dev && m.ino() == self.opened.ino => None,
+        match FileId::of(&self.path) {
+            Ok(id) if id == self.opened => None,
             Ok(_) => Some(Change::Replaced),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Some(Change::Removed),
             Err(_) => None,
@@ -231,11 +220,10 @@ fn write_marker(data_dir: &Path, id: &str) -> Result<(), StoreError> {
         path: path.clone(),
         source,
     };
-    let mut f = fs::OpenOptions::new()
+    let mut f = owner_only::options()
         .create(true)
         .truncate(true)
         .write(true)
-        .mode(0o600)
         .open(&tmp)
         .map_err(io)?;
     f.write_all(format!("{id}\n").as_bytes()).map_err(io)?;

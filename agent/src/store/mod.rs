@@ -59,12 +59,14 @@ mod schema;
 pub mod state;
 pub mod writer;
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+#[cfg(all(test, unix))]
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
+
+use crate::owner_only;
 
 pub use state::{InputState, OutboxState};
 pub use writer::Writer;
@@ -136,19 +138,14 @@ pub fn open_private(path: &Path) -> Result<Connection, StoreError> {
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io(dir))?;
+            owner_only::create_dir(dir).map_err(io(dir))?;
         }
     }
     if !path.exists() {
         // Owner-only from its first byte (SQLite gives the -wal and -shm files the same mode).
-        let created = OpenOptions::new()
+        let created = owner_only::options()
             .create_new(true)
             .write(true)
-            .mode(0o600)
             .open(path);
         match created {
             Ok(_) => {}
@@ -156,8 +153,8 @@ pub fn open_private(path: &Path) -> Result<Connection, StoreError> {
             Err(source) => return Err(io(path)(source)),
         }
     }
-    // chmod by path (no descriptor): tightens a file an older version or a user loosened.
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+    // By path (no descriptor): tightens a file an older version or a user loosened.
+    owner_only::restrict_file(path).map_err(io(path))?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -253,10 +250,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         drop(open(&data).unwrap());
-        let mode = fs::metadata(db_path(&data)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let dmode = fs::metadata(&data).unwrap().permissions().mode();
-        assert_eq!(dmode & 0o777, 0o700);
+        assert!(owner_only::is_owner_only(&db_path(&data)).unwrap());
+        assert!(owner_only::is_owner_only(&data).unwrap());
         let conn = open(&data).unwrap();
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -268,8 +263,10 @@ mod tests {
         assert_eq!(jm, "wal");
     }
 
+    #[cfg(unix)]
     #[test]
     fn the_private_opener_creates_owner_only_and_tightens_a_loosened_file() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("t.db");
         drop(open_private(&path).unwrap());

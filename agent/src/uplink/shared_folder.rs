@@ -23,9 +23,8 @@
 //! Reasons and log lines name files (which hold only the key), never their contents.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -182,16 +181,15 @@ fn write_request(dst: &Path, body: &[u8]) -> Result<(), String> {
     let tmp = PathBuf::from(tmp_name);
     let step = |what: &str, path: &Path, e: io::Error| format!("{what} {}: {e}", path.display());
     let result = (|| {
-        let mut f = OpenOptions::new()
+        let mut f = crate::owner_only::options()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
             .open(&tmp)
             .map_err(|e| step("cannot create", &tmp, e))?;
-        // A leftover tmp file keeps its old mode; the request holds patient data.
-        f.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| step("cannot restrict", &tmp, e))?;
+        // A leftover tmp file keeps its old mode, and the share's folder may grant others
+        // access; the request holds patient data.
+        crate::owner_only::restrict_file(&tmp).map_err(|e| step("cannot restrict", &tmp, e))?;
         f.write_all(body)
             .map_err(|e| step("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| step("cannot fsync", &tmp, e))?;

@@ -1,12 +1,10 @@
-//! The loop of one folder source: scan, settle, take, acknowledge, wait.
+//! One folder source on the shared file-source loop ([`crate::source::scan_loop`]): what a scan
+//! finds, how a file settles, is taken and acknowledged.
 //!
 //! One thread does everything in order, so a file is never taken twice at once and shutdown only
-//! has to be checked between files. Each turn of the loop:
-//! 1. a full scan when it is due (at start, every `rescan_secs` with events or `poll_interval_ms`
-//!    without, and whenever events were lost);
-//! 2. a fresh `stat` of files whose stability window has passed or whose retry time has come;
-//! 3. taking every ready file, oldest first, unless the intake is paused (see `take`);
-//! 4. waiting for a hint from the watcher, the next deadline, or at most [`TICK`] (shutdown).
+//! has to be checked between files. Its turn, as the loop drives it ([`Scanner`]): a full scan
+//! when due; a fresh `stat` of files whose stability window has passed or whose retry time has
+//! come; taking every ready file, oldest first, unless the intake is paused (see `take`).
 //!
 //! Files are looked at through the source's [`RootGuard`](crate::source::root_guard::RootGuard):
 //! scans, re-`stat`s and watcher hints never follow a link, and what they skip is recorded in
@@ -19,31 +17,24 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::complaints::Complaints;
 use super::names::{is_ignored_name, is_under, is_wanted_rel, rel_path};
 use super::tracker::Stamp;
 use super::tracker::Tracker;
 use super::walk::{self, stamp_of, Found, WalkRules};
-use super::watch::{self, Hint};
-use super::{FolderError, FolderSource, FolderStats, WatchMode};
+use super::watch::Hint;
+use super::{FolderError, FolderSource, FolderStats};
 use crate::shutdown::Shutdown;
 use crate::source::root_guard::Look;
+use crate::source::scan_loop::{Cadence, Scanner, Watching};
 use crate::source::skips::{SkipReason, Skips};
 use crate::source::{Intake, Refusal};
 
-/// The longest the loop sleeps without looking at the shutdown signal.
-const TICK: Duration = Duration::from_millis(100);
-/// Hints buffered between the watcher thread and the loop before a rescan is forced instead.
-const HINT_QUEUE: usize = 8192;
-/// The least time between two full scans asked for by lost events or watcher errors.
-const RESCAN_MIN_GAP: Duration = Duration::from_secs(1);
 /// Files visited between shutdown checks during a full scan.
 const SHUTDOWN_CHECK_EVERY: u32 = 256;
 
@@ -89,73 +80,24 @@ impl Runner {
     }
 
     pub fn run(mut self) -> Result<FolderStats, FolderError> {
-        let (tx, rx) = mpsc::sync_channel(HINT_QUEUE);
-        let overflow = Arc::new(AtomicBool::new(false));
         let name = self.src.cfg.name.clone();
-        let watcher = match self.src.cfg.watch {
-            WatchMode::Poll => None,
-            WatchMode::Events => {
-                match watch::start(
-                    &self.src.root,
-                    self.src.cfg.recursive,
-                    tx.clone(),
-                    Arc::clone(&overflow),
-                ) {
-                    Ok(w) => Some(w),
-                    Err(reason) => {
-                        warn!(source = %name, reason, "file events unavailable; polling instead");
-                        None
-                    }
-                }
-            }
-        };
-        let scan_every = if watcher.is_some() {
-            Duration::from_secs(self.src.cfg.rescan_secs)
-        } else {
-            Duration::from_millis(self.src.cfg.poll_interval_ms)
-        };
+        let cadence = Cadence::start(&Watching {
+            name: &name,
+            root: &self.src.root,
+            recursive: self.src.cfg.recursive,
+            mode: self.src.cfg.watch,
+            rescan_secs: self.src.cfg.rescan_secs,
+            poll_interval_ms: self.src.cfg.poll_interval_ms,
+        });
         info!(
             source = %name,
             mode = if self.src.targets.is_some() { "move" } else { "read-only" },
-            events = watcher.is_some(),
+            events = cadence.events(),
             "folder source started"
         );
-        let mut next_scan = Instant::now();
-        let mut last_scan: Option<Instant> = None;
-        while !self.shutdown.is_triggered() {
-            let now = Instant::now();
-            let requested = self.rescan_requested || overflow.load(Ordering::Relaxed);
-            let gap_passed = last_scan.is_none_or(|t| now >= t + RESCAN_MIN_GAP);
-            if now >= next_scan || (requested && gap_passed) {
-                self.rescan_requested = false;
-                overflow.store(false, Ordering::Relaxed);
-                self.full_scan();
-                last_scan = Some(now);
-                next_scan = Instant::now() + scan_every;
-            }
-            self.restat_due();
-            self.take_ready();
-            let now = Instant::now();
-            let mut deadline = next_scan;
-            if let Some(due) = self.tracker.next_due(self.stable) {
-                deadline = deadline.min(due);
-            }
-            if self.paused {
-                deadline = deadline.min(self.pause_retry_at);
-            }
-            let wait = deadline.saturating_duration_since(now).min(TICK);
-            match rx.recv_timeout(wait) {
-                Ok(hint) => {
-                    self.hint(hint);
-                    for hint in rx.try_iter().take(HINT_QUEUE) {
-                        self.hint(hint);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
-            }
-        }
-        drop(watcher);
-        drop(tx);
+        let shutdown = self.shutdown.clone();
+        cadence.run(&mut self, &shutdown);
+        drop(cadence);
         let counts = self.src.skip_counts();
         self.stats.symlinks_skipped =
             counts.get(SkipReason::Symlink) + counts.get(SkipReason::Dangling);
@@ -346,5 +288,30 @@ impl Runner {
             .or_else(|_| rel_path(self.src.guard.root(), path))
             .ok()?;
         (!self.src.excluded_rel.iter().any(|ex| is_under(&rel, ex))).then_some(rel)
+    }
+}
+
+impl Scanner for Runner {
+    fn full_scan(&mut self) {
+        Runner::full_scan(self);
+    }
+
+    fn take_due(&mut self) {
+        self.restat_due();
+        self.take_ready();
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        let due = self.tracker.next_due(self.stable);
+        let pause = self.paused.then_some(self.pause_retry_at);
+        due.into_iter().chain(pause).min()
+    }
+
+    fn hint(&mut self, hint: Hint) {
+        Runner::hint(self, hint);
+    }
+
+    fn rescan_requested(&mut self) -> &mut bool {
+        &mut self.rescan_requested
     }
 }

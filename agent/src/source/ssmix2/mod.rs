@@ -49,7 +49,9 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use config::{default_data_types, Ssmix2Config, WatchMode};
+#[cfg(test)]
+pub use config::WatchMode;
+pub use config::{default_data_types, Ssmix2Config};
 pub use layout::{classify, parse_rel, FileClass};
 pub use name::{ConditionFlag, FileName};
 

@@ -1,12 +1,10 @@
-//! The loop of one SS-MIX2 source: backfill (the first full scan), then watch and rescan.
+//! One SS-MIX2 source on the shared file-source loop ([`crate::source::scan_loop`]): backfill
+//! (the first full scan), then watch and rescan.
 //!
-//! One thread does everything in order. Each turn:
-//! 1. a full scan when due: at start (the backfill), every `rescan_secs` with events or
-//!    `poll_interval_ms` without, when events were lost, and after an intake failure stopped one;
-//! 2. a fresh `stat` of tracked files whose stability window passed or whose retry came, and
-//!    taking those now stable;
-//! 3. committing the batch in hand;
-//! 4. waiting for a watcher hint, the next deadline, or at most [`TICK`] (shutdown).
+//! One thread does everything in order. Its turn, as the loop drives it ([`Scanner`]): a full
+//! scan when due (also after an intake failure stopped one; none while the intake's pause
+//! holds); a fresh `stat` of tracked files whose stability window passed or whose retry came,
+//! taking those now stable; committing the batch in hand.
 //!
 //! During a scan, shutdown is checked every [`SHUTDOWN_CHECK_EVERY`] files; the batch in hand is
 //! committed before returning (it was read; committing it is the cheapest way to not read it
@@ -15,8 +13,6 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,23 +22,18 @@ use super::layout::parse_rel;
 use super::progress::Progress;
 use super::take::Flow;
 use super::walk::{join_rel, DirFiles, Item, SortedWalk};
-use super::{Ssmix2Error, Ssmix2Source, Ssmix2Stats, WatchMode};
+use super::{Ssmix2Error, Ssmix2Source, Ssmix2Stats};
 use crate::shutdown::Shutdown;
 use crate::source::folder::handoff::Prepared;
 use crate::source::folder::names::{path_tag, rel_path};
 use crate::source::folder::tracker::{Stamp, Tracker};
 use crate::source::folder::walk::stamp_of;
-use crate::source::folder::watch::{self, Hint};
+use crate::source::folder::watch::Hint;
 use crate::source::root_guard::Look;
+use crate::source::scan_loop::{Cadence, Scanner, Watching};
 use crate::source::skips::{SkipReason, Skips};
 use crate::source::{Intake, Refusal};
 
-/// The longest the loop sleeps without looking at the shutdown signal.
-const TICK: Duration = Duration::from_millis(100);
-/// Hints buffered between the watcher thread and the loop before a rescan is forced instead.
-const HINT_QUEUE: usize = 8192;
-/// The least time between two full scans asked for by lost events.
-const RESCAN_MIN_GAP: Duration = Duration::from_secs(1);
 /// Files visited between shutdown checks during a scan.
 const SHUTDOWN_CHECK_EVERY: u64 = 64;
 /// Walk problems logged at warn level per scan; the rest go to debug.
@@ -89,68 +80,21 @@ impl Runner {
     }
 
     pub fn run(mut self) -> Result<Ssmix2Stats, Ssmix2Error> {
-        let (tx, rx) = mpsc::sync_channel(HINT_QUEUE);
-        let overflow = Arc::new(AtomicBool::new(false));
         let name = self.src.cfg.name.clone();
-        let watcher = match self.src.cfg.watch {
-            WatchMode::Poll => None,
-            // Started before the backfill so files written during it are not missed.
-            WatchMode::Events => {
-                match watch::start(&self.src.root, true, tx.clone(), Arc::clone(&overflow)) {
-                    Ok(w) => Some(w),
-                    Err(reason) => {
-                        warn!(source = %name, reason, "file events unavailable; polling instead");
-                        None
-                    }
-                }
-            }
-        };
-        let scan_every = if watcher.is_some() {
-            Duration::from_secs(self.src.cfg.rescan_secs)
-        } else {
-            Duration::from_millis(self.src.cfg.poll_interval_ms)
-        };
-        info!(source = %name, events = watcher.is_some(), data_types = ?self.src.cfg.data_types, "SS-MIX2 source started (read-only)");
-        let mut next_scan = Instant::now();
-        let mut last_scan: Option<Instant> = None;
-        while !self.shutdown.is_triggered() {
-            let now = Instant::now();
-            let held = self.paused && now < self.pause_retry_at;
-            let requested = self.rescan_requested || overflow.load(Ordering::Relaxed);
-            let gap_passed = last_scan.is_none_or(|t| now >= t + RESCAN_MIN_GAP);
-            if !held && (now >= next_scan || (requested && gap_passed)) {
-                self.rescan_requested = false;
-                overflow.store(false, Ordering::Relaxed);
-                self.full_scan();
-                last_scan = Some(now);
-                next_scan = Instant::now() + scan_every;
-            }
-            if !(self.paused && Instant::now() < self.pause_retry_at) {
-                self.take_tracked();
-                if self.flush() == Flow::Stop {
-                    self.rescan_requested = true;
-                }
-            }
-            let mut deadline = next_scan;
-            if let Some(due) = self.tracker.next_due(self.stable) {
-                deadline = deadline.min(due);
-            }
-            if self.paused {
-                deadline = deadline.min(self.pause_retry_at);
-            }
-            let wait = deadline.saturating_duration_since(Instant::now()).min(TICK);
-            match rx.recv_timeout(wait) {
-                Ok(hint) => {
-                    self.hint(hint);
-                    for hint in rx.try_iter().take(HINT_QUEUE) {
-                        self.hint(hint);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
-            }
-        }
+        // Started before the backfill so files written during it are not missed.
+        let cadence = Cadence::start(&Watching {
+            name: &name,
+            root: &self.src.root,
+            recursive: true,
+            mode: self.src.cfg.watch,
+            rescan_secs: self.src.cfg.rescan_secs,
+            poll_interval_ms: self.src.cfg.poll_interval_ms,
+        });
+        info!(source = %name, events = cadence.events(), data_types = ?self.src.cfg.data_types, "SS-MIX2 source started (read-only)");
+        let shutdown = self.shutdown.clone();
+        cadence.run(&mut self, &shutdown);
         self.flush();
-        drop(watcher);
+        drop(cadence);
         let counts = self.src.skip_counts();
         self.stats.symlinks_skipped =
             counts.get(SkipReason::Symlink) + counts.get(SkipReason::Dangling);
@@ -366,4 +310,46 @@ fn count_superseded(dir: &DirFiles) -> u64 {
         debug!(dir = %dir.rel, superseded, "older versions of orders in this folder");
     }
     superseded
+}
+
+impl Scanner for Runner {
+    fn full_scan(&mut self) {
+        Runner::full_scan(self);
+    }
+
+    /// Takes what is due and commits the batch in hand, unless the intake's pause holds.
+    fn take_due(&mut self) {
+        if self.held(Instant::now()) {
+            return;
+        }
+        self.take_tracked();
+        if self.flush() == Flow::Stop {
+            self.rescan_requested = true;
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        let due = self.tracker.next_due(self.stable);
+        let pause = self.paused.then_some(self.pause_retry_at);
+        due.into_iter().chain(pause).min()
+    }
+
+    fn hint(&mut self, hint: Hint) {
+        Runner::hint(self, hint);
+    }
+
+    fn rescan_requested(&mut self) -> &mut bool {
+        &mut self.rescan_requested
+    }
+
+    /// No scan while the intake's pause holds: it would read files it cannot commit.
+    fn may_scan(&self, now: Instant) -> bool {
+        !self.held(now)
+    }
+}
+
+impl Runner {
+    fn held(&self, now: Instant) -> bool {
+        self.paused && now < self.pause_retry_at
+    }
 }

@@ -27,6 +27,7 @@ struct Fake {
     /// Files refused for their name (lossy relative path).
     bad_names: Vec<String>,
     /// When set, a committed file is swapped for a link to this path during its commit.
+    #[cfg_attr(not(unix), allow(dead_code))] // symlinks are made only on Unix
     swap_for_link: Option<PathBuf>,
     paused: bool,
     paused_answers: u64,
