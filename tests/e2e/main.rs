@@ -50,3 +50,6 @@ mod first_run;
 
 /// Links never lead a source out of its root; skipped and empty inputs leave a trace.
 mod symlinks;
+
+/// Documents (referral, discharge summary, checkup report) built to pass the official profiles.
+mod documents;
