@@ -32,7 +32,8 @@ use crate::build::profile_fill::{
 };
 use crate::build::{BuildSettings, Held};
 
-/// `Organization.identifier:medicalInstitutionCode` is found by this system.
+/// JP-Core Organization extensions whose codes compose the 医療機関番号: 都道府県番号 (2),
+/// 点数表番号 (1), 医療機関コード (7).
 const PREFECTURE_EXTENSION: &str =
     "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Organization_PrefectureNo";
 const CATEGORY_EXTENSION: &str = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Organization_InsuranceOrganizationCategory";
