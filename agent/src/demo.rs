@@ -61,6 +61,14 @@ const SAMPLES: &[(&str, &[u8])] = &[
         include_bytes!("../../config-examples/samples/09-referral-document.json"),
     ),
     (
+        "10-discharge-summary.json",
+        include_bytes!("../../config-examples/samples/10-discharge-summary.json"),
+    ),
+    (
+        "11-checkup-report.json",
+        include_bytes!("../../config-examples/samples/11-checkup-report.json"),
+    ),
+    (
         "broken.json",
         include_bytes!("../../config-examples/samples/broken.json"),
     ),

@@ -51,3 +51,6 @@ mod first_run;
 /// Links never lead a source out of its root; skipped and empty inputs leave a trace.
 #[cfg(unix)] // symbolic links and FIFOs are made with Unix calls
 mod symlinks;
+
+/// Documents (referral, discharge summary, checkup report) built to pass the official profiles.
+mod documents;

@@ -10,7 +10,9 @@
 //! - a unit without resources is the Patient-only bundle that deletes the unit upstream
 //!   ([`BundleKind::Deletion`]); it carries the same identifier as the bundles it withdraws;
 //! - only administrative content is added (profiles, lastUpdated, institution and department
-//!   extensions, patient references rewritten to the fullUrl); clinical content is copied.
+//!   extensions, patient references rewritten to the fullUrl, the resourceIdentifier from the
+//!   resource's id and the fixed `Condition.category` when missing: [`super::profile_fill`]);
+//!   clinical content is copied.
 
 use chrono::{Datelike, FixedOffset};
 use serde::Serialize;
@@ -114,6 +116,7 @@ pub(super) fn assemble_as(
     for (i, resource) in unit.resources.iter().enumerate() {
         let mut resource = (*resource).clone();
         complete_meta(&mut resource, unit.resource_type, &timestamp);
+        super::profile_fill::five_info(settings, &mut resource, unit.resource_type);
         add_institution(&mut resource, &settings.institution_number);
         if matches!(unit.resource_type, "Condition" | "Observation") {
             if let Some((code, text)) = &settings.department {

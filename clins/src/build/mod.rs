@@ -20,6 +20,7 @@ pub mod clins;
 pub mod documents;
 mod fhir_input;
 mod patients;
+mod profile_fill;
 pub mod terminology;
 mod withdraw;
 

@@ -5,11 +5,12 @@
 //! when known), identifier (resourceInstance-identifier from the order number or a hash),
 //! status `completed`, intent `order`, medicationCodeableConcept (codings from
 //! [`Terminology::drug`], `NOCODED` when unmapped; text = drug name, required), subject,
-//! authoredOn, dosageInstruction (JP_MedicationDosage_eCS: text, the PeriodOfUse extension
+//! authoredOn (an order without a date is held, `medication-incomplete`), dosageInstruction (JP_MedicationDosage_eCS: text, the PeriodOfUse extension
 //! from authoredOn, timing.code = JAMI 16-character 用法 when received as `JAMISDP01`, else
 //! the uncoded 用法 `0X0XXXXXXXXX0000` with the received text — exactly one of the two,
 //! R5020/R5021; route and doseQuantity when received) and dispenseRequest.expectedSupplyDuration
-//! (days).
+//! (days). The Rp number and the order in the Rp are given by the document builder, which
+//! sees every drug of the document.
 
 use serde_json::{json, Value};
 use tsunagi_adapters::Prescription;
@@ -47,6 +48,14 @@ pub fn resource(
             "薬剤名がありません（medicationCodeableConcept.textは必須）",
         ));
     }
+    let Some(authored) = p.authored.as_deref() else {
+        return Err(missing(
+            "MedicationRequest",
+            "medication-incomplete",
+            "the order has no date (authoredOn is required; HL7 v2 ORC-9, else ORC-15)",
+            "処方日がありません（authoredOnは必須。HL7 v2のORC-9、なければORC-15）",
+        ));
+    };
     let answer = term.drug(source, p);
     if let Some(held) = outcome_held(&answer.outcome, "MedicationRequest") {
         return Err(held);
@@ -76,7 +85,7 @@ pub fn resource(
     let mut dosage = json!({
         "timing": {"code": {"coding": [usage_coding], "text": usage_text}},
     });
-    if let Some(start) = p.authored.as_deref().and_then(|a| a.get(..10)) {
+    if let Some(start) = authored.get(..10) {
         dosage["extension"] = json!([{"url": PERIOD_OF_USE, "valuePeriod": {"start": start}}]);
     }
     if let Some(r) = &p.route {
@@ -112,11 +121,9 @@ pub fn resource(
         "intent": "order",
         "medicationCodeableConcept": {"coding": codings, "text": text},
         "subject": {"reference": subject},
+        "authoredOn": authored,
         "dosageInstruction": [dosage],
     });
-    if let Some(a) = &p.authored {
-        v["authoredOn"] = a.as_str().into();
-    }
     if let Some(days) = p.days {
         v["dispenseRequest"] = json!({"expectedSupplyDuration": {
             "value": days, "unit": "日", "system": "http://unitsofmeasure.org", "code": "d"}});
@@ -141,6 +148,7 @@ mod tests {
         };
         let mut p = Prescription {
             drug_text: Some("テスト錠".into()),
+            authored: Some("2025-05-20".into()),
             days: Some(14),
             usage: Some(Coded {
                 system: "JAMISDP01".into(),
@@ -162,5 +170,9 @@ mod tests {
         let v = resource(&s, &PassThrough, &src, &p, "urn:uuid:x", "t").unwrap();
         let usage = &v["dosageInstruction"][0]["timing"]["code"]["coding"];
         assert_eq!(usage[0]["code"], "0X0XXXXXXXXX0000");
+        p.authored = None;
+        let held = resource(&s, &PassThrough, &src, &p, "urn:uuid:x", "t").unwrap_err();
+        assert_eq!(held.code, "medication-incomplete");
+        assert!(held.reason_en.contains("authoredOn"), "{}", held.reason_en);
     }
 }

@@ -17,10 +17,14 @@
 //! Bundle identifier/meta/timestamp, resource profiles and lastUpdated, institution
 //! extensions, fixed Composition values (status, type, title, category of a discharge
 //! summary, version extension, event text), section code displays, MedicationRequests
-//! referenced from the prescription section, urn:uuid fullUrls with references rewritten.
+//! referenced from the prescription section, urn:uuid fullUrls with references rewritten,
+//! and what the entries' profiles require where the agent knows it ([`entries`]: 医療機関番号,
+//! resourceIdentifier, Condition.category, Rp number and order in Rp).
 //! What it cannot supply makes the document [`super::Held`] (`document-incomplete`), the
-//! reason naming the missing element or section code (e.g. the referral purpose text).
+//! reason naming the missing element or section code (e.g. the referral purpose text, the
+//! addressee's 医療機関番号, a MedicationRequest's authoredOn).
 
+mod entries;
 mod normalise;
 mod sections;
 

@@ -7,14 +7,14 @@
 //! Composition's identifier, so a corrected document replaces the earlier one; the same input
 //! gives the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tsunagi_adapters::Prescription;
 use uuid::Uuid;
 
-use super::sections;
+use super::{entries, sections};
 use super::{incomplete, DocumentKind};
 use crate::build::assemble::jst_timestamp;
 use crate::build::canonical::{medication, sendable};
@@ -241,6 +241,7 @@ pub(super) fn document(
     let order = std::iter::once(at).chain((0..entries.len()).filter(|i| *i != at));
     let mut aliases = BTreeMap::new();
     let mut resources: Vec<(String, Value)> = Vec::new();
+    let mut stable_ids: Vec<Option<String>> = Vec::new();
     for (position, i) in order.enumerate() {
         let Some(resource) = entries[i].get("resource").cloned() else {
             continue;
@@ -259,6 +260,8 @@ pub(super) fn document(
         if let Some(old) = old {
             aliases.insert(old.to_string(), url.clone());
         }
+        let id = resource.get("id").and_then(Value::as_str);
+        stable_ids.push(id.or(old).map(str::to_string));
         if let (Some(t), Some(id)) = (
             resource.get("resourceType").and_then(Value::as_str),
             resource.get("id").and_then(Value::as_str),
@@ -321,6 +324,18 @@ pub(super) fn document(
         .unwrap_or_else(|| format!("{patient_ref}\u{1f}{}", resources[0].1["date"]));
     let digest = hex::encode(&Sha256::digest(format!("{kind:?}\u{1f}{identity_source}"))[..16]);
     let identity = format!("{}-{}{digest}", settings.institution_number, kind.letter());
+    let authoring = authoring_urls(&resources[0].1);
+    let mut entries: Vec<entries::Entry<'_>> = resources
+        .iter_mut()
+        .enumerate()
+        .skip(1)
+        .map(|(i, (url, resource))| entries::Entry {
+            url,
+            resource,
+            stable_id: stable_ids.get(i).and_then(Option::as_deref),
+        })
+        .collect();
+    entries::complete(settings, &mut entries, &authoring)?;
     for (_, r) in resources.iter_mut().skip(1) {
         complete_entry(r, settings, &timestamp);
     }
@@ -353,6 +368,23 @@ pub(super) fn document(
         body: serde_json::to_vec(&bundle).unwrap_or_default(),
         patient_ref,
     })
+}
+
+/// The fullUrls of the Composition's custodian and authors (references already rewritten).
+fn authoring_urls(composition: &Value) -> BTreeSet<String> {
+    let custodian = composition.pointer("/custodian/reference");
+    let authors = composition
+        .get("author")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("reference"));
+    custodian
+        .into_iter()
+        .chain(authors)
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
 
 fn origin_source(origin: &InputOrigin) -> crate::build::SourceRef<'_> {

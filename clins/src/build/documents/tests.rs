@@ -46,6 +46,7 @@ fn section<'a>(sections: &'a Value, code: &str) -> &'a Value {
 fn a_referral_is_completed_into_the_profile_shape() {
     let rx = Prescription {
         drug_text: Some("追加錠".into()),
+        authored: Some("2025-06-01".into()),
         days: Some(7),
         ..Prescription::default()
     };
@@ -233,4 +234,145 @@ fn a_checkup_report_takes_its_profile_and_type() {
         "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eCheckupGeneral"
     );
     assert_eq!(j["entry"][0]["resource"]["title"], "健診結果報告書");
+}
+
+fn sample(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../config-examples/samples")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn resources<'a>(j: &'a Value, kind: &str) -> Vec<&'a Value> {
+    j["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == kind)
+        .collect()
+}
+
+fn systems(r: &Value) -> Vec<&str> {
+    r["identifier"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|i| i["system"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// What JP_Organization_eCS, JP_Condition_eCS and JP_MedicationRequest_eCS require of every
+/// entry (1.10.0): the 医療機関番号, resourceIdentifier and category, Rp number, order in Rp,
+/// authoredOn and dosageInstruction.
+fn assert_profiles_complete(j: &Value) {
+    for o in resources(j, "Organization") {
+        assert!(
+            systems(o).contains(&crate::build::clins::INSTITUTION_SYSTEM),
+            "{o}"
+        );
+    }
+    for c in resources(j, "Condition") {
+        assert!(systems(c).contains(&crate::build::clins::RESOURCE_INSTANCE_ID_SYSTEM));
+        assert_eq!(c["category"][0]["coding"][0]["code"], "encounter-diagnosis");
+        assert!(c["verificationStatus"]["coding"][0]["display"].is_string());
+    }
+    for m in resources(j, "MedicationRequest") {
+        let s = systems(m);
+        assert!(s.contains(&super::entries::RP_NUMBER_SYSTEM), "{m}");
+        assert!(s.contains(&super::entries::ORDER_IN_RP_SYSTEM), "{m}");
+        assert!(m["authoredOn"].is_string() && m["dosageInstruction"][0].is_object());
+    }
+}
+
+#[test]
+fn the_demo_documents_carry_what_the_profiles_require() {
+    let cases = [
+        ("09-referral-document.json", DocumentKind::Referral, 2, 1),
+        (
+            "10-discharge-summary.json",
+            DocumentKind::DischargeSummary,
+            1,
+            1,
+        ),
+        ("11-checkup-report.json", DocumentKind::CheckupGeneral, 1, 0),
+    ];
+    for (name, kind, organizations, medications) in cases {
+        let b = document(&sample(name), &[]).unwrap_or_else(|h| panic!("{name}: {h:?}"));
+        assert_eq!(b.kind, BundleKind::Document(kind), "{name}");
+        let j: Value = serde_json::from_slice(&b.body).unwrap();
+        assert_eq!(resources(&j, "Organization").len(), organizations, "{name}");
+        assert_eq!(
+            resources(&j, "MedicationRequest").len(),
+            medications,
+            "{name}"
+        );
+        assert_profiles_complete(&j);
+    }
+    // The referral's author takes the agent's number, its addressee the one its extensions
+    // compose (13 + 1 + 1234567).
+    let j: Value = serde_json::from_slice(
+        &document(&sample("09-referral-document.json"), &[])
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let numbers: Vec<&str> = resources(&j, "Organization")
+        .iter()
+        .filter_map(|o| o["identifier"][0]["value"].as_str())
+        .collect();
+    assert_eq!(numbers, ["1318814790", "1311234567"]);
+}
+
+#[test]
+fn a_canonical_prescription_joins_the_rps_and_one_without_a_date_holds_the_document() {
+    let rx = Prescription {
+        drug_text: Some("追加錠".into()),
+        authored: Some("2025-06-01".into()),
+        ..Prescription::default()
+    };
+    let b = document(&input(), &[&rx]).unwrap();
+    let j: Value = serde_json::from_slice(&b.body).unwrap();
+    assert_profiles_complete(&j);
+    let rps: Vec<&str> = resources(&j, "MedicationRequest")
+        .iter()
+        .filter_map(|m| {
+            m["identifier"]
+                .as_array()?
+                .iter()
+                .find(|i| i["system"] == super::entries::RP_NUMBER_SYSTEM)?["value"]
+                .as_str()
+        })
+        .collect();
+    assert_eq!(rps, ["1", "2"], "different usage: two Rps");
+    let undated = Prescription {
+        authored: None,
+        ..rx
+    };
+    let h = document(&input(), &[&undated]).unwrap_err();
+    assert_eq!(h.code, "medication-incomplete");
+    assert!(h.reason_en.contains("authoredOn") && h.reason_ja.contains("処方日"));
+}
+
+#[test]
+fn an_addressee_without_its_number_holds_the_referral_by_name() {
+    let mut d = input();
+    for e in d["entry"].as_array_mut().unwrap() {
+        if e["resource"]["id"] == "tsg-doc-org-to" {
+            e["resource"].as_object_mut().unwrap().remove("extension");
+        }
+    }
+    let h = document(&d, &[]).unwrap_err();
+    assert_eq!(h.code, "document-incomplete");
+    assert!(
+        h.reason_en.contains("identifier:medicalInstitutionCode"),
+        "{}",
+        h.reason_en
+    );
+    let mut undated = input();
+    for e in undated["entry"].as_array_mut().unwrap() {
+        if e["resource"]["resourceType"] == "MedicationRequest" {
+            e["resource"].as_object_mut().unwrap().remove("authoredOn");
+        }
+    }
+    let h = document(&undated, &[]).unwrap_err();
+    assert!(h.reason_en.contains("authoredOn"), "{}", h.reason_en);
 }
