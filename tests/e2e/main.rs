@@ -50,3 +50,6 @@ mod first_run;
 
 /// Links never lead a source out of its root; skipped and empty inputs leave a trace.
 mod symlinks;
+
+/// An official FHIR package loaded as a master (issue 11, part 2).
+mod fhir_package;

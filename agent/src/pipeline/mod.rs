@@ -78,6 +78,9 @@ pub struct Processor {
     validator: BundleValidator,
     /// Hold bundles with warnings too (`[validation] strict`).
     strict: bool,
+    /// Take the validation rules from `masters load fhir-package` when `terminology.db`
+    /// changes (no `[validation] fhir_package` in the config).
+    rules_from_masters: bool,
     /// Process-wide counters for /metrics (decode replacements).
     counters: Option<Arc<crate::ops::Counters>>,
     /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
@@ -107,6 +110,7 @@ impl Processor {
             builder,
             validator: BundleValidator::new(),
             strict: false,
+            rules_from_masters: false,
             counters: None,
             terminology: None,
             wake_sender,
@@ -119,6 +123,14 @@ impl Processor {
     /// Counts what /metrics reports (characters replaced while decoding).
     pub fn with_counters(mut self, counters: Arc<crate::ops::Counters>) -> Self {
         self.counters = Some(counters);
+        self
+    }
+
+    /// Follows `masters load fhir-package`: when `terminology.db` changes, the loaded package's
+    /// rules (else the built-in ones) replace the validator's (not when the config names a
+    /// package).
+    pub fn with_rules_from_masters(mut self, follow: bool) -> Self {
+        self.rules_from_masters = follow;
         self
     }
 
@@ -218,7 +230,11 @@ impl Processor {
         if let Some(t) = &mut self.terminology {
             // A terminology database that cannot be read fails the batch: nothing of it is
             // mapped with tables that may be stale, and it is read again.
-            t.refresh()?;
+            if t.refresh()? && self.rules_from_masters {
+                if let Some(v) = reload::rules_from_masters(&t.conn) {
+                    self.validator = v;
+                }
+            }
         }
         let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
         let mut versions: BatchVersions = HashMap::new();

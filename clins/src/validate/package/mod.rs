@@ -87,7 +87,8 @@ pub enum PackageError {
 pub struct Skips {
     /// Required bindings whose ValueSet is not expandable from the package.
     pub bindings: usize,
-    /// Slices whose discriminator cannot be evaluated (by profile, exists).
+    /// Slices carrying a rule whose discriminator cannot be evaluated (by profile, exists);
+    /// slices without any rule are not in the tables and not counted.
     pub slices: usize,
 }
 
