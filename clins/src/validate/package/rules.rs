@@ -335,7 +335,7 @@ fn kept(elements: &[Raw]) -> Vec<bool> {
         }
         let mut changed = false;
         for i in 0..elements.len() {
-            if !(keep[i] && elements[i].slice) || !targets_added.insert(i) {
+            if !(keep[i] && elements[i].slice && targets_added.insert(i)) {
                 continue;
             }
             let Some(base) = parent_id(&elements[i].rule.id).and_then(|p| index.get(p)) else {
