@@ -124,8 +124,9 @@ pub struct UnmappedPolicyConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationConfig {
-    /// The official JP-CLINS package directory (jp-eCSCLINS.r4 1.10.0, unpacked). When set,
-    /// bundles are also checked against its StructureDefinitions; the built-in rules always run.
+    /// An official JP-CLINS package directory (jp-eCSCLINS.r4, unpacked). When set, its
+    /// StructureDefinitions' rules replace the built-in profile rule tables (1.10.0); the
+    /// hand-written rules always run. Unset: the built-in tables.
     #[serde(default)]
     pub fhir_package: Option<PathBuf>,
     /// Hold bundles that raise warnings too, not only errors.

@@ -147,7 +147,8 @@ pub async fn start(
         wake_sender.clone(),
     )
     .map_err(|e| DaemonError::Settings(e.to_string()))?
-    .with_counters(counters.clone());
+    .with_counters(counters.clone())
+    .with_readiness(readiness.clone());
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);

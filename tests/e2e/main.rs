@@ -54,3 +54,5 @@ mod symlinks;
 
 /// Documents (referral, discharge summary, checkup report) built to pass the official profiles.
 mod documents;
+/// An official FHIR package loaded as a master (issue 11, part 2).
+mod fhir_package;

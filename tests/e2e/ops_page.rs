@@ -106,6 +106,11 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_work_done() {
     assert!(ok, "{err}");
     let (code, ready) = get(&w, &format!("{base}/readyz"));
     assert_eq!(code, 200, "{ready}");
+    // Issue 11: which IG version validates (no package configured: the built-in one).
+    assert!(
+        ready.contains("jp-eCSCLINS.r4#1.10.0 (built-in)"),
+        "{ready}"
+    );
     let (_, before) = get(&w, &format!("{base}/metrics"));
     for i in 0..3 {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));

@@ -79,7 +79,7 @@ pub fn run(paths: &[PathBuf], format: Format, reveal: bool, setup: Setup) -> any
     drop(writer);
     let _ = writer_thread.join();
     let reader = store::open(&store_dir)?;
-    let mut report = Report::new(format, reveal, setup.settings.validator()?);
+    let mut report = Report::new(format, reveal, setup.settings.validator(&data_dir)?);
     for (c, id) in candidates.iter().zip(ids) {
         report.input(&reader, c, id)?;
     }

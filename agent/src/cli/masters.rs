@@ -1,5 +1,6 @@
-//! `tsunagi masters load|status`: load a national code master file as a new version, and show what is
-//! loaded. The masters live in `DATA_DIR/terminology.db` (see `masters::store`).
+//! `tsunagi masters load|status`: load a national code master file (or an official FHIR
+//! package, `fhir-package`) as a new version, and show what is loaded. The masters live in
+//! `DATA_DIR/terminology.db` (see `masters::store`).
 
 use std::path::PathBuf;
 
@@ -15,10 +16,12 @@ pub enum MastersAction {
     /// the current version stays active).
     Load {
         /// medis-disease, medis-modifier, medis-modifier-exchange, receipt-disease,
-        /// receipt-modifier, jlac10, clins-lab, yj, jfagy or hot.
+        /// receipt-modifier, jlac10, clins-lab, yj, jfagy, hot, or fhir-package (an official
+        /// JP-CLINS package directory: its profiles become the validation rules).
         #[arg(value_parser = parse_kind)]
-        kind: MasterKind,
-        /// The master file (for clins-lab: a CodeSystem JSON file or a directory of them).
+        kind: Loadable,
+        /// The master file (for clins-lab: a CodeSystem JSON file or a directory of them; for
+        /// fhir-package: the unpacked package directory).
         file: PathBuf,
         /// Version label (default: from the file name, e.g. nmain528 → 528, or the content).
         #[arg(long)]
@@ -32,15 +35,89 @@ pub enum MastersAction {
     },
 }
 
-fn parse_kind(s: &str) -> Result<MasterKind, String> {
+/// What `masters load` can load.
+#[derive(Debug, Clone, Copy)]
+pub enum Loadable {
+    /// A national code master.
+    Master(MasterKind),
+    /// An official FHIR package (the validation rules).
+    FhirPackage,
+}
+
+fn parse_kind(s: &str) -> Result<Loadable, String> {
+    if s == masters::store::FHIR_PACKAGE_KIND {
+        return Ok(Loadable::FhirPackage);
+    }
     s.parse()
+        .map(Loadable::Master)
+        .map_err(|e: String| format!("{e} (or {})", masters::store::FHIR_PACKAGE_KIND))
+}
+
+/// `masters load fhir-package DIR`.
+fn load_package(target: &Target, dir: &std::path::Path) -> anyhow::Result<bool> {
+    let mut conn = masters::store::open(&target.data_dir()?)?;
+    match masters::fhir_package::load(&mut conn, dir) {
+        Ok(r) if r.stored.unchanged => {
+            println!(
+                "fhir-package: {} is already the active version; nothing changed / 変更なし",
+                r.package
+            );
+            Ok(true)
+        }
+        Ok(r) => {
+            println!(
+                "fhir-package: loaded {} ({} profiles, {} rule elements){}: validation uses it from the next batch / 取り込みました（次のバッチから検証に使われます）",
+                r.package,
+                r.profiles,
+                r.elements,
+                r.stored.replaced.map(|p| format!(", replaces {p}")).unwrap_or_default()
+            );
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!(
+                "refused / 取り込みを中止しました: {}: {e}\n  the active version is unchanged / 現在の版はそのまま使われます",
+                dir.display()
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// The `fhir-package` line of `masters status`: the loaded package, else the built-in rules.
+fn package_status(data_dir: &std::path::Path, exists: bool) -> anyhow::Result<()> {
+    let active = match exists {
+        true => masters::store::active_fhir_package(&masters::store::open(data_dir)?)?,
+        false => None,
+    };
+    match active {
+        Some((v, _)) => println!(
+            "  {:<24} {:<14} {:>8} elements {}  {}  (validation rules / 検証規則)",
+            masters::store::FHIR_PACKAGE_KIND,
+            v.label,
+            v.entries,
+            super::status::fmt_ms(v.loaded_at_ms),
+            v.source_name
+        ),
+        None => println!(
+            "  {:<24} (not loaded: built-in {} validates / 未登録: 組込みの版で検証)",
+            masters::store::FHIR_PACKAGE_KIND,
+            tsunagi_clins::validate::Package::builtin().id
+        ),
+    }
+    Ok(())
 }
 
 /// Runs the action; `Ok(false)` when a file was refused (exit 1).
 pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
     match action {
         MastersAction::Load {
-            kind,
+            kind: Loadable::FhirPackage,
+            file,
+            ..
+        } => load_package(target, &file),
+        MastersAction::Load {
+            kind: Loadable::Master(kind),
             file,
             version,
         } => {
@@ -119,6 +196,7 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
                     );
                 }
             }
+            package_status(data_dir, path.exists())?;
             Ok(true)
         }
     }

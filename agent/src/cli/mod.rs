@@ -174,8 +174,8 @@ pub enum Command {
         /// Fail on warnings too.
         #[arg(long)]
         strict: bool,
-        /// The official FHIR package directory (else TSUNAGI_FHIR_PACKAGE); adds the
-        /// StructureDefinition checks.
+        /// An official FHIR package directory (else TSUNAGI_FHIR_PACKAGE) whose profile rules
+        /// replace the built-in ones (jp-eCSCLINS.r4 1.10.0).
         #[arg(long)]
         package: Option<PathBuf>,
         /// Output format.

@@ -1,5 +1,7 @@
 //! `tsunagi validate FILE... [--strict] [--package DIR] [--format text|json]`: the pre-send
-//! JP-CLINS validation, on files, without a database.
+//! JP-CLINS validation, on files, without a database: the hand-written rules and the profile
+//! rules, from the built-in tables (jp-eCSCLINS.r4 1.10.0) unless `--package` (or
+//! `TSUNAGI_FHIR_PACKAGE`) names a package directory, whose rules then replace them.
 //!
 //! One finding per line, `FILE: SEVERITY RULE PATH MESSAGE_EN / MESSAGE_JA`, never a value from
 //! the file. Exit 0 when no file has an error, 1 when one has (or a warning, with `--strict`,
@@ -114,6 +116,7 @@ pub fn run(
     if format == Format::Json {
         let doc = json!({
             "package": package.as_ref().map(|p| p.id.clone()),
+            "profile_rules": validator.package().map(|p| p.id.clone()),
             "skipped": package.as_ref().map(|p| p.skips()),
             "strict": strict,
             "pass": all_pass,

@@ -26,6 +26,7 @@
 // The CLI loads and reports; the lookup API (MasterSet, format checks) is for the pipeline,
 // which is wired to it by the integrator. Until then parts of it are unused in the binary.
 
+pub mod fhir_package;
 pub mod format;
 pub mod kinds;
 mod parse;
@@ -359,6 +360,10 @@ pub enum MasterError {
         /// Why.
         reason: String,
     },
+    /// An official FHIR package that cannot become the validation rules (unreadable, broken
+    /// JSON, no JP-CLINS profiles, packed).
+    #[error("{0}")]
+    FhirPackage(String),
     /// SQLite failed; nothing of this load was kept.
     #[error("database error (nothing of this load was kept): {0} / データベースエラー(この取り込みは反映されていません)")]
     Sqlite(#[from] rusqlite::Error),

@@ -305,3 +305,111 @@ pub(crate) fn active_versions(
     }
     Ok(out)
 }
+
+/// The `master_version.kind` under which official FHIR packages (their profile rule tables)
+/// are stored; not a [`MasterKind`], so [`status`] and [`MasterSet`](super::MasterSet) leave
+/// it alone.
+pub const FHIR_PACKAGE_KIND: &str = "fhir-package";
+
+/// What storing a package's rule tables did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageStored {
+    /// The label of the version it replaced.
+    pub replaced: Option<String>,
+    /// The same tables were already active: nothing changed.
+    pub unchanged: bool,
+}
+
+/// Stores the rule tables `tables` of package `label` as the active FHIR package, in one
+/// transaction (one `master_entry` row holds the tables); keeps the version it replaced and
+/// deletes older ones, like [`load`].
+pub fn store_fhir_package(
+    conn: &mut Connection,
+    label: &str,
+    source_name: &str,
+    elements: usize,
+    tables: &str,
+) -> Result<PackageStored, MasterError> {
+    ensure_schema(conn)?;
+    let sha256 = crate::store::sha256_hex(tables.as_bytes());
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let active: Option<(i64, String, String)> = tx
+        .query_row(
+            "SELECT id, label, sha256 FROM master_version WHERE kind = ?1 AND active = 1",
+            [FHIR_PACKAGE_KIND],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if active.as_ref().is_some_and(|(_, _, sha)| *sha == sha256) {
+        return Ok(PackageStored {
+            replaced: None,
+            unchanged: true,
+        });
+    }
+    tx.execute(
+        "INSERT INTO master_version (kind, label, loaded_at, source_name, sha256, entry_count, active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        params![
+            FHIR_PACKAGE_KIND,
+            label,
+            crate::store::now_ms(),
+            source_name,
+            sha256,
+            elements as i64
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO master_entry (version_id, code, display) VALUES (?1, 'tables', ?2)",
+        params![id, tables],
+    )?;
+    if let Some((old_id, _, _)) = &active {
+        tx.execute(
+            "UPDATE master_version SET active = 0 WHERE id = ?1",
+            [old_id],
+        )?;
+    }
+    tx.execute("UPDATE master_version SET active = 1 WHERE id = ?1", [id])?;
+    let keep_old = active.as_ref().map_or(-1, |a| a.0);
+    let stale = "SELECT id FROM master_version WHERE kind = ?1 AND id NOT IN (?2, ?3)";
+    tx.execute(
+        &format!("DELETE FROM master_entry WHERE version_id IN ({stale})"),
+        params![FHIR_PACKAGE_KIND, id, keep_old],
+    )?;
+    tx.execute(
+        "DELETE FROM master_version WHERE kind = ?1 AND id NOT IN (?2, ?3)",
+        params![FHIR_PACKAGE_KIND, id, keep_old],
+    )?;
+    tx.commit()?;
+    Ok(PackageStored {
+        replaced: active.map(|(_, label, _)| label),
+        unchanged: false,
+    })
+}
+
+/// The active FHIR package: its version facts and rule tables.
+pub fn active_fhir_package(
+    conn: &Connection,
+) -> Result<Option<(VersionInfo, String)>, MasterError> {
+    ensure_schema(conn)?;
+    conn.query_row(
+        "SELECT v.label, v.entry_count, v.loaded_at, v.source_name, v.sha256, e.display
+         FROM master_version v JOIN master_entry e ON e.version_id = v.id
+         WHERE v.kind = ?1 AND v.active = 1 AND e.code = 'tables'",
+        [FHIR_PACKAGE_KIND],
+        |r| {
+            Ok((
+                VersionInfo {
+                    label: r.get(0)?,
+                    entries: r.get(1)?,
+                    loaded_at_ms: r.get(2)?,
+                    source_name: r.get(3)?,
+                    sha256: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(MasterError::from)
+}

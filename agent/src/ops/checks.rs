@@ -15,7 +15,7 @@ use super::snapshot;
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Check {
-    /// `store`, `masters` or `uplink`.
+    /// `store`, `masters`, `uplink` or `validation` (which profile rules validate).
     pub name: &'static str,
     /// Whether it passes.
     pub ok: bool,
@@ -91,9 +91,19 @@ pub fn run(data_dir: &Path, readiness: &Readiness) -> Checks {
         ok: up != UplinkState::Down,
         state: up.as_str().into(),
     };
+    let mut checks = vec![store, masters, uplink];
+    // Which IG version validates: a fact, never a reason to be unready.
+    let rules = readiness.validation();
+    if !rules.is_empty() {
+        checks.push(Check {
+            name: "validation",
+            ok: true,
+            state: rules,
+        });
+    }
     Checks {
-        ready: store.ok && masters.ok && uplink.ok,
-        checks: vec![store, masters, uplink],
+        ready: checks.iter().all(|c| c.ok),
+        checks,
     }
 }
 
@@ -118,6 +128,11 @@ mod tests {
         assert!(run(dir.path(), &r).ready);
         r.set_uplink(UplinkState::Down);
         assert!(!run(dir.path(), &r).ready);
+        r.set_uplink(UplinkState::Ok);
+        r.set_validation("jp-eCSCLINS.r4#1.10.0 (built-in)".into());
+        let c = run(dir.path(), &r);
+        assert!(c.ready);
+        assert_eq!(c.checks[3].state, "jp-eCSCLINS.r4#1.10.0 (built-in)");
     }
 
     #[test]

@@ -152,6 +152,7 @@ fn health(h: &mut String, lang: Lang, d: &PageData<'_>) {
             "store" => lang.t("データベース", "Database"),
             "masters" => lang.t("コードマスタ", "Code masters"),
             "uplink" => lang.t("送信先 (CLINS)", "Uplink (CLINS)"),
+            "validation" => lang.t("検証規則 (JP-CLINS IG)", "Validation rules (JP-CLINS IG)"),
             _ => c.name,
         };
         let class = if c.ok { "ok" } else { "ng" };

@@ -55,6 +55,9 @@ pub struct Readiness {
     store_lost: OnceLock<StoreLost>,
     masters_loaded: AtomicBool,
     uplink: AtomicU8,
+    /// Which profile rules validate (`jp-eCSCLINS.r4#1.10.0 (built-in)`); empty until the
+    /// processor says.
+    validation: Mutex<String>,
 }
 
 impl Readiness {
@@ -95,6 +98,17 @@ impl Readiness {
     /// See [`Readiness::set_uplink`].
     pub fn uplink(&self) -> UplinkState {
         UplinkState::from_u8(self.uplink.load(Ordering::Relaxed))
+    }
+    /// The profile rules the processor validates with (set at start and on each reload).
+    pub fn set_validation(&self, rules: String) {
+        *self.validation.lock().unwrap_or_else(|p| p.into_inner()) = rules;
+    }
+    /// See [`Readiness::set_validation`]; empty when not set.
+    pub fn validation(&self) -> String {
+        self.validation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

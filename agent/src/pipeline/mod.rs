@@ -78,6 +78,11 @@ pub struct Processor {
     validator: BundleValidator,
     /// Hold bundles with warnings too (`[validation] strict`).
     strict: bool,
+    /// Take the validation rules from `masters load fhir-package` when `terminology.db`
+    /// changes (no `[validation] fhir_package` in the config).
+    rules_from_masters: bool,
+    /// Where to say which rules validate.
+    readiness: Option<Arc<crate::ops::Readiness>>,
     /// Process-wide counters for /metrics (decode replacements).
     counters: Option<Arc<crate::ops::Counters>>,
     /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
@@ -107,6 +112,8 @@ impl Processor {
             builder,
             validator: BundleValidator::new(),
             strict: false,
+            rules_from_masters: false,
+            readiness: None,
             counters: None,
             terminology: None,
             wake_sender,
@@ -119,6 +126,38 @@ impl Processor {
     /// Counts what /metrics reports (characters replaced while decoding).
     pub fn with_counters(mut self, counters: Arc<crate::ops::Counters>) -> Self {
         self.counters = Some(counters);
+        self
+    }
+
+    /// Says on the ops surface (`/readyz`, the status page) which profile rules validate, now
+    /// and after each reload.
+    pub fn with_readiness(mut self, readiness: Arc<crate::ops::Readiness>) -> Self {
+        self.readiness = Some(readiness);
+        self.publish_rules();
+        self
+    }
+
+    /// `name#version (origin)` of the profile rules in use, to the readiness facts.
+    fn publish_rules(&self) {
+        let Some(r) = &self.readiness else {
+            return;
+        };
+        let rules = match self.validator.package() {
+            None => "hand-written rules only".to_string(),
+            Some(p) if Arc::ptr_eq(p, &crate::validate::Package::builtin()) => {
+                format!("{} (built-in)", p.id)
+            }
+            Some(p) if self.rules_from_masters => format!("{} (masters load fhir-package)", p.id),
+            Some(p) => format!("{} ([validation] fhir_package)", p.id),
+        };
+        r.set_validation(rules);
+    }
+
+    /// Follows `masters load fhir-package`: when `terminology.db` changes, the loaded package's
+    /// rules (else the built-in ones) replace the validator's (not when the config names a
+    /// package).
+    pub fn with_rules_from_masters(mut self, follow: bool) -> Self {
+        self.rules_from_masters = follow;
         self
     }
 
@@ -218,7 +257,12 @@ impl Processor {
         if let Some(t) = &mut self.terminology {
             // A terminology database that cannot be read fails the batch: nothing of it is
             // mapped with tables that may be stale, and it is read again.
-            t.refresh()?;
+            if t.refresh()? && self.rules_from_masters {
+                if let Some(v) = reload::rules_from_masters(&t.conn) {
+                    self.validator = v;
+                    self.publish_rules();
+                }
+            }
         }
         let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
         let mut versions: BatchVersions = HashMap::new();

@@ -1,4 +1,5 @@
-//! Keeping the map stage current: masters and mapping table reloaded when the CLI changes them.
+//! Keeping the map and validate stages current: masters, mapping table and a loaded FHIR
+//! package reloaded when the CLI changes them.
 
 use super::*;
 
@@ -15,12 +16,13 @@ pub(super) struct LiveTerminology {
 
 impl LiveTerminology {
     /// Reloads masters and mapping table when the CLI changed them; keeps the old ones (and
-    /// says so) when the new ones cannot be read. Fails when it cannot tell whether they
+    /// says so) when the new ones cannot be read. `Ok(true)` when `terminology.db` changed
+    /// (the caller reloads a loaded FHIR package too). Fails when it cannot tell whether they
     /// changed (the caller fails its batch and tries again).
-    pub(super) fn refresh(&mut self) -> Result<(), StoreError> {
+    pub(super) fn refresh(&mut self) -> Result<bool, StoreError> {
         let now = crate::masters::store::data_version(&self.conn)?;
         if now == self.version {
-            return Ok(());
+            return Ok(false);
         }
         match Mapper::open(&self.data_dir, self.policies) {
             Ok(m) => {
@@ -37,6 +39,23 @@ impl LiveTerminology {
                 tracing::error!(error = %e, "reloading the terminology failed; the previous one stays in use")
             }
         }
-        Ok(())
+        Ok(true)
+    }
+}
+
+/// The validation rules after `terminology.db` changed: the loaded FHIR package's, else the
+/// built-in ones; `None` (the caller keeps its rules, and it is logged) when the stored
+/// package cannot be read.
+pub(super) fn rules_from_masters(conn: &Connection) -> Option<BundleValidator> {
+    match crate::masters::fhir_package::active(conn) {
+        Ok(Some((info, package))) => {
+            tracing::info!(package = %package.id, version = %info.label, "FHIR package in use for validation");
+            Some(BundleValidator::with_package(package))
+        }
+        Ok(None) => Some(BundleValidator::new()),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the loaded FHIR package failed; the previous rules stay in use");
+            None
+        }
     }
 }

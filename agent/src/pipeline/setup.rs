@@ -93,15 +93,27 @@ impl ProcessorSettings {
         })
     }
 
-    /// The validator these settings name.
-    pub fn validator(&self) -> Result<BundleValidator, SetupError> {
+    /// The validator these settings name for `data_dir`: the config's `fhir_package`, else
+    /// the package loaded with `masters load fhir-package`, else the built-in profile rules.
+    pub fn validator(&self, data_dir: &Path) -> Result<BundleValidator, SetupError> {
         match &self.fhir_package {
-            None => Ok(BundleValidator::new()),
+            None => loaded_rules(data_dir),
             Some(dir) => {
                 let package = Package::load(dir).map_err(|e| SetupError::Package(e.to_string()))?;
                 Ok(BundleValidator::with_package(Arc::new(package)))
             }
         }
+    }
+}
+
+/// The rules of the package loaded into `data_dir`'s `terminology.db`, else the built-in ones.
+fn loaded_rules(data_dir: &Path) -> Result<BundleValidator, SetupError> {
+    let conn = crate::masters::store::open(data_dir)
+        .map_err(|e| SetupError::Terminology(e.to_string()))?;
+    match crate::masters::fhir_package::active(&conn) {
+        Ok(Some((_, package))) => Ok(BundleValidator::with_package(package)),
+        Ok(None) => Ok(BundleValidator::new()),
+        Err(e) => Err(SetupError::Package(e.to_string())),
     }
 }
 
@@ -121,7 +133,8 @@ impl Processor {
             BundleBuilder::new(settings.build.clone()),
             wake_sender,
         )
-        .with_validator(settings.validator()?, settings.strict);
+        .with_validator(settings.validator(data_dir)?, settings.strict)
+        .with_rules_from_masters(settings.fhir_package.is_none());
         for (name, types) in &settings.ssmix2_types {
             p = p.with_ssmix2_types(name, types.clone());
         }

@@ -608,3 +608,44 @@ fn an_input_with_no_clinical_content_is_quarantined_with_a_reason() {
         .unwrap();
     assert_eq!(processed, 1, "the patient still flows");
 }
+
+/// Issue 11, part 2: a package loaded while the processor runs changes the verdict of the next
+/// batch, without a restart.
+#[test]
+fn a_fhir_package_loaded_while_running_validates_the_next_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, w) = mapped_processor(dir.path());
+    let mut p = p.with_rules_from_masters(true);
+    put(&w, "patient.json", PATIENT.as_bytes());
+    p.step().unwrap();
+    put(&w, "condition.json", CONDITION.as_bytes());
+    p.step().unwrap();
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        ),
+        1
+    );
+    // A package whose JP_Condition_eCS requires a note, which the condition lacks.
+    let pkg = dir.path().join("pkg");
+    crate::masters::fhir_package::tests::write_package(&pkg, "1.11.0", 0);
+    let sd = serde_json::json!({"resourceType": "StructureDefinition",
+        "url": "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Condition_eCS",
+        "snapshot": {"element": [
+            {"id": "Condition", "min": 0, "max": "*"},
+            {"id": "Condition.note", "min": 1, "max": "*", "base": {"max": "*"}}]}});
+    std::fs::write(pkg.join("sd-condition.json"), sd.to_string()).unwrap();
+    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
+    let second = CONDITION.replace("\"c1\"", "\"c2\"");
+    put(&w, "condition-2.json", second.as_bytes());
+    p.step().unwrap();
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM outbox WHERE state = 'held' AND last_error LIKE '%resource.note%'"
+        ),
+        1
+    );
+}

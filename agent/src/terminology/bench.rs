@@ -1,5 +1,7 @@
-//! The map + build + validate benchmark (issue 4): bundles per second on one core, and the
-//! memory with every public master loaded. Release mode, by hand:
+//! The map + build + validate benchmark (issues 4 and 11): bundles per second on one core,
+//! with the hand-written rules only and with the default (hand-written + the built-in profile
+//! rules), validation also timed alone; the memory with every public master loaded and with
+//! the profile rules parsed. Release mode, by hand:
 //!
 //! `cargo test -p tsunagi --release -- --ignored map_build_validate_benchmark --nocapture`
 //!
@@ -34,15 +36,20 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn peak_rss_kib() -> u64 {
+/// A memory figure of `/proc/self/status` in KiB (`VmHWM:` peak, `VmRSS:` now); 0 elsewhere.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
 }
 
 #[test]
@@ -119,56 +126,111 @@ fn map_build_validate_benchmark() {
     let builder = BundleBuilder::new(
         BuildSettings::new("1318814790", Some(("01".into(), "内科".into()))).unwrap(),
     );
-    let validator = crate::validate::BundleValidator::new();
-    let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
-    let origin = InputOrigin {
-        source: "bench".into(),
-        ..InputOrigin::default()
-    };
-    let mut directory: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let (mut bundles, mut held, mut bytes_out) = (0usize, 0usize, 0usize);
-    let started = Instant::now();
-    for _ in 0..rounds {
-        for (key, records) in &inputs {
-            let ctx = BuildContext {
-                input_key: key,
-                received_at,
-            };
-            let answers = mapper.for_input();
-            let result = builder.build_mapped(
-                &ctx,
-                &origin,
-                records,
-                &directory,
-                Some(&answers as &dyn Terminology),
-            );
-            for (r, p) in result.patients {
-                directory.insert(r, p);
-            }
-            for b in &result.bundles {
-                let checked = crate::pipeline::check_bundle(&validator, false, b);
-                if checked.verdict.is_some() {
-                    held += 1;
-                }
-                bytes_out += b.body.len();
-            }
-            bundles += result.bundles.len();
-            std::hint::black_box(answers.into_outcomes());
+    let hand_written = crate::validate::BundleValidator::hand_written();
+    let rss_rules_before = status_kib("VmRSS:");
+    let by_default = crate::validate::BundleValidator::new();
+    let rss_rules = status_kib("VmRSS:");
+    let mut bundles = 0;
+    for (label, validator) in [
+        ("hand-written rules only", &hand_written),
+        ("default: hand-written + profile rules", &by_default),
+    ] {
+        let run = Run {
+            inputs: &inputs,
+            rounds,
+            builder: &builder,
+            mapper: &mapper,
         }
+        .measure(validator);
+        bundles = run.bundles;
+        println!(
+            "{label}: {} inputs x {rounds} rounds -> {} bundles ({} held for findings, {:.1} MiB JSON) in {:.2} s: {:.0} bundles/s map+build+validate, {:.0} inputs/s; validate alone {:.2} s: {:.0} bundles/s, on one core",
+            inputs.len(),
+            run.bundles,
+            run.held,
+            run.bytes_out as f64 / 1_048_576.0,
+            run.secs,
+            run.bundles as f64 / run.secs,
+            (inputs.len() * rounds) as f64 / run.secs,
+            run.validate_secs,
+            run.bundles as f64 / run.validate_secs,
+        );
     }
-    let secs = started.elapsed().as_secs_f64();
     println!(
-        "map+build+validate: {} inputs x {rounds} rounds -> {bundles} bundles ({held} held for findings, {:.1} MiB JSON) in {secs:.2} s: {:.0} bundles/s, {:.0} inputs/s on one core",
-        inputs.len(),
-        bytes_out as f64 / 1_048_576.0,
-        bundles as f64 / secs,
-        (inputs.len() * rounds) as f64 / secs
-    );
-    println!(
-        "peak RSS: {:.1} MiB before masters, {:.1} MiB with masters loaded, {:.1} MiB at the end",
+        "peak RSS: {:.1} MiB before masters, {:.1} MiB with masters loaded, {:.1} MiB at the end; RSS {:.1} MiB before the built-in profile rules are parsed, {:.1} MiB after",
         rss_before as f64 / 1024.0,
         rss_masters as f64 / 1024.0,
-        peak_rss_kib() as f64 / 1024.0
+        peak_rss_kib() as f64 / 1024.0,
+        rss_rules_before as f64 / 1024.0,
+        rss_rules as f64 / 1024.0
     );
     assert!(bundles > 0);
+}
+
+/// One measured pass over the parsed inputs.
+struct Run<'a> {
+    inputs: &'a [(String, Vec<Record>)],
+    rounds: usize,
+    builder: &'a BundleBuilder,
+    mapper: &'a Mapper,
+}
+
+/// What one pass produced and how long it took.
+struct Measured {
+    bundles: usize,
+    held: usize,
+    bytes_out: usize,
+    secs: f64,
+    validate_secs: f64,
+}
+
+impl Run<'_> {
+    fn measure(&self, validator: &crate::validate::BundleValidator) -> Measured {
+        let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
+        let origin = InputOrigin {
+            source: "bench".into(),
+            ..InputOrigin::default()
+        };
+        let mut directory: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let (mut bundles, mut held, mut bytes_out) = (0usize, 0usize, 0usize);
+        let mut validating = std::time::Duration::ZERO;
+        let started = Instant::now();
+        for _ in 0..self.rounds {
+            for (key, records) in self.inputs {
+                let ctx = BuildContext {
+                    input_key: key,
+                    received_at,
+                };
+                let answers = self.mapper.for_input();
+                let result = self.builder.build_mapped(
+                    &ctx,
+                    &origin,
+                    records,
+                    &directory,
+                    Some(&answers as &dyn Terminology),
+                );
+                for (r, p) in result.patients {
+                    directory.insert(r, p);
+                }
+                for b in &result.bundles {
+                    let t = Instant::now();
+                    let checked = crate::pipeline::check_bundle(validator, false, b);
+                    validating += t.elapsed();
+                    if checked.verdict.is_some() {
+                        held += 1;
+                    }
+                    bytes_out += b.body.len();
+                }
+                bundles += result.bundles.len();
+                std::hint::black_box(answers.into_outcomes());
+            }
+        }
+        Measured {
+            bundles,
+            held,
+            bytes_out,
+            secs: started.elapsed().as_secs_f64(),
+            validate_secs: validating.as_secs_f64(),
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Acceptance against the official material beside the checkout (skipped with a message when
-//! `/work/shared` is absent): every IG example gets the verdict jp-eCSCLINS.r4 1.10.0 gives it,
-//! from the built-in layer alone and with the package; the constraint coverage listing; and
-//! the `#[ignore]` throughput benchmark.
+//! `../shared` is absent): every IG example gets the verdict jp-eCSCLINS.r4 1.10.0 gives it,
+//! from the hand-written layer alone, by default and with the package; every single-element
+//! deletion of every example gets the same verdict by default as with the package; the
+//! built-in tables are what the generator makes of the package; the constraint coverage
+//! listing; and the `#[ignore]` throughput benchmark.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,8 +121,9 @@ fn every_example_gets_the_verdict_of_the_official_package() {
     let Some(dir) = shared() else { return };
     let package = Arc::new(Package::load(&dir.join("fhir/jp-eCSCLINS.r4-1.10.0")).unwrap());
     let layers = [
-        ("built-in", Validator::new()),
-        ("built-in+package", Validator::with_package(package)),
+        ("hand-written", Validator::hand_written()),
+        ("default", Validator::new()),
+        ("with package", Validator::with_package(package)),
     ];
     let mut wrong = Vec::new();
     for path in examples(&dir) {
@@ -147,7 +150,7 @@ fn the_display_errors_come_from_both_layers() {
     let package = Package::load(&dir.join("fhir/jp-eCSCLINS.r4-1.10.0")).unwrap();
     for (name, _) in ERRORS {
         let doc = load(&dir.join("examples/jp-clins").join(name));
-        let builtin = Validator::new().validate_document(&doc);
+        let builtin = Validator::hand_written().validate_document(&doc);
         let mut from_package = Vec::new();
         if name.starts_with("Bundle") {
             for (i, e) in doc["entry"].as_array().unwrap().iter().enumerate() {
@@ -173,6 +176,129 @@ fn the_display_errors_come_from_both_layers() {
             );
         }
     }
+}
+
+/// Every path (object key or array item) inside `v`, as pointer segments.
+fn element_paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let children: Vec<(String, &Value)> = match v {
+        Value::Object(o) => o.iter().map(|(k, x)| (k.clone(), x)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i.to_string(), x))
+            .collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        prefix.push(key);
+        out.push(prefix.clone());
+        element_paths(child, prefix, out);
+        prefix.pop();
+    }
+}
+
+/// `doc` without the element at `path`.
+fn without(doc: &Value, path: &[String]) -> Value {
+    let mut copy = doc.clone();
+    let (last, parent) = path.split_last().unwrap();
+    let mut at = &mut copy;
+    for seg in parent {
+        at = match at {
+            Value::Object(o) => o.get_mut(seg).unwrap(),
+            Value::Array(a) => &mut a[seg.parse::<usize>().unwrap()],
+            _ => unreachable!(),
+        };
+    }
+    match at {
+        Value::Object(o) => {
+            o.remove(last);
+        }
+        Value::Array(a) => {
+            a.remove(last.parse::<usize>().unwrap());
+        }
+        _ => unreachable!(),
+    }
+    copy
+}
+
+/// Mutants per example at most (the largest example, the referral bundle, has about 1,000
+/// elements; every example is covered whole under this cap).
+const MUTANT_CAP: usize = 2_000;
+
+fn pass_or_fail(findings: &[Finding]) -> &'static str {
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        "error"
+    } else {
+        "ok"
+    }
+}
+
+#[test]
+fn every_deletion_mutant_gets_the_package_verdict_by_default() {
+    let Some(dir) = shared() else {
+        println!("skipped: ../shared/fhir/jp-eCSCLINS.r4-1.10.0 absent");
+        return;
+    };
+    let package = Arc::new(Package::load(&dir.join("fhir/jp-eCSCLINS.r4-1.10.0")).unwrap());
+    let by_default = Validator::new();
+    let with_package = Validator::with_package(package);
+    let hand_written = Validator::hand_written();
+    let (mut total, mut errors, mut only_profiles) = (0, 0, 0);
+    let mut differ = Vec::new();
+    let files = examples(&dir);
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let doc = load(path);
+        let mut paths = Vec::new();
+        element_paths(&doc, &mut Vec::new(), &mut paths);
+        let stride = paths.len().div_ceil(MUTANT_CAP).max(1);
+        let mutants = std::iter::once(doc.clone())
+            .chain(paths.iter().step_by(stride).map(|p| without(&doc, p)));
+        for (i, mutant) in mutants.enumerate() {
+            total += 1;
+            let want = pass_or_fail(&with_package.validate_document(&mutant));
+            let got = pass_or_fail(&by_default.validate_document(&mutant));
+            errors += usize::from(want == "error");
+            if got == "error" && pass_or_fail(&hand_written.validate_document(&mutant)) == "ok" {
+                only_profiles += 1;
+            }
+            if got != want {
+                let deleted = if i == 0 {
+                    "none".to_string()
+                } else {
+                    paths[(i - 1) * stride].join("/")
+                };
+                differ.push(format!(
+                    "{name} without {deleted}: default {got}, package {want}"
+                ));
+            }
+        }
+    }
+    println!(
+        "{} examples, {total} documents (examples and deletion mutants): {errors} errors under the package, \
+         {only_profiles} caught only by the profile rules, {} verdicts differ",
+        files.len(),
+        differ.len()
+    );
+    assert!(files.len() >= 40, "only {} examples", files.len());
+    assert!(
+        only_profiles > 0,
+        "the profile rules caught nothing the hand-written ones miss"
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+#[test]
+fn the_builtin_tables_are_what_the_generator_makes_of_the_package() {
+    let Some(dir) = shared() else {
+        println!("skipped: ../shared/fhir/jp-eCSCLINS.r4-1.10.0 absent");
+        return;
+    };
+    let rules = package::RuleSet::from_dir(&dir.join("fhir/jp-eCSCLINS.r4-1.10.0")).unwrap();
+    assert!(
+        rules.to_json_lines().unwrap() == package::BUILTIN_TABLES,
+        "the built-in tables are stale: cargo run -p tsunagi-clins --example gen-profile-rules -- ../shared/fhir/jp-eCSCLINS.r4-1.10.0"
+    );
 }
 
 /// The profiles whose constraints the built-in layer is meant to cover.
@@ -243,7 +369,7 @@ fn condition_bundle(entries: usize) -> Value {
 #[ignore = "benchmark: cargo test --release -p tsunagi validate_throughput -- --ignored --nocapture"]
 fn validate_throughput() {
     let bundle = condition_bundle(20);
-    let v = Validator::new();
+    let v = Validator::hand_written();
     assert!(v.validate(&bundle).is_empty());
     let n = 20_000;
     let start = std::time::Instant::now();
@@ -252,21 +378,18 @@ fn validate_throughput() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "built-in layer: {:.0} bundles/s (20-entry Condition bundle)",
+        "hand-written rules: {:.0} bundles/s (20-entry Condition bundle)",
         n as f64 / secs
     );
-    if let Some(dir) = shared() {
-        let v = Validator::with_package(Arc::new(
-            Package::load(&dir.join("fhir/jp-eCSCLINS.r4-1.10.0")).unwrap(),
-        ));
-        let n = 2_000;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(v.validate(std::hint::black_box(&bundle)));
-        }
-        println!(
-            "with package: {:.0} bundles/s",
-            n as f64 / start.elapsed().as_secs_f64()
-        );
+    let v = Validator::new();
+    assert!(v.validate(&bundle).is_empty());
+    let n = 2_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(v.validate(std::hint::black_box(&bundle)));
     }
+    println!(
+        "default (hand-written + profile rules): {:.0} bundles/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
 }

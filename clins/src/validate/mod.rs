@@ -1,16 +1,18 @@
 //! JP-CLINS validation of bundles and resources before they are sent.
 //!
-//! Two layers:
-//! - **Built-in rules** (always on; no package needed at run time, so every hospital agent has
-//!   them): the invariants of JP_Bundle_CLINS, JP_Patient_eCS, JP_Condition_eCS,
+//! Two layers, both on by default (no configuration, no package at run time):
+//! - **Hand-written rules**: the invariants of JP_Bundle_CLINS, JP_Patient_eCS, JP_Condition_eCS,
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS, JP_MedicationRequest_eCS (+ its
 //!   Dosage) and the document bundles JP_Bundle_eReferral / JP_Bundle_eDischargeSummary, compiled
 //!   by hand. Rule keys are the package's (`R2152`, `R1013`, `R3010`… where its `human` text
 //!   starts with one, else the constraint key, `con-4`, `needs-performer-on-CLINS`), `TSG-…` for
 //!   the agent's own. `catalog` (tests) lists each with its package key and severity.
-//! - **Package checker** ([`package`]): loads the official jp-eCSCLINS package directory when
-//!   given and checks snapshot cardinality, fixed/pattern values (with slices) and required
-//!   bindings that the package's own CodeSystems can expand.
+//! - **Profile rules** ([`package`]): snapshot cardinality, fixed/pattern values (with slices)
+//!   and required bindings that the package's own CodeSystems can expand, from rule tables
+//!   generated from the official jp-eCSCLINS package and built into the crate
+//!   ([`Validator::new`]); a package directory given at run time (`--package`, `[validation]
+//!   fhir_package`) is converted into the same tables and replaces them
+//!   ([`Validator::with_package`]). [`Validator::hand_written`] is the first layer alone.
 //!
 //! Both layers are joined by the primitive formats ([`primitive_rules`], `TSG-PRIMITIVE`): every
 //! date, dateTime, instant, decimal, code, id and uri the validator knows the type of must match
@@ -188,9 +190,10 @@ const RULES: &[Rule] = &[
     entry_rules::code_text,
 ];
 
-/// Validates bundles and resources: the built-in rules, plus the package checker when a
-/// package is loaded. Cheap to clone; share one per thread.
-#[derive(Debug, Default, Clone)]
+/// Validates bundles and resources: the hand-written rules, plus the profile rules (the
+/// built-in tables by default, or a package loaded at run time). Cheap to clone; share one per
+/// thread.
+#[derive(Debug, Clone)]
 pub struct Validator {
     package: Option<Arc<Package>>,
 }
@@ -198,17 +201,36 @@ pub struct Validator {
 /// The name the pipeline knows the validator by.
 pub type BundleValidator = Validator;
 
+impl Default for Validator {
+    fn default() -> Self {
+        Validator::new()
+    }
+}
+
 impl Validator {
-    /// A validator with the built-in rules only.
+    /// The default: the hand-written rules and the built-in profile rule tables
+    /// (jp-eCSCLINS.r4 1.10.0), with no configuration.
     pub fn new() -> Self {
+        Validator::with_package(Package::builtin())
+    }
+
+    /// The hand-written rules alone, without the profile rules (benchmarks, and tests of the
+    /// hand-written layer).
+    pub fn hand_written() -> Self {
         Validator { package: None }
     }
 
-    /// A validator that also checks against the loaded package's StructureDefinitions.
+    /// The hand-written rules and the profile rules of `package` (instead of the built-in
+    /// tables).
     pub fn with_package(package: Arc<Package>) -> Self {
         Validator {
             package: Some(package),
         }
+    }
+
+    /// The package whose profile rules run (`name#version`), if any.
+    pub fn package(&self) -> Option<&Arc<Package>> {
+        self.package.as_ref()
     }
 
     /// Every finding for a JP_Bundle_CLINS the agent is about to send (whatever `bundle`

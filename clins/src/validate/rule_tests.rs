@@ -1,5 +1,7 @@
-//! Every built-in rule passes on a minimal valid JSON and fires on a minimal broken one
-//! (no package, no ../shared needed). Bundle-level rules are in `tests.rs` (`BROKEN`).
+//! Every hand-written rule passes on a minimal valid JSON and fires on a minimal broken one
+//! (no package, no ../shared needed). Bundle-level rules are in `tests.rs` (`BROKEN`). These
+//! test the hand-written layer alone (`Validator::hand_written`): the minimal bases are not
+//! complete JP-CLINS resources, and the profile rules have their own tests (`package/tests.rs`).
 
 use serde_json::{json, Value};
 
@@ -281,7 +283,7 @@ const CASES: &[(&str, Base, Mutation)] = &[
 ];
 
 fn rules(doc: &Value) -> Vec<&'static str> {
-    Validator::new()
+    Validator::hand_written()
         .validate_document(doc)
         .into_iter()
         .map(|f| f.rule)
@@ -319,7 +321,7 @@ fn the_bases_have_no_errors_or_warnings() {
         clins_observation_bundle,
     ];
     for base in bases {
-        let findings = Validator::new().validate_document(&base());
+        let findings = Validator::hand_written().validate_document(&base());
         assert!(
             findings.iter().all(|f| f.severity == Severity::Info),
             "{findings:#?}"
@@ -331,7 +333,7 @@ fn the_bases_have_no_errors_or_warnings() {
 fn lab_rules_are_warnings_alone_and_errors_in_a_clins_bundle() {
     let mut obs = observation();
     obs.as_object_mut().unwrap().remove("performer");
-    let alone = Validator::new().validate_document(&obs);
+    let alone = Validator::hand_written().validate_document(&obs);
     assert!(alone
         .iter()
         .any(|f| f.rule == "needs-performer-on-CLINS" && f.severity == Severity::Warning));
@@ -341,7 +343,7 @@ fn lab_rules_are_warnings_alone_and_errors_in_a_clins_bundle() {
         .as_object_mut()
         .unwrap()
         .remove("performer");
-    let inside = Validator::new().validate_document(&b);
+    let inside = Validator::hand_written().validate_document(&b);
     assert!(inside
         .iter()
         .any(|f| f.rule == "R9017O" && f.severity == Severity::Error));
@@ -364,7 +366,7 @@ fn every_rule_a_finding_carries_is_in_the_catalog() {
     for (_, base, mutate) in CASES {
         let mut doc = base();
         mutate(&mut doc);
-        for f in Validator::new().validate_document(&doc) {
+        for f in Validator::hand_written().validate_document(&doc) {
             assert!(
                 catalog::RULES
                     .iter()

@@ -1,6 +1,6 @@
 //! One profile's snapshot as a tree, and the walk of an instance against it.
 //!
-//! The tree is built once at load from the element ids (`Condition.code.coding:medisRecordNo
+//! The tree is built once at load from the rule tables' element ids (`Condition.code.coding:medisRecordNo
 //! .system`): each element knows its plain children and its slices. The walk only descends into
 //! what the instance has, so an absent optional parent never reports its required children.
 
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::rules::{parent_id, ProfileRules};
 use super::Package;
 use crate::validate::{Finding, Severity};
 
@@ -17,18 +18,17 @@ struct Element {
     name: String,
     choice: bool,
     min: u64,
-    /// `None` for `*`.
+    /// `None` for `*` (or a max no instance can exceed).
     max: Option<u64>,
     fixed: Option<Value>,
     pattern: Option<Value>,
     /// ValueSet url of a required binding.
     binding: Option<String>,
-    /// First `type.profile` (an extension slice's url).
-    type_profile: Option<String>,
     slice_name: Option<String>,
-    discriminators: Vec<(String, String)>,
     children: Vec<usize>,
     slices: Vec<usize>,
+    /// For a slice: how to tell its values; `None` when the discriminator cannot be evaluated.
+    matcher: Option<SliceMatch>,
 }
 
 /// One StructureDefinition, ready to check instances.
@@ -41,101 +41,53 @@ pub(crate) struct Profile {
     pub constraints: Vec<(String, String)>,
 }
 
-fn fixed_or_pattern(e: &Value, prefix: &str) -> Option<Value> {
-    e.as_object()?
-        .iter()
-        .find(|(k, _)| k.starts_with(prefix) && k.len() > prefix.len())
-        .map(|(_, v)| v.clone())
-}
-
 impl Profile {
-    pub(super) fn from_json(sd: &Value) -> Option<Profile> {
-        let url = sd.get("url")?.as_str()?.to_string();
-        let raw = sd.pointer("/snapshot/element")?.as_array()?;
-        let mut elements = Vec::with_capacity(raw.len());
+    /// The tree of `rules`' elements (by their ids), with each slice's matcher.
+    pub(super) fn from_rules(rules: &ProfileRules) -> Profile {
+        let mut elements = Vec::with_capacity(rules.elements.len());
         let mut by_id: HashMap<&str, usize> = HashMap::new();
-        let mut constraints = Vec::new();
-        for e in raw {
-            let id = e.get("id").and_then(Value::as_str)?;
-            for c in e
-                .get("constraint")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let field = |k| {
-                    c.get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                constraints.push((field("key"), field("severity")));
-            }
+        for r in &rules.elements {
+            let id = r.id.as_str();
             let last = id.rsplit_once('.').map_or(id, |(_, l)| l);
             let (name_part, slice_name) = match last.split_once(':') {
                 Some((n, s)) => (n, Some(s.to_string())),
                 None => (last, None),
             };
-            let choice = name_part.ends_with("[x]");
-            let binding = e
-                .get("binding")
-                .filter(|b| b.get("strength").and_then(Value::as_str) == Some("required"))
-                .and_then(|b| b.get("valueSet").and_then(Value::as_str))
-                .map(str::to_string);
-            let discriminators = e
-                .pointer("/slicing/discriminator")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|d| {
-                    let f = |k| {
-                        d.get(k)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    (f("type"), f("path"))
-                })
-                .collect();
             let idx = elements.len();
             elements.push(Element {
                 name: name_part.trim_end_matches("[x]").to_string(),
-                choice,
-                min: e.get("min").and_then(Value::as_u64).unwrap_or(0),
-                max: match e.get("max").and_then(Value::as_str) {
-                    Some("*") | None => None,
-                    Some(n) => n.parse().ok(),
-                },
-                fixed: fixed_or_pattern(e, "fixed"),
-                pattern: fixed_or_pattern(e, "pattern"),
-                binding,
-                type_profile: e
-                    .pointer("/type/0/profile/0")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                choice: name_part.ends_with("[x]"),
+                min: r.min,
+                max: r.max,
+                fixed: r.fixed.clone(),
+                pattern: r.pattern.clone(),
+                binding: r.binding.clone(),
                 slice_name: slice_name.clone(),
-                discriminators,
                 children: Vec::new(),
                 slices: Vec::new(),
+                matcher: None,
             });
             by_id.insert(id, idx);
-            if slice_name.is_some() {
-                // A slice of the element with the same id minus `:slice`.
-                let base = &id[..id.len() - last.len() + name_part.len()];
-                if let Some(&b) = by_id.get(base) {
-                    elements[b].slices.push(idx);
-                }
-            } else if let Some((parent, _)) = id.rsplit_once('.') {
-                if let Some(&p) = by_id.get(parent) {
-                    elements[p].children.push(idx);
-                }
+            let parent = parent_id(id).and_then(|p| by_id.get(p).copied());
+            match (parent, slice_name.is_some()) {
+                (Some(p), true) => elements[p].slices.push(idx),
+                (Some(p), false) => elements[p].children.push(idx),
+                (None, _) => {}
             }
         }
-        Some(Profile {
-            url,
+        let mut profile = Profile {
+            url: rules.url.clone(),
             elements,
-            constraints,
-        })
+            constraints: rules.constraints.clone(),
+        };
+        for (base, r) in rules.elements.iter().enumerate() {
+            for s in profile.elements[base].slices.clone() {
+                let type_profile = rules.elements[s].type_profile.as_deref();
+                profile.elements[s].matcher =
+                    profile.slice_matcher(s, &r.discriminators, type_profile);
+            }
+        }
+        profile
     }
 
     /// Appends a finding for every snapshot rule `resource` breaks.
@@ -189,7 +141,7 @@ impl Profile {
             path.push_str(&child.name);
             self.element(pkg, c, &values, path, out);
             for &s in &child.slices {
-                let matched: Vec<(&str, Option<usize>, &Value)> = match self.slice_matcher(s) {
+                let matched: Vec<(&str, Option<usize>, &Value)> = match &self.elements[s].matcher {
                     Some(m) => values
                         .iter()
                         .copied()
@@ -290,13 +242,13 @@ impl Profile {
     }
 
     fn binding(&self, pkg: &Package, vs: &str, v: &Value, path: &str, out: &mut Vec<Finding>) {
-        let Some(expansion) = pkg.terminology.expansion(vs) else {
+        let Some(expansion) = pkg.value_set(vs) else {
             pkg.skip_binding();
             return;
         };
         let in_set = |system: Option<&str>, code: Option<&str>| match (system, code) {
-            (Some(s), Some(c)) => expansion.contains(&(s.to_string(), c.to_string())),
-            (None, Some(c)) => expansion.iter().any(|(_, x)| x == c),
+            (Some(s), Some(c)) => expansion.get(s).is_some_and(|codes| codes.contains(c)),
+            (None, Some(c)) => expansion.values().any(|codes| codes.contains(c)),
             _ => true,
         };
         let ok = match v {
@@ -327,24 +279,32 @@ impl Profile {
         }
     }
 
-    /// How to tell whether a value belongs to slice `s`; `None` when it cannot be evaluated.
-    fn slice_matcher(&self, s: usize) -> Option<SliceMatch<'_>> {
+    /// How to tell whether a value belongs to slice `s` of a base sliced by `discriminators`;
+    /// `None` when it cannot be evaluated (by profile, exists, or a target without a value).
+    fn slice_matcher(
+        &self,
+        s: usize,
+        discriminators: &[(String, String)],
+        type_profile: Option<&str>,
+    ) -> Option<SliceMatch> {
         let slice = &self.elements[s];
-        let base = self.elements.iter().find(|e| e.slices.contains(&s))?;
         let mut tests = Vec::new();
-        for (kind, dpath) in &base.discriminators {
+        for (kind, dpath) in discriminators {
             match (kind.as_str(), dpath.as_str()) {
-                ("type", "$this") => tests.push(Test::Key(slice.slice_name.as_deref()?)),
+                ("type", "$this") => tests.push(Test::Key(slice.slice_name.clone()?)),
                 ("value" | "pattern", "$this") => tests.push(Test::Value(
                     vec![],
-                    slice.fixed.as_ref().or(slice.pattern.as_ref())?,
+                    slice.fixed.as_ref().or(slice.pattern.as_ref())?.clone(),
                 )),
                 ("value" | "pattern", p) => {
                     let target = self.descend(s, p)?;
                     let expected = target.fixed.as_ref().or(target.pattern.as_ref());
                     match (expected, p) {
-                        (Some(x), _) => tests.push(Test::Value(p.split('.').collect(), x)),
-                        (None, "url") => tests.push(Test::Url(slice.type_profile.as_deref()?)),
+                        (Some(x), _) => tests.push(Test::Value(
+                            p.split('.').map(str::to_string).collect(),
+                            x.clone(),
+                        )),
+                        (None, "url") => tests.push(Test::Url(type_profile?.to_string())),
                         _ => return None,
                     }
                 }
@@ -367,28 +327,30 @@ impl Profile {
     }
 }
 
-enum Test<'a> {
+#[derive(Debug)]
+enum Test {
     /// `[x]` sliced by type: the JSON key equals the slice name.
-    Key(&'a str),
+    Key(String),
     /// The value at the path equals / contains the expected value.
-    Value(Vec<&'a str>, &'a Value),
+    Value(Vec<String>, Value),
     /// An extension slice: `url` equals the slice's type profile.
-    Url(&'a str),
+    Url(String),
 }
 
-struct SliceMatch<'a>(Vec<Test<'a>>);
+#[derive(Debug)]
+struct SliceMatch(Vec<Test>);
 
-impl SliceMatch<'_> {
+impl SliceMatch {
     fn matches(&self, key: &str, v: &Value) -> bool {
         self.0.iter().all(|t| match t {
-            Test::Key(k) => key == *k,
-            Test::Url(u) => v.get("url").and_then(Value::as_str) == Some(*u),
+            Test::Key(k) => key == k,
+            Test::Url(u) => v.get("url").and_then(Value::as_str) == Some(u.as_str()),
             Test::Value(path, expected) => {
                 let mut cur = vec![v];
                 for p in path {
                     cur = cur
                         .into_iter()
-                        .filter_map(|c| c.get(*p))
+                        .filter_map(|c| c.get(p.as_str()))
                         .flat_map(|x| match x.as_array() {
                             Some(a) => a.iter().collect::<Vec<_>>(),
                             None => vec![x],

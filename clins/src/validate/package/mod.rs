@@ -13,19 +13,44 @@
 //! Invariant: a loaded `Package` is immutable; checking is `&self` and thread-safe (the skip
 //! counters are atomics).
 
+//! The StructureDefinition-driven checker, from the official FHIR package's rule tables: the
+//! tables built into the agent (jp-eCSCLINS.r4 1.10.0, `builtin/`, so every agent checks the
+//! profiles with no configuration) or a package directory loaded at run time and converted
+//! into the same tables ([`RuleSet::from_dir`]). It checks a resource against the profile it
+//! declares in `meta.profile` (or, inside a JP_Bundle_CLINS, the eCS profile of its type).
+//!
+//! What it checks: cardinality (min/max) of every element present in the instance's tree,
+//! including slices discriminated by value/pattern (on `system`, `url`, `code` …) or by type on
+//! `[x]`; `fixed[x]` and `pattern[x]`; required bindings whose ValueSet the package's own
+//! complete CodeSystems can expand. It skips (and counts) slices discriminated by profile, and
+//! bindings it cannot expand (filters, external code systems). Constraints (FHIRPath
+//! invariants) are not evaluated here; the built-in rules carry them.
+//!
+//! Regenerating the built-in tables for a new IG version: ARCHITECTURE.md ("Profile rule
+//! tables").
+//!
+//! Invariant: a loaded `Package` is immutable; checking is `&self` and thread-safe (the skip
+//! counters are atomics).
+
 mod check;
+mod rules;
 mod terminology;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
 use super::{Context, Finding, Subject};
 use crate::build::clins::resource_profile;
 pub(crate) use check::Profile;
-use terminology::Terminology;
+pub use rules::{ElementRule, ProfileRules, RuleSet, ValueSetCodes};
+
+/// The built-in rule tables, generated from jp-eCSCLINS.r4 1.10.0 by
+/// `cargo run -p tsunagi-clins --example gen-profile-rules -- ../shared/fhir/jp-eCSCLINS.r4-1.10.0`.
+pub const BUILTIN_TABLES: &str = include_str!("builtin/jp-clins-1.10.0.json");
 
 /// Why a package directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +77,9 @@ pub enum PackageError {
         /// The directory.
         path: PathBuf,
     },
+    /// Rule tables that are not in the tables' JSON form.
+    #[error("the profile rule tables are not readable: {0} / プロファイル規則表を読めません")]
+    Tables(serde_json::Error),
 }
 
 /// What the checker could not judge, counted since load.
@@ -59,17 +87,21 @@ pub enum PackageError {
 pub struct Skips {
     /// Required bindings whose ValueSet is not expandable from the package.
     pub bindings: usize,
-    /// Slices whose discriminator cannot be evaluated (by profile, exists).
+    /// Slices carrying a rule whose discriminator cannot be evaluated (by profile, exists);
+    /// slices without any rule are not in the tables and not counted.
     pub slices: usize,
 }
 
-/// A loaded FHIR package.
+/// Codes of an expanded ValueSet by system.
+type ValueSet = HashMap<String, HashSet<String>>;
+
+/// A package's profile rules, ready to check instances.
 #[derive(Debug)]
 pub struct Package {
     /// package.json `name#version`, when present.
     pub id: String,
     profiles: HashMap<String, Profile>,
-    terminology: Terminology,
+    value_sets: HashMap<String, ValueSet>,
     skipped_bindings: AtomicUsize,
     skipped_slices: AtomicUsize,
 }
@@ -78,66 +110,55 @@ pub struct Package {
 pub const PACKAGE_ENV: &str = "TSUNAGI_FHIR_PACKAGE";
 
 impl Package {
-    /// Loads every StructureDefinition (with snapshot), CodeSystem and ValueSet in `dir`
-    /// (or `dir/package`).
+    /// Loads the package directory `dir` (or `dir/package`) through its rule tables.
     pub fn load(dir: &Path) -> Result<Package, PackageError> {
-        let dir = if dir.join("package").is_dir() {
-            dir.join("package")
-        } else {
-            dir.to_path_buf()
-        };
-        let read_dir = std::fs::read_dir(&dir).map_err(|source| PackageError::Read {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut profiles = HashMap::new();
-        let mut terminology = Terminology::default();
-        let mut id = String::new();
-        for entry in read_dir {
-            let entry = entry.map_err(|source| PackageError::Read {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).map_err(|source| PackageError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let json: Value =
-                serde_json::from_slice(&bytes).map_err(|source| PackageError::Json {
-                    path: path.clone(),
-                    source,
-                })?;
-            if path.file_name().is_some_and(|n| n == "package.json") {
-                let field = |k| json.get(k).and_then(Value::as_str).unwrap_or_default();
-                id = format!("{}#{}", field("name"), field("version"));
-                continue;
-            }
-            match json.get("resourceType").and_then(Value::as_str) {
-                Some("StructureDefinition") => {
-                    if let Some(p) = Profile::from_json(&json) {
-                        profiles.insert(p.url.clone(), p);
-                    }
-                }
-                Some("CodeSystem") => terminology.add_code_system(&json),
-                Some("ValueSet") => terminology.add_value_set(json),
-                _ => {}
-            }
-        }
-        if profiles.is_empty() {
-            return Err(PackageError::Empty { path: dir });
-        }
-        terminology.expand_all();
-        Ok(Package {
-            id,
-            profiles,
-            terminology,
+        RuleSet::from_dir(dir).map(|r| Package::from_rules(&r))
+    }
+
+    /// The checker for `rules`.
+    pub fn from_rules(rules: &RuleSet) -> Package {
+        Package {
+            id: rules.package.clone(),
+            profiles: rules
+                .profiles
+                .iter()
+                .map(|p| (p.url.clone(), Profile::from_rules(p)))
+                .collect(),
+            value_sets: rules
+                .value_sets
+                .iter()
+                .map(|v| {
+                    let codes = v
+                        .codes
+                        .iter()
+                        .map(|(s, c)| (s.clone(), c.iter().cloned().collect()))
+                        .collect();
+                    (v.url.clone(), codes)
+                })
+                .collect(),
             skipped_bindings: AtomicUsize::new(0),
             skipped_slices: AtomicUsize::new(0),
-        })
+        }
+    }
+
+    /// The checker for rule tables in their JSON form.
+    pub fn from_tables(json: &str) -> Result<Package, PackageError> {
+        let rules: RuleSet = serde_json::from_str(json).map_err(PackageError::Tables)?;
+        Ok(Package::from_rules(&rules))
+    }
+
+    /// The built-in tables (parsed once per process).
+    pub fn builtin() -> Arc<Package> {
+        static BUILTIN: OnceLock<Arc<Package>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                // The tables are compiled in and parsed by a test (`builtin_tables_load`):
+                // failing here is a build defect, not an input.
+                #[allow(clippy::expect_used)]
+                let p = Package::from_tables(BUILTIN_TABLES).expect("built-in profile rule tables");
+                Arc::new(p)
+            })
+            .clone()
     }
 
     /// The package named by `TSUNAGI_FHIR_PACKAGE`, if set.
@@ -215,6 +236,10 @@ impl Package {
         }
     }
 
+    fn value_set(&self, url: &str) -> Option<&ValueSet> {
+        self.value_sets.get(url.split('|').next().unwrap_or(url))
+    }
+
     fn skip_binding(&self) {
         self.skipped_bindings.fetch_add(1, Ordering::Relaxed);
     }
@@ -223,3 +248,6 @@ impl Package {
         self.skipped_slices.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests;

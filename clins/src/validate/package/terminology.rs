@@ -1,25 +1,25 @@
-//! ValueSet expansion from the package's own CodeSystems, for required bindings.
+//! ValueSet expansion from the package's own CodeSystems, for required bindings, while a
+//! package is converted into rule tables.
 //!
 //! A ValueSet is expandable when every `compose.include` either lists its concepts or names a
 //! CodeSystem of the package whose content is `complete`, without filters; imports of other
-//! ValueSets are followed once. Anything else (filters, external systems) is not expandable and
-//! the binding is skipped by the caller.
+//! ValueSets are followed (four deep at most). Anything else (filters, excludes, external
+//! systems) is not expandable: the tables carry no code list for it and the checker skips the
+//! binding.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
 /// Codes by system, for one expanded ValueSet.
-pub(super) type Expansion = HashSet<(String, String)>;
+type Expansion = BTreeMap<String, BTreeSet<String>>;
 
 #[derive(Debug, Default)]
 pub(super) struct Terminology {
     /// Complete CodeSystems: url → codes (nested concepts included).
     code_systems: HashMap<String, Vec<String>>,
-    /// Raw ValueSets by url, until expanded.
+    /// Raw ValueSets by url.
     raw: HashMap<String, Value>,
-    /// Expanded ValueSets by url; `None` when not expandable.
-    expanded: HashMap<String, Option<Expansion>>,
 }
 
 fn collect_codes(concepts: &[Value], out: &mut Vec<String>) {
@@ -49,26 +49,30 @@ impl Terminology {
     }
 
     pub(super) fn add_value_set(&mut self, vs: Value) {
-        if let Some(url) = vs.get("url").and_then(Value::as_str) {
-            self.raw.insert(url.to_string(), vs.clone());
+        if let Some(url) = vs.get("url").and_then(Value::as_str).map(str::to_string) {
+            self.raw.insert(url, vs);
         }
     }
 
-    pub(super) fn expand_all(&mut self) {
-        let urls: Vec<String> = self.raw.keys().cloned().collect();
-        for url in urls {
-            let e = self.expand(&url, 0);
-            self.expanded.insert(url, e);
-        }
-        self.raw.clear();
+    /// The codes of ValueSet `url` by system, sorted; `None` when unknown or not expandable.
+    pub(super) fn expand(&self, url: &str) -> Option<BTreeMap<String, Vec<String>>> {
+        let set = self.expand_at(url, 0)?;
+        Some(
+            set.into_iter()
+                .map(|(system, codes)| (system, codes.into_iter().collect()))
+                .collect(),
+        )
     }
 
-    fn expand(&self, url: &str, depth: u8) -> Option<Expansion> {
+    fn expand_at(&self, url: &str, depth: u8) -> Option<Expansion> {
         let vs = self.raw.get(url)?;
         if depth > 4 {
             return None;
         }
         let compose = vs.get("compose")?;
+        if compose.get("exclude").is_some() {
+            return None;
+        }
         let mut set = Expansion::new();
         for inc in compose.get("include").and_then(Value::as_array)? {
             if inc.get("filter").is_some() {
@@ -81,35 +85,25 @@ impl Terminology {
                 .flatten()
                 .filter_map(Value::as_str)
             {
-                set.extend(self.expand(imported.split('|').next().unwrap_or(imported), depth + 1)?);
+                let url = imported.split('|').next().unwrap_or(imported);
+                for (system, codes) in self.expand_at(url, depth + 1)? {
+                    set.entry(system).or_default().extend(codes);
+                }
             }
             let Some(system) = inc.get("system").and_then(Value::as_str) else {
                 continue;
             };
+            let codes = set.entry(system.to_string()).or_default();
             match inc.get("concept").and_then(Value::as_array) {
-                Some(concepts) => set.extend(
+                Some(concepts) => codes.extend(
                     concepts
                         .iter()
                         .filter_map(|c| c.get("code").and_then(Value::as_str))
-                        .map(|c| (system.to_string(), c.to_string())),
+                        .map(str::to_string),
                 ),
-                None => set.extend(
-                    self.code_systems
-                        .get(system)?
-                        .iter()
-                        .map(|c| (system.to_string(), c.clone())),
-                ),
+                None => codes.extend(self.code_systems.get(system)?.iter().cloned()),
             }
         }
-        if compose.get("exclude").is_some() {
-            return None;
-        }
         Some(set)
-    }
-
-    /// The expansion of `url` (version suffix ignored); `None` when unknown or not expandable.
-    pub(super) fn expansion(&self, url: &str) -> Option<&Expansion> {
-        let url = url.split('|').next().unwrap_or(url);
-        self.expanded.get(url).and_then(Option::as_ref)
     }
 }
