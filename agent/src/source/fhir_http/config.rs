@@ -160,7 +160,7 @@ fn base_path_ok(p: &str) -> bool {
 
 impl FhirConfig {
     /// A plain-HTTP endpoint named `name` on `listen`, every other key at its default.
-    #[cfg(any(test, feature = "demo"))]
+    #[cfg(test)]
     pub fn new(name: &str, listen: SocketAddr) -> Self {
         FhirConfig {
             name: name.to_owned(),
