@@ -345,7 +345,8 @@ fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
                 return i;
             }
             match s.read(&mut buf) {
-                Ok(_) => return i, // closed (0) or an error answer before the close
+                Ok(0) => return i, // closed
+                Ok(_) => return i, // an error answer before the close
                 Err(_) => {}
             }
         }

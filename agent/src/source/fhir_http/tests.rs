@@ -16,9 +16,12 @@ use crate::source::{Committed, IntakeError};
 
 /// Stores (origin, bytes) in memory; commits wait for a permit of `gate`; `fail` = 1 paused,
 /// 2 store error.
+/// (origin, bytes) → inbox id.
+type Stored = Arc<Mutex<HashMap<(String, Vec<u8>), i64>>>;
+
 #[derive(Default)]
 struct FakeIntake {
-    stored: Arc<Mutex<HashMap<(String, Vec<u8>), i64>>>,
+    stored: Stored,
     gate: Option<Arc<Semaphore>>,
     fail: AtomicU8,
 }
