@@ -212,7 +212,10 @@ fn refused(answer: (u16, String, String), status: u16, code: &str) -> Value {
 #[test]
 fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
     let mut w = World::new();
-    let (base, secure) = with_endpoints(&mut w, "idle_timeout_secs = 2\nheader_timeout_secs = 2");
+    let (base, secure) = with_endpoints(
+        &mut w,
+        "idle_timeout_secs = 2\nheader_timeout_secs = 2\nbody_timeout_secs = 2",
+    );
     w.start_sim("", false);
     w.start_agent();
     let addr = base
@@ -294,6 +297,11 @@ fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
         100 * 1024 * 1024
     );
     refused(raw(&addr, huge.as_bytes()), 413, "too-long");
+    // A body that stops arriving: 408 once body_timeout_secs passed.
+    let stalled = format!(
+        "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\n{JSON}Content-Length: 5000\r\n\r\n{{\"resourceType\":"
+    );
+    refused(raw(&addr, stalled.as_bytes()), 408, "timeout");
     refused(
         raw(
             &secure_addr,

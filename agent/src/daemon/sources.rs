@@ -161,10 +161,10 @@ async fn endpoints(cfg: &Config, w: &Wiring<'_>, started: &mut Started) -> Resul
             .map_err(|e| unusable(&f.name, e))?;
         started.fhir_urls.push(endpoint.base_url());
         let intake = w.intake(FHIR_FORMAT.to_string())?;
-        let (sd, name) = (w.shutdown.clone(), f.name.clone());
+        let sd = w.shutdown.clone();
+        // The endpoint logs its address and, when it stops, its counts itself.
         started.tasks.push(tokio::spawn(async move {
-            let counts = endpoint.run(intake, sd).await;
-            tracing::info!(source = %name, ?counts, "FHIR endpoint stopped");
+            endpoint.run(intake, sd).await;
         }));
     }
     Ok(())

@@ -138,15 +138,14 @@ async fn update(
 }
 
 async fn write(ep: &Endpoint, target: Target<'_>, req: Request) -> Response {
-    let r = match take(ep, target, req).await {
+    match take(ep, target, req).await {
         Ok(r) => r,
         Err(refusal) => {
             ep.stats.refused(refusal.status);
             tracing::debug!(source = %ep.source, status = refusal.status.as_u16(), code = refusal.code, "FHIR request refused");
             refusal.into_response()
         }
-    };
-    r
+    }
 }
 
 /// The accepted content types (parameters such as `charset` or `fhirVersion` allowed).
