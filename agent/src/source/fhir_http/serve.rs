@@ -7,7 +7,8 @@
 //!   complete headers until its answer is built; the body has its own deadline, in the routes);
 //! - an eviction by the roster (at `max_connections`) closes it at once; the roster never
 //!   evicts a connection whose request is committing;
-//! - at shutdown a connection stops taking requests, answers the one in progress, and closes.
+//! - at shutdown a connection stops taking requests, answers the one in progress, and closes
+//!   (one without a request in progress within a second, even mid-header).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,8 @@ use crate::shutdown::Shutdown;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// At shutdown, how long a connection without a request in progress stays open.
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// What every connection of one endpoint shares.
 pub struct Limits {
@@ -121,10 +124,17 @@ where
     tokio::pin!(conn);
     let mut draining = false;
     loop {
+        // Draining, a connection without a request in progress gets a moment to finish writing
+        // its last answer, not the whole idle timeout.
+        let idle = if draining {
+            DRAIN_GRACE.min(limits.idle)
+        } else {
+            limits.idle
+        };
         // With a request in progress, look again after `idle` (its body has its own deadline).
         let deadline = activity
-            .deadline(limits.idle)
-            .unwrap_or_else(|| Instant::now() + limits.idle);
+            .deadline(idle)
+            .unwrap_or_else(|| Instant::now() + idle);
         tokio::select! {
             r = conn.as_mut() => {
                 if let Err(e) = r {
@@ -138,8 +148,10 @@ where
                 draining = true;
             }
             _ = tokio::time::sleep_until(deadline) => {
-                if activity.deadline(limits.idle).is_some_and(|d| d <= Instant::now()) {
-                    limits.stats.idle_closed();
+                if activity.deadline(idle).is_some_and(|d| d <= Instant::now()) {
+                    if !draining {
+                        limits.stats.idle_closed();
+                    }
                     return;
                 }
             }

@@ -365,3 +365,38 @@ async fn slow_and_idle_clients_are_closed_and_cannot_lock_others_out() {
     ep.shutdown.trigger();
     assert!(ep.task.await.unwrap().idle_closed >= 1);
 }
+
+#[tokio::test]
+async fn shutdown_answers_the_request_in_progress_and_does_not_wait_for_a_stalled_client() {
+    let gate = Arc::new(Semaphore::new(0));
+    let mut cfg = local();
+    cfg.idle_timeout_secs = 600;
+    cfg.header_timeout_secs = 600;
+    let ep = start(
+        cfg,
+        FakeIntake {
+            gate: Some(gate.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    // A client that sent half its headers, and a request whose commit is running.
+    let mut stalled = tokio::net::TcpStream::connect(ep.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stalled, b"POST /fhir/Patient HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let req = tokio::spawn(post(&format!("{}/Patient", ep.url), &patient()).send());
+    // Let the request reach the commit (it waits at the gate), then shut down.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!req.is_finished());
+    ep.shutdown.trigger();
+    gate.add_permits(1);
+    let r = req.await.unwrap().unwrap();
+    assert_eq!(r.status(), 201, "the request in progress is answered");
+    let counts = tokio::time::timeout(Duration::from_secs(60), ep.task)
+        .await
+        .expect("the endpoint stopped without waiting for the stalled client's idle timeout")
+        .unwrap();
+    assert_eq!(counts.stored, 1);
+    drop(stalled);
+}
