@@ -174,6 +174,9 @@ pub struct SourcesConfig {
     /// `[[source.mllp]]`: HL7 v2 over MLLP listeners.
     #[serde(default)]
     pub mllp: Vec<crate::source::mllp::MllpConfig>,
+    /// `[[source.fhir]]`: FHIR REST endpoints.
+    #[serde(default)]
+    pub fhir: Vec<crate::source::fhir_http::FhirConfig>,
 }
 
 /// One `[[source.folder]]`: the folder settings plus the input format.
@@ -405,7 +408,8 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         .ssmix2
         .iter()
         .map(|s| &s.name)
-        .chain(cfg.source.mllp.iter().map(|m| &m.name));
+        .chain(cfg.source.mllp.iter().map(|m| &m.name))
+        .chain(cfg.source.fhir.iter().map(|f| &f.name));
     for name in other_names {
         if !names.insert(name.clone()) {
             p.push(Problem {
@@ -424,6 +428,15 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
+    for (i, f) in cfg.source.fhir.iter().enumerate() {
+        for e in f.problems() {
+            p.push(Problem {
+                line: line_of_table(text, "[[source.fhir]]", i),
+                en: e.to_string(),
+                ja: e.ja(),
+            });
+        }
+    }
     for e in cfg.ops.problems() {
         p.push(Problem {
             line: line_of_key(text, "listen"),
@@ -431,10 +444,14 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             ja: e.ja(),
         });
     }
-    if cfg.source.folder.is_empty() && cfg.source.ssmix2.is_empty() && cfg.source.mllp.is_empty() {
+    if cfg.source.folder.is_empty()
+        && cfg.source.ssmix2.is_empty()
+        && cfg.source.mllp.is_empty()
+        && cfg.source.fhir.is_empty()
+    {
         p.push(Problem {
             line: None,
-            en: "no source is configured ([[source.folder]], [[source.ssmix2]], [[source.mllp]]): the agent would take in nothing".into(),
+            en: "no source is configured ([[source.folder]], [[source.ssmix2]], [[source.mllp]], [[source.fhir]]): the agent would take in nothing".into(),
             ja: "ソースが設定されていないため、何も受け付けません".into(),
         });
     }
@@ -463,6 +480,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     }
     for m in &mut cfg.source.mllp {
         m.resolve_paths(base);
+    }
+    for f in &mut cfg.source.fhir {
+        f.resolve_paths(base);
     }
 }
 

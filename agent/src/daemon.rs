@@ -66,6 +66,7 @@ pub struct Running {
     ops: Option<tokio::task::JoinHandle<()>>,
     ops_url: Option<String>,
     mllp_addrs: Vec<std::net::SocketAddr>,
+    fhir_urls: Vec<String>,
     writer_thread: JoinHandle<()>,
 }
 
@@ -78,6 +79,11 @@ impl Running {
     /// The bound address of each MLLP listener, in config order.
     pub fn mllp_addrs(&self) -> &[std::net::SocketAddr] {
         &self.mllp_addrs
+    }
+
+    /// The base URL of each FHIR endpoint, in config order.
+    pub fn fhir_urls(&self) -> &[String] {
+        &self.fhir_urls
     }
 
     /// Waits until every stage has drained and stopped.
@@ -182,7 +188,7 @@ pub async fn start(
         tracing::debug!(kind = kind.name, "sources of this kind started");
     }
     threads.append(&mut started.threads);
-    let (listeners, mllp_addrs) = (started.tasks, started.mllp_addrs);
+    let (listeners, mllp_addrs, fhir_urls) = (started.tasks, started.mllp_addrs, started.fhir_urls);
 
     let (ops, ops_url) = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
     let housekeeping = tokio::spawn(housekeeping(
@@ -205,6 +211,7 @@ pub async fn start(
         ops,
         ops_url,
         mllp_addrs,
+        fhir_urls,
         writer_thread,
     })
 }

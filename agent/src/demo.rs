@@ -208,6 +208,9 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             for addr in running.mllp_addrs() {
                 println!("  MLLP (HL7 v2)    {addr}  (point the EHR's test feed here / 電子カルテのテスト送信先)");
             }
+            for url in running.fhir_urls() {
+                println!("  FHIR endpoint    {url}  (POST Bundles or resources, no token on loopback / FHIR の送信先)");
+            }
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             crate::shutdown::wait_for_signal().await;
             true
@@ -254,15 +257,20 @@ fn write_config(
     institution: &str,
     serve: bool,
 ) -> anyhow::Result<PathBuf> {
-    // The sandbox also takes HL7 v2 over MLLP on the usual port.
+    // The sandbox also takes HL7 v2 over MLLP on the usual port, and FHIR over HTTP.
     let sandbox = if serve {
         format!(
             r#"
 [[source.mllp]]
 name = "demo-mllp"
 listen = "{mllp}"
+
+[[source.fhir]]
+name = "demo-fhir"
+listen = "{fhir}"
 "#,
-            mllp = crate::source::mllp::config::DEFAULT_LISTEN
+            mllp = crate::source::mllp::config::DEFAULT_LISTEN,
+            fhir = crate::source::fhir_http::config::DEFAULT_LISTEN
         )
     } else {
         // A run of a few seconds: any free port, so it never collides with a running agent.

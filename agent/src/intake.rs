@@ -149,9 +149,10 @@ impl Intake for StoreIntake {
     }
 }
 
-/// MLLP: messages are committed through the same group-commit writer, asynchronously, so many
-/// connections (and a pipelining sender's messages) share one fsync. The format is always
-/// [`crate::source::mllp::HL7V2_FORMAT`]; the disk reserve answers `Paused` (the listener NAKs).
+/// Network sources (MLLP, the FHIR endpoint): messages are committed through the same
+/// group-commit writer, asynchronously, so many connections (and a pipelining sender's messages)
+/// share one fsync. The format is the intake's (`hl7v2` for MLLP, `fhir-json` for the FHIR
+/// endpoint); the disk reserve answers `Paused` (MLLP NAKs, the FHIR endpoint answers 503).
 impl crate::source::mllp::MessageIntake for StoreIntake {
     fn commit_message(
         &self,
@@ -162,6 +163,7 @@ impl crate::source::mllp::MessageIntake for StoreIntake {
         }
         let writer = self.writer.clone();
         let wake = self.wake.clone();
+        let format = self.format.clone();
         Box::pin(async move {
             let stored = writer
                 .call_async(move |c| {
@@ -170,7 +172,7 @@ impl crate::source::mllp::MessageIntake for StoreIntake {
                         &inbox::NewInput {
                             source: &message.source,
                             origin: &message.origin,
-                            format: crate::source::mllp::HL7V2_FORMAT,
+                            format: &format,
                             raw: &message.raw,
                             file_stamp: None,
                         },

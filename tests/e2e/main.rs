@@ -25,6 +25,9 @@ mod disk;
 /// HL7 v2 in: MLLP and SS-MIX2 storages through the real binary.
 mod hl7;
 
+/// FHIR over HTTP (`[[source.fhir]]`): real FHIR clients, bad requests, the disk reserve.
+mod fhir_http;
+
 /// MLLP beyond loopback: stalled connections cannot lock a sender out; exposure rules.
 mod mllp_exposure;
 

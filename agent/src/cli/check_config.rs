@@ -40,7 +40,8 @@ pub fn problems(file: &Path) -> Vec<Problem> {
 
 /// The checks of the resolved layer, each independent of the others.
 fn resolved(cfg: &Config, base: &Path) -> Vec<Problem> {
-    let checks: [fn(&Config, &Path) -> Vec<Problem>; 4] = [uplink, folders, storages, listeners];
+    let checks: [fn(&Config, &Path) -> Vec<Problem>; 5] =
+        [uplink, folders, storages, listeners, endpoints];
     checks.iter().flat_map(|check| check(cfg, base)).collect()
 }
 
@@ -134,6 +135,24 @@ fn listeners(cfg: &Config, _base: &Path) -> Vec<Problem> {
         .collect()
 }
 
+/// Each FHIR endpoint whose TLS files or token file cannot be loaded.
+fn endpoints(cfg: &Config, _base: &Path) -> Vec<Problem> {
+    cfg.source
+        .fhir
+        .iter()
+        .filter_map(|f| {
+            let e = f.secrets().err()?;
+            Some(problem(
+                format!("source {}: {e}", f.name),
+                format!(
+                    "ソース {} の FHIR 受付の TLS 証明書・鍵・トークンファイルを確認してください",
+                    f.name
+                ),
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +222,29 @@ ca_cert = "pki/ca.pem"
             .replace("ca_cert = \"pki/ca.pem\"\n", "");
         std::fs::write(&file, text).unwrap();
         assert!(problems(&file).is_empty(), "{:?}", problems(&file));
+    }
+
+    #[test]
+    fn a_fhir_endpoint_outside_loopback_and_its_missing_files_are_all_listed() {
+        let text = format!(
+            "{CONFIG}\n[[source.fhir]]\nname = \"ehr-fhir\"\nlisten = \"0.0.0.0:8088\"\n\n[[source.fhir]]\nname = \"local\"\ntoken_file = \"fhir.token\"\n"
+        );
+        let p = problems_of(&text);
+        let all: Vec<&str> = p.iter().map(|p| p.en.as_str()).collect();
+        assert!(
+            all.iter()
+                .any(|e| e.contains("\"ehr-fhir\"") && e.contains("[source.fhir.tls]")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|e| e.contains("\"ehr-fhir\"") && e.contains("token_file")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|e| e.starts_with("source local") && e.contains("fhir.token")),
+            "{all:?}"
+        );
     }
 }

@@ -283,6 +283,7 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         tracing::info!(
             status_page = running.ops_url().unwrap_or("-"),
             mllp = %mllp.join(", "),
+            fhir = %running.fhir_urls().join(", "),
             "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
         );
         crate::shutdown::wait_for_signal().await;

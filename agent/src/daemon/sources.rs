@@ -2,7 +2,7 @@
 //!
 //! Each kind is a function that starts every configured source of that kind: it builds the
 //! source from its config, gives it an intake on the store and registers its counters. A new
-//! kind (an exec plugin, a FHIR endpoint) is its module under `source/` plus one line in
+//! kind (an exec plugin) is its module under `source/` plus one line in
 //! [`KINDS`]; `start` in `daemon.rs` does not change.
 
 use std::future::Future;
@@ -17,7 +17,8 @@ use crate::config::Config;
 use crate::intake::StoreIntake;
 use crate::ops::Counters;
 use crate::shutdown::Shutdown;
-use crate::source::mllp::MllpListener;
+use crate::source::fhir_http::{FhirListener, FHIR_FORMAT};
+use crate::source::mllp::{MllpListener, HL7V2_FORMAT};
 use crate::source::{FolderSource, Ssmix2Source};
 use crate::store::disk::DiskReserve;
 use crate::store::{self, Writer};
@@ -55,6 +56,8 @@ pub(super) struct Started {
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The bound address of each MLLP listener, in config order.
     pub mllp_addrs: Vec<SocketAddr>,
+    /// The base URL of each FHIR endpoint, in config order.
+    pub fhir_urls: Vec<String>,
 }
 
 type Starting<'a> = Pin<Box<dyn Future<Output = Result<(), DaemonError>> + 'a>>;
@@ -78,6 +81,10 @@ pub(super) const KINDS: &[Kind] = &[
     Kind {
         name: "mllp",
         start: |c, w, s| Box::pin(listeners(c, w, s)),
+    },
+    Kind {
+        name: "fhir",
+        start: |c, w, s| Box::pin(endpoints(c, w, s)),
     },
 ];
 
@@ -135,13 +142,29 @@ async fn listeners(cfg: &Config, w: &Wiring<'_>, started: &mut Started) -> Resul
         // The listener logs its address itself.
         started.mllp_addrs.push(listener.local_addr());
         w.counters.watch_mllp(&m.name, listener.stats());
-        let intake = w.intake("hl7v2".to_string())?;
+        let intake = w.intake(HL7V2_FORMAT.to_string())?;
         let (sd, name) = (w.shutdown.clone(), m.name.clone());
         started.tasks.push(tokio::spawn(async move {
             match listener.run(intake, sd).await {
                 Ok(counts) => tracing::info!(source = %name, ?counts, "MLLP listener stopped"),
                 Err(e) => tracing::error!(source = %name, error = %e, "MLLP listener stopped"),
             }
+        }));
+    }
+    Ok(())
+}
+
+async fn endpoints(cfg: &Config, w: &Wiring<'_>, started: &mut Started) -> Result<(), DaemonError> {
+    for f in &cfg.source.fhir {
+        let endpoint = FhirListener::bind(f.clone())
+            .await
+            .map_err(|e| unusable(&f.name, e))?;
+        started.fhir_urls.push(endpoint.base_url());
+        let intake = w.intake(FHIR_FORMAT.to_string())?;
+        let sd = w.shutdown.clone();
+        // The endpoint logs its address and, when it stops, its counts itself.
+        started.tasks.push(tokio::spawn(async move {
+            endpoint.run(intake, sd).await;
         }));
     }
     Ok(())
@@ -154,6 +177,6 @@ mod tests {
     #[test]
     fn every_source_table_of_the_config_has_a_kind() {
         let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-        assert_eq!(names, ["folder", "ssmix2", "mllp"]);
+        assert_eq!(names, ["folder", "ssmix2", "mllp", "fhir"]);
     }
 }

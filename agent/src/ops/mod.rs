@@ -29,6 +29,8 @@ mod snapshot;
 
 pub use config::OpsConfig;
 pub use readiness::{Counters, Readiness};
+/// Constant-time token comparison (shared with the FHIR endpoint).
+pub(crate) use server::same as tokens_match;
 pub use server::{OpsError, OpsListener, OpsState};
 
 #[cfg(test)]

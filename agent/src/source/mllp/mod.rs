@@ -34,9 +34,9 @@ mod conn;
 pub mod frame;
 pub mod msh;
 pub mod peers;
-mod roster;
+pub(crate) mod roster; // shared with the FHIR endpoint
 pub mod stats;
-mod tls;
+pub(crate) mod tls; // shared with the FHIR endpoint
 
 #[cfg(test)]
 mod tests;
@@ -265,8 +265,8 @@ async fn serve(
     }
 }
 
-/// `accept()`, retried with a doubling pause (capped) on errors.
-async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+/// `accept()`, retried with a doubling pause (capped) on errors (also the FHIR endpoint's).
+pub(crate) async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
     let mut pause = Duration::from_millis(10);
     loop {
         match listener.accept().await {
