@@ -4,7 +4,7 @@
 # run the agent the way tsunagi.service runs it (its ExecStartPre and ExecStart, as the service
 # user, without capabilities, umask 0077) against the platform simulator until a bundle is
 # delivered, upgrade to a newer build and find the data and the hand-edited config intact,
-# then remove (data and config stay) and purge (nothing stays).
+# then remove (data and config stay), install again (it resumes) and purge (nothing stays).
 #
 # Run by .ci/run as root. Prints "skipped: ..." and exits 0 when not root or when dpkg or
 # cargo-deb is missing. It refuses to touch a tsunagi package or user that it did not install.
@@ -246,6 +246,16 @@ expect "config stays" test -f "$CONF"
 expect "data stays" test -f /var/lib/tsunagi/tsunagi.db
 expect "logs stay" test -d /var/log/tsunagi
 expect "the user stays" sh -c "getent passwd tsunagi >/dev/null"
+
+echo "== install again after remove: it picks up where it was"
+dpkg -i "$WORK/v2.deb" </dev/null >"$WORK/reinstall.log" 2>&1 || {
+	cat "$WORK/reinstall.log"
+	exit 1
+}
+expect "the unit is not left masked" sh -c "[ ! -L /etc/systemd/system/tsunagi.service ]"
+expect "the unit is enabled again" test -L /etc/systemd/system/multi-user.target.wants/tsunagi.service
+expect "the store is the same (store.id)" test "$(cat /var/lib/tsunagi/store.id)" = "$STORE_ID"
+expect "the hand-edited config is still intact" test "$(sha256sum <"$CONF")" = "$EDITED_SUM"
 
 echo "== purge: nothing stays"
 dpkg -P tsunagi </dev/null >"$WORK/purge.log" 2>&1 || {
