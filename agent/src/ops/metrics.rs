@@ -115,6 +115,39 @@ pub fn rss_bytes() -> Option<u64> {
     system.process(pid).map(|p| p.memory())
 }
 
+/// The profile rules validation runs with (`build_info`-style: one series, value 1), from the
+/// readiness fact `name#version (origin)`: labels `package`, `version` and `origin` (`builtin`,
+/// `masters`, `config`, or `none` for the hand-written rules only); nothing before the
+/// processor has said.
+pub fn validation_rules(rules: &str) -> String {
+    let mut out = String::new();
+    if rules.is_empty() {
+        return out;
+    }
+    let (id, origin) = rules.split_once(" (").unwrap_or((rules, ""));
+    let (package, version, origin) = match (id.split_once('#'), origin) {
+        (Some((name, version)), o) if o.starts_with("built-in") => (name, version, "builtin"),
+        (Some((name, version)), o) if o.starts_with("masters") => (name, version, "masters"),
+        (Some((name, version)), _) => (name, version, "config"),
+        (None, _) => ("none", "none", "none"),
+    };
+    family(
+        &mut out,
+        "tsunagi_validation_rules_info",
+        "gauge",
+        "The JP-CLINS profile rules (IG package, version, where from) validation runs with.",
+    )
+    .sample(
+        &[
+            ("package", package),
+            ("version", version),
+            ("origin", origin),
+        ],
+        1.0,
+    );
+    out
+}
+
 /// Writes the whole exposition. `store` is `None` when the database could not be read (then
 /// `tsunagi_store_up` is 0 and the store figures are left out).
 pub fn render(
@@ -457,6 +490,15 @@ mod tests {
         assert!(text.contains("tsunagi_rejections_total{rule=\"R9012\"} 2\n"));
         assert!(text.contains("tsunagi_uplink_state{state=\"ok\"} 1\n"));
         assert!(text.contains("tsunagi_build_info{version=\""));
+        let rules = validation_rules("jp-eCSCLINS.r4#1.10.0 (built-in)");
+        assert!(rules.contains(
+            "tsunagi_validation_rules_info{package=\"jp-eCSCLINS.r4\",version=\"1.10.0\",origin=\"builtin\"} 1\n"
+        ));
+        let loaded = validation_rules("jp-eCSCLINS.r4#1.11.0 (masters load fhir-package)");
+        assert!(loaded.contains("version=\"1.11.0\",origin=\"masters\"} 1\n"));
+        let none = validation_rules("hand-written rules only");
+        assert!(none.contains("{package=\"none\",version=\"none\",origin=\"none\"} 1\n"));
+        assert!(validation_rules("").is_empty());
         assert!(text.ends_with('\n'));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

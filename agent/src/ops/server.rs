@@ -271,7 +271,9 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
             snap.as_ref().map(|s| s.uplink).unwrap_or_default(),
         );
         let process = metrics::ProcessFigures::read(&ops.data_dir);
-        metrics::render(snap.as_ref(), uplink, &ops.counters, process)
+        let mut text = metrics::render(snap.as_ref(), uplink, &ops.counters, process);
+        text.push_str(&metrics::validation_rules(&ops.readiness.validation()));
+        text
     })
     .await
     .unwrap_or_default();

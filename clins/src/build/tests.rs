@@ -486,7 +486,8 @@ fn ig_examples_with_their_patient_build_valid_bundles() {
     // an error: under 1.10.0 the status codings need a display (SD-CARD; seven examples were
     // written for older versions), ABDPAIN has no onsetDateTime (JP_Bundle_CLINS R9013C), and
     // the Obs-Common text-only example is not a lab result (no local code R6021, no performer
-    // R9019O).
+    // R9019O; and, under the profile rules now checked by default, JP_Observation_LabResult_eCS
+    // requires code.coding, effective[x] and specimen, which a text-only observation lacks).
     let expected: Vec<(String, Vec<&str>)> = [
         (
             "AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
@@ -518,7 +519,7 @@ fn ig_examples_with_their_patient_build_valid_bundles() {
         ),
         (
             "Observation-Example-JP-Obs-Common-eCS-PS-textOnly01.json",
-            vec!["R6021", "R9019O"],
+            vec!["R6021", "R9019O", "SD-CARD", "SD-CARD", "SD-CARD"],
         ),
     ]
     .into_iter()
