@@ -337,4 +337,27 @@ fn the_ssmixtwins_data_set_is_mapped_built_validated_and_accepted() {
         coded("allergen", "mapped"),
         coded("allergen", "unmapped")
     );
+    // The monthly report names every hold reason (none is `other`) and counts the patients held
+    // for a missing 被保険者番号 without naming them.
+    let month = (chrono::Utc::now() + chrono::Duration::hours(9))
+        .format("%Y-%m")
+        .to_string();
+    let (ok, json, err) = w.cli(&["report", "--month", &month, "--format", "json"]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&json).expect("report json");
+    let holds: Vec<&Value> = report["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter(|r| r["kind"] == "hold")
+        .collect();
+    assert!(holds.iter().all(|r| r["key"] != "other"), "{holds:?}");
+    let no_insurance = by(
+        "SELECT COUNT(*) FROM outbox WHERE hold_reason = 'patient-no-insurance-id' AND state <> 'superseded'",
+    );
+    assert_eq!(report["insurance_gap"]["items"], no_insurance);
+    println!(
+        "ssmixtwins-300: held for a missing insurance id: {} items, {} patients",
+        report["insurance_gap"]["items"], report["insurance_gap"]["patients"]
+    );
 }

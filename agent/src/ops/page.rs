@@ -231,32 +231,14 @@ fn backlog(h: &mut String, lang: Lang, d: &PageData<'_>) {
     );
 }
 
-/// What a hold reason means and what releases it; `None` for reasons without a description.
-fn hold_reason_text(lang: Lang, reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "patient-unknown" => lang.t(
-            "患者情報待ち: 同じ患者のADTメッセージ(PID+IN1)または患者マスターの出力を受信すると自動的に送信します",
-            "Waiting for the patient: sent automatically once an ADT message with the patient's PID and IN1 (insurance), or a patient master export, arrives",
-        ),
-        "patient-no-insurance-id" => lang.t(
-            "被保険者識別子がありません: 電子カルテで保険情報を登録すると自動的に送信します",
-            "No insurance member id: sent automatically once the insurance is registered in the EHR and its ADT arrives",
-        ),
-        "patient-incomplete" => lang.t(
-            "患者の氏名・性別・生年月日・住所のいずれかがありません: 揃った患者情報の受信で自動的に送信します",
-            "The patient lacks a name, gender, birth date or address: sent automatically once a complete Patient arrives",
-        ),
-        "invalid" => lang.t(
-            "検証エラー: tsunagi queue show で内容を確認してください",
-            "Failed validation: see tsunagi queue show",
-        ),
-        "unsupported" => lang.t("未対応の入力です", "Not supported"),
-        "encoding" => lang.t(
-            "文字コードを解釈できません: 文字コード設定を確認し tsunagi replay を実行してください",
-            "Text does not decode: check the charset, then tsunagi replay",
-        ),
-        _ => return None,
-    })
+/// A hold reason in words and what releases it; `None` for a key this version does not know.
+fn hold_reason_text(lang: Lang, reason: &str) -> Option<String> {
+    let r = tsunagi_clins::build::HoldReason::from_key(reason)?;
+    Some(format!(
+        "{}: {}",
+        lang.t(r.name_ja(), r.name_en()),
+        lang.t(r.remedy_ja(), r.remedy_en())
+    ))
 }
 
 /// Held items by reason, most first, each with what releases it.
@@ -285,7 +267,7 @@ fn held(h: &mut String, lang: Lang, d: &PageData<'_>) {
             h,
             "<tr><th>{}</th><td class=\"n\">{n}</td><td>{}</td></tr>",
             esc(reason),
-            hold_reason_text(lang, reason).unwrap_or("-")
+            hold_reason_text(lang, reason).unwrap_or_else(|| "-".to_owned())
         );
     }
     h.push_str("</table></section>");

@@ -28,6 +28,7 @@ use crate::store::items::ItemOutcome;
 use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
 use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
+use tsunagi_clins::build::HoldReason;
 use tsunagi_clins::time::jst;
 
 mod adapters;
@@ -467,7 +468,7 @@ fn garbled(
     } else {
         fields.join(", ")
     };
-    held.retain(|h| h.code != "encoding");
+    held.retain(|h| h.code != HoldReason::Encoding);
     for b in bundles {
         held.push(crate::build::Held {
             reason_en: format!(
@@ -477,7 +478,7 @@ fn garbled(
                 "宣言された文字コード（MSH-18）で解読できない文字があります（{fields}）。このソースの charset を設定して再処理してください"
             ),
             resource_type: b.resource_type.clone(),
-            code: "encoding",
+            code: HoldReason::Encoding,
             patient_ref: Some(b.patient_ref.clone()),
         });
     }

@@ -245,6 +245,11 @@ pub fn render_text(r: &QualityReport, lang: Lang) -> String {
             .map(|x| vec![n(x.rank), t(x.kind), t(x.key.clone()), n(x.bundles)])
             .collect(),
     );
+    s.block(
+        "insurance_gap",
+        &["items", "patients"],
+        vec![vec![n(r.insurance_gap.items), n(r.insurance_gap.patients)]],
+    );
     let d = |name: &str, v: &super::Delay| vec![t(name), n(v.count), opt(v.p50_ms), opt(v.p95_ms)];
     s.block(
         "delay",

@@ -74,7 +74,7 @@ fn bundle_of(resources: Vec<Value>) -> Vec<u8> {
         .into_bytes()
 }
 
-fn input(conn: &Connection, received_at: i64, state: &str) -> i64 {
+pub(super) fn input(conn: &Connection, received_at: i64, state: &str) -> i64 {
     let seq: i64 = conn
         .query_row("SELECT COUNT(*) FROM inbox", [], |r| r.get(0))
         .unwrap_or_else(|e| unreachable!("fixture count: {e}"));

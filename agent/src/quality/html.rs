@@ -10,6 +10,7 @@
 //! The traffic-light thresholds are tsunagi's own choice, not a regulatory figure.
 
 use std::fmt::Write as _;
+use tsunagi_clins::build::HoldReason;
 
 use super::svg;
 use super::{Lang, QualityReport};
@@ -77,6 +78,19 @@ pub(super) fn bucket_name(lang: Lang, b: &str) -> String {
         _ => tr(lang, "7日以上", "≥ 7 days"),
     }
     .to_owned()
+}
+
+/// A reason's key in words: a hold reason's name and remedy, else the rule key as code.
+pub(super) fn reason_words(lang: Lang, kind: &str, key: &str) -> String {
+    match HoldReason::from_key(key).filter(|_| kind == "hold") {
+        Some(h) => format!(
+            "{} <code>{}</code><br><small>{}</small>",
+            tr(lang, h.name_ja(), h.name_en()),
+            h.key(),
+            tr(lang, h.remedy_ja(), h.remedy_en())
+        ),
+        None => format!("<code>{}</code>", esc(key)),
+    }
 }
 
 pub(super) fn reason_kind(lang: Lang, k: &str) -> &'static str {
@@ -283,6 +297,25 @@ fn summary(o: &mut String, r: &QualityReport, lang: Lang) {
     o.push_str("</section>");
 }
 
+/// Patients held for a missing insurance member id: counted, never named.
+fn insurance_gap(o: &mut String, r: &QualityReport, lang: Lang) {
+    let gap = r.insurance_gap;
+    if gap.items == 0 {
+        return;
+    }
+    let reason = HoldReason::PatientNoInsuranceId;
+    let _ = write!(
+        o,
+        r#"<p id="insurance-gap"><strong>{}: {} {} ({} {})</strong><br>{}</p>"#,
+        tr(lang, reason.name_ja(), reason.name_en()),
+        gap.patients,
+        tr(lang, "人", "patients"),
+        gap.items,
+        tr(lang, "件保留", "items held"),
+        tr(lang, reason.remedy_ja(), reason.remedy_en()),
+    );
+}
+
 fn fixes(o: &mut String, r: &QualityReport, lang: Lang) {
     let _ = write!(
         o,
@@ -293,6 +326,7 @@ fn fixes(o: &mut String, r: &QualityReport, lang: Lang) {
             "What to fix first (largest effect first)"
         )
     );
+    insurance_gap(o, r, lang);
     if r.unmapped_codes.is_empty() {
         let _ = write!(
             o,

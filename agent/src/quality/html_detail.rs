@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::{bucket_name, category_name, duration, esc, pct, reason_kind, tr};
+use super::html::{bucket_name, category_name, duration, esc, pct, reason_kind, reason_words, tr};
 use super::svg;
 use super::{Lang, QualityReport};
 
@@ -118,10 +118,10 @@ pub(super) fn render(o: &mut String, r: &QualityReport, lang: Lang) {
         for x in &r.reasons {
             let _ = write!(
                 o,
-                r#"<tr><td class="n">{}</td><td>{}</td><td><code>{}</code></td><td class="n">{}</td></tr>"#,
+                r#"<tr><td class="n">{}</td><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
                 x.rank,
                 reason_kind(lang, x.kind),
-                esc(&x.key),
+                reason_words(lang, x.kind, &x.key),
                 x.bundles
             );
         }

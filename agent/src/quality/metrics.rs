@@ -15,9 +15,10 @@ use super::facts;
 use super::month::jst_date;
 use super::reasons::{hold_key, rule_keys};
 use super::{
-    availability, percent, Bucket, ByType, Daily, DailyByType, Delay, Delays, InfoType, Month,
-    QualityError, QualityReport, Reason, Totals,
+    availability, percent, Bucket, ByType, Daily, DailyByType, Delay, Delays, InfoType,
+    InsuranceGap, Month, QualityError, QualityReport, Reason, Totals,
 };
+use tsunagi_clins::build::HoldReason;
 
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -34,6 +35,16 @@ pub const BUCKETS: [(&str, i64); 6] = [
     ("3d_7d", 7 * DAY_MS),
     ("ge_7d", i64::MAX),
 ];
+
+/// Items held for a missing insurance member id in `[start, end)` and the patients affected.
+fn insurance_gap(conn: &Connection, start: i64, end: i64) -> Result<InsuranceGap, QualityError> {
+    let (items, patients) =
+        crate::store::report::held_for(conn, start, end, HoldReason::PatientNoInsuranceId.key())?;
+    Ok(InsuranceGap {
+        items: items.max(0) as u64,
+        patients: patients.max(0) as u64,
+    })
+}
 
 /// Computes the report for `month`; `now` (unix ms) stamps it and caps the availability period.
 pub fn compute(conn: &Connection, month: Month, now: i64) -> Result<QualityReport, QualityError> {
@@ -204,6 +215,7 @@ pub fn compute(conn: &Connection, month: Month, now: i64) -> Result<QualityRepor
         coded,
         unmapped_codes: facts::unmapped(conn, start, end)?,
         reasons,
+        insurance_gap: insurance_gap(conn, start, end)?,
         delay: Delays {
             event_to_delivery: delay(all_event),
             receipt_to_delivery: delay(all_receipt),

@@ -16,9 +16,13 @@
 //! - **delivered**: bundles by `delivered_at` (accepted or acknowledged as duplicate).
 //! - **rejected**: bundles the platform refused, counted once, on the day of their first rejected
 //!   attempt (a bundle fixed and delivered later counts in both).
-//! - **held**: items held back when built (`hold_reason` set: patient-unknown, unsupported,
-//!   invalid), by `created_at`, except rows since superseded (rebuilt by replay or replaced by a
-//!   newer version of the order; the replacement counts on its own).
+//! - **held**: items held back when built (`hold_reason` set: one of the closed set
+//!   `tsunagi_clins::build::HoldReason`, shown in words with what releases them; a key this
+//!   version does not know is `other`), by `created_at`, except rows since superseded (rebuilt by
+//!   replay or replaced by a newer version of the order; the replacement counts on its own).
+//! - **insurance gap**: items held `patient-no-insurance-id` (no 被保険者番号 / 枝番, a known
+//!   trouble spot between レセコン and EHR) by the same rule, and the distinct patients among them
+//!   (counted by their stored reference, never shown).
 //! - **information type**: `outbox.info_type` (v4), else [`classify_bundle`] on the stored body,
 //!   else from the resource type (`Condition` → 傷病名, anything else unclassified).
 //! - **coded rate** per master (disease, lab, allergen, drug): items of inputs received in the
@@ -257,6 +261,16 @@ pub struct Reason {
     pub bundles: u64,
 }
 
+/// Items held this month because the patient has no insurance member id (被保険者番号 / 枝番,
+/// a known trouble spot between レセコン and EHR), and the patients affected: counted, never named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InsuranceGap {
+    /// Items held (the Patient and each resource waiting with it).
+    pub items: u64,
+    /// Distinct patients among them.
+    pub patients: u64,
+}
+
 /// One histogram bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bucket {
@@ -302,6 +316,8 @@ pub struct QualityReport {
     pub unmapped_codes: Vec<UnmappedCode>,
     /// Ranked.
     pub reasons: Vec<Reason>,
+    /// Items held for a missing insurance member id (被保険者番号 / 枝番) this month.
+    pub insurance_gap: InsuranceGap,
     /// Delays.
     pub delay: Delays,
     /// Uplink availability.

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use tsunagi_clins::build::HoldReason;
 
 fn key_pattern() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -62,15 +63,10 @@ pub fn rule_keys(text: &str) -> BTreeSet<String> {
     keys
 }
 
-/// A stored hold reason, or `other` when it is not one of the known machine reasons.
+/// A stored hold reason's key ([`HoldReason`]), or `other` when this version does not know it
+/// (the stored text is never shown).
 pub fn hold_key(reason: &str) -> &'static str {
-    match reason {
-        "patient-unknown" => "patient-unknown",
-        "unsupported" => "unsupported",
-        "invalid" => "invalid",
-        "encoding" => "encoding",
-        _ => "other",
-    }
+    HoldReason::from_key(reason).map_or("other", HoldReason::key)
 }
 
 #[cfg(test)]
@@ -119,6 +115,11 @@ mod tests {
     #[test]
     fn hold_reasons_are_a_closed_set() {
         assert_eq!(hold_key("patient-unknown"), "patient-unknown");
+        assert_eq!(
+            hold_key("patient-no-insurance-id"),
+            "patient-no-insurance-id"
+        );
+        assert_eq!(hold_key("department-unknown"), "department-unknown");
         assert_eq!(hold_key("山田"), "other");
     }
 }

@@ -415,3 +415,48 @@ fn an_empty_month_renders_with_no_figures() {
         "empty blocks keep their header"
     );
 }
+
+#[test]
+fn missing_insurance_ids_get_their_own_figure_and_words() {
+    use crate::store::outbox::insert_held;
+    use tsunagi_clins::build::HoldReason::{PatientNoInsuranceId, PatientUnknown};
+    let dir = tempfile::tempdir().unwrap();
+    let conn = crate::store::open(dir.path()).unwrap();
+    let at = april(10, 9, 0);
+    let held = [
+        ("Patient", "Patient/PID-98765", PatientNoInsuranceId),
+        ("Condition", "Patient/PID-98765", PatientNoInsuranceId),
+        ("Patient", "Patient/PID-11111", PatientNoInsuranceId),
+        ("Observation", "Patient/PID-22222", PatientUnknown),
+    ];
+    for (kind, patient, reason) in held {
+        let inbox = fixture::input(&conn, at, "processed");
+        insert_held(&conn, inbox, kind, Some(patient), reason, "held / 保留").unwrap();
+    }
+    conn.execute("UPDATE outbox SET created_at = ?1", [at])
+        .unwrap();
+
+    let j = json_of(&conn, fixture::month());
+    assert_eq!(j["insurance_gap"], json!({"items": 3, "patients": 2}));
+    assert_eq!(
+        row(&j["reasons"], "key", "patient-no-insurance-id")["bundles"],
+        3,
+        "a known reason, not `other`"
+    );
+    let ja = report::render_html(&conn, fixture::month(), Lang::Ja).unwrap();
+    assert!(ja.contains("被保険者番号なし: 2 人 (3 件保留)"), "{ja}");
+    assert!(ja.contains("患者情報待ち <code>patient-unknown</code>"));
+    let en = report::render_html(&conn, fixture::month(), Lang::En).unwrap();
+    assert!(en.contains("No insurance member id: 2 patients (3 items held)"));
+    let csv = csv::render_text(
+        &metrics::compute(&conn, fixture::month(), now()).unwrap(),
+        Lang::En,
+    );
+    assert!(
+        csv.contains("section,items,patients\r\ninsurance_gap,3,2\r\n"),
+        "{csv}"
+    );
+    for page in [&ja, &en, &csv] {
+        assert!(!page.contains("PID-"), "patients are counted, never named");
+    }
+}

@@ -98,10 +98,11 @@ pub fn insert_held(
     inbox_id: i64,
     resource_type: &str,
     patient_ref: Option<&str>,
-    hold_reason: &str,
+    hold_reason: tsunagi_clins::build::HoldReason,
     message: &str,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
+    let hold_reason = hold_reason.key();
     let key =
         super::sha256_hex(format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes());
     conn.execute(

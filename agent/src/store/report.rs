@@ -104,6 +104,25 @@ pub fn outbox_rows(conn: &Connection, start: i64, end: i64) -> Result<Vec<Outbox
     Ok(rows)
 }
 
+/// Items held in `[start, end)` (not superseded since) for `hold_reason`: (items, distinct
+/// patients). Patients are counted by their stored reference, never returned.
+pub fn held_for(
+    conn: &Connection,
+    start: i64,
+    end: i64,
+    hold_reason: &str,
+) -> Result<(i64, i64), StoreError> {
+    let mut st = conn.prepare(
+        "SELECT COUNT(*), COUNT(DISTINCT patient_ref) FROM outbox
+         WHERE hold_reason = ?3 AND state <> ?4 AND created_at >= ?1 AND created_at < ?2",
+    )?;
+    let counts = st.query_row(
+        params![start, end, hold_reason, OutboxState::Superseded],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(counts)
+}
+
 /// Rejected attempts in `[start, end)`: (outbox id, the platform's reason).
 pub fn rejections(
     conn: &Connection,

@@ -1,5 +1,6 @@
 //! Canonical records → bundles: holds (patient, look-up outcomes) and record extras.
 
+use crate::build::HoldReason;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ fn a_patient_without_insurance_is_held_with_its_items() {
     );
     assert!(r.bundles.is_empty());
     assert_eq!(r.patients.len(), 1, "remembered anyway");
-    let codes: Vec<(&str, &str)> = r
+    let codes: Vec<(&str, HoldReason)> = r
         .held
         .iter()
         .map(|h| (h.resource_type.as_str(), h.code))
@@ -50,15 +51,15 @@ fn a_patient_without_insurance_is_held_with_its_items() {
     assert_eq!(
         codes,
         [
-            ("Patient", "patient-no-insurance-id"),
-            ("Condition", "patient-no-insurance-id")
+            ("Patient", HoldReason::PatientNoInsuranceId),
+            ("Condition", HoldReason::PatientNoInsuranceId)
         ]
     );
     let unknown = build(
         "k",
         &[Record::Condition(condition("P9", "20054174", "胃炎"))],
     );
-    assert_eq!(unknown.held[0].code, "patient-unknown");
+    assert_eq!(unknown.held[0].code, HoldReason::PatientUnknown);
     assert_eq!(unknown.held[0].patient_ref.as_deref(), Some("Patient/P9"));
     // The reason says what completes it, in both languages.
     let (en, ja) = (&unknown.held[0].reason_en, &unknown.held[0].reason_ja);
@@ -124,8 +125,11 @@ fn invalid_and_policy_held_codes_are_held_and_unmapped_allergens_get_the_dummy()
         ],
         &BTreeMap::<String, Value>::new(),
     );
-    let codes: Vec<&str> = r.held.iter().map(|h| h.code).collect();
-    assert_eq!(codes, ["mapping-invalid", "unmapped-held"]);
+    let codes: Vec<HoldReason> = r.held.iter().map(|h| h.code).collect();
+    assert_eq!(
+        codes,
+        [HoldReason::MappingInvalid, HoldReason::UnmappedHeld]
+    );
     assert!(r.held[0].reason_ja.contains("MEDIS管理番号"));
     let [a] = r.bundles.as_slice() else {
         panic!("{:?}", r.bundles)

@@ -1,6 +1,7 @@
 //! Canonical records → bundles: required elements per resource, report units, determinism,
 //! identifiers, withdrawal and holds.
 
+use crate::build::HoldReason;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -387,7 +388,7 @@ fn deletion_reuses_the_identifier_and_checks_the_patient() {
             },
         )
         .unwrap_err();
-    assert_eq!(held.code, "patient-no-insurance-id");
+    assert_eq!(held.code, HoldReason::PatientNoInsuranceId);
     let held = builder()
         .deletion(
             &ctx("del"),
@@ -397,5 +398,5 @@ fn deletion_reuses_the_identifier_and_checks_the_patient() {
             },
         )
         .unwrap_err();
-    assert_eq!(held.code, "unsupported");
+    assert_eq!(held.code, HoldReason::Unsupported);
 }

@@ -91,7 +91,7 @@ fn ssmixtwins_300_builds_bundles_that_keep_the_structural_rules() {
         let result = builder.build(&ctx, &parsed.records, &known);
         known.extend(result.patients);
         for h in &result.held {
-            *held.entry(h.code).or_default() += 1;
+            *held.entry(h.code.key()).or_default() += 1;
         }
         for b in &result.bundles {
             *by_type

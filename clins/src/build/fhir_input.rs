@@ -15,6 +15,7 @@
 //!   a FHIR Patient is not completed from an earlier input: the input's Patient is what the EHR
 //!   says now.
 
+use crate::build::HoldReason;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -102,7 +103,7 @@ fn bundle_record(bundle: &FhirResource, result: &mut BuildResult) {
             reason_en: "this bundle is neither a JP_Bundle_CLINS nor a document whose first entry is a Composition".into(),
             reason_ja: "JP_Bundle_CLINSでも、最初のentryがCompositionの文書Bundleでもありません".into(),
             resource_type: "Bundle".into(),
-            code: "unsupported",
+            code: HoldReason::Unsupported,
             patient_ref: None,
         });
         return;
@@ -196,7 +197,7 @@ pub(super) fn type_held(kind: &str) -> Held {
         reason_en: reason_en.into(),
         reason_ja: reason_ja.into(),
         resource_type: kind.into(),
-        code: "unsupported",
+        code: HoldReason::Unsupported,
         patient_ref: None,
     }
 }
@@ -207,9 +208,9 @@ fn patient_held(kind: &str, resource: &Value) -> Held {
         .and_then(Value::as_str)
         .map(|r| patients::local_patient_reference(r).unwrap_or_else(|| r.to_string()));
     let code = if reference.is_some() {
-        "patient-unknown"
+        HoldReason::PatientUnknown
     } else {
-        "unsupported"
+        HoldReason::Unsupported
     };
     let (reason_en, reason_ja) = if patients::subject(resource).is_none() {
         (

@@ -19,6 +19,7 @@ pub mod canonical;
 pub mod clins;
 pub mod documents;
 mod fhir_input;
+mod hold;
 mod patients;
 mod profile_fill;
 pub mod terminology;
@@ -34,6 +35,7 @@ use tsunagi_adapters::{FhirResource, Prescription, Record};
 
 pub use canonical::{EncounterClass, InputOrigin, RecordExtras};
 pub use documents::DocumentKind;
+pub use hold::HoldReason;
 pub use terminology::{
     Coding, Coding3, LabCoding, Outcome, PassThrough, Reason, SourceRef, Terminology,
 };
@@ -165,16 +167,16 @@ pub struct Held {
     pub reason_ja: String,
     /// The resource type held.
     pub resource_type: String,
-    /// Why, as a stable machine code: `patient-unknown` items are rebuilt by themselves when
-    /// their Patient arrives; `unsupported` ones need a newer version or a fix by hand.
-    pub code: &'static str,
+    /// Why, as a closed set with stable keys: `patient-unknown` items are rebuilt by themselves
+    /// when their Patient arrives; `unsupported` ones need a newer version or a fix by hand.
+    pub code: HoldReason,
     /// The patient reference as written (`Patient/ID`), for `patient-unknown` items.
     pub patient_ref: Option<String>,
 }
 
 impl Held {
-    /// The machine code of the reason (see the field).
-    pub fn code(&self) -> &'static str {
+    /// The reason (see the field).
+    pub fn code(&self) -> HoldReason {
         self.code
     }
 }
@@ -353,7 +355,7 @@ fn canonical_held(record: &Record) -> Held {
         reason_ja: "HL7 v2/CSVからのレコードの変換にはコード変換表が必要ですが、設定されていません"
             .into(),
         resource_type: kind.into(),
-        code: "unsupported",
+        code: HoldReason::Unsupported,
         patient_ref: None,
     }
 }

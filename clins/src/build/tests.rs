@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 
+use crate::build::HoldReason;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tsunagi_adapters::{Adapter, FhirJsonAdapter, RawInput};
@@ -290,7 +291,7 @@ fn a_fhir_patient_without_address_is_held_like_an_hl7_one() {
     let input = collection(vec![p, condition("Patient/p1", "胃炎")]);
     let result = build_json(input, &NoPatients);
     assert!(result.bundles.is_empty());
-    let holds: Vec<(&str, &str, Option<&str>)> = result
+    let holds: Vec<(&str, HoldReason, Option<&str>)> = result
         .held
         .iter()
         .map(|h| (h.resource_type.as_str(), h.code, h.patient_ref.as_deref()))
@@ -298,8 +299,12 @@ fn a_fhir_patient_without_address_is_held_like_an_hl7_one() {
     assert_eq!(
         holds,
         [
-            ("Patient", "patient-incomplete", Some("Patient/p1")),
-            ("Condition", "patient-incomplete", Some("Patient/p1")),
+            ("Patient", HoldReason::PatientIncomplete, Some("Patient/p1")),
+            (
+                "Condition",
+                HoldReason::PatientIncomplete,
+                Some("Patient/p1")
+            ),
         ]
     );
     // The reason is the HL7 v2 path's, word for word.
@@ -313,7 +318,7 @@ fn a_fhir_patient_without_address_is_held_like_an_hl7_one() {
     let known: BTreeMap<String, Value> = result.patients.into_iter().collect();
     let later = build_json(condition("Patient/p1", "胃炎"), &known);
     assert!(later.bundles.is_empty());
-    assert_eq!(later.held[0].code, "patient-incomplete");
+    assert_eq!(later.held[0].code, HoldReason::PatientIncomplete);
 
     // A ready-made JP_Bundle_CLINS headed by such a Patient is held, not passed through.
     let mut ready: Value = serde_json::from_slice(&sample("06-ready-made-clins.json")).unwrap();
@@ -323,7 +328,7 @@ fn a_fhir_patient_without_address_is_held_like_an_hl7_one() {
         .remove("address");
     let result = build_json(ready, &NoPatients);
     assert!(result.bundles.is_empty());
-    assert_eq!(result.held[0].code, "patient-incomplete");
+    assert_eq!(result.held[0].code, HoldReason::PatientIncomplete);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Canonical builds emit such bundles by themselves when every item of a unit is withdrawn;
 //! this entry point serves the store, which knows what was sent.
 
+use crate::build::HoldReason;
 use serde_json::Value;
 
 use super::{assemble, canonical, clins, patients, BuildContext, BuiltBundle, BundleBuilder, Held};
@@ -31,7 +32,7 @@ impl BundleBuilder {
         withdrawal: &Withdrawal<'_>,
     ) -> Result<BuiltBundle, Held> {
         let kind = withdrawal.resource_type;
-        let held = |code: &'static str, en: &str, ja: &str| Held {
+        let held = |code: HoldReason, en: &str, ja: &str| Held {
             reason_en: en.into(),
             reason_ja: ja.into(),
             resource_type: kind.into(),
@@ -40,7 +41,7 @@ impl BundleBuilder {
         };
         if !clins::FIVE_INFO_TYPES.contains(&kind) {
             return Err(held(
-                "unsupported",
+                HoldReason::Unsupported,
                 "only Condition, AllergyIntolerance and Observation units can be deleted",
                 "削除できるのは傷病名・アレルギー・検査の単位のみです",
             ));
@@ -50,7 +51,7 @@ impl BundleBuilder {
             || withdrawal.identifier.split('^').count() != 3
         {
             return Err(held(
-                "unsupported",
+                HoldReason::Unsupported,
                 "the identifier is not one this institution sends",
                 "この医療機関が送信した識別子ではありません",
             ));

@@ -8,6 +8,7 @@
 //! matching J-FAGY code system when unmapped; text = the EHR's wording), patient, onset,
 //! recordedDate and the reaction text.
 
+use crate::build::HoldReason;
 use serde_json::{json, Value};
 use tsunagi_adapters::{Allergy, AllergyCategory};
 
@@ -64,7 +65,7 @@ pub(crate) fn resource(
     if text.is_empty() {
         return Err(missing(
             "AllergyIntolerance",
-            "allergy-incomplete",
+            HoldReason::AllergyIncomplete,
             "the allergen has no text (AllergyIntolerance.code.text is required)",
             "アレルゲンの文字列がありません（AllergyIntolerance.code.textは必須）",
         ));

@@ -4,6 +4,7 @@
 //! Everything here is a pure function of its arguments, so the same record always gives the
 //! same JSON.
 
+use crate::build::HoldReason;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -116,8 +117,8 @@ pub(crate) fn encounter(extras: &RecordExtras) -> Value {
 /// A canonical item that is not sent: a Held for the look-up outcome, if it says hold.
 pub(crate) fn outcome_held(outcome: &Outcome, resource_type: &str) -> Option<Held> {
     let (code, reason) = match outcome {
-        Outcome::Invalid(r) => ("mapping-invalid", r),
-        Outcome::Hold(r) => ("unmapped-held", r),
+        Outcome::Invalid(r) => (HoldReason::MappingInvalid, r),
+        Outcome::Hold(r) => (HoldReason::UnmappedHeld, r),
         Outcome::Mapped | Outcome::Unmapped => return None,
     };
     Some(Held {
@@ -130,7 +131,7 @@ pub(crate) fn outcome_held(outcome: &Outcome, resource_type: &str) -> Option<Hel
 }
 
 /// A Held for a canonical item missing something the profile requires.
-pub(crate) fn missing(resource_type: &str, code: &'static str, en: &str, ja: &str) -> Held {
+pub(crate) fn missing(resource_type: &str, code: HoldReason, en: &str, ja: &str) -> Held {
     Held {
         reason_en: en.into(),
         reason_ja: ja.into(),

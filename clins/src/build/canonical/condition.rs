@@ -12,6 +12,7 @@
 //! Report unit rule: an item that ended (abatement) more than five years before the build
 //! time is left out ([`in_window`]).
 
+use crate::build::HoldReason;
 use chrono::{DateTime, FixedOffset, Months, NaiveDate};
 use serde_json::{json, Value};
 use tsunagi_adapters::{Condition, DiseaseModifier};
@@ -88,7 +89,7 @@ pub(crate) fn resource(
     if text.is_empty() {
         return Err(missing(
             "Condition",
-            "condition-incomplete",
+            HoldReason::ConditionIncomplete,
             "the disease name text is empty (Condition.code.text is required)",
             "病名の文字列が空です（Condition.code.textは必須）",
         ));
@@ -96,7 +97,7 @@ pub(crate) fn resource(
     let Some(onset) = c.onset.as_deref() else {
         return Err(missing(
             "Condition",
-            "condition-incomplete",
+            HoldReason::ConditionIncomplete,
             "the diagnosis has no start date (onsetDateTime is required in JP_Bundle_CLINS, R9013C)",
             "病名開始日がありません（JP_Bundle_CLINSではonsetDateTimeが必須、R9013C）",
         ));
@@ -116,7 +117,7 @@ pub(crate) fn resource(
     let Some(dept) = department(c.department.as_ref(), settings) else {
         return Err(missing(
             "Condition",
-            "department-unknown",
+            HoldReason::DepartmentUnknown,
             "no 診療科 on the record and no default department configured (R9014C)",
             "記録に診療科がなく、既定の診療科も設定されていません（R9014C）",
         ));

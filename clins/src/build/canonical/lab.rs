@@ -11,6 +11,7 @@
 //! (valueQuantity when numeric, valueCodeableConcept, valueString), interpretation and
 //! referenceRange (low/high in the value's unit when `a-b` parses, else text).
 
+use crate::build::HoldReason;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
@@ -140,7 +141,7 @@ pub(crate) fn resource(
     let Some(collected) = l.collected_at.as_deref() else {
         return Err(missing(
             "Observation",
-            "observation-incomplete",
+            HoldReason::ObservationIncomplete,
             "the result has no specimen collection time (effectiveDateTime is required)",
             "検体採取日時がありません（effectiveDateTimeは必須）",
         ));
@@ -183,7 +184,7 @@ pub(crate) fn resource(
     let Some(dept) = department(None, settings) else {
         return Err(missing(
             "Observation",
-            "department-unknown",
+            HoldReason::DepartmentUnknown,
             "no default department configured; JP_Bundle_CLINS requires one on every Observation (R9014O)",
             "既定の診療科が設定されていません（JP_Bundle_CLINSでは全Observationに診療科が必須、R9014O）",
         ));

@@ -12,6 +12,7 @@
 //! (days). The Rp number and the order in the Rp are given by the document builder, which
 //! sees every drug of the document.
 
+use crate::build::HoldReason;
 use serde_json::{json, Value};
 use tsunagi_adapters::Prescription;
 
@@ -43,7 +44,7 @@ pub fn resource(
     if text.is_empty() {
         return Err(missing(
             "MedicationRequest",
-            "medication-incomplete",
+            HoldReason::MedicationIncomplete,
             "the drug has no name (medicationCodeableConcept.text is required)",
             "薬剤名がありません（medicationCodeableConcept.textは必須）",
         ));
@@ -51,7 +52,7 @@ pub fn resource(
     let Some(authored) = p.authored.as_deref() else {
         return Err(missing(
             "MedicationRequest",
-            "medication-incomplete",
+            HoldReason::MedicationIncomplete,
             "the order has no date (authoredOn is required; HL7 v2 ORC-9, else ORC-15)",
             "処方日がありません（authoredOnは必須。HL7 v2のORC-9、なければORC-15）",
         ));
@@ -172,7 +173,7 @@ mod tests {
         assert_eq!(usage[0]["code"], "0X0XXXXXXXXX0000");
         p.authored = None;
         let held = resource(&s, &PassThrough, &src, &p, "urn:uuid:x", "t").unwrap_err();
-        assert_eq!(held.code, "medication-incomplete");
+        assert_eq!(held.code, HoldReason::MedicationIncomplete);
         assert!(held.reason_en.contains("authoredOn"), "{}", held.reason_en);
     }
 }

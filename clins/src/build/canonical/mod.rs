@@ -23,6 +23,7 @@ mod lab;
 pub mod medication;
 mod patient;
 
+use crate::build::HoldReason;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -124,7 +125,7 @@ fn patient_unknown(kind: &str, key: String) -> Held {
                     被保険者識別子)または患者マスターの出力を受信すると自動的に送信されます"
                 .into(),
         resource_type: kind.into(),
-        code: "patient-unknown",
+        code: HoldReason::PatientUnknown,
         patient_ref: Some(key),
     }
 }

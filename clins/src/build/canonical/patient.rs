@@ -11,6 +11,7 @@
 //! (R1012/R1013, else `patient-no-insurance-id`) and the profile's required elements (else
 //! `patient-incomplete`).
 
+use crate::build::HoldReason;
 use regex::Regex;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -119,7 +120,7 @@ fn member_id_format() -> &'static Regex {
 
 /// Whether `patient` (a Patient resource, canonical or received as FHIR) can head a bundle.
 pub fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
-    let held = |code: &'static str, en: &str, ja: &str| Held {
+    let held = |code: HoldReason, en: &str, ja: &str| Held {
         reason_en: en.into(),
         reason_ja: ja.into(),
         resource_type: resource_type.into(),
@@ -136,7 +137,7 @@ pub fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
         .collect();
     if ids.len() != 1 || !member_id_format().is_match(ids[0]) {
         return Err(held(
-            "patient-no-insurance-id",
+            HoldReason::PatientNoInsuranceId,
             "the patient has no single well-formed 被保険者識別子 (JP_Insurance_memberID, R1012/R1013); register the insurance in the EHR",
             "患者に被保険者識別子（保険者番号:記号:番号:枝番）が1つだけ正しい形式で登録されていません。電子カルテで保険情報を登録してください",
         ));
@@ -150,7 +151,7 @@ pub fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
         && has("/address/0/text");
     if !complete {
         return Err(held(
-            "patient-incomplete",
+            HoldReason::PatientIncomplete,
             "the patient lacks a name (family, given), gender, birth date or address, which JP_Patient_eCS requires",
             "患者の氏名（姓・名）・性別・生年月日・住所のいずれかがありません（JP_Patient_eCSの必須項目）",
         ));
@@ -164,7 +165,7 @@ pub fn sendable(patient: &Value, resource_type: &str) -> Result<(), Held> {
         .any(|t| t.contains('\u{3000}'));
     if full_width_space {
         return Err(held(
-            "patient-incomplete",
+            HoldReason::PatientIncomplete,
             "the patient's name contains a full-width space (R1113)",
             "患者氏名に全角空白が含まれています（R1113）",
         ));
@@ -227,14 +228,14 @@ mod tests {
         let v = resource(&s, &p, "t");
         assert_eq!(
             sendable(&v, "Patient").unwrap_err().code,
-            "patient-no-insurance-id"
+            HoldReason::PatientNoInsuranceId
         );
         let mut p = full_patient();
         p.birth_date = None;
         let v = resource(&s, &p, "t");
         assert_eq!(
             sendable(&v, "Patient").unwrap_err().code,
-            "patient-incomplete"
+            HoldReason::PatientIncomplete
         );
     }
 

@@ -270,6 +270,7 @@ fn number_rps(entries: &mut [Entry<'_>]) {
 mod tests {
     use super::*;
     use crate::build::clins::RESOURCE_INSTANCE_ID_SYSTEM;
+    use crate::build::HoldReason;
 
     fn settings() -> BuildSettings {
         BuildSettings::new("1318814790", None).unwrap()
@@ -312,7 +313,7 @@ mod tests {
         let mut bare = to;
         bare.as_object_mut().unwrap().remove("extension");
         let held = run(&mut [("u:to", bare, None)], &["u:from"]).unwrap_err();
-        assert_eq!(held.code, "document-incomplete");
+        assert_eq!(held.code, HoldReason::DocumentIncomplete);
         assert!(held.reason_en.contains("identifier:medicalInstitutionCode"));
         assert!(held.reason_ja.contains("医療機関番号"));
     }

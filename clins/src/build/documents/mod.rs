@@ -28,6 +28,7 @@ mod entries;
 mod normalise;
 mod sections;
 
+use crate::build::HoldReason;
 use serde_json::{json, Value};
 use tsunagi_adapters::{FhirResource, Prescription};
 
@@ -163,7 +164,7 @@ pub(crate) fn incomplete(en: impl Into<String>, ja: impl Into<String>) -> Held {
         reason_en: en.into(),
         reason_ja: ja.into(),
         resource_type: "Composition".into(),
-        code: "document-incomplete",
+        code: HoldReason::DocumentIncomplete,
         patient_ref: None,
     }
 }

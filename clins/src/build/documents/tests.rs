@@ -1,5 +1,6 @@
 //! Documents from a synthetic Composition input (`config-examples/samples/documents/`).
 
+use crate::build::HoldReason;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -145,7 +146,7 @@ fn missing_parts_hold_the_document_with_the_reason() {
     no_purpose["entry"][0]["resource"]["section"][2]["section"][0]["text"]["div"] =
         json!("<div xmlns=\"http://www.w3.org/1999/xhtml\"> </div>");
     let h = document(&no_purpose, &[]).unwrap_err();
-    assert_eq!(h.code, "document-incomplete");
+    assert_eq!(h.code, HoldReason::DocumentIncomplete);
     assert!(h.reason_en.contains("950"), "{}", h.reason_en);
 
     let mut no_to = input();
@@ -169,7 +170,7 @@ fn missing_parts_hold_the_document_with_the_reason() {
     no_insurance["entry"][1]["resource"]["identifier"] = json!([]);
     assert_eq!(
         document(&no_insurance, &[]).unwrap_err().code,
-        "patient-no-insurance-id"
+        HoldReason::PatientNoInsuranceId
     );
 
     let mut unknown = input();
@@ -348,7 +349,7 @@ fn a_canonical_prescription_joins_the_rps_and_one_without_a_date_holds_the_docum
         ..rx
     };
     let h = document(&input(), &[&undated]).unwrap_err();
-    assert_eq!(h.code, "medication-incomplete");
+    assert_eq!(h.code, HoldReason::MedicationIncomplete);
     assert!(h.reason_en.contains("authoredOn") && h.reason_ja.contains("処方日"));
 }
 
@@ -361,7 +362,7 @@ fn an_addressee_without_its_number_holds_the_referral_by_name() {
         }
     }
     let h = document(&d, &[]).unwrap_err();
-    assert_eq!(h.code, "document-incomplete");
+    assert_eq!(h.code, HoldReason::DocumentIncomplete);
     assert!(
         h.reason_en.contains("identifier:medicalInstitutionCode"),
         "{}",
