@@ -361,3 +361,137 @@ fn the_ssmixtwins_data_set_is_mapped_built_validated_and_accepted() {
         report["insurance_gap"]["items"], report["insurance_gap"]["patients"]
     );
 }
+
+/// Issue 11 (5): local codes in FHIR inputs go through the same map stage as HL7 v2 records.
+/// A mapped local disease and allergen are delivered with the national code and the master's
+/// display (the local coding kept after it), unmapped ones with the IG's uncoded markers (the
+/// default policy), every accepted bundle passes `tsunagi validate`, and `mapping suggest`
+/// lists the unmapped codes with their record counts.
+#[test]
+fn fhir_inputs_with_local_codes_are_mapped_like_hl7_records() {
+    let mut w = World::new();
+    let masters = repo().join("config-examples/masters");
+    for (kind, file) in [
+        ("medis-disease", "nmain900.txt"),
+        ("jfagy", "JFAGY_SYNTH_20250401_R01.csv"),
+    ] {
+        let path = masters.join(file);
+        let (ok, _, err) = w.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
+        assert!(ok, "{kind}: {err}");
+    }
+    let disease = "http://example.org/local-disease";
+    let allergen = "http://example.org/local-allergen";
+    let table = w.path("local-mapping.csv");
+    std::fs::write(
+        &table,
+        format!(
+            "category,source_system,local_system,local_code,local_name,standard_system,standard_code,standard_display,note\n\
+             disease,*,{disease},L0002,高 血圧症,http://medis.or.jp/CodeSystem/master-disease-keyNumber,20058911,狭心症,test\n\
+             allergen,*,{allergen},A01,アスピリン,http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS,YCM3399007H1021,アスピリン（合成見本）,test\n"
+        ),
+    )
+    .expect("table");
+    let (ok, out, err) = w.cli(&["mapping", "import", table.to_str().expect("utf-8")]);
+    assert!(ok, "{out}{err}");
+
+    let sample = |name: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(repo().join("config-examples/samples").join(name)).expect("sample"),
+        )
+        .expect("json")
+    };
+    let local = |system: &str, code: &str, text: &str| serde_json::json!({"coding": [{"system": system, "code": code, "display": text}], "text": text});
+    let mut conditions = sample("01-conditions-bundle.json");
+    conditions["entry"][1]["resource"]["code"] = local(disease, "L0002", "高 血圧症");
+    conditions["entry"][2]["resource"]["code"] = local(disease, "L0003", "見本病");
+    let mut allergies = sample("02-allergy.json");
+    let mut second = allergies["entry"][1].clone();
+    allergies["entry"][1]["resource"]["code"] = local(allergen, "A01", "アスピリン");
+    allergies["entry"][1]["resource"]["category"] = serde_json::json!(["medication"]);
+    second["resource"]["id"] = "tsg-alg-0002-2".into();
+    second["resource"]["identifier"][0]["value"] = "TSG-A-000202".into();
+    second["resource"]["code"] = local(allergen, "A02", "見本アレルゲン");
+    allergies["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(second);
+    w.start_sim("", false);
+    w.start_agent();
+    w.drop_file("conditions.json", conditions.to_string().as_bytes());
+    w.drop_file("allergies.json", allergies.to_string().as_bytes());
+    wait_until(60, "two bundles accepted", || w.accepted_files() == 2);
+
+    let bundles = accepted(&w);
+    let conditions = codings(&bundles, "Condition");
+    let has = |list: &[(String, String, String, String)], code: &str, display: Option<&str>| {
+        list.iter()
+            .any(|c| c.2 == code && display.is_none_or(|d| c.3 == d))
+    };
+    assert!(
+        has(&conditions, "20058911", Some("狭心症")),
+        "{conditions:?}"
+    );
+    assert!(
+        has(&conditions, "L0002", None),
+        "the local coding is kept: {conditions:?}"
+    );
+    assert!(
+        has(&conditions, "99999999", None),
+        "uncoded marker: {conditions:?}"
+    );
+    let allergies = codings(&bundles, "AllergyIntolerance");
+    assert!(
+        has(
+            &allergies,
+            "YCM3399007H1021",
+            Some("アスピリン（合成見本）")
+        ),
+        "{allergies:?}"
+    );
+    assert!(has(&allergies, "D9M000000000", None) || has(&allergies, "D9F000000000", None));
+
+    let files: Vec<String> = std::fs::read_dir(w.path("platform/accepted"))
+        .expect("accepted")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let out = std::process::Command::new(agent_bin())
+        .arg("validate")
+        .args(&files)
+        .output()
+        .expect("validate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let (ok, out, err) = w.cli(&["mapping", "suggest", "--format", "csv"]);
+    assert!(ok, "{err}");
+    let header: Vec<&str> = out.lines().next().expect("header").split(',').collect();
+    let records = header
+        .iter()
+        .position(|h| *h == "records")
+        .expect("records column");
+    for (code, system) in [("L0003", disease), ("A02", allergen)] {
+        let row = out
+            .lines()
+            .find(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("{code} not suggested: {out}"));
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[2], system, "{row}");
+        // The note column holds one quoted comma; `records` is counted from the end.
+        let from_end = header.len() - records;
+        assert_eq!(cells[cells.len() - from_end], "1", "one record: {row}");
+    }
+    assert!(
+        !out.contains("L0002") && !out.contains(",A01,"),
+        "mapped codes are no gap: {out}"
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM item_code WHERE local_code IN ('L0002', 'A01') AND outcome = 'mapped' AND via = 'table'"),
+        2
+    );
+    w.stop_agent();
+}

@@ -13,7 +13,9 @@
 //!   reference), and so is every resource of that patient and a ready-made JP_Bundle_CLINS
 //!   headed by it; they are built again when a complete Patient arrives. Unlike an SS-MIX2 PID,
 //!   a FHIR Patient is not completed from an earlier input: the input's Patient is what the EHR
-//!   says now.
+//!   says now;
+//! - with a [`Terminology`] (the agent always has one), the codes of Conditions and
+//!   AllergyIntolerances go through the map stage ([`super::fhir_codes`]) before grouping.
 
 use crate::build::HoldReason;
 use std::collections::BTreeMap;
@@ -23,7 +25,10 @@ use tsunagi_adapters::FhirResource;
 
 use super::assemble::{assemble, Unit};
 use super::canonical::sendable;
+use super::canonical::InputOrigin;
+use super::fhir_codes;
 use super::patients::{self, PatientIndex, ResolvedPatient};
+use super::terminology::Terminology;
 use super::{
     clins, BuildContext, BuildResult, BuildSettings, BuiltBundle, BundleKind, Held,
     PatientDirectory,
@@ -36,6 +41,8 @@ type GroupKey = (String, String, String);
 pub(super) fn build(
     settings: &BuildSettings,
     ctx: &BuildContext<'_>,
+    term: Option<&dyn Terminology>,
+    origin: &InputOrigin,
     fhir: &[&FhirResource],
     dir: &dyn PatientDirectory,
     result: &mut BuildResult,
@@ -53,7 +60,7 @@ pub(super) fn build(
         }
     }
 
-    let mut groups: BTreeMap<GroupKey, (ResolvedPatient, Vec<&Value>)> = BTreeMap::new();
+    let mut sendable_resources: Vec<(GroupKey, ResolvedPatient, Value)> = Vec::new();
     for resource in fhir.iter().filter(|f| !is_patient(f)) {
         let kind = resource.resource_type.as_str();
         if kind == "Bundle" {
@@ -73,16 +80,24 @@ pub(super) fn build(
             result.held.push(held);
             continue;
         }
-        let key = (
-            kind.to_string(),
-            patient.key.clone(),
-            report_key(&resource.json),
-        );
+        let mut json = resource.json.clone();
+        if let Some(term) = term {
+            if let Err(mut held) = fhir_codes::recode(term, origin, &mut json) {
+                held.patient_ref = Some(patient.key.clone());
+                result.held.push(held);
+                continue;
+            }
+        }
+        let key = (kind.to_string(), patient.key.clone(), report_key(&json));
+        sendable_resources.push((key, patient, json));
+    }
+    let mut groups: BTreeMap<GroupKey, (ResolvedPatient, Vec<&Value>)> = BTreeMap::new();
+    for (key, patient, json) in sendable_resources.iter() {
         groups
-            .entry(key)
-            .or_insert_with(|| (patient, Vec::new()))
+            .entry(key.clone())
+            .or_insert_with(|| (patient.clone(), Vec::new()))
             .1
-            .push(&resource.json);
+            .push(json);
     }
     for ((kind, _, report), (patient, resources)) in &groups {
         let unit = Unit {

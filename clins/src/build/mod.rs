@@ -18,6 +18,7 @@ mod assemble;
 pub mod canonical;
 pub mod clins;
 pub mod documents;
+mod fhir_codes;
 mod fhir_input;
 mod hold;
 mod patients;
@@ -305,7 +306,7 @@ impl BundleBuilder {
             }
             return result;
         }
-        fhir_input::build(&self.settings, ctx, &fhir, dir, &mut result);
+        fhir_input::build(&self.settings, ctx, term, origin, &fhir, dir, &mut result);
         let canonical = records.iter().any(|r| !matches!(r, Record::Fhir(_)));
         match (term, canonical) {
             (Some(term), true) => {

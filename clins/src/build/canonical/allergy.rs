@@ -20,8 +20,16 @@ use super::common::{
 };
 use super::RecordExtras;
 
+/// The J-FAGY code systems (food, non-food non-medication, medication YCM and GCM).
+pub(crate) const JFAGY_SYSTEMS: [&str; 4] = [
+    "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS",
+    "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS",
+    "http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS",
+    "http://jpfhir.jp/fhir/core/CodeSystem/GCM/JP_JfagyMedicationAllergen_CS",
+];
+
 /// The dummy J-FAGY coding for an allergen the master cannot code.
-fn dummy(category: AllergyCategory) -> Value {
+pub(crate) fn dummy(category: AllergyCategory) -> Value {
     let (system, code, display) = match category {
         AllergyCategory::Medication => (
             "http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS",

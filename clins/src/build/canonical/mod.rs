@@ -16,7 +16,7 @@
 //! items of such a patient. Prescriptions are held here (`unsupported`): they travel only in
 //! documents ([`medication::resource`]).
 
-mod allergy;
+pub(super) mod allergy;
 pub(super) mod common;
 mod condition;
 mod lab;
@@ -78,7 +78,7 @@ pub struct InputOrigin {
 }
 
 impl InputOrigin {
-    fn source_ref<'a>(&'a self, code_system: &'a str) -> SourceRef<'a> {
+    pub(crate) fn source_ref<'a>(&'a self, code_system: &'a str) -> SourceRef<'a> {
         SourceRef {
             source: &self.source,
             sending_application: self.sending_application.as_deref(),
