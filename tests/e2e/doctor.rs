@@ -82,7 +82,6 @@ fn line_of<'t>(text: &'t str, start: &str) -> &'t str {
         .unwrap_or_else(|| panic!("no line starting with {start:?}:\n{text}"))
 }
 
-#[cfg(unix)]
 #[test]
 fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platform() {
     let dir = tempfile::tempdir().expect("tmp");

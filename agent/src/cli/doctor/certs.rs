@@ -217,3 +217,70 @@ fn parsed<'a>(der: &'a CertificateDer<'_>) -> Option<X509Certificate<'a>> {
 fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
     cert.issuer() == issuer.subject() && cert.verify_signature(Some(issuer.public_key())).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Datelike;
+
+    use super::*;
+    use crate::cli::doctor::Status;
+    use crate::uplink::test_pki::Pki;
+
+    /// A self-signed certificate and its key ending `days` from today, written into `dir`.
+    fn ending_in(dir: &Path, days: i64) -> (std::path::PathBuf, std::path::PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        let ymd = |d: chrono::DateTime<chrono::Utc>| {
+            rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+        };
+        let now = chrono::Utc::now();
+        params.not_before = ymd(now - chrono::Duration::days(400));
+        params.not_after = ymd(now + chrono::Duration::days(days));
+        let cert = params.self_signed(&key).unwrap();
+        let (c, k) = (
+            dir.join(format!("c{days}.pem")),
+            dir.join(format!("k{days}.pem")),
+        );
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
+    }
+
+    #[test]
+    fn expiry_warns_at_30_days_and_fails_after_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        for (days, want) in [(90, Status::Ok), (10, Status::Warn), (-2, Status::Fail)] {
+            let (c, k) = ending_in(dir.path(), days);
+            let got = pair("cert:x", &c, &k, None);
+            assert_eq!(got.status, want, "{days} days: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_key_fails_and_a_chain_to_another_ca_warns() {
+        let pki = Pki::new();
+        let ok = pair(
+            "cert:client",
+            &pki.client_cert_path,
+            &pki.client_key_path,
+            Some(&pki.ca_path),
+        );
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        let foreign = pair(
+            "cert:client",
+            &pki.client_cert_path,
+            &pki.server_key_path,
+            None,
+        );
+        assert_eq!(foreign.status, Status::Fail, "{foreign:?}");
+        assert!(foreign.detail.contains("server-key.pem"), "{foreign:?}");
+        let other = Pki::new();
+        let unchained = pair(
+            "cert:client",
+            &pki.client_cert_path,
+            &pki.client_key_path,
+            Some(&other.ca_path),
+        );
+        assert_eq!(unchained.status, Status::Warn, "{unchained:?}");
+    }
+}
