@@ -59,3 +59,7 @@ mod symlinks;
 mod documents;
 /// An official FHIR package loaded as a master (issue 11, part 2).
 mod fhir_package;
+
+/// `tsunagi doctor` on the demo sandbox's config (issue 15, part 6).
+#[cfg(unix)] // the sandbox is stopped with SIGTERM
+mod doctor;

@@ -17,6 +17,7 @@
 
 mod classify;
 mod config;
+mod probe;
 mod retry;
 mod shared_folder;
 mod tls;
@@ -33,8 +34,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use config::{Route, UplinkConfig};
+pub use probe::Probed;
 pub use retry::RetryPolicy;
 pub use shared_folder::SharedFolderClient;
+pub use tls::{load_certs, load_key};
 pub use web_api::WebApiClient;
 
 /// One bundle to deliver. The key is 64 lowercase hex characters made by us (stable for the
