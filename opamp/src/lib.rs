@@ -48,6 +48,30 @@ pub const ERROR_BAD_REQUEST: i32 = 1;
 /// `ServerErrorResponseType_Unavailable`.
 pub const ERROR_UNAVAILABLE: i32 = 2;
 
+/// The attribute keys tsunagi reports beyond OpenTelemetry's semantic conventions: its
+/// description's 医療機関番号 and uplink route, and the figures an operator ranks hospitals by
+/// (attributes of the top-level `ComponentHealth`, so that any OpAMP server shows them).
+pub mod keys {
+    /// 保険医療機関番号 (non-identifying attribute).
+    pub const INSTITUTION: &str = "tsunagi.institution_number";
+    /// The uplink route (`web-api`, `shared-folder`; non-identifying attribute).
+    pub const ROUTE: &str = "tsunagi.uplink.route";
+    /// Bundles not yet delivered.
+    pub const BACKLOG: &str = "tsunagi.backlog";
+    /// Age of the oldest bundle not yet delivered, seconds.
+    pub const OLDEST_PENDING_S: &str = "tsunagi.oldest_pending_age_s";
+    /// Bundles delivered today (JST).
+    pub const DELIVERED_TODAY: &str = "tsunagi.delivered_today";
+    /// Rejections today (JST).
+    pub const REJECTED_TODAY: &str = "tsunagi.rejected_today";
+    /// Items held today (JST).
+    pub const HELD_TODAY: &str = "tsunagi.held_today";
+    /// Coded rate this month (JST), percent of coded items mapped to national codes.
+    pub const CODED_RATE_MONTH: &str = "tsunagi.coded_rate_month_percent";
+    /// Last delivery, unix ms.
+    pub const LAST_DELIVERY_MS: &str = "tsunagi.last_delivery_unix_ms";
+}
+
 /// A string attribute.
 pub fn kv_str(key: &str, value: impl Into<String>) -> KeyValue {
     KeyValue {

@@ -105,7 +105,11 @@ fn agent_to_server_from_the_official_protobufs() {
         attr_number(&d.non_identifying_attributes, "tsunagi.backlog"),
         Some(12.0)
     );
-    assert_eq!(expected_a2s().encode_to_vec(), A2S, "our encoding, byte for byte");
+    assert_eq!(
+        expected_a2s().encode_to_vec(),
+        A2S,
+        "our encoding, byte for byte"
+    );
 }
 
 #[test]
