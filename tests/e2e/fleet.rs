@@ -91,7 +91,9 @@ fn agents(w: &World, f: &FleetServer) -> Vec<serde_json::Value> {
 }
 
 fn fleet_config(url: &str) -> String {
-    format!("[fleet]\nopamp_url = \"{url}/v1/opamp\"\ninterval_secs = 1\ntoken = \"{AGENT_TOKEN}\"\n")
+    format!(
+        "[fleet]\nopamp_url = \"{url}/v1/opamp\"\ninterval_secs = 1\ntoken = \"{AGENT_TOKEN}\"\n"
+    )
 }
 
 #[test]
@@ -111,11 +113,27 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
         })
     });
     let a = agents(&w, &fleet).remove(0);
-    for c in ["store", "masters", "uplink", "processor", "disk", "source/drop"] {
-        assert!(a["health"]["components"][c].is_object(), "component {c}: {a}");
+    for c in [
+        "store",
+        "masters",
+        "uplink",
+        "processor",
+        "disk",
+        "source/drop",
+    ] {
+        assert!(
+            a["health"]["components"][c].is_object(),
+            "component {c}: {a}"
+        );
     }
-    assert_eq!(a["capabilities"].as_u64().map(|c| c & 0x2), Some(0), "no remote config");
-    let config = a["effective_config"]["tsunagi.toml"].as_str().expect("config");
+    assert_eq!(
+        a["capabilities"].as_u64().map(|c| c & 0x2),
+        Some(0),
+        "no remote config"
+    );
+    let config = a["effective_config"]["tsunagi.toml"]
+        .as_str()
+        .expect("config");
     assert!(config.contains("interval_secs") && !config.contains(AGENT_TOKEN));
     let uid = a["uid"].as_str().expect("uid").to_string();
     let kept = std::fs::read_to_string(w.path("agent/fleet_instance_uid")).expect("uid file");
@@ -124,13 +142,24 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
     // The page: token required; both languages list the agent.
     assert_eq!(get(&w, &format!("{}/", fleet.url), None).0, 401);
     let (_, ja) = get(&w, &format!("{}/?lang=ja", fleet.url), Some(PAGE_TOKEN));
-    let (_, en) = get(&w, &format!("{}/?lang=en&sort=backlog", fleet.url), Some(PAGE_TOKEN));
+    let (_, en) = get(
+        &w,
+        &format!("{}/?lang=en&sort=backlog", fleet.url),
+        Some(PAGE_TOKEN),
+    );
     assert!(ja.contains("医療機関番号") && ja.contains(INSTITUTION) && ja.contains(&uid));
     assert!(en.contains("Institution") && en.contains(INSTITUTION));
-    let (_, detail) = get(&w, &format!("{}/agent/{uid}?lang=en", fleet.url), Some(PAGE_TOKEN));
+    let (_, detail) = get(
+        &w,
+        &format!("{}/agent/{uid}?lang=en", fleet.url),
+        Some(PAGE_TOKEN),
+    );
     assert!(detail.contains("source/drop") && !detail.contains(AGENT_TOKEN));
     let (_, metrics) = get(&w, &format!("{}/metrics", fleet.url), Some(PAGE_TOKEN));
-    assert!(metrics.contains("tsunagi_fleet_agents{standing=\"healthy\"}"), "{metrics}");
+    assert!(
+        metrics.contains("tsunagi_fleet_agents{standing=\"healthy\"}"),
+        "{metrics}"
+    );
 
     // Outage: the server goes away; the agent keeps working; a new server with an empty
     // database (it lost the state) asks for the full state and gets it.
@@ -139,9 +168,7 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
         w.agent_log().contains("fleet report not delivered")
     });
     w.drop_file("in-2.json", &condition_input(2));
-    wait_until(60, "delivery during the outage", || {
-        w.accepted_files() >= 2
-    });
+    wait_until(60, "delivery during the outage", || w.accepted_files() >= 2);
     let fleet = start_fleet(w.dir.path(), "fleet-new.db", &addr);
     wait_until(60, "full state re-sent to the server that lost it", || {
         agents(&w, &fleet).iter().any(|a| {
@@ -161,9 +188,16 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
     // No patient data on the server: not in its database, its JSON or its pages.
     let (_, detail) = get(&w, &format!("{}/agent/{uid}", fleet.url), Some(PAGE_TOKEN));
     let db = std::fs::read(w.path("fleet-new.db")).unwrap_or_default();
-    let everything = format!("{detail}{}{}", String::from_utf8_lossy(&db), serde_json::to_string(&a).unwrap_or_default());
+    let everything = format!(
+        "{detail}{}{}",
+        String::from_utf8_lossy(&db),
+        serde_json::to_string(&a).unwrap_or_default()
+    );
     for secret in [SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH] {
-        assert!(!everything.contains(secret), "patient data {secret:?} reached the fleet");
+        assert!(
+            !everything.contains(secret),
+            "patient data {secret:?} reached the fleet"
+        );
     }
 }
 
@@ -196,7 +230,9 @@ fn opamp_python() -> Option<PathBuf> {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e/clients/opamp").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("e2e/clients/opamp")
+        .join(name)
 }
 
 /// The Python capture server; killed on drop.
@@ -251,7 +287,9 @@ fn seq(m: &serde_json::Value) -> u64 {
 #[test]
 fn the_official_opamp_protobufs_decode_the_agent_through_full_state_outage_and_stop() {
     let Some(py) = opamp_python() else {
-        println!("skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)");
+        println!(
+            "skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)"
+        );
         return;
     };
     let mut w = World::new();
@@ -267,14 +305,30 @@ fn the_official_opamp_protobufs_decode_the_agent_through_full_state_outage_and_s
     assert_eq!(first["_path"], "/v1/opamp");
     assert_eq!(first["_content_type"], "application/x-protobuf");
     let ident = first["agent_description"]["identifying_attributes"].to_string();
-    assert!(ident.contains("service.name") && ident.contains("tsunagi"), "{ident}");
+    assert!(
+        ident.contains("service.name") && ident.contains("tsunagi"),
+        "{ident}"
+    );
     assert!(ident.contains("service.instance.id"));
     let non = first["agent_description"]["non_identifying_attributes"].to_string();
-    for k in ["host.name", "os.type", "host.arch", INSTITUTION, "tsunagi.uplink.route"] {
+    for k in [
+        "host.name",
+        "os.type",
+        "host.arch",
+        INSTITUTION,
+        "tsunagi.uplink.route",
+    ] {
         assert!(non.contains(k), "{k} in {non}");
     }
-    let caps: u64 = first["capabilities"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
-    assert_eq!(caps, 0x1 | 0x4 | 0x800 | 0x2000, "status, effective config, health, heartbeat");
+    let caps: u64 = first["capabilities"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(
+        caps,
+        0x1 | 0x4 | 0x800 | 0x2000,
+        "status, effective config, health, heartbeat"
+    );
     assert!(first["health"]["component_health_map"]["uplink"].is_object());
     assert!(first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"].is_object());
     let body = first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"]["body"]
@@ -296,20 +350,27 @@ fn the_official_opamp_protobufs_decode_the_agent_through_full_state_outage_and_s
     });
     let before = captured(&w).len();
     let (_capture, _) = start_capture(&py, &w, Some(port));
-    wait_until(60, "reports after the outage", || captured(&w).len() > before);
+    wait_until(60, "reports after the outage", || {
+        captured(&w).len() > before
+    });
 
     // A clean stop: the last message is agent_disconnect.
     w.stop_agent();
     let last = captured(&w).pop().expect("messages");
     assert!(last["agent_disconnect"].is_object(), "{last}");
     let all = std::fs::read_to_string(w.path("captured.jsonl")).unwrap_or_default();
-    assert!(!all.contains("agent-token-0123456789abcdef"), "the token is not in effective_config");
+    assert!(
+        !all.contains("agent-token-0123456789abcdef"),
+        "the token is not in effective_config"
+    );
 }
 
 #[test]
 fn the_python_opamp_client_appears_on_the_tsunagi_fleet_page() {
     let Some(py) = opamp_python() else {
-        println!("skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)");
+        println!(
+            "skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)"
+        );
         return;
     };
     let w = World::new();
@@ -323,7 +384,11 @@ fn the_python_opamp_client_appears_on_the_tsunagi_fleet_page() {
         .output()
         .expect("python agent");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout.lines().count(), 3, "three answers: {stdout}");
     let list = agents(&w, &fleet);
     let a = list
@@ -331,9 +396,15 @@ fn the_python_opamp_client_appears_on_the_tsunagi_fleet_page() {
         .find(|a| a["identifying"]["service.name"] == "python-opamp-agent")
         .expect("the python agent is known");
     assert_eq!(a["identifying"]["service.version"], "9.9.9");
-    assert!(a["effective_config"]["app.json"].as_str().unwrap_or("").contains("setting"));
+    assert!(a["effective_config"]["app.json"]
+        .as_str()
+        .unwrap_or("")
+        .contains("setting"));
     let (_, page) = get(&w, &format!("{}/?lang=en", fleet.url), Some(PAGE_TOKEN));
-    assert!(page.contains("python-opamp-agent") && page.contains("9.9.9"), "{page}");
+    assert!(
+        page.contains("python-opamp-agent") && page.contains("9.9.9"),
+        "{page}"
+    );
     // A client without the agent token is refused.
     let refused = Command::new(&py)
         .arg(script("python_agent.py"))

@@ -155,7 +155,10 @@ impl Exchange {
         let answer =
             ServerToAgent::decode(body.as_ref()).map_err(|e| ReportError::Decode(e.to_string()))?;
         if let Some(e) = &answer.error_response {
-            tracing::warn!(kind = e.r#type, "the fleet server reported an error / フリートサーバがエラーを返しました");
+            tracing::warn!(
+                kind = e.r#type,
+                "the fleet server reported an error / フリートサーバがエラーを返しました"
+            );
         }
         Ok(answer)
     }

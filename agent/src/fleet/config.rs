@@ -94,9 +94,13 @@ impl FleetConfig {
 
     /// The TLS files resolved against the config file's directory.
     pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [&mut self.ca_cert, &mut self.client_cert, &mut self.client_key]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut self.ca_cert,
+            &mut self.client_cert,
+            &mut self.client_key,
+        ]
+        .into_iter()
+        .flatten()
         {
             *p = crate::uplink::resolve(base, p);
         }

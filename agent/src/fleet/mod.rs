@@ -107,10 +107,9 @@ struct Round {
 impl Round {
     async fn state(&self) -> client::State {
         let (dir, r) = (self.data_dir.clone(), self.readiness.clone());
-        let facts = tokio::task::spawn_blocking(move || {
-            report::gather(&dir, &r, crate::store::now_ms())
-        })
-        .await;
+        let facts =
+            tokio::task::spawn_blocking(move || report::gather(&dir, &r, crate::store::now_ms()))
+                .await;
         let health = match facts {
             Ok(f) => report::health(&self.id, &f),
             Err(_) => tsunagi_opamp::proto::ComponentHealth {
@@ -158,7 +157,11 @@ async fn run(mut x: client::Exchange, round: Round, interval: Duration, shutdown
     }
     match tokio::time::timeout(DISCONNECT_TIMEOUT, x.disconnect()).await {
         Ok(Ok(())) => tracing::info!("fleet told of the clean stop / フリートに停止を通知しました"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "fleet not told of the stop / 停止を通知できませんでした"),
-        Err(_) => tracing::warn!("fleet not told of the stop (timeout) / 停止を通知できませんでした (タイムアウト)"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "fleet not told of the stop / 停止を通知できませんでした")
+        }
+        Err(_) => tracing::warn!(
+            "fleet not told of the stop (timeout) / 停止を通知できませんでした (タイムアウト)"
+        ),
     }
 }

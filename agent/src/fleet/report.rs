@@ -136,15 +136,40 @@ pub fn health(id: &Identity, f: &Facts) -> ComponentHealth {
     let paused = f.status.as_ref().is_some_and(|s| s.intake_paused);
     let mut map = std::collections::HashMap::new();
     let (ok, st) = ok_state("store");
-    map.insert("store".into(), component(ok, &st, "the database does not take writes / データベースに書き込めません"));
+    map.insert(
+        "store".into(),
+        component(
+            ok,
+            &st,
+            "the database does not take writes / データベースに書き込めません",
+        ),
+    );
     let (ok, st) = ok_state("masters");
-    map.insert("masters".into(), component(ok, &st, "no national code master loaded (tsunagi masters load) / 標準マスタが未読込です"));
+    map.insert(
+        "masters".into(),
+        component(
+            ok,
+            &st,
+            "no national code master loaded (tsunagi masters load) / 標準マスタが未読込です",
+        ),
+    );
     let (ok, st) = ok_state("uplink");
-    map.insert("uplink".into(), component(ok, &st, "the platform is unreachable / 送信先に接続できません"));
+    map.insert(
+        "uplink".into(),
+        component(
+            ok,
+            &st,
+            "the platform is unreachable / 送信先に接続できません",
+        ),
+    );
     let processor = f.status.is_some();
     map.insert(
         "processor".into(),
-        component(processor, if processor { "running" } else { "unknown" }, "the store cannot be read / 処理状況を読めません"),
+        component(
+            processor,
+            if processor { "running" } else { "unknown" },
+            "the store cannot be read / 処理状況を読めません",
+        ),
     );
     map.insert(
         "disk".into(),
@@ -153,7 +178,11 @@ pub fn health(id: &Identity, f: &Facts) -> ComponentHealth {
     for s in &id.sources {
         map.insert(
             format!("source/{s}"),
-            component(!paused, if paused { "paused" } else { "taking" }, "intake paused by the disk reserve / 空き容量不足で受付停止中"),
+            component(
+                !paused,
+                if paused { "paused" } else { "taking" },
+                "intake paused by the disk reserve / 空き容量不足で受付停止中",
+            ),
         );
     }
     let mut errors: Vec<&str> = map
@@ -187,7 +216,10 @@ fn figures_attrs(f: &Facts) -> Vec<KeyValue> {
         };
         let backlog = n(OutboxState::Pending) + n(OutboxState::InFlight) + n(OutboxState::Awaiting);
         a.push(kv_int(keys::BACKLOG, backlog));
-        a.push(kv_int(keys::OLDEST_PENDING_S, s.oldest_pending_age_secs.unwrap_or(0)));
+        a.push(kv_int(
+            keys::OLDEST_PENDING_S,
+            s.oldest_pending_age_secs.unwrap_or(0),
+        ));
         if let Some(ms) = s.last_delivery_ms {
             a.push(kv_int(keys::LAST_DELIVERY_MS, ms));
         }
@@ -199,7 +231,10 @@ fn figures_attrs(f: &Facts) -> Vec<KeyValue> {
     }
     if let Some((mapped, total)) = f.coded {
         if total > 0 {
-            a.push(kv_double(keys::CODED_RATE_MONTH, mapped as f64 * 100.0 / total as f64));
+            a.push(kv_double(
+                keys::CODED_RATE_MONTH,
+                mapped as f64 * 100.0 / total as f64,
+            ));
         }
     }
     a
@@ -237,7 +272,14 @@ mod tests {
         let h = health(&id(), &f);
         assert!(!h.healthy);
         assert!(!h.last_error.is_empty());
-        for c in ["store", "masters", "uplink", "processor", "disk", "source/ehr"] {
+        for c in [
+            "store",
+            "masters",
+            "uplink",
+            "processor",
+            "disk",
+            "source/ehr",
+        ] {
             assert!(h.component_health_map.contains_key(c), "{c}");
         }
     }
