@@ -31,6 +31,9 @@ mod fhir_http;
 /// MLLP beyond loopback: stalled connections cannot lock a sender out; exposure rules.
 mod mllp_exposure;
 
+/// Fleet reporting over OpAMP: tsunagi-fleet, the official protobufs, a third-party client.
+mod fleet;
+
 /// The command line: check-config, status, queue.
 mod cli;
 

@@ -21,6 +21,8 @@ mod probe;
 mod retry;
 mod shared_folder;
 mod tls;
+/// The uplink's TLS client settings, shared with the fleet report (`crate::fleet`).
+pub(crate) use tls::client_config as tls_client_config;
 mod web_api;
 
 #[cfg(test)]
