@@ -282,3 +282,30 @@ fn the_conformance_kit_passes_the_sample_and_fails_a_wrong_version() {
     assert_eq!(code, Some(1), "{table}");
     assert!(table.contains("protocol version 2"), "{table}");
 }
+
+/// Benchmark, run by hand: records/s through an exec source plugin (stored in the inbox; the
+/// pipeline and the sender run meanwhile, as in production). Prints the figure; asserts only that
+/// everything arrived once.
+#[test]
+#[ignore = "benchmark: cargo test -p tsunagi-tests --test e2e -- --ignored exec_plugins::throughput --nocapture"]
+fn throughput_of_an_exec_source() {
+    if python().is_none() {
+        return;
+    }
+    let total: i64 = 20_000;
+    let mut w = World::new();
+    w.extra_config = exec_source("counter", &test_plugin(), &["counter", &total.to_string()]);
+    w.start_sim("", false);
+    w.start_agent();
+    let stored = |w: &World| w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'counter'");
+    wait_until(120, "first record", || stored(&w) > 0);
+    let (t0, n0) = (std::time::Instant::now(), stored(&w));
+    wait_until(600, "all stored", || stored(&w) == total);
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "exec source: {} records in {secs:.2} s = {:.0} records/s",
+        total - n0,
+        (total - n0) as f64 / secs
+    );
+    w.stop_agent();
+}

@@ -15,8 +15,8 @@
 //! # Supervision
 //! Every run ends with a named [`EndReason`] (crashed, hung, garbage, not-reading, …), counted in
 //! [`PluginStats`] and logged (never with plugin output); the plugin is then started again after a
-//! delay that doubles while runs fail (`restart_initial_ms` … `restart_max_secs`) and returns to
-//! the first delay after a run that committed something. A refused handshake (wrong protocol
+//! delay that doubles while runs commit nothing (`restart_initial_ms` … `restart_max_secs`) and
+//! returns to the first delay after a run that committed something. A refused handshake (wrong protocol
 //! version, role or format) is retried only at the longest delay. Lines that are not messages and
 //! lines over `max_line_bytes` are quarantined inputs with a named reason ([`commit::BadLine`]);
 //! stderr is logged by level, scrubbed and rate-limited ([`stderr`]); memory and CPU limits are
@@ -90,8 +90,13 @@ pub fn supervise(feed: Feed) {
             }
             _ => {
                 feed.stats.set_state(PluginState::Backoff);
-                let ok = end.committed > 0 || end.reason == EndReason::Exited;
-                failures = if ok { 0 } else { failures.saturating_add(1) };
+                // A run that stored something starts the delays over; one that did not (a
+                // crash, or a plugin that exits when it has nothing new) doubles them.
+                failures = if end.committed > 0 {
+                    0
+                } else {
+                    failures.saturating_add(1)
+                };
                 initial
                     .saturating_mul(1u32 << failures.min(16))
                     .min(longest)
