@@ -46,7 +46,11 @@ def read_start():
 def follow_acks(acked):
     """Reads the agent's lines; EOF on stdin means "stop": exit at once."""
     for line in sys.stdin:
-        msg = json.loads(line)
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            log("WARN", "a line from the agent is not JSON; ignored")
+            continue
         if msg.get("type") == "ack":
             acked.add(msg["id"])
     os._exit(0)

@@ -274,6 +274,30 @@ fn the_conformance_kit_passes_the_sample_and_fails_a_wrong_version() {
         table.contains("kill and resume from checkpoint") && !table.contains("FAIL"),
         "{table}"
     );
+    // The export-folder sample too (FHIR and HL7 v2 files).
+    std::fs::create_dir_all(dir.path().join("export")).expect("mkdir");
+    for i in 0..3 {
+        std::fs::write(
+            dir.path().join(format!("export/c{i}.json")),
+            condition_input(i),
+        )
+        .expect("write");
+    }
+    std::fs::write(
+        dir.path().join("export/m1.hl7"),
+        "MSH|^~\\&|EHR|H|T|R|20240101||ADT^A08|1|P|2.5\rPID|1||p9\r",
+    )
+    .expect("write");
+    let sample = sample_plugin();
+    let (code, table) = kit(&[
+        "python3",
+        &sample.display().to_string(),
+        "export",
+        "--poll",
+        "0.3",
+    ]);
+    assert_eq!(code, Some(0), "{table}");
+    assert!(table.contains("4 records"), "{table}");
     let (code, table) = kit(&[
         "python3",
         &test_plugin().display().to_string(),
