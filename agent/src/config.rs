@@ -180,6 +180,9 @@ pub struct SourcesConfig {
     /// `[[source.fhir]]`: FHIR REST endpoints.
     #[serde(default)]
     pub fhir: Vec<crate::source::fhir_http::FhirConfig>,
+    /// `[[source.exec]]`: exec plugins in the source role.
+    #[serde(default)]
+    pub exec: Vec<crate::source::exec::ExecConfig>,
 }
 
 /// One `[[source.folder]]`: the folder settings plus the input format.
@@ -415,7 +418,8 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         .iter()
         .map(|s| &s.name)
         .chain(cfg.source.mllp.iter().map(|m| &m.name))
-        .chain(cfg.source.fhir.iter().map(|f| &f.name));
+        .chain(cfg.source.fhir.iter().map(|f| &f.name))
+        .chain(cfg.source.exec.iter().map(|x| &x.name));
     for name in other_names {
         if !names.insert(name.clone()) {
             p.push(Problem {
@@ -443,6 +447,15 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
+    for (i, x) in cfg.source.exec.iter().enumerate() {
+        for e in x.problems() {
+            p.push(Problem {
+                line: line_of_table(text, "[[source.exec]]", i),
+                en: e.to_string(),
+                ja: e.ja(),
+            });
+        }
+    }
     for e in cfg.ops.problems() {
         p.push(Problem {
             line: line_of_key(text, "listen"),
@@ -454,6 +467,7 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         && cfg.source.ssmix2.is_empty()
         && cfg.source.mllp.is_empty()
         && cfg.source.fhir.is_empty()
+        && cfg.source.exec.is_empty()
     {
         p.push(Problem {
             line: None,
@@ -489,6 +503,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     }
     for f in &mut cfg.source.fhir {
         f.resolve_paths(base);
+    }
+    for x in &mut cfg.source.exec {
+        x.resolve_paths(base);
     }
 }
 

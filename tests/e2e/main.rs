@@ -60,6 +60,8 @@ mod symlinks;
 
 /// Documents (referral, discharge summary, checkup report) built to pass the official profiles.
 mod documents;
+/// Exec plugins: records delivered, exactly once across kill -9, misbehaviour contained (issue 14).
+mod exec_plugins;
 /// An official FHIR package loaded as a master (issue 11, part 2).
 mod fhir_package;
 

@@ -10,6 +10,7 @@ mod inspect;
 mod inspect_bundles;
 mod mapping;
 mod masters;
+mod plugin;
 mod queue;
 mod report;
 mod status;
@@ -225,6 +226,11 @@ pub enum Command {
         #[arg(long)]
         unmapped: bool,
     },
+    /// Exec plugins: the conformance kit a vendor runs before shipping (`plugin test -- ARGV`).
+    Plugin {
+        #[command(subcommand)]
+        action: plugin::PluginAction,
+    },
 }
 
 /// Runs a command; `Ok(false)` means it ran and the answer is "not good" (exit 1).
@@ -274,6 +280,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             held,
             unmapped,
         } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
+        Command::Plugin { action } => plugin::run(action),
     }
 }
 
