@@ -23,21 +23,8 @@ for tool in wixl msiinfo msiextract msibuild; do
 	command -v "$tool" >/dev/null || skip "msi: $tool absent (Debian: apt-get install wixl msitools gcab)"
 done
 
-PASSED=0
-FAILED=0
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	echo "FAILED: $*"
-}
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# ok, bad, expect DESCRIPTION COMMAND...
+. tests/packaging/checks.sh
 WORK=$(mktemp -d /tmp/tsunagi-msi.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 

@@ -24,6 +24,7 @@
 #[cfg_attr(not(windows), allow(dead_code))]
 pub mod home;
 #[cfg(any(windows, test))]
+#[cfg_attr(not(windows), allow(dead_code))]
 mod status;
 #[cfg(windows)]
 mod windows;

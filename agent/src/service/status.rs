@@ -184,23 +184,12 @@ mod tests {
         assert_eq!(Exit::Clean.code(), None);
     }
 
-    const CONFIG: &str = r#"
-[agent]
-data_dir = "data"
-institution_number = "1318814790"
-[[source.mllp]]
-name = "ehr"
-listen = "127.0.0.1:2575"
-[uplink]
-route = "web-api"
-[uplink.web_api]
-url = "https://127.0.0.1:8443/clins/v1/bundles"
-"#;
-
     #[test]
     fn the_drain_hint_covers_a_send_in_flight() {
-        let mut cfg = crate::config::parse(CONFIG).unwrap();
-        // Defaults: connect 10 s + request 30 s + the margin.
+        // The config the .msi installs (still without institution and URL: parsed all the same).
+        let example = include_str!("../../../config-examples/windows.toml");
+        let mut cfg = crate::config::parse_all(example).0.unwrap();
+        // Its connect 10 s + request 30 s + the margin.
         assert_eq!(drain_hint(&cfg), Duration::from_secs(70));
         if let Some(w) = cfg.uplink.web_api.as_mut() {
             w.request_timeout_secs = u64::MAX;

@@ -146,16 +146,16 @@ mod on_disk {
 }
 
 /// The config the .msi installs parses; what it still lacks is what the hospital must fill in
-/// (the institution and the uplink URL), and its folders are the home's.
+/// (the institution and an input), and its folders are the home's.
 #[test]
-fn the_windows_example_config_asks_only_for_the_institution_and_the_uplink() {
+fn the_windows_example_config_asks_only_for_the_institution_and_an_input() {
     let text = include_str!("../../../../config-examples/windows.toml");
     let (cfg, problems) = crate::config::parse_all(text);
     let cfg = cfg.expect("the example parses");
     assert!(!problems.is_empty());
     for p in &problems {
         assert!(
-            p.en.contains("institution_number") || p.en.contains("url"),
+            p.en.contains("institution_number") || p.en.contains("no source"),
             "{p}"
         );
     }
