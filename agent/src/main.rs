@@ -55,7 +55,9 @@ fn main() -> ExitCode {
             config,
             service: true,
             ..
-        } if cfg!(windows) => Some(service::log_config(config::load(config).ok().map(|(c, _)| c.log))),
+        } if cfg!(windows) => Some(service::log_config(
+            config::load(config).ok().map(|(c, _)| c.log),
+        )),
         cli::Command::Run { config, .. } => config::load(config).ok().map(|(c, _)| c.log),
         _ => None,
     };

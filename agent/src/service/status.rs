@@ -157,7 +157,10 @@ mod tests {
         let drain = Duration::from_secs(70);
         let mut r = Reports::new(Duration::ZERO);
         let start = r.starting();
-        assert_eq!((start.state, start.accepts_stop), (State::StartPending, false));
+        assert_eq!(
+            (start.state, start.accepts_stop),
+            (State::StartPending, false)
+        );
         assert_eq!((start.checkpoint, start.wait_hint), (1, START_HINT));
         r.set_drain(drain);
         let run = r.running();
@@ -171,7 +174,10 @@ mod tests {
         assert_eq!((first.checkpoint, second.checkpoint), (1, 2));
         assert_eq!(second.wait_hint, drain);
         let end = r.stopped(Exit::Clean);
-        assert_eq!((end.state, end.checkpoint, end.exit), (State::Stopped, 0, Exit::Clean));
+        assert_eq!(
+            (end.state, end.checkpoint, end.exit),
+            (State::Stopped, 0, Exit::Clean)
+        );
         assert!(!end.accepts_stop);
     }
 

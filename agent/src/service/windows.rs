@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use anyhow::Context;
 use windows_service::service::{
     ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
-    ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod, ServiceState,
-    ServiceStatus, ServiceType,
+    ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod, ServiceState, ServiceStatus,
+    ServiceType,
 };
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};

@@ -4,7 +4,10 @@ use super::*;
 fn the_home_is_under_program_data() {
     let pd = OsStr::new(r"D:\ProgramData");
     assert_eq!(dir(Some(pd)), PathBuf::from(pd).join("tsunagi"));
-    assert_eq!(dir(None), PathBuf::from(DEFAULT_PROGRAM_DATA).join("tsunagi"));
+    assert_eq!(
+        dir(None),
+        PathBuf::from(DEFAULT_PROGRAM_DATA).join("tsunagi")
+    );
     assert_eq!(dir(Some(OsStr::new(""))), dir(None));
 }
 
@@ -25,7 +28,10 @@ fn logs_go_to_the_home_unless_the_config_names_a_folder() {
         ..LogConfig::default()
     };
     let filled = with_log_dir(Some(unnamed), home);
-    assert_eq!((filled.dir, filled.keep_files), (Some(home.join("logs")), 5));
+    assert_eq!(
+        (filled.dir, filled.keep_files),
+        (Some(home.join("logs")), 5)
+    );
 }
 
 #[test]
