@@ -26,6 +26,7 @@ mod owner_only;
 mod pipeline;
 mod quality;
 mod sender;
+mod service;
 mod shutdown;
 mod source;
 mod store;
@@ -50,6 +51,14 @@ fn main() -> ExitCode {
     // `run` reads its [log] table here, before anything logs; a broken config file is reported
     // by `run` itself a moment later.
     let log_cfg = match &args.command {
+        // The Windows service has no console: its log files default to %ProgramData%\tsunagi\logs.
+        cli::Command::Run {
+            config,
+            service: true,
+            ..
+        } if cfg!(windows) => Some(service::log_config(
+            config::load(config).ok().map(|(c, _)| c.log),
+        )),
         cli::Command::Run { config, .. } => config::load(config).ok().map(|(c, _)| c.log),
         _ => None,
     };

@@ -46,20 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "  ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	echo "  FAILED: $*"
-}
-# expect DESCRIPTION COMMAND...: the command must succeed.
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# ok, bad, expect DESCRIPTION COMMAND...
+. tests/packaging/checks.sh
 # owned PATH OWNER:GROUP MODE
 owned() {
 	local got

@@ -117,6 +117,10 @@ pub enum Command {
         /// now missing or replaced (its acknowledged inputs are not in the new one).
         #[arg(long)]
         accept_new_store: bool,
+        /// Run as the Windows service (started by the Service Control Manager; see
+        /// installer/README.md). Refused elsewhere.
+        #[arg(long)]
+        service: bool,
     },
     /// Check a config file and list every problem with its line.
     CheckConfig {
@@ -241,6 +245,12 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
         Command::Run {
             config,
             accept_new_store,
+            service: true,
+        } => crate::service::run(config, accept_new_store),
+        Command::Run {
+            config,
+            accept_new_store,
+            ..
         } => run(config, accept_new_store),
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
         Command::Doctor { config, format } => doctor::run(config.as_deref(), format),
@@ -300,13 +310,7 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
     rt.block_on(async move {
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
-        let mllp: Vec<String> = running.mllp_addrs().iter().map(|a| a.to_string()).collect();
-        tracing::info!(
-            status_page = running.ops_url().unwrap_or("-"),
-            mllp = %mllp.join(", "),
-            fhir = %running.fhir_urls().join(", "),
-            "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
-        );
+        announce(&running);
         crate::shutdown::wait_for_signal().await;
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();
@@ -314,4 +318,15 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         tracing::info!("stopped");
         Ok(true)
     })
+}
+
+/// The log line that says the agent runs and where to watch it (`tsunagi run`, the service).
+pub(crate) fn announce(running: &crate::daemon::Running) {
+    let mllp: Vec<String> = running.mllp_addrs().iter().map(|a| a.to_string()).collect();
+    tracing::info!(
+        status_page = running.ops_url().unwrap_or("-"),
+        mllp = %mllp.join(", "),
+        fhir = %running.fhir_urls().join(", "),
+        "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
+    );
 }
