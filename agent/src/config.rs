@@ -56,6 +56,9 @@ pub struct Config {
     /// `[store]`: how long patient data is kept in the database.
     #[serde(default)]
     pub store: StoreConfig,
+    /// `[fleet]`: report the agent's state to an OpAMP server (`crate::fleet`).
+    #[serde(default)]
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 /// `[store]`.
@@ -294,7 +297,10 @@ pub fn parse_all(text: &str) -> (Option<Config>, Vec<Problem>) {
     let mut problems = Vec::new();
     loop {
         match toml::from_str::<Config>(&work) {
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                if let Some(f) = &mut cfg.fleet {
+                    f.config_text = text.to_string();
+                }
                 problems.extend(check(&cfg, text));
                 return (Some(cfg), problems);
             }
