@@ -228,11 +228,26 @@ fn each_misbehaving_plugin_is_contained_with_its_named_reason_while_a_good_sourc
     let huge = w.db_count(
         "SELECT COUNT(*) FROM inbox WHERE source = 'huge' AND state = 'quarantined' AND error LIKE '%max_line_bytes%' AND raw IS NULL",
     );
-    assert_eq!(huge, 1, "the 50 MB line is quarantined once, unstored");
+    // Once per distinct line: a plugin killed (hung) in the middle of writing it leaves a shorter
+    // line, quarantined on its own.
+    assert!(huge >= 1, "the 50 MB line is quarantined, unstored");
     let garbage = w.db_count(
         "SELECT COUNT(*) FROM inbox WHERE source = 'garbage' AND state = 'quarantined' AND error LIKE '%not JSON%'",
     );
     assert!(garbage >= 1, "garbage lines quarantined");
+    // The status page shows each plugin's state and how its runs ended.
+    let page = w.rt.block_on(async {
+        reqwest::get(format!("{base}/?lang=en"))
+            .await
+            .expect("GET /")
+            .text()
+            .await
+            .expect("body")
+    });
+    assert!(
+        page.contains("Plugin (hang)") && page.contains("hung "),
+        "status page: {page}"
+    );
     let log = w.agent_log();
     assert!(
         log.contains("protocol version 2"),

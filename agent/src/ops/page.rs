@@ -7,10 +7,12 @@
 //! word, an item id or a scrubbed reason ([`super::redact::scrub`]); all text is HTML-escaped.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::checks::Checks;
 use super::readiness::SourceSkips;
 use super::snapshot::{RecentError, Snapshot, Today};
+use crate::source::exec::PluginStats;
 use crate::store::{InputState, OutboxState};
 
 /// The page's language.
@@ -56,6 +58,8 @@ pub struct PageData<'a> {
     pub errors: &'a [RecentError],
     /// Files each folder / SS-MIX2 source did not take, by reason.
     pub skipped: &'a [SourceSkips],
+    /// Exec plugin sources and their counters.
+    pub plugins: &'a [(String, Arc<PluginStats>)],
     /// Now, unix ms.
     pub now_ms: i64,
 }
@@ -223,6 +227,7 @@ fn backlog(h: &mut String, lang: Lang, d: &PageData<'_>) {
         .unwrap_or_else(|| "-".into());
     let last = s.last_delivery_ms.map(jst).unwrap_or_else(|| "-".into());
     skipped(h, lang, d.skipped);
+    plugins(h, lang, d.plugins);
     let _ = write!(
         h,
         "<tr><th>{}</th><td class=\"n\">{oldest}</td></tr><tr><th>{}</th><td class=\"n\" id=\"last-delivery\">{last}</td></tr></table></section>",
@@ -292,6 +297,28 @@ fn skipped(h: &mut String, lang: Lang, sources: &[SourceSkips]) {
             esc(super::redact::label(&s.source)),
             s.total(),
             esc(&reasons.join(", ")),
+        );
+    }
+}
+
+/// One row per exec plugin source: its state, records stored, and how its runs ended.
+fn plugins(h: &mut String, lang: Lang, sources: &[(String, Arc<PluginStats>)]) {
+    for (name, s) in sources {
+        let ends: Vec<String> = s
+            .ends()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{} {n}", r.name()))
+            .collect();
+        let _ = write!(
+            h,
+            "<tr class=\"plugin\"><th>{} ({})</th><td class=\"n\">{} · {} {} <span class=\"muted\">({})</span></td></tr>",
+            lang.t("プラグイン", "Plugin"),
+            esc(super::redact::label(name)),
+            s.state().name(),
+            s.records().0,
+            lang.t("件", "records"),
+            esc(&ends.join(", ")),
         );
     }
 }
@@ -398,6 +425,7 @@ mod tests {
             snapshot: Some(&s),
             today: Some(&t),
             errors: &[],
+            plugins: &[],
             skipped: &[SourceSkips {
                 source: "drop".into(),
                 by_reason: vec![("symlink", 2), ("hidden", 0)],
@@ -433,6 +461,7 @@ mod tests {
             snapshot: Some(&s),
             today: None,
             errors: &[],
+            plugins: &[],
             skipped: &[],
             now_ms: 0,
         };
@@ -475,6 +504,7 @@ mod tests {
             snapshot: None,
             today: None,
             errors: &e,
+            plugins: &[],
             skipped: &[],
             now_ms: 0,
         };

@@ -300,6 +300,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
             .and_then(|c| snapshot::recent_errors(c, 10).ok())
             .unwrap_or_default();
         let skipped = ops.counters.source_skips();
+        let plugins = ops.counters.plugins();
         page::render(
             lang,
             &PageData {
@@ -308,6 +309,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
                 today: today.as_ref(),
                 errors: &errors,
                 skipped: &skipped,
+                plugins: &plugins,
                 now_ms: now,
             },
         )

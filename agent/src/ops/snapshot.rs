@@ -231,6 +231,7 @@ mod tests {
             snapshot: None,
             today: None,
             errors: &errors,
+            plugins: &[],
             skipped: &[],
             now_ms: 10,
         };
