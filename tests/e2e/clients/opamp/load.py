@@ -27,7 +27,7 @@ def message(uid, seq, full):
     m = opamp_pb2.AgentToServer(instance_uid=uid, sequence_num=seq, capabilities=0x2805)
     m.health.healthy = True
     m.health.status = "ready"
-    m.health.attributes.extend([kv("tsunagi.backlog", int_value=seq % 7)])
+    m.health.last_error = "" if seq % 2 else "uplink down"
     if full:
         m.agent_description.identifying_attributes.extend(
             [kv("service.name", string_value="load-agent"), kv("service.version", string_value="0.1.0")])
