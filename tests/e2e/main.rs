@@ -59,3 +59,7 @@ mod symlinks;
 mod documents;
 /// An official FHIR package loaded as a master (issue 11, part 2).
 mod fhir_package;
+
+/// Signed self-update (issue 15): the sandbox's refusal and verification, rollback of a new
+/// version that never becomes ready.
+mod update;

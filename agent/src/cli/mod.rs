@@ -212,6 +212,11 @@ pub enum Command {
         #[arg(long)]
         unmapped: bool,
     },
+    /// Signed self-update: check the manifest, or apply with a health check and rollback.
+    Update {
+        #[command(subcommand)]
+        action: crate::update::cli::UpdateAction,
+    },
 }
 
 /// Runs a command; `Ok(false)` means it ran and the answer is "not good" (exit 1).
@@ -260,6 +265,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             held,
             unmapped,
         } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
+        Command::Update { action } => crate::update::cli::run(action),
     }
 }
 
@@ -286,11 +292,22 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
             fhir = %running.fhir_urls().join(", "),
             "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
         );
-        crate::shutdown::wait_for_signal().await;
+        let data_dir = cfg.agent.data_dir.clone();
+        if let Err(e) = crate::update::restart::record_daemon(&data_dir, running.ops_url()) {
+            tracing::warn!(error = %e, "update: the daemon record was not written");
+        }
+        let restart = tokio::select! {
+            _ = crate::shutdown::wait_for_signal() => false,
+            _ = crate::update::restart::wait_for_request(data_dir.clone()) => true,
+        };
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();
         running.wait().await;
         tracing::info!("stopped");
+        if restart {
+            tracing::info!("restarting on the updated binary / 更新後のバイナリで再起動します");
+            crate::update::restart::reexec(&data_dir)?;
+        }
         Ok(true)
     })
 }
