@@ -40,7 +40,16 @@ pub enum Applied {
 
 /// Runs the whole apply.
 pub fn apply(upd: &UpdateConfig, data_dir: &Path, opts: ApplyOptions) -> Result<Applied> {
-    if let Mode::PackageManaged { marker } = Mode::detect() {
+    apply_in(Mode::detect(), upd, data_dir, opts)
+}
+
+fn apply_in(
+    mode: Mode,
+    upd: &UpdateConfig,
+    data_dir: &Path,
+    opts: ApplyOptions,
+) -> Result<Applied> {
+    if let Mode::PackageManaged { marker } = mode {
         return Err(UpdateError::PackageManaged {
             marker: marker.display().to_string(),
         });
@@ -74,7 +83,8 @@ pub fn apply(upd: &UpdateConfig, data_dir: &Path, opts: ApplyOptions) -> Result<
         }
         wait_no_delivery_in_flight(data_dir)?;
     }
-    let prev = keep_previous(data_dir)?;
+    let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
+    let prev = keep_previous(&exe, data_dir)?;
     swap(&new_binary)?;
     let mut st = UpdateState::read_or_default(data_dir)?;
     st.installed = Some(release.version.clone());
@@ -104,9 +114,16 @@ pub fn apply(upd: &UpdateConfig, data_dir: &Path, opts: ApplyOptions) -> Result<
                 restarted: true,
             })
         }
-        Err(reason) => Err(super::gate::roll_back(
-            data_dir, upd, &old, &prev, &release, &reason,
-        )),
+        Err(reason) => {
+            let installed = super::gate::Installed {
+                exe: &exe,
+                prev: &prev,
+                release: &release,
+            };
+            Err(super::gate::roll_back(
+                data_dir, upd, &old, installed, &reason,
+            ))
+        }
     }
 }
 
@@ -169,10 +186,9 @@ pub fn previous_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Copies the running binary to `DATA/update/tsunagi.prev`.
-fn keep_previous(data_dir: &Path) -> Result<PathBuf> {
-    let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
+fn keep_previous(exe: &Path, data_dir: &Path) -> Result<PathBuf> {
     let prev = previous_path(data_dir);
-    std::fs::copy(&exe, &prev).map_err(|e| {
+    std::fs::copy(exe, &prev).map_err(|e| {
         UpdateError::io(
             format!("keeping {} as {}", exe.display(), prev.display()),
             e,
@@ -183,7 +199,30 @@ fn keep_previous(data_dir: &Path) -> Result<PathBuf> {
 
 /// Replaces the running binary's file with `new` (self-replace: a rename on Unix, the Windows
 /// dance for a running .exe).
-pub fn swap(new: &Path) -> Result<()> {
+fn swap(new: &Path) -> Result<()> {
     self_replace::self_replace(new)
         .map_err(|e| UpdateError::io(format!("replacing the binary with {}", new.display()), e))
 }
+
+/// Puts `prev` back at `exe` (after a swap `current_exe` names the replaced file, so the path
+/// comes from before it): a copy beside it, renamed over it.
+pub fn restore(prev: &Path, exe: &Path) -> Result<()> {
+    let io = |e| {
+        UpdateError::io(
+            format!("restoring {} from {}", exe.display(), prev.display()),
+            e,
+        )
+    };
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".tsunagi.restore")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    std::fs::copy(prev, tmp.path()).map_err(io)?;
+    tmp.persist(exe).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -77,20 +77,26 @@ fn watch(new: &DaemonRecord, url: &str, window: Duration) -> Result<(), String> 
     Ok(())
 }
 
-/// Puts the previous binary back, stops whatever runs in the daemon's place, starts the previous
-/// one again and records the failure; returns the error apply reports.
+/// What apply put in place.
+pub struct Installed<'a> {
+    /// The binary's path (recorded before the swap).
+    pub exe: &'a Path,
+    /// The previous binary's copy.
+    pub prev: &'a Path,
+    pub release: &'a Release,
+}
+
+/// Stops whatever runs in the daemon's place, puts the previous binary back, starts it again and
+/// records the failure; returns the error apply reports.
 pub fn roll_back(
     data_dir: &Path,
     upd: &UpdateConfig,
     old: &DaemonRecord,
-    prev: &Path,
-    release: &Release,
+    installed: Installed<'_>,
     reason: &str,
 ) -> UpdateError {
-    tracing::warn!(version = %release.version, reason, "update: rolling back / 更新を取り消します");
-    if let Err(e) = super::apply::swap(prev) {
-        return e;
-    }
+    let version = &installed.release.version;
+    tracing::warn!(%version, reason, "update: rolling back / 更新を取り消します");
     for pid in [restart::daemon(data_dir).map(|r| r.pid), Some(old.pid)]
         .into_iter()
         .flatten()
@@ -99,20 +105,23 @@ pub fn roll_back(
             restart::stop(pid);
         }
     }
+    if let Err(e) = super::apply::restore(installed.prev, installed.exe) {
+        return e;
+    }
     let mut st = UpdateState::read_or_default(data_dir).unwrap_or_default();
-    st.record_failure(&release.version, reason);
+    st.record_failure(version, reason);
     st.installed = st.previous.take();
     let restarted = restart::start_detached(data_dir, old).map(|_| wait_ready(data_dir, old, upd));
     st.last_result = Some(match &restarted {
-        Ok(true) => format!("{} rolled back; the previous version runs again / 取り消し、以前のバージョンで稼働中", release.version),
-        Ok(false) => format!("{} rolled back; the previous version did not answer /readyz yet / 取り消しましたが以前のバージョンの応答を確認できません", release.version),
-        Err(e) => format!("{} rolled back; starting the previous version failed: {e}", release.version),
+        Ok(true) => format!("{version} rolled back; the previous version runs again / 取り消し、以前のバージョンで稼働中"),
+        Ok(false) => format!("{version} rolled back; the previous version did not answer /readyz yet / 取り消しましたが以前のバージョンの応答を確認できません"),
+        Err(e) => format!("{version} rolled back; starting the previous version failed: {e}"),
     });
     if let Err(e) = st.write(data_dir) {
         return e;
     }
     UpdateError::RolledBack {
-        version: release.version.clone(),
+        version: version.clone(),
         reason: reason.into(),
     }
 }
