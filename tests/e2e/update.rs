@@ -2,6 +2,8 @@
 //! verified when restored (the binary byte-identical after every refusal), and a new version that
 //! never becomes ready rolled back, the previous one running and delivering again.
 
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -209,12 +211,17 @@ fn get_ready(port: u16) -> bool {
     head.ends_with("200")
 }
 
-/// Issue 15 (3): a new version that never becomes ready (a signed archive whose "binary" only
-/// sleeps) is rolled back: the previous binary is back byte for byte, runs again and delivers;
-/// the version is recorded as failed and not retried.
+/// An agent running from its own copy of the binary (as an install would) with `[ops]` on a free
+/// port and `[update]` trusting a test key, and a manifest offering `payload` as 99.0.0, signed.
+struct Updatable {
+    w: World,
+    bin: PathBuf,
+    config: PathBuf,
+    ops: u16,
+}
+
 #[cfg(target_os = "linux")]
-#[test]
-fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_delivers() {
+fn updatable(payload: &[u8]) -> Updatable {
     let mut w = World::new();
     w.start_sim("", false);
     let updates = w.path("updates");
@@ -227,14 +234,14 @@ fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_deliv
     );
     let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let name = format!("tsunagi-99.0.0-{target}.tar.gz");
-    let (size, sha) = signed_archive(b"#!/bin/sh\nexec sleep 300\n", &updates, &name, &secret);
+    let (size, sha) = signed_archive(payload, &updates, &name, &secret);
     let manifest = serde_json::json!({"releases": [{"version": "99.0.0", "channel": "stable",
         "target": target, "url": name, "sha256": sha, "size": size}]});
     std::fs::write(updates.join("manifest.json"), manifest.to_string()).expect("manifest");
     let port = serve_dir(updates);
     let ops = free_port();
     w.extra_config = format!(
-        "\n[ops]\nlisten = \"127.0.0.1:{ops}\"\n\n[update]\nmanifest_url = \"http://127.0.0.1:{port}/manifest.json\"\ntrusted_keys = [\"{public}\"]\nready_timeout_secs = 8\nwatch_secs = 3\n"
+        "\n[ops]\nlisten = \"127.0.0.1:{ops}\"\n\n[update]\nmanifest_url = \"http://127.0.0.1:{port}/manifest.json\"\ntrusted_keys = [\"{public}\"]\nready_timeout_secs = 20\nwatch_secs = 3\n"
     );
     let config = w.write_config();
     let nmain =
@@ -251,8 +258,6 @@ fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_deliv
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-
-    // The agent runs from its own copy of the binary, as an install would.
     let bin = binary_copy(w.dir.path());
     let log = std::fs::File::create(w.path("agent.log")).expect("log");
     let child = Command::new(&bin)
@@ -269,6 +274,35 @@ fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_deliv
     wait_until(60, "the first bundle is delivered", || {
         w.accepted_files() == 1
     });
+    Updatable {
+        w,
+        bin,
+        config,
+        ops,
+    }
+}
+
+/// The pid in the agent's daemon record (the process apply restarted or started).
+fn recorded_pid(w: &World) -> u32 {
+    let daemon: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.path("agent/update/daemon.json")).expect("daemon record"),
+    )
+    .expect("daemon json");
+    daemon["pid"].as_u64().expect("pid") as u32
+}
+
+/// Issue 15 (3): a new version that never becomes ready (a signed archive whose "binary" only
+/// sleeps) is rolled back: the previous binary is back byte for byte, runs again and delivers;
+/// the version is recorded as failed and not retried.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_delivers() {
+    let Updatable {
+        w,
+        bin,
+        config,
+        ops,
+    } = updatable(b"#!/bin/sh\nexec sleep 300\n");
     let before = sha256(&bin);
 
     let (ok, out, err) = update(&bin, &["apply"], &config);
@@ -297,11 +331,41 @@ fn a_new_version_that_never_gets_ready_is_rolled_back_and_the_previous_one_deliv
     assert!(!ok && err.contains("--retry-failed"), "{err}");
     assert_eq!(sha256(&bin), before);
 
-    let daemon: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(w.path("agent/update/daemon.json")).expect("daemon record"),
-    )
-    .expect("daemon json");
-    let pid = daemon["pid"].as_u64().expect("pid") as u32;
-    sigterm(pid);
+    sigterm(recorded_pid(&w));
     wait_until(30, "the restarted agent stops", || !get_ready(ops));
+}
+
+/// Issue 15 (3): a good new version (the real binary, signed as 99.0.0) is installed; the running
+/// agent drains, re-executes itself on it (same pid), passes the watch and delivers.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_good_new_version_is_installed_and_the_agent_restarts_on_it_and_delivers() {
+    let payload = std::fs::read(agent_bin()).expect("the binary");
+    let Updatable {
+        mut w,
+        bin,
+        config,
+        ops,
+    } = updatable(&payload);
+    let pid = w.agent.as_ref().map(|c| c.id()).expect("agent");
+
+    let (ok, out, err) = update(&bin, &["apply"], &config);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("99.0.0 installed") && out.contains("stayed ready"),
+        "{out}"
+    );
+    assert_eq!(recorded_pid(&w), pid, "re-executed in the same process");
+    assert_eq!(w.started_count(), 2, "the agent started again");
+    w.drop_file("b.json", &condition_input(2));
+    wait_until(60, "a bundle is delivered after the update", || {
+        w.accepted_files() == 2
+    });
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path("agent/update/state.json")).expect("state"))
+            .expect("state json");
+    assert_eq!(state["installed"], "99.0.0", "{state}");
+    assert!(w.path("agent/update/tsunagi.prev").is_file());
+    w.stop_agent();
+    wait_until(30, "the agent stops", || !get_ready(ops));
 }
