@@ -3,7 +3,7 @@
 //! `signatures` support). No key means no update: `self_update` would skip the check silently,
 //! so the list is refused here first.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -88,6 +88,7 @@ pub fn extract_binary(archive: &Path, dir: &Path) -> Result<PathBuf> {
 /// Writes `out` as a .tar.gz holding `binary` under [`binary_name`], signed with `key` (the
 /// sandbox and the tests; releases are signed by packaging/sign-release.sh with the zipsign CLI).
 /// The signature is bound to `out`'s file name, as the zipsign CLI does with `-c NAME`.
+#[cfg(any(feature = "demo", test))]
 pub fn write_signed_archive(binary: &Path, out: &Path, key: Option<&[u8; 32]>) -> Result<()> {
     let io = |what: &str| {
         let what = format!("{what} {}", out.display());
@@ -105,7 +106,7 @@ pub fn write_signed_archive(binary: &Path, out: &Path, key: Option<&[u8; 32]>) -
     }
     let mut file = std::fs::File::create(out).map_err(io("creating"))?;
     match key {
-        None => file.write_all(&gz).map_err(io("writing"))?,
+        None => std::io::Write::write_all(&mut file, &gz).map_err(io("writing"))?,
         Some(secret) => {
             let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let signing = zipsign_api::SigningKey::from_bytes(secret);
@@ -122,6 +123,7 @@ pub fn write_signed_archive(binary: &Path, out: &Path, key: Option<&[u8; 32]>) -
 }
 
 /// The public key of a secret key.
+#[cfg(any(feature = "demo", test))]
 pub fn public_key(secret: &[u8; 32]) -> Key {
     zipsign_api::SigningKey::from_bytes(secret)
         .verifying_key()
