@@ -81,7 +81,7 @@ fn apply_in(
         if !super::fetch::ready(url) {
             return Err(UpdateError::NotReadyBefore { url: url.into() });
         }
-        wait_no_delivery_in_flight(data_dir)?;
+        wait_no_delivery_in_flight(data_dir, IN_FLIGHT_WAIT)?;
     }
     let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
     let prev = keep_previous(&exe, data_dir)?;
@@ -152,11 +152,11 @@ fn stage(
 }
 
 /// Refuses while the store has deliveries in flight, after waiting a little for them.
-fn wait_no_delivery_in_flight(data_dir: &Path) -> Result<()> {
+fn wait_no_delivery_in_flight(data_dir: &Path, wait: Duration) -> Result<()> {
     if !crate::store::db_path(data_dir).exists() {
         return Ok(());
     }
-    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    let deadline = Instant::now() + wait;
     loop {
         let count = in_flight(data_dir)?;
         if count == 0 {

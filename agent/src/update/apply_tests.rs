@@ -94,3 +94,44 @@ mod served {
         assert_eq!(checked.available.as_deref(), Some("99.0.0"));
     }
 }
+
+/// A delivery in flight refuses the update, and the queue is left as it is.
+#[test]
+fn a_delivery_in_flight_refuses_and_the_queue_is_untouched() {
+    use crate::store::{inbox, outbox};
+    let dir = tempfile::tempdir().unwrap();
+    wait_no_delivery_in_flight(dir.path(), Duration::ZERO).unwrap();
+    let conn = crate::store::open(dir.path()).unwrap();
+    let input = inbox::NewInput {
+        source: "s",
+        origin: "o",
+        format: "fhir-json",
+        raw: b"{}",
+        file_stamp: None,
+    };
+    let inbox::Stored::New(inbox_id) = inbox::insert(&conn, &input).unwrap() else {
+        panic!("stored")
+    };
+    let bundle = outbox::NewBundle {
+        inbox_id,
+        identifier: "X",
+        resource_type: "Condition",
+        patient_ref: "Patient/1",
+        body: b"{}",
+    };
+    outbox::insert_pending(&conn, &bundle).unwrap();
+    wait_no_delivery_in_flight(dir.path(), Duration::ZERO).unwrap();
+    let now = crate::store::now_ms();
+    assert_eq!(
+        outbox::claim_ready(&conn, now, 3_600_000, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    let e = wait_no_delivery_in_flight(dir.path(), Duration::ZERO).unwrap_err();
+    assert!(
+        matches!(e, UpdateError::DeliveryInFlight { count: 1 }),
+        "{e}"
+    );
+    assert_eq!(in_flight(dir.path()).unwrap(), 1, "the queue is untouched");
+}

@@ -183,3 +183,22 @@ mod tests {
         assert!(matches!(bad.keys(), Err(UpdateError::BadKey { index: 1 })));
     }
 }
+
+#[cfg(test)]
+mod check_config_tests {
+    /// `check-config` names an insecure manifest URL in both languages, with its table's line.
+    #[test]
+    fn check_config_names_an_insecure_manifest_url() {
+        let text = format!(
+            "{}\n[update]\nmanifest_url = \"http://mirror.example/m.json\"\n",
+            include_str!("../../../config-examples/tsunagi.toml")
+        );
+        let problems = crate::config::parse(&text).unwrap_err();
+        let p = problems
+            .iter()
+            .find(|p| p.en.contains("https"))
+            .expect("the URL is named");
+        assert!(p.ja.contains("ループバック"), "{p}");
+        assert!(p.line.is_some());
+    }
+}
