@@ -124,6 +124,22 @@ fn the_sandbox_update_is_refused_when_corrupted_and_verifies_when_restored() {
     let (ok, out, _) = update(&bin, &["check"], &config);
     assert!(ok && out.contains("update available"), "{out}");
 
+    // Package-managed (a marker beside the binary, as the .msi installs it): apply refuses, check
+    // only reports.
+    std::fs::write(bin.with_file_name("package-managed"), "test").expect("marker");
+    let (ok, _, err) = update(&bin, &["apply"], &config);
+    assert!(!ok && err.contains("comes as a package"), "{err}");
+    assert_eq!(
+        sha256(&bin),
+        before,
+        "the binary is unchanged after a refusal"
+    );
+    let (ok, out, _) = update(&bin, &["check"], &config);
+    assert!(
+        ok && out.contains("package-managed") && out.contains("comes as a package"),
+        "{out}"
+    );
+
     sigterm(demo.id());
     let _ = demo.wait();
 }

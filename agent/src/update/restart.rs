@@ -23,6 +23,9 @@ pub struct DaemonRecord {
     /// The binary's path when it started (after a swap `current_exe` names the old, deleted file).
     pub exe: PathBuf,
     pub args: Vec<String>,
+    /// The working directory (relative arguments are relative to it).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
     /// The operations surface (`http://127.0.0.1:9464`), when it runs.
     pub ops_url: Option<String>,
     /// Start time, milliseconds since the epoch.
@@ -47,6 +50,7 @@ pub fn record_daemon(data_dir: &Path, ops_url: Option<&str>) -> Result<()> {
         pid: std::process::id(),
         exe,
         args: std::env::args().skip(1).collect(),
+        cwd: std::env::current_dir().ok(),
         ops_url: ops_url.map(str::to_string),
         started_ms: chrono::Utc::now().timestamp_millis(),
         version: super::manifest::running_version().into(),
@@ -166,8 +170,11 @@ pub fn start_detached(data_dir: &Path, record: &DaemonRecord) -> Result<u32> {
     let err = log
         .try_clone()
         .map_err(|e| UpdateError::io(format!("opening {}", log_path.display()), e))?;
-    std::process::Command::new(&record.exe)
-        .args(&record.args)
+    let mut cmd = std::process::Command::new(&record.exe);
+    if let Some(cwd) = &record.cwd {
+        cmd.current_dir(cwd);
+    }
+    cmd.args(&record.args)
         .stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(err)
