@@ -276,6 +276,7 @@ fn print_update(u: &crate::update::demo::SandboxUpdates, config: &Path) {
         config.display()
     );
     println!("                   (corrupt {} and it refuses, the binary unchanged; restore it and it verifies / 署名検証の体験)", u.archive.display());
+    println!("                   (the manifest appears once this binary is packed and signed, a few seconds / 準備に数秒かかります)");
 }
 
 fn write_config(

@@ -74,6 +74,9 @@ fn the_sandbox_update_is_refused_when_corrupted_and_verifies_when_restored() {
     let config = sandbox.join("tsunagi.toml");
     let updates = sandbox.join("updates");
     let manifest_path = updates.join("manifest.json");
+    wait_until(300, "the sandbox's signed update", || {
+        manifest_path.is_file()
+    });
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).expect("manifest")).expect("json");
     let name = manifest["releases"][0]["url"]

@@ -36,33 +36,26 @@ impl SandboxUpdates {
 
 const KEY_FILE: &str = "sandbox.key";
 
-/// Writes `DIR/updates/` and serves it on loopback until the runtime ends.
+/// Serves `DIR/updates/` on loopback until the runtime ends and fills it in the background (a
+/// debug binary takes a while to pack): the manifest appears, renamed into place, once the signed
+/// archive is written.
 pub async fn start(dir: &Path) -> anyhow::Result<SandboxUpdates> {
     let updates = dir.join("updates");
     crate::owner_only::create_dir(&updates)
         .with_context(|| format!("creating {}", updates.display()))?;
+    let _ = std::fs::remove_file(updates.join("manifest.json"));
     let secret = sandbox_key(&updates)?;
     let version = next_patch(manifest::running_version())?;
     let name = format!("tsunagi-{version}-{}.tar.gz", manifest::this_target());
     let archive = updates.join(&name);
     let exe = std::env::current_exe().context("finding the running binary")?;
-    verify::write_signed_archive(&exe, &archive, Some(&secret))?;
-    let (size, sha256) = verify::size_and_digest(&archive)?;
-    let m = Manifest {
-        releases: vec![Release {
-            version: version.clone(),
-            channel: "sandbox".into(),
-            target: manifest::this_target().into(),
-            url: name,
-            sha256,
-            size,
-        }],
-    };
-    std::fs::write(
-        updates.join("manifest.json"),
-        serde_json::to_vec_pretty(&m).unwrap_or_default(),
-    )?;
     let addr = serve(updates.clone()).await?;
+    let (folder, release_version) = (updates.clone(), version.clone());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = write_release(&exe, &folder, &name, &release_version, &secret) {
+            tracing::warn!(error = %e, "demo: the sandbox update was not written");
+        }
+    });
     Ok(SandboxUpdates {
         manifest_url: format!("http://{addr}/manifest.json"),
         dir: updates,
@@ -70,6 +63,33 @@ pub async fn start(dir: &Path) -> anyhow::Result<SandboxUpdates> {
         version,
         public_key_hex: hex::encode(verify::public_key(&secret)),
     })
+}
+
+/// The signed archive of `exe`, then the manifest offering it.
+fn write_release(
+    exe: &Path,
+    updates: &Path,
+    name: &str,
+    version: &str,
+    secret: &[u8; 32],
+) -> anyhow::Result<()> {
+    let archive = updates.join(name);
+    verify::write_signed_archive(exe, &archive, Some(secret))?;
+    let (size, sha256) = verify::size_and_digest(&archive)?;
+    let m = Manifest {
+        releases: vec![Release {
+            version: version.into(),
+            channel: "sandbox".into(),
+            target: manifest::this_target().into(),
+            url: name.into(),
+            sha256,
+            size,
+        }],
+    };
+    let tmp = updates.join(".manifest.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&m).unwrap_or_default())?;
+    std::fs::rename(&tmp, updates.join("manifest.json"))?;
+    Ok(())
 }
 
 /// The sandbox's signing key: kept in `DIR/updates/sandbox.key` (owner-only), made once.

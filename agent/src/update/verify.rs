@@ -96,7 +96,7 @@ pub fn write_signed_archive(binary: &Path, out: &Path, key: Option<&[u8; 32]>) -
     };
     let mut gz = Vec::new();
     {
-        let enc = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::default());
+        let enc = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
         let mut tar = tar::Builder::new(enc);
         tar.append_path_with_name(binary, binary_name())
             .map_err(io("archiving into"))?;
