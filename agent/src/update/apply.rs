@@ -75,15 +75,20 @@ fn apply_in(
     if opts.dry_run {
         return Ok(Applied::Verified(release.version));
     }
+    let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
     let daemon = restart::daemon(data_dir).filter(|d| restart::alive(d.pid));
     if let Some(d) = &daemon {
+        if !same_file(&d.exe, &exe) {
+            return Err(UpdateError::OtherBinary {
+                daemon: d.exe.display().to_string(),
+            });
+        }
         let url = d.ops_url.as_deref().ok_or(UpdateError::NoHealthCheck)?;
         if !super::fetch::ready(url) {
             return Err(UpdateError::NotReadyBefore { url: url.into() });
         }
         wait_no_delivery_in_flight(data_dir, IN_FLIGHT_WAIT)?;
     }
-    let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
     let prev = keep_previous(&exe, data_dir)?;
     swap(&new_binary)?;
     let mut st = UpdateState::read_or_default(data_dir)?;
@@ -174,6 +179,13 @@ fn in_flight(data_dir: &Path) -> Result<i64> {
     let conn = crate::store::open_existing(data_dir).map_err(store_err)?;
     let status = crate::store::query::status(&conn).map_err(store_err)?;
     Ok(status.count(crate::store::OutboxState::InFlight))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Where the previous binary is kept.

@@ -36,6 +36,8 @@ pub enum UpdateError {
     DeliveryInFlight { count: i64 },
     #[error("the running agent's operations surface is off ([ops] listen): its health cannot be checked after a restart, so nothing is installed / 運用画面 ([ops] listen) が無効のため再起動後の正常性を確認できず、更新しません")]
     NoHealthCheck,
+    #[error("the running agent runs {daemon}, not this binary: run update apply with that binary / 稼働中のエージェントは {daemon} です。そのバイナリで update apply を実行してください")]
+    OtherBinary { daemon: String },
     #[error("the running agent is not ready (/readyz at {url}): fix that first, or the new version could not prove itself / 稼働中のエージェントが正常ではありません ({url} の /readyz)。先に解消してください")]
     NotReadyBefore { url: String },
     #[error("{what}: {source} / {what} に失敗しました")]
