@@ -59,6 +59,9 @@ pub struct Config {
     /// `[update]`: where signed updates come from (`tsunagi update`).
     #[serde(default)]
     pub update: crate::update::UpdateConfig,
+    /// `[fleet]`: report the agent's state to an OpAMP server (`crate::fleet`).
+    #[serde(default)]
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 /// `[store]`.
@@ -180,6 +183,9 @@ pub struct SourcesConfig {
     /// `[[source.fhir]]`: FHIR REST endpoints.
     #[serde(default)]
     pub fhir: Vec<crate::source::fhir_http::FhirConfig>,
+    /// `[[source.exec]]`: exec plugins in the source role.
+    #[serde(default)]
+    pub exec: Vec<crate::source::exec::ExecConfig>,
 }
 
 /// One `[[source.folder]]`: the folder settings plus the input format.
@@ -294,7 +300,10 @@ pub fn parse_all(text: &str) -> (Option<Config>, Vec<Problem>) {
     let mut problems = Vec::new();
     loop {
         match toml::from_str::<Config>(&work) {
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                if let Some(f) = &mut cfg.fleet {
+                    f.config_text = text.to_string();
+                }
                 problems.extend(check(&cfg, text));
                 return (Some(cfg), problems);
             }
@@ -412,7 +421,8 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         .iter()
         .map(|s| &s.name)
         .chain(cfg.source.mllp.iter().map(|m| &m.name))
-        .chain(cfg.source.fhir.iter().map(|f| &f.name));
+        .chain(cfg.source.fhir.iter().map(|f| &f.name))
+        .chain(cfg.source.exec.iter().map(|x| &x.name));
     for name in other_names {
         if !names.insert(name.clone()) {
             p.push(Problem {
@@ -440,6 +450,15 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             });
         }
     }
+    for (i, x) in cfg.source.exec.iter().enumerate() {
+        for e in x.problems() {
+            p.push(Problem {
+                line: line_of_table(text, "[[source.exec]]", i),
+                en: e.to_string(),
+                ja: e.ja(),
+            });
+        }
+    }
     for e in cfg.ops.problems() {
         p.push(Problem {
             line: line_of_key(text, "listen"),
@@ -459,6 +478,7 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         && cfg.source.ssmix2.is_empty()
         && cfg.source.mllp.is_empty()
         && cfg.source.fhir.is_empty()
+        && cfg.source.exec.is_empty()
     {
         p.push(Problem {
             line: None,
@@ -494,6 +514,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     }
     for f in &mut cfg.source.fhir {
         f.resolve_paths(base);
+    }
+    for x in &mut cfg.source.exec {
+        x.resolve_paths(base);
     }
 }
 

@@ -191,6 +191,12 @@ pub async fn start(
     let (listeners, mllp_addrs, fhir_urls) = (started.tasks, started.mllp_addrs, started.fhir_urls);
 
     let (ops, ops_url) = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
+    // Fleet reporting (`[fleet]`) is awaited with the listeners: it says goodbye on a clean stop.
+    let mut listeners = listeners;
+    listeners.extend(
+        crate::fleet::spawn(cfg, base_dir, route, readiness.clone(), shutdown.clone())
+            .map_err(|e| DaemonError::Settings(e.to_string()))?,
+    );
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,

@@ -16,6 +16,7 @@ mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
 mod excel_csv;
+mod fleet;
 mod intake;
 mod logging;
 mod mapping;

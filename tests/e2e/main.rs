@@ -31,6 +31,9 @@ mod fhir_http;
 /// MLLP beyond loopback: stalled connections cannot lock a sender out; exposure rules.
 mod mllp_exposure;
 
+/// Fleet reporting over OpAMP: tsunagi-fleet, the official protobufs, a third-party client.
+mod fleet;
+
 /// The command line: check-config, status, queue.
 mod cli;
 
@@ -57,9 +60,14 @@ mod symlinks;
 
 /// Documents (referral, discharge summary, checkup report) built to pass the official profiles.
 mod documents;
+/// Exec plugins: records delivered, exactly once across kill -9, misbehaviour contained (issue 14).
+mod exec_plugins;
 /// An official FHIR package loaded as a master (issue 11, part 2).
 mod fhir_package;
 
+/// `tsunagi doctor` on the demo sandbox's config (issue 15, part 6).
+#[cfg(unix)] // the sandbox is stopped with SIGTERM
+mod doctor;
 /// Signed self-update (issue 15): the sandbox's refusal and verification, rollback of a new
 /// version that never becomes ready.
 mod update;

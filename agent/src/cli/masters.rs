@@ -21,7 +21,7 @@ pub enum MastersAction {
         #[arg(value_parser = parse_kind)]
         kind: Loadable,
         /// The master file (for clins-lab: a CodeSystem JSON file or a directory of them; for
-        /// fhir-package: the unpacked package directory).
+        /// fhir-package: the package directory or its package.tgz).
         file: PathBuf,
         /// Version label (default: from the file name, e.g. nmain528 → 528, or the content).
         #[arg(long)]

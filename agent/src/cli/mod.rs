@@ -5,10 +5,12 @@
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
 mod check_config;
+mod doctor;
 mod inspect;
 mod inspect_bundles;
 mod mapping;
 mod masters;
+mod plugin;
 mod queue;
 mod report;
 mod status;
@@ -121,6 +123,18 @@ pub enum Command {
         /// The config file.
         file: PathBuf,
     },
+    /// Everything to check first when something is wrong: config, data directory, disk,
+    /// sources, ports, certificates, the platform and the clock, masters, IG version, updates;
+    /// each ok/warn/fail with a fix in Japanese and English. Exit 1 when any check fails.
+    Doctor {
+        /// The config file (else TSUNAGI_CONFIG, else /etc/tsunagi/tsunagi.toml or
+        /// %ProgramData%\tsunagi\tsunagi.toml).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = doctor::Format::Text)]
+        format: doctor::Format,
+    },
     /// Counts by state, oldest pending, last delivery and last error.
     Status {
         #[command(flatten)]
@@ -217,6 +231,11 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::update::cli::UpdateAction,
     },
+    /// Exec plugins: the conformance kit a vendor runs before shipping (`plugin test -- ARGV`).
+    Plugin {
+        #[command(subcommand)]
+        action: plugin::PluginAction,
+    },
 }
 
 /// Runs a command; `Ok(false)` means it ran and the answer is "not good" (exit 1).
@@ -229,6 +248,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             accept_new_store,
         } => run(config, accept_new_store),
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
+        Command::Doctor { config, format } => doctor::run(config.as_deref(), format),
         Command::Status { target, json } => status::run(&target.database_dir()?, json),
         Command::Queue { target, action } => queue::run(&target.database_dir()?, action),
         Command::Inspect {
@@ -266,6 +286,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             unmapped,
         } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
         Command::Update { action } => crate::update::cli::run(action),
+        Command::Plugin { action } => plugin::run(action),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::intake::StoreIntake;
 use crate::ops::Counters;
 use crate::shutdown::Shutdown;
+use crate::source::exec::{self, PluginStats};
 use crate::source::fhir_http::{FhirListener, FHIR_FORMAT};
 use crate::source::mllp::{MllpListener, HL7V2_FORMAT};
 use crate::source::{FolderSource, Ssmix2Source};
@@ -85,6 +86,10 @@ pub(super) const KINDS: &[Kind] = &[
     Kind {
         name: "fhir",
         start: |c, w, s| Box::pin(endpoints(c, w, s)),
+    },
+    Kind {
+        name: "exec",
+        start: |c, w, s| Box::pin(plugins(c, w, s)),
     },
 ];
 
@@ -170,6 +175,28 @@ async fn endpoints(cfg: &Config, w: &Wiring<'_>, started: &mut Started) -> Resul
     Ok(())
 }
 
+async fn plugins(cfg: &Config, w: &Wiring<'_>, started: &mut Started) -> Result<(), DaemonError> {
+    for x in &cfg.source.exec {
+        let stats = Arc::new(PluginStats::default());
+        w.counters.watch_plugin(&x.name, stats.clone());
+        let feed = exec::Feed {
+            cfg: x.clone(),
+            source: x.name.as_str().into(),
+            writer: w.writer.clone(),
+            reader: std::sync::Mutex::new(store::open(w.data_dir)?),
+            reserve: w.reserve.clone(),
+            wake: w.wake_processor.clone(),
+            stats,
+            shutdown: w.shutdown.clone(),
+        };
+        // The supervisor logs each run's end itself.
+        started
+            .threads
+            .push(spawn_thread("exec-source", move || exec::supervise(feed))?);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +204,6 @@ mod tests {
     #[test]
     fn every_source_table_of_the_config_has_a_kind() {
         let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-        assert_eq!(names, ["folder", "ssmix2", "mllp", "fhir"]);
+        assert_eq!(names, ["folder", "ssmix2", "mllp", "fhir", "exec"]);
     }
 }

@@ -11,8 +11,9 @@
 //!   active stays active.
 //! - The stored form is the rule tables, not the package: the processor parses them again
 //!   when `terminology.db` changes (`pipeline/reload.rs`), without a restart.
-//! - Packed packages (`package.tgz`) are refused with a message saying to unpack them: the
-//!   agent carries no tar/gzip reader.
+//! - A packed package (`package.tgz`, as the FHIR registries serve it) is unpacked into a
+//!   private temporary directory first, with the limits of [`archive`]; what is stored names
+//!   the archive, not the temporary directory.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,18 +41,30 @@ fn refused(path: &Path, en: &str, ja: &str) -> MasterError {
     MasterError::FhirPackage(format!("{}: {en} / {ja}", path.display()))
 }
 
-/// Converts the package directory at `path` into rule tables and makes them the active
-/// validation rules; on any problem nothing changes.
+/// Converts the package at `path` (a directory holding package.json, or a packed
+/// `package.tgz`) into rule tables and makes them the active validation rules; on any problem
+/// nothing changes.
 pub fn load(conn: &mut Connection, path: &Path) -> Result<PackageLoaded, MasterError> {
-    let name = path.to_string_lossy();
-    if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
-        return Err(refused(
-            path,
-            "a packed package: unpack it (tar xzf) and load the directory holding package.json",
-            "圧縮されたパッケージです。展開して package.json のあるディレクトリを指定してください",
-        ));
+    let source = path.file_name().map_or_else(
+        || path.to_string_lossy().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    );
+    if !archive::is_packed(path) {
+        return load_dir(conn, path, path, &source);
     }
-    let rules = RuleSet::from_dir(path).map_err(|e| MasterError::FhirPackage(e.to_string()))?;
+    let dir = archive::unpack(path)
+        .map_err(|e| MasterError::FhirPackage(format!("{}: {e}", path.display())))?;
+    load_dir(conn, dir.path(), path, &source)
+}
+
+/// Loads the unpacked package in `dir`; refusals name `path` (what the user gave).
+fn load_dir(
+    conn: &mut Connection,
+    dir: &Path,
+    path: &Path,
+    source: &str,
+) -> Result<PackageLoaded, MasterError> {
+    let rules = RuleSet::from_dir(dir).map_err(|e| MasterError::FhirPackage(e.to_string()))?;
     if !rules.profiles.iter().any(|p| p.url == BUNDLE_PROFILE) {
         return Err(refused(
             path,
@@ -70,10 +83,7 @@ pub fn load(conn: &mut Connection, path: &Path) -> Result<PackageLoaded, MasterE
         .to_json_lines()
         .map_err(|e| MasterError::FhirPackage(e.to_string()))?;
     let elements = rules.profiles.iter().map(|p| p.elements.len()).sum();
-    let source = path
-        .file_name()
-        .map_or_else(|| name.to_string(), |n| n.to_string_lossy().to_string());
-    let stored = store::store_fhir_package(conn, version, &source, elements, &tables)?;
+    let stored = store::store_fhir_package(conn, version, source, elements, &tables)?;
     Ok(PackageLoaded {
         package: rules.package.clone(),
         profiles: rules.profiles.len(),
@@ -96,5 +106,6 @@ pub fn active(conn: &Connection) -> Result<Option<(VersionInfo, Arc<Package>)>, 
     Ok(Some((info, Arc::new(package))))
 }
 
+mod archive;
 #[cfg(test)]
 pub(crate) mod tests;

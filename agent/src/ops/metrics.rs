@@ -203,6 +203,7 @@ pub fn render(
         counters.decode_replacements.load(Ordering::Relaxed) as f64,
     );
     mllp_families(&mut out, counters);
+    plugin_families(&mut out, counters);
     let mut f = family(
         &mut out,
         "tsunagi_store_pruned_rows_total",
@@ -412,6 +413,70 @@ fn mllp_families(out: &mut String, counters: &Counters) {
     );
     for (name, c) in &listeners {
         f.sample(&[("listener", name)], c.messages_in_flight as f64);
+    }
+}
+
+/// Exec plugin sources: state, run ends by named reason, records, quarantined lines, stderr
+/// lines dropped. Labels are the configured source name and closed sets of names.
+fn plugin_families(out: &mut String, counters: &Counters) {
+    use crate::source::exec::PluginState;
+    let plugins = counters.plugins();
+    let mut f = family(
+        out,
+        "tsunagi_plugin_state",
+        "gauge",
+        "Exec plugin state: 1 for the state it is in (starting, running, backoff, refused, stopped).",
+    );
+    for (name, s) in &plugins {
+        let now = s.state();
+        for st in PluginState::ALL {
+            f.sample(
+                &[("source", name), ("state", st.name())],
+                f64::from(u8::from(st == now)),
+            );
+        }
+    }
+    let mut f = family(
+        out,
+        "tsunagi_plugin_runs_ended_total",
+        "counter",
+        "Exec plugin runs ended, by reason (spawn-failed, handshake, exited, crashed, hung, garbage, not-reading, store-failed).",
+    );
+    for (name, s) in &plugins {
+        for (r, n) in s.ends() {
+            f.sample(&[("source", name), ("reason", r.name())], n as f64);
+        }
+    }
+    let mut f = family(
+        out,
+        "tsunagi_plugin_records_total",
+        "counter",
+        "Exec plugin records committed: stored new, or recognised as already stored (duplicate).",
+    );
+    for (name, s) in &plugins {
+        let (new, dup) = s.records();
+        f.sample(&[("source", name), ("outcome", "stored")], new as f64);
+        f.sample(&[("source", name), ("outcome", "duplicate")], dup as f64);
+    }
+    let mut f = family(
+        out,
+        "tsunagi_plugin_lines_quarantined_total",
+        "counter",
+        "Exec plugin lines quarantined, by fault (garbage, line-too-long).",
+    );
+    for (name, s) in &plugins {
+        for (fault, n) in s.quarantined_lines() {
+            f.sample(&[("source", name), ("fault", fault.name())], n as f64);
+        }
+    }
+    let mut f = family(
+        out,
+        "tsunagi_plugin_stderr_dropped_total",
+        "counter",
+        "Exec plugin stderr lines not logged because the plugin wrote too many.",
+    );
+    for (name, s) in &plugins {
+        f.sample(&[("source", name)], s.stderr_dropped() as f64);
     }
 }
 

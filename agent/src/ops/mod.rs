@@ -27,11 +27,14 @@ pub mod redact;
 mod server;
 mod snapshot;
 
+/// What the fleet report (`crate::fleet`) reuses: the readiness checks and the JST day.
+pub(crate) use checks::{run as run_checks, Checks};
 pub use config::OpsConfig;
 pub use readiness::{Counters, Readiness};
 /// Constant-time token comparison (shared with the FHIR endpoint).
 pub(crate) use server::same as tokens_match;
 pub use server::{OpsError, OpsListener, OpsState};
+pub(crate) use snapshot::jst_day_start;
 
 #[cfg(test)]
 mod server_tests;

@@ -120,6 +120,7 @@ pub struct Counters {
     mllp: Mutex<Vec<(String, Arc<MllpStats>)>>,
     pruned: [AtomicU64; 4],
     sources: Mutex<Vec<(String, Arc<SkipCounts>)>>,
+    plugins: Mutex<Vec<(String, Arc<crate::source::exec::PluginStats>)>>,
 }
 
 /// One file source's skipped candidates, by reason (every reason listed, zeros included).
@@ -164,6 +165,16 @@ impl Counters {
     /// The listeners being watched.
     pub fn mllp(&self) -> Vec<(String, Arc<MllpStats>)> {
         self.mllp.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+    /// Exports an exec plugin source's counters under its configured name.
+    pub fn watch_plugin(&self, source: &str, stats: Arc<crate::source::exec::PluginStats>) {
+        if let Ok(mut m) = self.plugins.lock() {
+            m.push((source.to_string(), stats));
+        }
+    }
+    /// The exec plugin sources being watched.
+    pub fn plugins(&self) -> Vec<(String, Arc<crate::source::exec::PluginStats>)> {
+        self.plugins.lock().map(|m| m.clone()).unwrap_or_default()
     }
     /// Exports a file source's skipped-candidate counts under its configured name.
     pub fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {

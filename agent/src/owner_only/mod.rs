@@ -48,10 +48,24 @@ pub fn restrict_file(path: &Path) -> io::Result<()> {
     platform::restrict_file(path)
 }
 
-#[cfg(test)]
-/// Whether `path` is readable by the owner only (the tests check every file the agent creates).
+/// Whether `path` is readable by the owner only (the tests check every file the agent creates;
+/// `tsunagi doctor` checks the data directory).
 pub fn is_owner_only(path: &Path) -> io::Result<bool> {
     platform::is_owner_only(path)
+}
+
+/// Who owns a file, as `tsunagi doctor` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// `uid:N` on Unix, the owner's SID (or SDDL alias) on Windows.
+    pub name: String,
+    /// Whether that is the account running this process (`None`: cannot tell on this platform).
+    pub ours: Option<bool>,
+}
+
+/// The owner of `path`.
+pub fn owner(path: &Path) -> io::Result<Owner> {
+    platform::owner(path)
 }
 
 /// A file's identity on its volume: equal for the same file, different for a file that was

@@ -11,12 +11,10 @@ pub const FILE: &str = "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)";
 
 /// The trustees allowed to appear in an owner-only DACL. `owner` is the owner's SID string
 /// (Windows writes the owner's own SID where `OW` was granted to it).
-#[cfg(test)]
 const ALLOWED: &[&str] = &["SY", "BA", "OW"];
 
 /// Whether `sddl` (the DACL part of a descriptor, `D:…`) is owner-only: protected, and every
 /// allow entry names SYSTEM, Administrators, the owner or `owner_sid`. Deny entries are fine.
-#[cfg(test)]
 pub fn is_owner_only(sddl: &str, owner_sid: Option<&str>) -> bool {
     let Some(dacl) = sddl.split_once("D:").map(|(_, d)| d) else {
         return false;
@@ -32,7 +30,6 @@ pub fn is_owner_only(sddl: &str, owner_sid: Option<&str>) -> bool {
 }
 
 /// One ACE `type;flags;rights;object;inherit_object;trustee`.
-#[cfg(test)]
 fn allowed_entry(ace: &str, owner_sid: Option<&str>) -> bool {
     let fields: Vec<&str> = ace.split(';').collect();
     let (Some(kind), Some(trustee)) = (fields.first(), fields.get(5)) else {

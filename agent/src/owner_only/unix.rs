@@ -21,9 +21,18 @@ pub(super) fn restrict_file(path: &Path) -> io::Result<()> {
     fs::set_permissions(path, Permissions::from_mode(0o600))
 }
 
-#[cfg(test)]
 pub(super) fn is_owner_only(path: &Path) -> io::Result<bool> {
     Ok(fs::metadata(path)?.mode() & 0o077 == 0)
+}
+
+pub(super) fn owner(path: &Path) -> io::Result<super::Owner> {
+    let uid = fs::metadata(path)?.uid();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let us = unsafe { libc::geteuid() };
+    Ok(super::Owner {
+        name: format!("uid:{uid}"),
+        ours: Some(uid == us),
+    })
 }
 
 pub(super) fn file_id(path: &Path) -> io::Result<(u64, u64)> {

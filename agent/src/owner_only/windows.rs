@@ -37,13 +37,25 @@ pub(super) fn restrict_file(path: &Path) -> io::Result<()> {
     apply(path, sddl::FILE)
 }
 
-#[cfg(test)]
 pub(super) fn is_owner_only(path: &Path) -> io::Result<bool> {
     let text = read_sddl(path)?;
-    let owner = text
+    Ok(sddl::is_owner_only(&text, owner_sid(&text)))
+}
+
+/// The owner as the descriptor names it; whether it is this process's account is not looked
+/// up (that needs the process token).
+pub(super) fn owner(path: &Path) -> io::Result<super::Owner> {
+    let text = read_sddl(path)?;
+    Ok(super::Owner {
+        name: owner_sid(&text).unwrap_or("?").to_string(),
+        ours: None,
+    })
+}
+
+fn owner_sid(sddl_text: &str) -> Option<&str> {
+    sddl_text
         .strip_prefix("O:")
-        .and_then(|rest| rest.split(['G', 'D']).next());
-    Ok(sddl::is_owner_only(&text, owner))
+        .and_then(|rest| rest.split(['G', 'D']).next())
 }
 
 pub(super) fn file_id(path: &Path) -> io::Result<(u64, u64)> {
@@ -94,7 +106,6 @@ fn apply(path: &Path, sddl_text: &str) -> io::Result<()> {
 }
 
 /// The owner and DACL of `path` as SDDL.
-#[cfg(test)]
 fn read_sddl(path: &Path) -> io::Result<String> {
     use windows_sys::Win32::Security::Authorization::ConvertSecurityDescriptorToStringSecurityDescriptorW;
     use windows_sys::Win32::Security::{GetFileSecurityW, OWNER_SECURITY_INFORMATION};

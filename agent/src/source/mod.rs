@@ -1,7 +1,7 @@
 //! Sources: where clinical input enters tsunagi, and the contract by which it is handed over.
 //!
 //! A source finds input (files in watched folders, [`folder`]; files of SS-MIX2 storages,
-//! [`ssmix2`]; HL7 v2 messages over MLLP, [`mllp`]; FHIR over HTTP, [`fhir_http`]) and offers every complete
+//! [`ssmix2`]; HL7 v2 messages over MLLP, [`mllp`]; FHIR over HTTP, [`fhir_http`]; records of a vendor's exec plugin, [`exec`]) and offers every complete
 //! unit of it to an [`Intake`], which the daemon implements on top of the SQLite store.
 //!
 //! # The acknowledgement rule
@@ -21,6 +21,7 @@
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
+pub mod exec;
 pub mod fhir_http;
 pub mod folder;
 pub mod mllp;

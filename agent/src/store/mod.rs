@@ -39,7 +39,7 @@
 //! `items` (mapping outcomes per coded item), `patients` (Patients seen), `query` (read-only
 //! views for status and the queue commands), `figures` (the operations surface's counts),
 //! `report` (the facts of the monthly quality report), `demo` (what `tsunagi demo` checks),
-//! `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
+//! `plugins` (exec plugins' checkpoints), `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
 //! `retention` (what is pruned when, and space reclaimed). [`open_private`] is the one
 //! owner-only opener, also used for `terminology.db`.
 
@@ -52,6 +52,7 @@ pub mod inbox;
 pub mod items;
 pub mod outbox;
 pub mod patients;
+pub mod plugins;
 pub mod query;
 pub mod report;
 pub mod retention;

@@ -141,4 +141,13 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX attempt_at ON attempt (at);
     CREATE INDEX inbox_received ON inbox (received_at);
     "#,
+    // v5: exec plugins (issue 14). The opaque checkpoint a source plugin emitted last, stored in
+    // the same transaction as the records it covers and handed back when the plugin starts again.
+    r#"
+    CREATE TABLE plugin_checkpoint (
+        source     TEXT PRIMARY KEY,   -- the source's configured name
+        state      TEXT    NOT NULL,   -- the plugin's checkpoint, JSON, opaque to the agent
+        updated_at INTEGER NOT NULL    -- unix ms
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -17,9 +17,12 @@
 
 mod classify;
 mod config;
+mod probe;
 mod retry;
 mod shared_folder;
 mod tls;
+/// The uplink's TLS client settings, shared with the fleet report (`crate::fleet`).
+pub(crate) use tls::client_config as tls_client_config;
 mod web_api;
 
 #[cfg(test)]
@@ -33,8 +36,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use config::{Route, UplinkConfig};
+pub use probe::Probed;
 pub use retry::RetryPolicy;
 pub use shared_folder::SharedFolderClient;
+pub use tls::{load_certs, load_key};
 pub use web_api::WebApiClient;
 
 /// One bundle to deliver. The key is 64 lowercase hex characters made by us (stable for the

@@ -20,8 +20,8 @@ pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 #[derive(Debug, Clone)]
 pub struct WebApiClient {
-    client: reqwest::Client,
-    url: reqwest::Url,
+    pub(super) client: reqwest::Client,
+    pub(super) url: reqwest::Url,
 }
 
 impl WebApiClient {

@@ -92,15 +92,47 @@ fn a_truncated_package_is_refused_and_the_previous_one_stays() {
 }
 
 #[test]
-fn packed_and_foreign_packages_are_refused() {
+fn a_foreign_package_is_refused() {
     let data = tempfile::tempdir().unwrap();
     let mut conn = store::open(data.path()).unwrap();
-    let e = load(&mut conn, &data.path().join("package.tgz")).unwrap_err();
-    assert!(e.to_string().contains("unpack"), "{e}");
     let foreign = data.path().join("foreign");
     write_package(&foreign, "1.0.0", 0);
     std::fs::remove_file(foreign.join("StructureDefinition-JP-Bundle-CLINS.json")).unwrap();
     let e = load(&mut conn, &foreign).unwrap_err();
     assert!(e.to_string().contains("JP_Bundle_CLINS"), "{e}");
     assert!(active(&conn).unwrap().is_none());
+}
+
+/// `dir` packed as the registries serve packages: a gzipped tar with `package/` at the top.
+fn pack(dir: &Path, tgz: &Path) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(tgz).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("package", dir).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn a_packed_package_loads_and_a_truncated_one_is_refused_keeping_the_previous() {
+    let data = tempfile::tempdir().unwrap();
+    let mut conn = store::open(data.path()).unwrap();
+    let pkg = data.path().join("pkg");
+    write_package(&pkg, "1.11.0", 1);
+    let tgz = data.path().join("package.tgz");
+    pack(&pkg, &tgz);
+    let r = load(&mut conn, &tgz).unwrap();
+    assert_eq!(r.package, "jp-eCSCLINS.r4#1.11.0");
+    let (info, _) = active(&conn).unwrap().unwrap();
+    assert_eq!(info.label, "1.11.0");
+
+    write_package(&pkg, "1.12.0", 0);
+    pack(&pkg, &tgz);
+    let bytes = std::fs::read(&tgz).unwrap();
+    std::fs::write(&tgz, &bytes[..bytes.len() / 2]).unwrap();
+    let e = load(&mut conn, &tgz).unwrap_err();
+    assert!(e.to_string().contains("package.tgz"), "{e}");
+    let (label, v) = active_validator(&conn).unwrap();
+    assert_eq!((label.as_str(), errors(&v)), ("1.11.0", 1));
 }

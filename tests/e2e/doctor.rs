@@ -1,0 +1,164 @@
+//! `tsunagi doctor` (issue 15, part 6) on the demo sandbox's own config: it passes while the
+//! sandbox serves, names the client key when it is gone, and names the platform's address when
+//! the platform is down. One sandbox for all three (`demo --serve` listens on fixed ports).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+fn doctor(config: &Path, json: bool) -> (Output, String) {
+    let mut cmd = Command::new(agent_bin());
+    cmd.args(["doctor", "--config"]).arg(config);
+    if json {
+        cmd.args(["--format", "json"]);
+    }
+    let out = cmd.output().expect("run tsunagi doctor");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+/// `demo --serve --data DIR`, returned once its banner says it serves.
+fn serve(dir: &Path) -> Child {
+    let banner = dir.join("banner.txt");
+    let mut child = Command::new(agent_bin())
+        .args(["demo", "--serve", "--data"])
+        .arg(dir.join("sandbox"))
+        .stdout(std::fs::File::create(&banner).expect("banner file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the demo");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(&banner).unwrap_or_default();
+        if text.contains("serving until") {
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the demo exited with {status} (ports 2575/8088/9464 in use?):\n{text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo did not serve within 120 s:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(child.try_wait(), Ok(Some(_))) {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The platform's `host:port` as the sandbox config names it.
+fn platform_address(config: &Path) -> String {
+    let text = std::fs::read_to_string(config).expect("config");
+    let url = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url = \"https://"))
+        .expect("the web_api url");
+    url.split('/').next().expect("host:port").to_string()
+}
+
+fn line_of<'t>(text: &'t str, start: &str) -> &'t str {
+    text.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting with {start:?}:\n{text}"))
+}
+
+#[test]
+fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platform() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let demo = serve(dir.path());
+    let config: PathBuf = dir.path().join("sandbox/tsunagi.toml");
+
+    // Everything in order: exit 0; the listeners are the sandbox's own.
+    let (out, text) = doctor(&config, false);
+    assert!(out.status.success(), "doctor on the demo's config:\n{text}");
+    assert!(!text.contains("\nfail"), "{text}");
+    assert!(
+        line_of(&text, "ok    platform").contains("TLS handshake"),
+        "{text}"
+    );
+    assert!(
+        line_of(&text, "ok    port:demo-mllp").contains("running tsunagi"),
+        "{text}"
+    );
+    for name in [
+        "config",
+        "data-dir",
+        "disk",
+        "clock",
+        "cert:client",
+        "ig",
+        "masters",
+        "update",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(name)),
+            "{name}:\n{text}"
+        );
+    }
+
+    // JSON parses and says the same.
+    let (out, json) = doctor(&config, true);
+    assert!(out.status.success(), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("doctor's JSON");
+    assert_eq!(v["schema"], "tsunagi.doctor/1");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["counts"]["fail"], 0);
+    let checks = v["checks"].as_array().expect("checks");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["name"].is_string() && c["fix_ja"].is_string()),
+        "{v}"
+    );
+
+    // The client key deleted: non-zero, and the file is named.
+    let key = dir.path().join("sandbox/pki/client.key");
+    let kept = dir.path().join("client.key.kept");
+    std::fs::rename(&key, &kept).expect("move the key away");
+    let (out, text) = doctor(&config, false);
+    assert!(
+        !out.status.success(),
+        "doctor passed without the client key:\n{text}"
+    );
+    assert!(
+        line_of(&text, "fail  cert:client").contains("client.key"),
+        "{text}"
+    );
+    std::fs::rename(&kept, &key).expect("put the key back");
+
+    // The platform down: the reachability check fails and names the address.
+    stop(demo);
+    let address = platform_address(&config);
+    let (out, text) = doctor(&config, false);
+    assert!(
+        !out.status.success(),
+        "doctor passed with the platform down:\n{text}"
+    );
+    let platform = line_of(&text, "fail  platform");
+    assert!(platform.contains(&address), "{address}: {text}");
+    assert!(
+        line_of(&text, "ok    cert:client").contains("key matches"),
+        "{text}"
+    );
+}

@@ -1,0 +1,421 @@
+//! Fleet reporting over OpAMP (issue 13), with real processes and sockets on loopback:
+//! - the agent reports to `tsunagi-fleet` (the real binary), survives the server's outage, is
+//!   asked for its full state by a server that lost it, and says goodbye on a clean stop;
+//! - the agent's messages decoded by the official OpAMP protobufs (`opamp_pb2` of PyPI's
+//!   `opentelemetry-opamp-client`) in a small Python server, through ReportFullState, an outage
+//!   and a clean stop;
+//! - that package's own OpAMP client, pointed at `tsunagi-fleet`, appears on its page.
+//!
+//! The Python parts print "skipped" when tests/e2e/clients/install.sh has not installed them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::util::*;
+
+const AGENT_TOKEN: &str = "agent-token-0123456789abcdef";
+const PAGE_TOKEN: &str = "page-token-0123456789abcdef";
+
+/// The `tsunagi-fleet` binary (built on demand, like the agent).
+fn fleet_bin() -> PathBuf {
+    let bin = agent_bin().with_file_name(format!("tsunagi-fleet{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "tsunagi-fleet"])
+            .status()
+            .expect("cargo build -p tsunagi-fleet");
+        assert!(status.success(), "building tsunagi-fleet failed");
+    }
+    bin
+}
+
+/// A running `tsunagi-fleet`; killed on drop.
+struct FleetServer {
+    child: Child,
+    url: String,
+}
+
+impl Drop for FleetServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_fleet(dir: &Path, db: &str, listen: &str) -> FleetServer {
+    std::fs::write(dir.join("agent.token"), AGENT_TOKEN).expect("token");
+    std::fs::write(dir.join("page.token"), PAGE_TOKEN).expect("token");
+    let mut child = Command::new(fleet_bin())
+        .arg("--listen")
+        .arg(listen)
+        .arg("--db")
+        .arg(dir.join(db))
+        .arg("--agent-token-file")
+        .arg(dir.join("agent.token"))
+        .arg("--page-token-file")
+        .arg(dir.join("page.token"))
+        .args(["--interval-secs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tsunagi-fleet");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("address line");
+    let url = line
+        .trim()
+        .strip_prefix("tsunagi-fleet listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    FleetServer { child, url }
+}
+
+fn get(w: &World, url: &str, token: Option<&str>) -> (u16, String) {
+    w.rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("GET");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    })
+}
+
+fn agents(w: &World, f: &FleetServer) -> Vec<serde_json::Value> {
+    let (status, body) = get(w, &format!("{}/agents.json", f.url), Some(PAGE_TOKEN));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("agents.json");
+    v["agents"].as_array().cloned().unwrap_or_default()
+}
+
+fn fleet_config(url: &str) -> String {
+    format!(
+        "[fleet]\nopamp_url = \"{url}/v1/opamp\"\ninterval_secs = 1\ntoken = \"{AGENT_TOKEN}\"\n"
+    )
+}
+
+#[test]
+fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean_stop() {
+    let mut w = World::new();
+    let fleet = start_fleet(w.dir.path(), "fleet.db", "127.0.0.1:0");
+    let addr = fleet.url.trim_start_matches("http://").to_string();
+    w.extra_config = fleet_config(&fleet.url);
+    w.start_sim("", false);
+    w.start_agent();
+    w.drop_file("in-1.json", &condition_input(1));
+    wait_until(60, "the agent on the fleet page with its figures", || {
+        agents(&w, &fleet).iter().any(|a| {
+            a["non_identifying"]["tsunagi.institution_number"] == INSTITUTION
+                && a["identifying"]["service.name"] == "tsunagi"
+                && a["health"]["figures"]["tsunagi.delivered_today"].as_f64() == Some(1.0)
+        })
+    });
+    let a = agents(&w, &fleet).remove(0);
+    for c in [
+        "store",
+        "masters",
+        "uplink",
+        "processor",
+        "disk",
+        "source/drop",
+    ] {
+        assert!(
+            a["health"]["components"][c].is_object(),
+            "component {c}: {a}"
+        );
+    }
+    assert_eq!(
+        a["capabilities"].as_u64().map(|c| c & 0x2),
+        Some(0),
+        "no remote config"
+    );
+    let config = a["effective_config"]["tsunagi.toml"]
+        .as_str()
+        .expect("config");
+    assert!(config.contains("interval_secs") && !config.contains(AGENT_TOKEN));
+    let uid = a["uid"].as_str().expect("uid").to_string();
+    let kept = std::fs::read_to_string(w.path("agent/fleet_instance_uid")).expect("uid file");
+    assert_eq!(kept.trim(), uid, "the instance uid is kept in the data dir");
+
+    // The page: token required; both languages list the agent.
+    assert_eq!(get(&w, &format!("{}/", fleet.url), None).0, 401);
+    let (_, ja) = get(&w, &format!("{}/?lang=ja", fleet.url), Some(PAGE_TOKEN));
+    let (_, en) = get(
+        &w,
+        &format!("{}/?lang=en&sort=backlog", fleet.url),
+        Some(PAGE_TOKEN),
+    );
+    assert!(ja.contains("医療機関番号") && ja.contains(INSTITUTION) && ja.contains(&uid));
+    assert!(en.contains("Institution") && en.contains(INSTITUTION));
+    let (_, detail) = get(
+        &w,
+        &format!("{}/agent/{uid}?lang=en", fleet.url),
+        Some(PAGE_TOKEN),
+    );
+    assert!(detail.contains("source/drop") && !detail.contains(AGENT_TOKEN));
+    let (_, metrics) = get(&w, &format!("{}/metrics", fleet.url), Some(PAGE_TOKEN));
+    assert!(
+        metrics.contains("tsunagi_fleet_agents{standing=\"healthy\"}"),
+        "{metrics}"
+    );
+
+    // Outage: the server goes away; the agent keeps working; a new server with an empty
+    // database (it lost the state) asks for the full state and gets it.
+    drop(fleet);
+    wait_until(30, "the agent noticing the outage", || {
+        w.agent_log().contains("fleet report not delivered")
+    });
+    w.drop_file("in-2.json", &condition_input(2));
+    wait_until(60, "delivery during the outage", || w.accepted_files() >= 2);
+    let fleet = start_fleet(w.dir.path(), "fleet-new.db", &addr);
+    wait_until(60, "full state re-sent to the server that lost it", || {
+        agents(&w, &fleet).iter().any(|a| {
+            a["uid"] == uid.as_str()
+                && a["non_identifying"]["tsunagi.institution_number"] == INSTITUTION
+                && a["health"]["figures"]["tsunagi.delivered_today"].as_f64() == Some(2.0)
+        })
+    });
+    assert!(w.agent_log().contains("fleet server reachable again"));
+
+    // A clean stop says goodbye.
+    w.stop_agent();
+    let a = agents(&w, &fleet).remove(0);
+    assert_eq!(a["disconnected"], true, "{a}");
+    let standing = a["standing"].as_str().unwrap_or("");
+    assert!(standing == "stopped" || standing == "stale", "{standing}");
+    // No patient data on the server: not in its database, its JSON or its pages.
+    let (_, detail) = get(&w, &format!("{}/agent/{uid}", fleet.url), Some(PAGE_TOKEN));
+    let db = std::fs::read(w.path("fleet-new.db")).unwrap_or_default();
+    let everything = format!(
+        "{detail}{}{}",
+        String::from_utf8_lossy(&db),
+        serde_json::to_string(&a).unwrap_or_default()
+    );
+    for secret in [SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH] {
+        assert!(
+            !everything.contains(secret),
+            "patient data {secret:?} reached the fleet"
+        );
+    }
+}
+
+#[test]
+fn plain_http_to_a_remote_fleet_server_is_refused_at_start() {
+    let mut w = World::new();
+    w.extra_config = "[fleet]\nopamp_url = \"http://fleet.example.jp/v1/opamp\"\n".into();
+    w.start_sim("", false);
+    let cfg = w.write_config();
+    let out = Command::new(agent_bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback"), "{err}");
+}
+
+/// The venv's python if the opentelemetry-opamp-client package is importable there.
+fn opamp_python() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let py = root.join("target/mllp-clients-venv/bin/python");
+    let ok = Command::new(&py)
+        .args(["-c", "import opentelemetry._opamp.client"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("e2e/clients/opamp")
+        .join(name)
+}
+
+/// The Python capture server; killed on drop.
+struct Capture(Child);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_capture(py: &Path, w: &World, port: Option<u16>) -> (Capture, u16) {
+    let port_file = w.path("capture.port");
+    let _ = std::fs::remove_file(&port_file);
+    let mut cmd = Command::new(py);
+    cmd.arg(script("capture_server.py"))
+        .arg(&port_file)
+        .arg(w.path("captured.jsonl"))
+        .args(["--full-state-at", "3"]);
+    if let Some(p) = port {
+        cmd.args(["--port", &p.to_string()]);
+    }
+    let child = Capture(cmd.stderr(Stdio::null()).spawn().expect("python server"));
+    let mut port = 0;
+    wait_until(30, "the capture server's port", || {
+        port = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        port != 0
+    });
+    (child, port)
+}
+
+fn captured(w: &World) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(w.path("captured.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn seq(m: &serde_json::Value) -> u64 {
+    // proto3 JSON prints uint64 as a string and leaves zero out.
+    m["sequence_num"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_official_opamp_protobufs_decode_the_agent_through_full_state_outage_and_stop() {
+    let Some(py) = opamp_python() else {
+        println!(
+            "skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)"
+        );
+        return;
+    };
+    let mut w = World::new();
+    let (capture, port) = start_capture(&py, &w, None);
+    w.extra_config = fleet_config(&format!("http://127.0.0.1:{port}"));
+    w.start_sim("", false);
+    w.start_agent();
+    wait_until(60, "the answer to the full-state request", || {
+        captured(&w).iter().any(|m| seq(m) > 3)
+    });
+    let msgs = captured(&w);
+    let first = &msgs[0];
+    assert_eq!(first["_path"], "/v1/opamp");
+    assert_eq!(first["_content_type"], "application/x-protobuf");
+    let ident = first["agent_description"]["identifying_attributes"].to_string();
+    assert!(
+        ident.contains("service.name") && ident.contains("tsunagi"),
+        "{ident}"
+    );
+    assert!(ident.contains("service.instance.id"));
+    let non = first["agent_description"]["non_identifying_attributes"].to_string();
+    for k in [
+        "host.name",
+        "os.type",
+        "host.arch",
+        INSTITUTION,
+        "tsunagi.uplink.route",
+    ] {
+        assert!(non.contains(k), "{k} in {non}");
+    }
+    let caps: u64 = first["capabilities"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(
+        caps,
+        0x1 | 0x4 | 0x800 | 0x2000,
+        "status, effective config, health, heartbeat"
+    );
+    assert!(first["health"]["component_health_map"]["uplink"].is_object());
+    assert!(first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"].is_object());
+    let body = first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"]["body"]
+        .as_str()
+        .unwrap_or("");
+    assert!(!body.is_empty());
+    // Unchanged fields are left out once the server has them...
+    let second = msgs.iter().find(|m| seq(m) == 2).expect("message 2");
+    assert!(second["agent_description"].is_null() && second["effective_config"].is_null());
+    // ...and all sent again after ReportFullState (answered to message 3).
+    let fourth = msgs.iter().find(|m| seq(m) == 4).expect("message 4");
+    assert!(fourth["agent_description"].is_object() && fourth["effective_config"].is_object());
+    assert!(fourth["health"].is_object());
+
+    // Outage, then the server is back on the same port: reports resume.
+    drop(capture);
+    wait_until(30, "the agent noticing the outage", || {
+        w.agent_log().contains("fleet report not delivered")
+    });
+    let before = captured(&w).len();
+    let (_capture, _) = start_capture(&py, &w, Some(port));
+    wait_until(60, "reports after the outage", || {
+        captured(&w).len() > before
+    });
+
+    // A clean stop: the last message is agent_disconnect.
+    w.stop_agent();
+    let last = captured(&w).pop().expect("messages");
+    assert!(last["agent_disconnect"].is_object(), "{last}");
+    let all = std::fs::read_to_string(w.path("captured.jsonl")).unwrap_or_default();
+    assert!(
+        !all.contains("agent-token-0123456789abcdef"),
+        "the token is not in effective_config"
+    );
+}
+
+#[test]
+fn the_python_opamp_client_appears_on_the_tsunagi_fleet_page() {
+    let Some(py) = opamp_python() else {
+        println!(
+            "skipped: opentelemetry-opamp-client not installed (run tests/e2e/clients/install.sh)"
+        );
+        return;
+    };
+    let w = World::new();
+    let fleet = start_fleet(w.dir.path(), "fleet.db", "127.0.0.1:0");
+    let out = Command::new(&py)
+        .arg(script("python_agent.py"))
+        .arg(format!("{}/v1/opamp", fleet.url))
+        .arg(AGENT_TOKEN)
+        .arg("python-opamp-agent")
+        .arg("3")
+        .output()
+        .expect("python agent");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 3, "three answers: {stdout}");
+    let list = agents(&w, &fleet);
+    let a = list
+        .iter()
+        .find(|a| a["identifying"]["service.name"] == "python-opamp-agent")
+        .expect("the python agent is known");
+    assert_eq!(a["identifying"]["service.version"], "9.9.9");
+    assert!(a["effective_config"]["app.json"]
+        .as_str()
+        .unwrap_or("")
+        .contains("setting"));
+    let (_, page) = get(&w, &format!("{}/?lang=en", fleet.url), Some(PAGE_TOKEN));
+    assert!(
+        page.contains("python-opamp-agent") && page.contains("9.9.9"),
+        "{page}"
+    );
+    // A client without the agent token is refused.
+    let refused = Command::new(&py)
+        .arg(script("python_agent.py"))
+        .arg(format!("{}/v1/opamp", fleet.url))
+        .arg("wrong-token-wrong-token")
+        .arg("intruder")
+        .arg("1")
+        .output()
+        .expect("python agent");
+    assert!(!refused.status.success());
+    assert!(!agents(&w, &fleet)
+        .iter()
+        .any(|a| a["identifying"]["service.name"] == "intruder"));
+}
