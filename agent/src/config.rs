@@ -56,6 +56,9 @@ pub struct Config {
     /// `[store]`: how long patient data is kept in the database.
     #[serde(default)]
     pub store: StoreConfig,
+    /// `[update]`: where signed updates come from (`tsunagi update`).
+    #[serde(default)]
+    pub update: crate::update::UpdateConfig,
     /// `[fleet]`: report the agent's state to an OpAMP server (`crate::fleet`).
     #[serde(default)]
     pub fleet: Option<crate::fleet::FleetConfig>,
@@ -461,6 +464,14 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             line: line_of_key(text, "listen"),
             en: e.to_string(),
             ja: e.ja(),
+        });
+    }
+    for e in cfg.update.problems() {
+        let (en, ja) = e.en_ja();
+        p.push(Problem {
+            line: line_of_table(text, "[update]", 0),
+            en,
+            ja,
         });
     }
     if cfg.source.folder.is_empty()

@@ -184,6 +184,14 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         .await
         .context("starting the platform simulator")?;
         let config_path = write_config(&dir, &pki, sim.addr, &expected.institution, serve)?;
+        let updates = match serve {
+            true => Some(crate::update::demo::start(&dir).await.context("preparing the sandbox's update")?),
+            false => None,
+        };
+        if let Some(u) = &updates {
+            use std::io::Write;
+            std::fs::OpenOptions::new().append(true).open(&config_path)?.write_all(u.config_toml().as_bytes())?;
+        }
         let (cfg, _) = crate::config::load(&config_path).map_err(|p| {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
@@ -210,6 +218,9 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             }
             for url in running.fhir_urls() {
                 println!("  FHIR endpoint    {url}  (POST Bundles or resources, no token on loopback / FHIR の送信先)");
+            }
+            if let Some(u) = &updates {
+                print_update(u, &config_path);
             }
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             crate::shutdown::wait_for_signal().await;
@@ -248,6 +259,24 @@ fn print_ops(url: Option<&str>) {
     println!("  status page      {url}/  (English: {url}/?lang=en) / 稼働状況");
     println!("  metrics          {url}/metrics  (Prometheus)");
     println!("  monthly report   {url}/report?month={month} / 月次品質レポート");
+}
+
+/// The banner's lines for the sandbox's signed update.
+fn print_update(u: &crate::update::demo::SandboxUpdates, config: &Path) {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tsunagi"));
+    println!(
+        "  update manifest  {}  ({} = this binary, signed with {})",
+        u.manifest_url,
+        u.version,
+        u.dir.join("sandbox.key").display()
+    );
+    println!(
+        "  try the update   {} update apply --config {} --dry-run",
+        exe.display(),
+        config.display()
+    );
+    println!("                   (corrupt {} and it refuses, the binary unchanged; restore it and it verifies / 署名検証の体験)", u.archive.display());
+    println!("                   (the manifest appears once this binary is packed and signed, a few seconds / 準備に数秒かかります)");
 }
 
 fn write_config(

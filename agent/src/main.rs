@@ -31,6 +31,7 @@ mod shutdown;
 mod source;
 mod store;
 mod terminology;
+mod update;
 mod uplink;
 
 // The pure stages live in their own crate (no database, network or runtime); the agent's modules

@@ -68,3 +68,6 @@ mod fhir_package;
 /// `tsunagi doctor` on the demo sandbox's config (issue 15, part 6).
 #[cfg(unix)] // the sandbox is stopped with SIGTERM
 mod doctor;
+/// Signed self-update (issue 15): the sandbox's refusal and verification, rollback of a new
+/// version that never becomes ready.
+mod update;

@@ -110,6 +110,7 @@ owned /etc/tsunagi root:tsunagi 750
 owned /etc/tsunagi/tsunagi.toml root:tsunagi 640
 owned /var/lib/tsunagi tsunagi:tsunagi 700
 owned /var/log/tsunagi tsunagi:tsunagi 700
+owned /usr/share/tsunagi/package-managed root:root 644
 expect "tsunagi.toml is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' tsunagi | grep -q ' /etc/tsunagi/tsunagi.toml '"
 IFS=: read -r _ _ uid _ _ home shell < <(getent passwd tsunagi)
 expect "tsunagi is a system user (uid $uid)" test "$uid" -lt 1000
@@ -156,6 +157,7 @@ mode = "move"
 stable_ms = 200
 EOF
 cat "$WORK/edited.toml" >"$CONF" # in place: same file, same owner and mode
+expect "update apply refuses: the package owns the binary" sh -c "tsunagi update apply --config $CONF 2>&1 | grep -q 'comes as a package'"
 expect "check-config accepts the edited config" runuser -u tsunagi -- tsunagi check-config "$CONF"
 EDITED_SUM=$(sha256sum <"$CONF")
 

@@ -230,6 +230,11 @@ pub enum Command {
         #[arg(long)]
         unmapped: bool,
     },
+    /// Signed self-update: check the manifest, or apply with a health check and rollback.
+    Update {
+        #[command(subcommand)]
+        action: crate::update::cli::UpdateAction,
+    },
     /// Exec plugins: the conformance kit a vendor runs before shipping (`plugin test -- ARGV`).
     Plugin {
         #[command(subcommand)]
@@ -290,6 +295,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             held,
             unmapped,
         } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
+        Command::Update { action } => crate::update::cli::run(action),
         Command::Plugin { action } => plugin::run(action),
     }
 }
@@ -311,11 +317,22 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
         announce(&running);
-        crate::shutdown::wait_for_signal().await;
+        let data_dir = cfg.agent.data_dir.clone();
+        if let Err(e) = crate::update::restart::record_daemon(&data_dir, running.ops_url()) {
+            tracing::warn!(error = %e, "update: the daemon record was not written");
+        }
+        let restart = tokio::select! {
+            _ = crate::shutdown::wait_for_signal() => false,
+            _ = crate::update::restart::wait_for_request(data_dir.clone()) => true,
+        };
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();
         running.wait().await;
         tracing::info!("stopped");
+        if restart {
+            tracing::info!("restarting on the updated binary / 更新後のバイナリで再起動します");
+            crate::update::restart::reexec(&data_dir)?;
+        }
         Ok(true)
     })
 }

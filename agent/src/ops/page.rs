@@ -62,6 +62,8 @@ pub struct PageData<'a> {
     pub plugins: &'a [(String, Arc<PluginStats>)],
     /// Now, unix ms.
     pub now_ms: i64,
+    /// The update row (English, Japanese), from `DATA/update/state.json`.
+    pub update: Option<(String, String)>,
 }
 
 /// HTML-escapes text.
@@ -175,6 +177,14 @@ fn health(h: &mut String, lang: Lang, d: &PageData<'_>) {
                 "空き容量不足のため停止中",
                 "paused: free disk space below the reserve"
             )
+        );
+    }
+    if let Some((en, ja)) = &d.update {
+        let _ = write!(
+            h,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            lang.t("更新", "Update"),
+            esc(if lang.code() == "en" { en } else { ja })
         );
     }
     h.push_str("</table></section>");
@@ -431,6 +441,7 @@ mod tests {
                 by_reason: vec![("symlink", 2), ("hidden", 0)],
             }],
             now_ms: 1_735_743_600_000,
+            update: None,
         };
         let ja = render(Lang::from_query(None), &d);
         assert!(ja.contains("lang=\"ja\"") && ja.contains("稼働状態") && ja.contains("正常"));
@@ -464,6 +475,7 @@ mod tests {
             plugins: &[],
             skipped: &[],
             now_ms: 0,
+            update: None,
         };
         let section = |html: &str| {
             let at = html.find("<section id=\"held\">").expect("held section");
@@ -507,6 +519,7 @@ mod tests {
             plugins: &[],
             skipped: &[],
             now_ms: 0,
+            update: None,
         };
         let html = render(Lang::Ja, &d);
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;") && html.contains("要確認"));

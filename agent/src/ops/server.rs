@@ -273,6 +273,7 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
         let process = metrics::ProcessFigures::read(&ops.data_dir);
         let mut text = metrics::render(snap.as_ref(), uplink, &ops.counters, process);
         text.push_str(&metrics::validation_rules(&ops.readiness.validation()));
+        text.push_str(&crate::update::metrics(&ops.data_dir));
         text
     })
     .await
@@ -311,6 +312,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
                 skipped: &skipped,
                 plugins: &plugins,
                 now_ms: now,
+                update: crate::update::status_row(&ops.data_dir),
             },
         )
     })

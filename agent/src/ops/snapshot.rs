@@ -234,6 +234,7 @@ mod tests {
             plugins: &[],
             skipped: &[],
             now_ms: 10,
+            update: None,
         };
         for lang in [super::super::page::Lang::Ja, super::super::page::Lang::En] {
             let page = super::super::page::render(lang, &data);

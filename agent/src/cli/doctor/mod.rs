@@ -137,7 +137,7 @@ fn groups() -> [fn(&Setting) -> Vec<Check>; 9] {
         platform::checks,
         masters::checks,
         ig::checks,
-        |s| vec![update::update_state_check(&s.file)],
+        update::checks,
     ]
 }
 
