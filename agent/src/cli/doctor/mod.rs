@@ -121,7 +121,6 @@ pub fn fix(ja: impl Into<String>, en: impl Into<String>) -> Fix {
 
 /// What the checks look at: the config file, and the config when it could be read at all.
 pub struct Setting {
-    pub file: PathBuf,
     pub base: PathBuf,
     pub config: Option<crate::config::Config>,
 }
@@ -160,7 +159,6 @@ pub fn run(file: Option<&Path>, format: Format) -> anyhow::Result<bool> {
 pub fn all_checks(file: &Path) -> Vec<Check> {
     let (config_check, config) = config::check(file);
     let setting = Setting {
-        file: file.to_path_buf(),
         base: crate::config::base_dir(file),
         config,
     };

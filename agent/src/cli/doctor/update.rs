@@ -64,7 +64,10 @@ fn judge(mode: &str, source: &str, state: Result<Option<UpdateState>, String>) -
         );
     }
     let checked = state.checked_at.as_deref().unwrap_or("never");
-    Check::ok("update", format!("{mode}; {source}; up to date (checked {checked})"))
+    Check::ok(
+        "update",
+        format!("{mode}; {source}; up to date (checked {checked})"),
+    )
 }
 
 #[cfg(test)]
@@ -92,7 +95,11 @@ mod tests {
             ..UpdateState::default()
         };
         let c = judge("m", "s", Ok(Some(failed)));
-        assert!(c.detail.contains("0.3.0") && c.status == Status::Warn, "{}", c.detail);
+        assert!(
+            c.detail.contains("0.3.0") && c.status == Status::Warn,
+            "{}",
+            c.detail
+        );
         assert_eq!(judge("m", "s", Err("bad".into())).status, Status::Warn);
     }
 }
