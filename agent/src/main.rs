@@ -50,8 +50,10 @@ use clap::Parser;
 /// applies to every later page fault; what the runtime allocated before `main` is a page or two.
 #[cfg(target_os = "linux")]
 fn small_pages_only() {
+    // prctl is variadic: pass the kernel's `unsigned long`s, whose unused ones must be zero.
+    let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
     // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and touches no memory of ours.
-    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, on, unused, unused, unused) };
     if rc != 0 {
         // Old kernels lack the flag; the agent works the same, only with a larger RSS.
         eprintln!("note: transparent huge pages stay enabled (prctl failed)");
