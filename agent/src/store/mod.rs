@@ -265,6 +265,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_limit_parameter_does_not_make_a_statement_prepare_again() {
+        // Binding `LIMIT ?` used to expire a cached statement (SQLITE_ENABLE_STAT4 without the
+        // planner stability guarantee), so the processor prepared its batch query on every
+        // batch (issue 9, part 3).
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path()).unwrap();
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM inbox WHERE state = ?2 ORDER BY id LIMIT ?1")
+            .unwrap();
+        for limit in [64, 64, 8] {
+            let rows: Vec<i64> = stmt
+                .query_map(rusqlite::params![limit, "received"], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(rows.is_empty());
+        }
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        // The same statement on a connection without the guarantee is prepared again.
+        let plain = Connection::open(db_path(dir.path())).unwrap();
+        let mut stmt = plain
+            .prepare_cached("SELECT id FROM inbox WHERE state = ?2 ORDER BY id LIMIT ?1")
+            .unwrap();
+        for limit in [64, 64, 8] {
+            stmt.query_map(rusqlite::params![limit, "received"], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .for_each(drop);
+        }
+        assert!(stmt.get_status(rusqlite::StatementStatus::RePrepare) > 0);
+    }
+
+    #[test]
     fn open_creates_owner_only_file_and_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
