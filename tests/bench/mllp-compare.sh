@@ -6,6 +6,10 @@
 #
 #   bash tests/bench/mllp-compare.sh [MESSAGES]        # default 20000, for 8 and 32 connections
 #
+# Environment: CONNS="8 32" (connection counts); TSUNAGI_BIN (an agent binary to use instead of
+# building one; else $CARGO_TARGET_DIR or target/); TSUNAGI_BIN_BEFORE (a second agent binary,
+# e.g. one built from an earlier commit, run in the same run and reported as "tsunagi-before").
+#
 # For tsunagi it also reports the agent's CPU time per message (utime+stime from /proc, from the
 # first message until every stored input is processed into the outbox), its idle RSS before the
 # load and its peak RSS (VmHWM). The agent runs in release mode with the shared-folder uplink
@@ -19,8 +23,10 @@ if [[ ! -f "$tools/mllp-load.py" ]]; then
   exit 0
 fi
 total="${1:-20000}"
-cargo build --release -p tsunagi --quiet --manifest-path "$here/Cargo.toml"
-bin="$here/target/release/tsunagi"
+if [[ -z "${TSUNAGI_BIN:-}" ]]; then
+  cargo build --release -p tsunagi --quiet --manifest-path "$here/Cargo.toml"
+fi
+bin="${TSUNAGI_BIN:-${CARGO_TARGET_DIR:-$here/target}/release/tsunagi}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -41,7 +47,7 @@ printf '%s\r' \
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 load() { python3 "$tools/mllp-load.py" 127.0.0.1 "$1" --conns "$2" --per-conn $((total / $2)) --template "$work/oru.hl7" --encoding iso2022_jp; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 baseline() { # mode conns
@@ -54,8 +60,9 @@ baseline() { # mode conns
   echo "{\"receiver\":\"baseline-$1\",\"conns\":$2,\"load\":$out}"
 }
 
-agent() { # conns
-  local port dir; port="$(free_port)"; dir="$work/agent-$1"
+agent() { # conns [binary label]
+  local bin="${2:-$bin}" label="${3:-tsunagi}"
+  local port dir; port="$(free_port)"; dir="$work/$label-$1"
   mkdir -p "$dir/terminal"
   cat >"$dir/tsunagi.toml" <<EOF
 [agent]
@@ -92,20 +99,27 @@ EOF
   local db_bytes; db_bytes="$(du -cb "$dir/data"/tsunagi.db* | tail -1 | cut -f1)"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   local hz; hz="$(getconf CLK_TCK)"
-  python3 - "$out" "$t0" "$t1" "$hz" "$idle_kib" "$peak_kib" "$db_bytes" "$1" <<'PY'
+  python3 - "$out" "$t0" "$t1" "$hz" "$idle_kib" "$peak_kib" "$db_bytes" "$1" "$label" <<'PY'
 import json, sys
-out, t0, t1, hz, idle, peak, db, conns = sys.argv[1:]
+out, t0, t1, hz, idle, peak, db, conns, label = sys.argv[1:]
 load = json.loads(out)
-cpu_s = (int(t1) - int(t0)) / int(hz)
-print(json.dumps({"receiver": "tsunagi", "conns": int(conns), "load": load,
-                  "cpu_us_per_msg": round(1e6 * cpu_s / max(1, load["aa"]), 1),
+(u0, s0), (u1, s1) = (map(int, t.split()) for t in (t0, t1))
+per_msg = lambda ticks: round(1e6 * ticks / int(hz) / max(1, load["aa"]), 1)
+print(json.dumps({"receiver": label, "conns": int(conns), "load": load,
+                  "cpu_us_per_msg": per_msg(u1 - u0 + s1 - s0),
+                  "user_us_per_msg": per_msg(u1 - u0), "sys_us_per_msg": per_msg(s1 - s0),
                   "idle_rss_mib": round(int(idle) / 1024, 1), "peak_rss_mib": round(int(peak) / 1024, 1),
                   "db_mib": round(int(db) / 1048576, 1)}))
 PY
 }
 
-for conns in 8 32; do
+echo "{\"load_average\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+for conns in ${CONNS:-8 32}; do
   baseline ack "$conns"
   baseline sqlite "$conns"
   agent "$conns"
+  if [[ -n "${TSUNAGI_BIN_BEFORE:-}" ]]; then
+    agent "$conns" "$TSUNAGI_BIN_BEFORE" tsunagi-before
+  fi
 done
+echo "{\"load_average\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"

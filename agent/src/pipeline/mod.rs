@@ -503,6 +503,10 @@ fn garbled(
 struct Directory<'a> {
     conn: &'a Connection,
     fresh: &'a HashMap<String, serde_json::Value>,
+    /// Patients already read from the store for this input: each of its records asks for its
+    /// patient, and reading and parsing the stored JSON once per record was most of the build
+    /// stage's cost (issue 9, part 3).
+    read: std::cell::RefCell<HashMap<String, Option<serde_json::Value>>>,
     failed: std::cell::RefCell<Option<StoreError>>,
 }
 
@@ -511,6 +515,7 @@ impl<'a> Directory<'a> {
         Directory {
             conn,
             fresh,
+            read: std::cell::RefCell::new(HashMap::new()),
             failed: std::cell::RefCell::new(None),
         }
     }
@@ -525,8 +530,17 @@ impl PatientDirectory for Directory<'_> {
         if let Some(p) = self.fresh.get(reference) {
             return Some(p.clone());
         }
+        if let Some(p) = self.read.borrow().get(reference) {
+            return p.clone();
+        }
         match crate::store::patients::find(self.conn, reference) {
-            Ok(text) => text.and_then(|t| serde_json::from_str(&t).ok()),
+            Ok(text) => {
+                let p: Option<serde_json::Value> = text.and_then(|t| serde_json::from_str(&t).ok());
+                self.read
+                    .borrow_mut()
+                    .insert(reference.to_string(), p.clone());
+                p
+            }
             Err(e) => {
                 self.failed.borrow_mut().get_or_insert(e);
                 None

@@ -49,19 +49,19 @@ pub enum Stored {
 pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreError> {
     let hash = sha256_hex(input.raw);
     let existing: Option<i64> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
-            params![input.source, input.origin, hash],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![input.source, input.origin, hash], |r| r.get(0))
         .optional()?;
     let stored = match existing {
         Some(id) => Stored::Duplicate(id),
         None => {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            )?
+            .execute(params![
                     input.source,
                     input.origin,
                     input.format,
@@ -70,8 +70,7 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
                     input.raw,
                     now_ms(),
                     S::Received
-                ],
-            )?;
+                ])?;
             Stored::New(conn.last_insert_rowid())
         }
     };
@@ -199,14 +198,12 @@ pub fn mark_processed(conn: &Connection, id: i64) -> Result<(), StoreError> {
 
 /// Quarantines an input with a reason (which must not contain patient data).
 pub fn quarantine(conn: &Connection, id: i64, reason: &str) -> Result<(), StoreError> {
-    conn.execute(
-        &format!(
-            "UPDATE inbox SET state = ?4, processed_at = ?2, error = ?3
+    conn.prepare_cached(&format!(
+        "UPDATE inbox SET state = ?4, processed_at = ?2, error = ?3
              WHERE id = ?1 AND state IN ({})",
-            QUARANTINE.sources_sql()
-        ),
-        params![id, now_ms(), reason, QUARANTINE.to],
-    )?;
+        QUARANTINE.sources_sql()
+    ))?
+    .execute(params![id, now_ms(), reason, QUARANTINE.to])?;
     Ok(())
 }
 

@@ -44,7 +44,8 @@ pub struct ItemOutcome {
 
 /// Replaces the outcomes recorded for an input.
 pub fn record(conn: &Connection, inbox_id: i64, items: &[ItemOutcome]) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM item_code WHERE inbox_id = ?1", [inbox_id])?;
+    conn.prepare_cached("DELETE FROM item_code WHERE inbox_id = ?1")?
+        .execute([inbox_id])?;
     if items.is_empty() {
         return Ok(());
     }

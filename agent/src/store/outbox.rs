@@ -72,11 +72,12 @@ fn insert(
     error: Option<&str>,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (inbox_id, idempotency_key, bundle_identifier, resource_type, patient_ref,
                              body, state, hold_reason, last_error, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-        params![
+    )?
+    .execute(params![
             b.inbox_id,
             super::sha256_hex(b.body),
             b.identifier,
@@ -87,8 +88,7 @@ fn insert(
             hold,
             error,
             now
-        ],
-    )?;
+        ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -105,12 +105,12 @@ pub fn insert_held(
     let hold_reason = hold_reason.key();
     let key =
         super::sha256_hex(format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, patient_ref, state, hold_reason,
                              last_error, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?8, ?5, ?6, ?7, ?7)",
-        params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now, S::Held],
-    )?;
+    )?
+    .execute(params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now, S::Held])?;
     Ok(conn.last_insert_rowid())
 }
 

@@ -106,10 +106,10 @@ fn run_in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    step(conn, "SAVEPOINT job")?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE job")?;
+            step(conn, "RELEASE job")?;
             Ok(v)
         }
         Err(e) => {
@@ -117,6 +117,13 @@ fn run_in_savepoint<T>(
             Err(e)
         }
     }
+}
+
+/// Runs one transaction-control statement (no parameters, no rows) from the connection's
+/// statement cache: these run twice per job, and preparing them each time cost more than the
+/// job's own insert (issue 9, part 3).
+fn step(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 const LOST: &str = "the database file was removed or replaced; nothing is committed / データベースファイルが失われたため保存できません";
@@ -134,13 +141,13 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, lost: StoreLost) {
             fail_all(batch, &conn, LOST);
             continue;
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = step(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "store: cannot begin a transaction");
             fail_all(batch, &conn, &format!("cannot begin a transaction: {e}"));
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
-        let outcome = conn.execute_batch("COMMIT").map_err(|e| {
+        let outcome = step(&conn, "COMMIT").map_err(|e| {
             tracing::error!(error = %e, "store: commit failed; the batch is not durable");
             let _ = conn.execute_batch("ROLLBACK");
             format!("commit failed: {e}")
