@@ -27,12 +27,14 @@ mkdir -p "$stage"
 cp "$exe" "$stage/tsunagi.exe"
 cp config-examples/windows.toml "$stage/tsunagi.toml"
 cp installer/README.md "$stage/README.md"
+cp installer/package-managed "$stage/package-managed"
 out=target/msi/tsunagi-$version-x64.msi
 wixl --arch x64 \
   -D Version="$version" \
   -D Exe="$stage/tsunagi.exe" \
   -D Config="$stage/tsunagi.toml" \
   -D Readme="$stage/README.md" \
+  -D Marker="$stage/package-managed" \
   -o "$out" installer/tsunagi.wxs
 # What Debian 12's wixl cannot say in the .wxs (see its end): the config's component is
 # permanent (256 = 64-bit, + 16 = permanent) and placed only once; the restart component is

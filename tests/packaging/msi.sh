@@ -96,6 +96,7 @@ expect "the marker is searched in HKLM\\SOFTWARE\\tsunagi (64-bit view)" \
 	has RegLocator '$2 == 2 && $3 == "SOFTWARE\\tsunagi" && $4 == "ConfigPlaced" && int($5 / 16) % 2 == 1'
 expect "and written by the config's component" has Registry '$2 == 2 && $3 == "SOFTWARE\\tsunagi" && $4 == "ConfigPlaced" && $6 == "Config"'
 expect "an example config and the README beside the exe" has File '$1 == "ExampleConfig" && $2 == "Docs"'
+expect "the package-managed marker beside the exe (update apply refuses)" has File '$1 == "PackageManaged" && $2 == "Agent" && $3 ~ /package-managed$/'
 
 echo "== the embedded files"
 msiextract -C "$WORK/x" "$msi" >/dev/null
