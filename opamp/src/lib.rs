@@ -70,6 +70,10 @@ pub mod keys {
     pub const CODED_RATE_MONTH: &str = "tsunagi.coded_rate_month_percent";
     /// Last delivery, unix ms.
     pub const LAST_DELIVERY_MS: &str = "tsunagi.last_delivery_unix_ms";
+    /// A newer version the update manifest offers (`tsunagi update check`), when there is one.
+    pub const UPDATE_AVAILABLE: &str = "tsunagi.update.available";
+    /// Versions rolled back after failing their health check, comma-separated.
+    pub const UPDATE_FAILED: &str = "tsunagi.update.failed";
 }
 
 /// A string attribute.

@@ -68,12 +68,15 @@ pub struct Facts {
     today: Option<figures::Today>,
     /// (mapped, total) coded items of inputs received this JST month.
     coded: Option<(i64, i64)>,
+    /// What `tsunagi update` last recorded (none when never run or unreadable).
+    update: Option<crate::update::UpdateState>,
 }
 
 /// Reads the facts at `now_ms`. A store that cannot be read leaves the figures out; the checks
 /// then say why.
 pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
     let checks = crate::ops::run_checks(data_dir, readiness);
+    let update = crate::update::UpdateState::read(data_dir).ok().flatten();
     let conn = store::open_existing(data_dir).and_then(|c| {
         c.busy_timeout(Duration::from_secs(2))?;
         Ok(c)
@@ -84,6 +87,7 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
             status: None,
             today: None,
             coded: None,
+            update,
         };
     };
     let coded = store::report::coded_counts(&conn, month_start(now_ms), now_ms + 1)
@@ -98,6 +102,7 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
         status: query::status(&conn).ok(),
         today: figures::since(&conn, crate::ops::jst_day_start(now_ms)).ok(),
         coded,
+        update,
     }
 }
 
@@ -237,6 +242,23 @@ fn figures_attrs(f: &Facts) -> Vec<KeyValue> {
             ));
         }
     }
+    a.extend(update_attrs(f.update.as_ref()));
+    a
+}
+
+/// The update state an operator acts on: a version waiting, versions rolled back.
+fn update_attrs(state: Option<&crate::update::UpdateState>) -> Vec<KeyValue> {
+    let Some(state) = state else {
+        return Vec::new();
+    };
+    let mut a = Vec::new();
+    if let Some(v) = &state.available {
+        a.push(kv_str(keys::UPDATE_AVAILABLE, v.clone()));
+    }
+    if !state.failed.is_empty() {
+        let versions: Vec<&str> = state.failed.iter().map(|f| f.version.as_str()).collect();
+        a.push(kv_str(keys::UPDATE_FAILED, versions.join(",")));
+    }
     a
 }
 
@@ -282,6 +304,25 @@ mod tests {
         ] {
             assert!(h.component_health_map.contains_key(c), "{c}");
         }
+    }
+
+    #[test]
+    fn a_waiting_update_and_rolled_back_versions_are_reported() {
+        assert!(update_attrs(None).is_empty());
+        let state = crate::update::UpdateState {
+            available: Some("0.2.0".into()),
+            failed: vec![crate::update::state::FailedVersion {
+                version: "0.1.9".into(),
+                at: "2026-12-05T00:00:00Z".into(),
+                reason: "not ready".into(),
+            }],
+            ..Default::default()
+        };
+        let keys: Vec<String> = update_attrs(Some(&state))
+            .into_iter()
+            .map(|kv| kv.key)
+            .collect();
+        assert_eq!(keys, [keys::UPDATE_AVAILABLE, keys::UPDATE_FAILED]);
     }
 
     #[test]
