@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{Datelike, TimeZone};
 use tsunagi_opamp::proto::{AgentDescription, ComponentHealth, KeyValue};
 use tsunagi_opamp::{keys, kv_double, kv_int, kv_str};
 
 use crate::ops::Readiness;
+use crate::quality::Month;
 use crate::store::{self, figures, query, OutboxState};
 
 /// The agent's identity and host facts, fixed for its run.
@@ -90,13 +90,14 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
             update,
         };
     };
-    let coded = store::report::coded_counts(&conn, month_start(now_ms), now_ms + 1)
-        .ok()
-        .map(|rows| {
-            let total: i64 = rows.iter().map(|r| r.2).sum();
-            let mapped: i64 = rows.iter().filter(|r| r.1 == "mapped").map(|r| r.2).sum();
-            (mapped, total)
-        });
+    let coded =
+        store::report::coded_counts(&conn, Month::containing(now_ms).start_ms(), now_ms + 1)
+            .ok()
+            .map(|rows| {
+                let total: i64 = rows.iter().map(|r| r.2).sum();
+                let mapped: i64 = rows.iter().filter(|r| r.1 == "mapped").map(|r| r.2).sum();
+                (mapped, total)
+            });
     Facts {
         checks,
         status: query::status(&conn).ok(),
@@ -104,19 +105,6 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
         coded,
         update,
     }
-}
-
-/// Start of the JST month containing `now_ms`, unix ms.
-fn month_start(now_ms: i64) -> i64 {
-    let jst = chrono::FixedOffset::east_opt(9 * 3600).expect("JST is a valid offset");
-    let now = jst
-        .timestamp_millis_opt(now_ms)
-        .single()
-        .unwrap_or_else(|| jst.timestamp_millis_opt(0).single().expect("epoch"));
-    jst.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
 }
 
 fn component(healthy: bool, status: &str, error: &str) -> ComponentHealth {
@@ -323,12 +311,5 @@ mod tests {
             .map(|kv| kv.key)
             .collect();
         assert_eq!(keys, [keys::UPDATE_AVAILABLE, keys::UPDATE_FAILED]);
-    }
-
-    #[test]
-    fn month_starts_at_jst_midnight() {
-        // 2025-01-01T00:30+09:00 = 2024-12-31T15:30Z.
-        let t = 1_735_659_000_000;
-        assert_eq!(month_start(t), 1_735_657_200_000);
     }
 }

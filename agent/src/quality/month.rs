@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate, TimeZone};
 
 /// A month, `YYYY-MM`, in JST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,14 @@ impl Month {
         midnight_ms(self.next_first())
     }
 
+    /// The JST month containing the instant `ms` (unix ms).
+    pub fn containing(ms: i64) -> Month {
+        let day = jst_date(ms);
+        Month {
+            first: day.with_day(1).unwrap_or(day),
+        }
+    }
+
     /// Every day of the month.
     pub fn days(self) -> Vec<NaiveDate> {
         let end = self.next_first();
@@ -100,6 +108,14 @@ mod tests {
         assert_eq!(dec.days().len(), 31);
         assert_eq!(dec.end_ms(), "2026-01".parse::<Month>().unwrap().start_ms());
         assert_eq!("2024-02".parse::<Month>().unwrap().days().len(), 29);
+    }
+
+    #[test]
+    fn the_month_of_an_instant_starts_at_jst_midnight() {
+        // 2025-01-01T00:30+09:00 = 2024-12-31T15:30Z.
+        let t = 1_735_659_000_000;
+        assert_eq!(Month::containing(t).start_ms(), 1_735_657_200_000);
+        assert_eq!(Month::containing(t).to_string(), "2025-01");
     }
 
     #[test]
