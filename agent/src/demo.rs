@@ -196,6 +196,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
         load_terminology(&dir, &cfg.agent.data_dir)?;
+        let mut signals = crate::shutdown::StopSignals::install().context("cannot catch stop signals")?;
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &dir, shutdown.clone()).await?;
         feed_samples(&dir.join("inbox"))?;
@@ -223,10 +224,14 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
                 print_update(u, &config_path);
             }
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
-            crate::shutdown::wait_for_signal().await;
+            signals.recv().await;
             true
         } else {
-            let settled = wait_settled(&cfg.agent.data_dir, &expected, Duration::from_secs(90)).await;
+            // The signals are caught now, so Ctrl-C must end the wait itself (and stop cleanly).
+            let settled = tokio::select! {
+                s = wait_settled(&cfg.agent.data_dir, &expected, Duration::from_secs(90)) => s,
+                _ = signals.recv() => false,
+            };
             if !settled {
                 println!("  (timed out waiting for every sample to settle)");
             }

@@ -5,7 +5,9 @@
 //! `Notify`) alike, so stages that run on plain threads (the store writer, folder scans) and stages
 //! that run on the runtime (uplink, MLLP) stop the same way. After it fires, stages finish the unit
 //! of work they hold (a commit, a send) and return: draining, not abandoning.
-//! [`wait_for_signal`] is where the process's SIGTERM/SIGINT arrive (`tsunagi run`, `demo --serve`).
+//! [`StopSignals`] is where the process's SIGTERM/SIGINT arrive (`tsunagi run`, `demo --serve`). It
+//! is installed before the daemon starts: a stop asked for while the store opens or the sources
+//! bind is then a clean stop once start-up is done, not the default action (death by signal).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -65,40 +67,82 @@ impl Shutdown {
     }
 }
 
-/// Completes on SIGTERM or SIGINT (Unix); on Ctrl-C, Ctrl-Break, console close or system
-/// shutdown (Windows, when run from a console).
-pub async fn wait_for_signal() {
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = platform_stop() => {}
+/// The process's stop signals, caught from the moment [`StopSignals::install`] runs: SIGTERM and
+/// SIGINT (Unix); Ctrl-C, Ctrl-Break, console close and system shutdown (Windows, from a console).
+pub struct StopSignals {
+    inner: platform::Signals,
+}
+
+impl StopSignals {
+    /// Installs the handlers now (inside the runtime); a signal that arrives before [`Self::recv`]
+    /// is kept, not lost.
+    pub fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            inner: platform::Signals::install()?,
+        })
+    }
+
+    /// Completes at the first stop signal (at once if one came since `install`).
+    pub async fn recv(&mut self) {
+        self.inner.recv().await;
     }
 }
 
 #[cfg(unix)]
-async fn platform_stop() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
+mod platform {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+
+    pub struct Signals {
+        term: Signal,
+        int: Signal,
+    }
+
+    impl Signals {
+        pub fn install() -> std::io::Result<Signals> {
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
-        Err(_) => std::future::pending::<()>().await,
+
+        pub async fn recv(&mut self) {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        }
     }
 }
 
 #[cfg(windows)]
-async fn platform_stop() {
-    use tokio::signal::windows;
-    let (Ok(mut brk), Ok(mut close), Ok(mut off)) = (
-        windows::ctrl_break(),
-        windows::ctrl_close(),
-        windows::ctrl_shutdown(),
-    ) else {
-        return std::future::pending::<()>().await;
-    };
-    tokio::select! {
-        _ = brk.recv() => {}
-        _ = close.recv() => {}
-        _ = off.recv() => {}
+mod platform {
+    use tokio::signal::windows::{self, CtrlBreak, CtrlC, CtrlClose, CtrlShutdown};
+
+    pub struct Signals {
+        c: CtrlC,
+        brk: CtrlBreak,
+        close: CtrlClose,
+        off: CtrlShutdown,
+    }
+
+    impl Signals {
+        pub fn install() -> std::io::Result<Signals> {
+            Ok(Signals {
+                c: windows::ctrl_c()?,
+                brk: windows::ctrl_break()?,
+                close: windows::ctrl_close()?,
+                off: windows::ctrl_shutdown()?,
+            })
+        }
+
+        pub async fn recv(&mut self) {
+            tokio::select! {
+                _ = self.c.recv() => {}
+                _ = self.brk.recv() => {}
+                _ = self.close.recv() => {}
+                _ = self.off.recv() => {}
+            }
+        }
     }
 }
 
@@ -124,5 +168,21 @@ mod tests {
         let h = tokio::spawn(async move { s2.triggered().await });
         s.trigger();
         h.await.unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_sigterm_that_comes_before_anyone_waits_is_kept_not_fatal() {
+        let mut signals = StopSignals::install().unwrap();
+        // Sent to ourselves: without the handler installed this would end the test process.
+        let pid = std::process::id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(30), signals.recv())
+            .await
+            .expect("the signal that came before recv is delivered");
     }
 }

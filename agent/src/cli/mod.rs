@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, StopSignals};
 
 /// tsunagi: the CLINS edge agent / 電子カルテ情報共有サービス連携エージェント
 #[derive(Parser, Debug)]
@@ -314,6 +314,7 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
     let base = crate::config::base_dir(&config);
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     rt.block_on(async move {
+        let mut signals = StopSignals::install().context("cannot catch stop signals")?;
         let shutdown = Shutdown::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
         announce(&running);
@@ -322,7 +323,7 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
             tracing::warn!(error = %e, "update: the daemon record was not written");
         }
         let restart = tokio::select! {
-            _ = crate::shutdown::wait_for_signal() => false,
+            _ = signals.recv() => false,
             _ = crate::update::restart::wait_for_request(data_dir.clone()) => true,
         };
         tracing::info!("stopping: draining work in progress / 停止処理中");

@@ -9,13 +9,22 @@
 //!    intake is paused;
 //! 2. [`Scanner::take_due`]: the source looks again at files whose stability window passed or
 //!    whose retry came, and takes those ready;
-//! 3. a wait for a watcher hint, the next deadline or at most [`TICK`], so shutdown is seen
+//! 3. a second walk of each directory that appeared [`WALK_AGAIN_AFTER`] ago (see below);
+//! 4. a wait for a watcher hint, the next deadline or at most [`TICK`], so shutdown is seen
 //!    within a tick.
+//!
+//! Why a new directory is walked twice: notify delivers a directory's creation event *before* it
+//! puts its own watch on the new directory. A file created (or renamed) into the directory in
+//! between raises no event, and the source's first walk, run on the event, may come before the
+//! file does. A sender creating `PPR-01/` and renaming a file into it at once hits exactly that
+//! window. The second walk, once the watch is surely in place, finds such a file; later files
+//! raise events of their own.
 //!
 //! What a scan finds, how a file is taken and acknowledged, is the source's; the cadence is
 //! here, once.
 
-use std::path::Path;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -33,6 +42,8 @@ const TICK: Duration = Duration::from_millis(100);
 const HINT_QUEUE: usize = 8192;
 /// The least time between two full scans asked for by lost events or watcher errors.
 pub const RESCAN_MIN_GAP: Duration = Duration::from_secs(1);
+/// How long after its first walk a directory that appeared is walked again.
+pub const WALK_AGAIN_AFTER: Duration = Duration::from_secs(2);
 
 /// A file source as the loop drives it.
 pub trait Scanner {
@@ -42,8 +53,9 @@ pub trait Scanner {
     fn take_due(&mut self);
     /// The earliest moment something tracked becomes due (stability, retry, end of a pause).
     fn next_due(&self) -> Option<Instant>;
-    /// Applies one watcher hint.
-    fn hint(&mut self, hint: Hint);
+    /// Applies one watcher hint. Returns the directory it walked because it appeared, which the
+    /// loop hands back as [`Hint::WalkAgain`] after [`WALK_AGAIN_AFTER`].
+    fn hint(&mut self, hint: Hint) -> Option<PathBuf>;
     /// The source's "rescan as soon as allowed" flag; the loop clears it when it scans.
     fn rescan_requested(&mut self) -> &mut bool;
     /// Whether a full scan may start now (a source holds them back while its intake is paused).
@@ -70,6 +82,8 @@ pub struct Cadence {
     _tx: SyncSender<Hint>,
     overflow: Arc<AtomicBool>,
     scan_every: Duration,
+    /// Directories that appeared, with the moment of their second walk (in that order).
+    again: VecDeque<(Instant, PathBuf)>,
 }
 
 impl Cadence {
@@ -101,6 +115,7 @@ impl Cadence {
             _tx: tx,
             overflow,
             scan_every,
+            again: VecDeque::new(),
         }
     }
 
@@ -110,7 +125,7 @@ impl Cadence {
     }
 
     /// Runs the loop until shutdown.
-    pub fn run(&self, scanner: &mut impl Scanner, shutdown: &Shutdown) {
+    pub fn run(&mut self, scanner: &mut impl Scanner, shutdown: &Shutdown) {
         let mut next_scan = Instant::now();
         let mut last_scan: Option<Instant> = None;
         while !shutdown.is_triggered() {
@@ -123,7 +138,11 @@ impl Cadence {
                 next_scan = Instant::now() + self.scan_every;
             }
             scanner.take_due();
-            let deadline = scanner.next_due().map_or(next_scan, |d| d.min(next_scan));
+            self.walk_again(scanner, Instant::now());
+            let deadline = [scanner.next_due(), self.again.front().map(|(at, _)| *at)]
+                .into_iter()
+                .flatten()
+                .fold(next_scan, Instant::min);
             self.wait(scanner, deadline);
         }
     }
@@ -140,18 +159,43 @@ impl Cadence {
         now >= next_scan || (requested && gap_passed)
     }
 
+    /// Hands back the directories whose second walk is due.
+    fn walk_again(&mut self, scanner: &mut impl Scanner, now: Instant) {
+        while self.again.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, dir)) = self.again.pop_front() {
+                // The second walk's answer is not queued again: once is what closes the window.
+                let _ = scanner.hint(Hint::WalkAgain(dir));
+            }
+        }
+    }
+
     /// Waits for hints until `deadline` (at most a tick) and applies every one that came.
-    fn wait(&self, scanner: &mut impl Scanner, deadline: Instant) {
+    fn wait(&mut self, scanner: &mut impl Scanner, deadline: Instant) {
         let wait = deadline.saturating_duration_since(Instant::now()).min(TICK);
         match self.rx.recv_timeout(wait) {
             Ok(hint) => {
-                scanner.hint(hint);
-                for hint in self.rx.try_iter().take(HINT_QUEUE) {
-                    scanner.hint(hint);
+                self.apply(scanner, hint);
+                let queued: Vec<Hint> = self.rx.try_iter().take(HINT_QUEUE).collect();
+                for hint in queued {
+                    self.apply(scanner, hint);
                 }
             }
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
         }
+    }
+
+    /// Applies one hint; a directory it walked is remembered for its second walk. Past
+    /// [`HINT_QUEUE`] remembered directories a full rescan is asked for instead.
+    fn apply(&mut self, scanner: &mut impl Scanner, hint: Hint) {
+        let Some(dir) = scanner.hint(hint) else {
+            return;
+        };
+        if self.again.len() >= HINT_QUEUE {
+            self.overflow.store(true, Ordering::Relaxed);
+            return;
+        }
+        self.again
+            .push_back((Instant::now() + WALK_AGAIN_AFTER, dir));
     }
 }
 
@@ -167,6 +211,7 @@ mod tests {
         hints: u32,
         rescan: bool,
         held: bool,
+        again: Vec<PathBuf>,
         stop_after_takes: Option<(u32, Shutdown)>,
     }
 
@@ -185,8 +230,16 @@ mod tests {
         fn next_due(&self) -> Option<Instant> {
             Some(Instant::now())
         }
-        fn hint(&mut self, _: Hint) {
+        fn hint(&mut self, hint: Hint) -> Option<PathBuf> {
             self.hints += 1;
+            match hint {
+                Hint::Changed { path, .. } if path.is_dir() => Some(path),
+                Hint::WalkAgain(path) => {
+                    self.again.push(path);
+                    None
+                }
+                _ => None,
+            }
         }
         fn rescan_requested(&mut self) -> &mut bool {
             &mut self.rescan
@@ -210,7 +263,7 @@ mod tests {
     #[test]
     fn the_first_turn_scans_and_later_turns_only_take_until_a_rescan_is_due() {
         let dir = tempfile::tempdir().unwrap();
-        let cadence = polling(dir.path());
+        let mut cadence = polling(dir.path());
         assert!(!cadence.events());
         let shutdown = Shutdown::new();
         let mut log = Log {
@@ -224,7 +277,7 @@ mod tests {
     #[test]
     fn a_requested_rescan_waits_for_the_gap_and_a_held_source_is_not_scanned() {
         let dir = tempfile::tempdir().unwrap();
-        let cadence = polling(dir.path());
+        let mut cadence = polling(dir.path());
         let shutdown = Shutdown::new();
         let mut log = Log {
             stop_after_takes: Some((3, shutdown.clone())),
@@ -250,7 +303,7 @@ mod tests {
     #[test]
     fn hints_from_the_watcher_reach_the_source() {
         let dir = tempfile::tempdir().unwrap();
-        let cadence = Cadence::start(&Watching {
+        let mut cadence = Cadence::start(&Watching {
             name: "t",
             root: dir.path(),
             recursive: false,
@@ -275,5 +328,32 @@ mod tests {
             cadence.wait(&mut log, Instant::now() + Duration::from_millis(100));
         }
         assert!(log.hints > 0, "a created file gives at least one hint");
+    }
+
+    #[test]
+    fn a_directory_the_source_walked_on_its_event_is_handed_back_for_a_second_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let new_dir = dir.path().join("PPR-01");
+        std::fs::create_dir(&new_dir).unwrap();
+        let mut cadence = polling(dir.path());
+        let mut log = Log::default();
+        cadence.apply(
+            &mut log,
+            Hint::Changed {
+                path: new_dir.clone(),
+                renamed_in: false,
+                appeared: true,
+            },
+        );
+        let start = Instant::now();
+        cadence.walk_again(&mut log, start);
+        assert!(log.again.is_empty(), "not before WALK_AGAIN_AFTER");
+        cadence.walk_again(
+            &mut log,
+            start + WALK_AGAIN_AFTER + Duration::from_millis(1),
+        );
+        assert_eq!(log.again, vec![new_dir]);
+        cadence.walk_again(&mut log, start + 10 * WALK_AGAIN_AFTER);
+        assert_eq!(log.again.len(), 1, "walked again once, not every turn");
     }
 }

@@ -16,7 +16,7 @@
 //! tight loop.
 
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,7 @@ impl Runner {
 
     pub fn run(mut self) -> Result<FolderStats, FolderError> {
         let name = self.src.cfg.name.clone();
-        let cadence = Cadence::start(&Watching {
+        let mut cadence = Cadence::start(&Watching {
             name: &name,
             root: &self.src.root,
             recursive: self.src.cfg.recursive,
@@ -229,8 +229,8 @@ impl Runner {
         self.complaints.clear(rel);
     }
 
-    /// Applies one watcher hint.
-    fn hint(&mut self, hint: Hint) {
+    /// Applies one watcher hint; returns the directory it walked because it appeared.
+    fn hint(&mut self, hint: Hint) -> Option<PathBuf> {
         match hint {
             Hint::Rescan => self.rescan_requested = true,
             Hint::Error(reason) => {
@@ -242,14 +242,19 @@ impl Runner {
                     self.forget(&rel);
                 }
             }
+            Hint::WalkAgain(path) => {
+                if let Some(rel) = self.rel_of(&path) {
+                    if let Ok(Look::Dir) = self.src.guard.look(&rel) {
+                        self.walk_new_dir(&rel);
+                    }
+                }
+            }
             Hint::Changed {
                 path,
                 renamed_in,
                 appeared,
             } => {
-                let Some(rel) = self.rel_of(&path) else {
-                    return;
-                };
+                let rel = self.rel_of(&path)?;
                 let wanted = is_wanted_rel(&rel, &self.src.cfg.extensions, self.src.cfg.recursive);
                 match self.src.guard.look(&rel) {
                     Ok(Look::File(md)) => {
@@ -259,11 +264,8 @@ impl Runner {
                         }
                     }
                     Ok(Look::Dir) if appeared => {
-                        let hidden = rel.split('/').any(is_ignored_name);
-                        if self.src.cfg.recursive && !hidden {
-                            // A directory created or moved in: its files may predate our watch.
-                            let abs = self.src.guard.path(&rel);
-                            let _ = self.walk_into(&abs, &rel);
+                        if self.walk_new_dir(&rel) {
+                            return Some(path);
                         }
                     }
                     Ok(Look::Link { dangling }) => {
@@ -280,6 +282,19 @@ impl Runner {
                 }
             }
         }
+        None
+    }
+
+    /// Walks a directory created or moved in (its files may predate our watch); returns whether
+    /// it was walked (a recursive source, a visible directory).
+    fn walk_new_dir(&mut self, rel: &str) -> bool {
+        let hidden = rel.split('/').any(is_ignored_name);
+        if !self.src.cfg.recursive || hidden {
+            return false;
+        }
+        let abs = self.src.guard.path(rel);
+        let _ = self.walk_into(&abs, rel);
+        true
     }
 
     /// The relative key of an event path, unless it lies in the processed/rejected folders.
@@ -307,8 +322,8 @@ impl Scanner for Runner {
         due.into_iter().chain(pause).min()
     }
 
-    fn hint(&mut self, hint: Hint) {
-        Runner::hint(self, hint);
+    fn hint(&mut self, hint: Hint) -> Option<PathBuf> {
+        Runner::hint(self, hint)
     }
 
     fn rescan_requested(&mut self) -> &mut bool {

@@ -34,6 +34,9 @@ pub enum Hint {
     Rescan,
     /// The watcher reported an error (reason without paths).
     Error(String),
+    /// Not from notify: the scan loop hands back a directory that appeared, for a second walk
+    /// once notify has surely put its watch on it (see `scan_loop`).
+    WalkAgain(PathBuf),
 }
 
 /// A running watcher; dropping it stops the events.

@@ -12,7 +12,7 @@
 //! never through a link ([`crate::source::root_guard`]).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,7 +82,7 @@ impl Runner {
     pub fn run(mut self) -> Result<Ssmix2Stats, Ssmix2Error> {
         let name = self.src.cfg.name.clone();
         // Started before the backfill so files written during it are not missed.
-        let cadence = Cadence::start(&Watching {
+        let mut cadence = Cadence::start(&Watching {
             name: &name,
             root: &self.src.root,
             recursive: true,
@@ -222,10 +222,17 @@ impl Runner {
         }
     }
 
-    /// Applies one watcher hint.
-    fn hint(&mut self, hint: Hint) {
+    /// Applies one watcher hint; returns the directory it walked because it appeared.
+    pub(super) fn hint(&mut self, hint: Hint) -> Option<PathBuf> {
         match hint {
             Hint::Rescan => self.rescan_requested = true,
+            Hint::WalkAgain(path) => {
+                if let Some(rel) = self.rel_of(&path) {
+                    if let Ok(Look::Dir) = self.src.guard.look(&rel) {
+                        self.walk_new_dir(&rel);
+                    }
+                }
+            }
             Hint::Error(reason) => {
                 warn!(source = %self.src.cfg.name, reason, "file watcher error; rescanning");
                 self.rescan_requested = true;
@@ -240,9 +247,7 @@ impl Runner {
                 renamed_in,
                 appeared,
             } => {
-                let Some(rel) = self.rel_of(&path) else {
-                    return;
-                };
+                let rel = self.rel_of(&path)?;
                 match self.src.guard.look(&rel) {
                     Ok(Look::File(md)) => {
                         let hidden = rel
@@ -253,14 +258,8 @@ impl Runner {
                         }
                     }
                     Ok(Look::Dir) if appeared => {
-                        // A new patient / date / data type folder: its files may predate the watch.
-                        let mut ignored = 0;
-                        let abs = self.src.guard.path(&rel);
-                        if !self.walk_into(&abs, &rel, &mut ignored, None)
-                            && !self.shutdown.is_triggered()
-                        {
-                            self.rescan_requested = true;
-                        }
+                        self.walk_new_dir(&rel);
+                        return Some(path);
                     }
                     Ok(Look::Link { dangling }) => {
                         self.tracker.forget(&rel);
@@ -270,6 +269,16 @@ impl Runner {
                     Ok(Look::Dir | Look::Other) | Err(_) => {}
                 }
             }
+        }
+        None
+    }
+
+    /// Walks a new patient / date / data type folder: its files may predate the watch.
+    fn walk_new_dir(&mut self, rel: &str) {
+        let mut ignored = 0;
+        let abs = self.src.guard.path(rel);
+        if !self.walk_into(&abs, rel, &mut ignored, None) && !self.shutdown.is_triggered() {
+            self.rescan_requested = true;
         }
     }
 
@@ -334,8 +343,8 @@ impl Scanner for Runner {
         due.into_iter().chain(pause).min()
     }
 
-    fn hint(&mut self, hint: Hint) {
-        Runner::hint(self, hint);
+    fn hint(&mut self, hint: Hint) -> Option<PathBuf> {
+        Runner::hint(self, hint)
     }
 
     fn rescan_requested(&mut self) -> &mut bool {

@@ -417,3 +417,53 @@ fn ssmixtwins_300_backfill_matches_the_expected_counts() {
     assert_eq!(not_used, want["ADT-12"] + want["ADT-22"] + want["ADT-52"]);
     assert_eq!(stats.read_errors, 0);
 }
+
+/// The race the second walk closes: notify reports a new folder before it watches it, so the
+/// source's walk on that event can find it empty and the file renamed in right after raises no
+/// event. The second walk the loop hands back finds it.
+#[test]
+fn a_file_renamed_into_a_new_folder_before_its_watch_is_found_by_the_second_walk() {
+    use crate::source::folder::watch::Hint;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let rel = rel_for(
+        PATIENTS[0],
+        "-",
+        "PPR-01",
+        "000000000000002",
+        "20250401100000000",
+        "-",
+        1,
+    );
+    let file = root.join(&rel);
+    let dir = file.parent().unwrap().to_path_buf();
+    fs::create_dir_all(&dir).unwrap();
+    let intake = Arc::new(FakeIntake::default());
+    let src = Ssmix2Source::new(cfg(root, WatchMode::Events)).unwrap();
+    let i: Arc<dyn Intake> = Arc::clone(&intake) as Arc<dyn Intake>;
+    let mut runner = super::super::run::Runner::new(src, i, Shutdown::new());
+
+    let appeared = Hint::Changed {
+        path: dir.clone(),
+        renamed_in: false,
+        appeared: true,
+    };
+    assert_eq!(runner.hint(appeared), Some(dir.clone()), "handed back");
+    assert!(
+        intake.stored().is_empty(),
+        "the folder was empty at its event"
+    );
+
+    let tmp = dir.join(".tmp");
+    fs::write(&tmp, b"MSH|^~\\&|").unwrap();
+    let f = fs::File::options().write(true).open(&tmp).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    fs::rename(&tmp, &file).unwrap();
+    assert_eq!(
+        runner.hint(Hint::WalkAgain(dir)),
+        None,
+        "walked once more, not again"
+    );
+    assert_eq!(intake.stored(), vec![rel], "the second walk took the file");
+}
