@@ -76,6 +76,7 @@ mod model;
 mod problem;
 mod record;
 mod sensitive;
+pub mod table;
 
 pub use fhir_json::{is_clins_bundle, profiles, FhirJsonAdapter, CLINS_BUNDLE_PROFILE_PREFIX};
 pub use hl7v2::{Charset, Hl7v2Adapter};

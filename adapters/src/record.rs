@@ -115,6 +115,16 @@ pub trait Adapter: Send + Sync {
     fn parse(&self, input: &RawInput<'_>) -> Parsed;
 }
 
+/// A shared adapter (one declared table spec serving every input of its format) is an adapter.
+impl<A: Adapter + ?Sized> Adapter for std::sync::Arc<A> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn parse(&self, input: &RawInput<'_>) -> Parsed {
+        (**self).parse(input)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,19 @@ pub struct Config {
     /// `[fleet]`: report the agent's state to an OpAMP server (`crate::fleet`).
     #[serde(default)]
     pub fleet: Option<crate::fleet::FleetConfig>,
+    /// `[[format]]`: declarative table adapters (CSV, TSV, fixed width) by name.
+    #[serde(default)]
+    pub format: Vec<FormatConfig>,
+}
+
+/// One `[[format]]`: a name sources use as their `format`, and the spec file describing it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatConfig {
+    /// The format's name, e.g. `byomei-csv` (lower case letters, digits and `-`).
+    pub name: String,
+    /// The table spec (TOML); relative to the config file's directory.
+    pub table: PathBuf,
 }
 
 /// `[store]`.
@@ -390,8 +403,10 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             ja: "institution_number は10桁の保険医療機関番号で指定してください".into(),
         });
     }
+    p.extend(format_problems(cfg, text));
     let mut names = std::collections::HashSet::new();
     let adapters = crate::pipeline::Adapters::builtin();
+    let declared = |f: &str| cfg.format.iter().any(|d| d.name == f);
     for s in &cfg.source.folder {
         if !names.insert(s.folder.name.clone()) {
             p.push(Problem {
@@ -403,13 +418,15 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
                 ja: format!("ソース名 {:?} が重複しています", s.folder.name),
             });
         }
-        if !adapters.knows(&s.format) {
+        if !adapters.knows(&s.format) && !declared(&s.format) {
+            let mut known = adapters.names();
+            known.extend(cfg.format.iter().map(|d| d.name.clone()));
             p.push(Problem {
                 line: line_of_key(text, "format"),
                 en: format!(
-                    "unknown format {:?}; known: {}",
+                    "unknown format {:?}; known: {} (a CSV/TSV/fixed-width export needs a [[format]] with its table spec)",
                     s.format,
-                    adapters.names().join(", ")
+                    known.join(", ")
                 ),
                 ja: format!("未対応の format {:?} です", s.format),
             });
@@ -489,7 +506,58 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
     p
 }
 
+/// `[[format]]` names: well-formed, unique, not a built-in format's.
+fn format_problems(cfg: &Config, text: &str) -> Vec<Problem> {
+    let builtin = crate::pipeline::Adapters::builtin().names();
+    let mut seen = std::collections::HashSet::new();
+    let mut p = Vec::new();
+    for (i, f) in cfg.format.iter().enumerate() {
+        let line = line_of_table(text, "[[format]]", i);
+        let well_formed = !f.name.is_empty()
+            && f.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let (en, ja) = if !well_formed {
+            (
+                format!(
+                    "format name {:?}: use lower case letters, digits and '-'",
+                    f.name
+                ),
+                format!(
+                    "format 名 {:?} には英小文字・数字・「-」だけを使ってください",
+                    f.name
+                ),
+            )
+        } else if builtin.contains(&f.name) {
+            (
+                format!(
+                    "format name {:?} is a built-in format's; choose another",
+                    f.name
+                ),
+                format!(
+                    "format 名 {:?} は組み込みの形式名です。別の名前にしてください",
+                    f.name
+                ),
+            )
+        } else if !seen.insert(&f.name) {
+            (
+                format!("two [[format]] are named {:?}", f.name),
+                format!("[[format]] の名前 {:?} が重複しています", f.name),
+            )
+        } else {
+            continue;
+        };
+        p.push(Problem { line, en, ja });
+    }
+    p
+}
+
 fn resolve_paths(cfg: &mut Config, base: &Path) {
+    for f in &mut cfg.format {
+        if f.table.is_relative() {
+            f.table = base.join(&f.table);
+        }
+    }
     let abs = |p: &mut PathBuf| {
         if p.is_relative() {
             *p = base.join(&*p);
@@ -546,6 +614,31 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
         let c = parse(GOOD).unwrap();
         assert_eq!(c.source.folder[0].format, "fhir-json");
         assert_eq!(c.agent.disk_reserve_mb, 512);
+    }
+
+    #[test]
+    fn a_folder_may_take_a_declared_format_whose_name_is_well_formed_and_unique() {
+        let declared = GOOD.replace("format = \"fhir-json\"", "format = \"byomei-csv\"")
+            + "\n[[format]]\nname = \"byomei-csv\"\ntable = \"formats/byomei.toml\"\n";
+        let c = parse(&declared).unwrap();
+        assert_eq!(c.format[0].name, "byomei-csv");
+        let undeclared = GOOD.replace("format = \"fhir-json\"", "format = \"byomei-csv\"");
+        let e = parse(&undeclared).unwrap_err();
+        assert!(e[0].en.contains("[[format]]"), "{e:?}");
+        for (name, says) in [
+            ("Byomei", "lower case"),
+            ("hl7v2", "built-in"),
+            ("a:b", "lower case"),
+        ] {
+            let bad = format!("{GOOD}\n[[format]]\nname = \"{name}\"\ntable = \"x.toml\"\n");
+            let e = parse(&bad).unwrap_err();
+            assert!(
+                e[0].en.contains(says) && e[0].line.is_some(),
+                "{name}: {e:?}"
+            );
+        }
+        let twice = format!("{GOOD}\n[[format]]\nname = \"x\"\ntable = \"a.toml\"\n\n[[format]]\nname = \"x\"\ntable = \"b.toml\"\n");
+        assert!(parse(&twice).unwrap_err()[0].en.contains("two [[format]]"));
     }
 
     #[test]

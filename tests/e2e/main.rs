@@ -64,6 +64,8 @@ mod documents;
 mod exec_plugins;
 /// An official FHIR package loaded as a master (issue 11, part 2).
 mod fhir_package;
+/// Declarative table adapters: CSV and fixed-width exports by TOML spec (issue 14, part 2).
+mod tables;
 
 /// `tsunagi doctor` on the demo sandbox's config (issue 15, part 6).
 #[cfg(unix)] // the sandbox is stopped with SIGTERM

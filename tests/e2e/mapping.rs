@@ -74,17 +74,12 @@ fn ssmix2_records_are_mapped_to_the_masters_and_a_mapping_fix_is_replayed() {
     );
     w.extra_config =
         "\n[[source.ssmix2]]\nname = \"ehr\"\npath = \"ssmix2\"\nstable_ms = 200\n".into();
-    let masters = repo().join("config-examples/masters");
-    for (kind, file) in [
+    w.load_synthetic_masters(&[
         ("medis-disease", "nmain900.txt"),
         ("jfagy", "JFAGY_SYNTH_20250401_R01.csv"),
         ("clins-lab", "clins-lab"),
         ("jlac10", "jlac10.csv"),
-    ] {
-        let path = masters.join(file);
-        let (ok, _, err) = w.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
-        assert!(ok, "{kind}: {err}");
-    }
+    ]);
     w.start_sim("", false);
     w.start_agent();
     wait_until(60, "three bundles accepted", || w.accepted_files() == 3);
@@ -370,15 +365,10 @@ fn the_ssmixtwins_data_set_is_mapped_built_validated_and_accepted() {
 #[test]
 fn fhir_inputs_with_local_codes_are_mapped_like_hl7_records() {
     let mut w = World::new();
-    let masters = repo().join("config-examples/masters");
-    for (kind, file) in [
+    w.load_synthetic_masters(&[
         ("medis-disease", "nmain900.txt"),
         ("jfagy", "JFAGY_SYNTH_20250401_R01.csv"),
-    ] {
-        let path = masters.join(file);
-        let (ok, _, err) = w.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
-        assert!(ok, "{kind}: {err}");
-    }
+    ]);
     let disease = "http://example.org/local-disease";
     let allergen = "http://example.org/local-allergen";
     let table = w.path("local-mapping.csv");

@@ -265,6 +265,18 @@ stable_ms = 200
         )
     }
 
+    /// `tsunagi masters load KIND FILE` for each of `config-examples/masters/`'s synthetic
+    /// masters named, as (kind, file in that folder); panics naming the kind on a failure.
+    pub fn load_synthetic_masters(&self, masters: &[(&str, &str)]) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/masters");
+        for (kind, file) in masters {
+            let path = dir.join(file);
+            let (ok, _, err) = self.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
+            assert!(ok, "{kind}: {err}");
+        }
+    }
+
     /// `tsunagi status --json` as JSON.
     pub fn status(&self) -> serde_json::Value {
         let (ok, out, err) = self.cli(&["status", "--json"]);

@@ -40,13 +40,24 @@ pub fn problems(file: &Path) -> Vec<Problem> {
 
 /// The checks of the resolved layer, each independent of the others.
 fn resolved(cfg: &Config, base: &Path) -> Vec<Problem> {
-    let checks: [fn(&Config, &Path) -> Vec<Problem>; 5] =
-        [uplink, folders, storages, listeners, endpoints];
+    let checks: [fn(&Config, &Path) -> Vec<Problem>; 6] =
+        [uplink, folders, storages, listeners, endpoints, formats];
     checks.iter().flat_map(|check| check(cfg, base)).collect()
 }
 
 fn problem(en: String, ja: String) -> Problem {
     Problem { line: None, en, ja }
+}
+
+/// Every mistake of every `[[format]]` table spec (file missing, not TOML, wrong fields).
+fn formats(cfg: &Config, _base: &Path) -> Vec<Problem> {
+    match crate::pipeline::tables::load(&cfg.format) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .iter()
+            .map(|e| problem(format!("[[format]] {e}"), format!("[[format]] {}", e.ja())))
+            .collect(),
+    }
 }
 
 /// Each configured certificate or key file that is missing; when all are there, whether the
@@ -210,6 +221,33 @@ ca_cert = "pki/ca.pem"
             assert!(all.iter().any(|e| e.contains(field)), "{field}: {all:?}");
         }
         assert!(all.iter().any(|e| e.starts_with("source drop")), "{all:?}");
+    }
+
+    #[test]
+    fn every_mistake_of_a_format_spec_is_listed_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("inbox")).unwrap();
+        std::fs::write(
+            dir.path().join("byomei.toml"),
+            "record = \"condition\"\nlayout = \"csv\"\n[fields]\npatient_id = { column = \"ID\" }\n",
+        )
+        .unwrap();
+        let file = dir.path().join("tsunagi.toml");
+        let text = CONFIG
+            .replace("https://", "http://")
+            .replace("ca_cert = \"pki/ca.pem\"\n", "")
+            + "\n[[format]]\nname = \"byomei\"\ntable = \"byomei.toml\"\n\n[[format]]\nname = \"gone\"\ntable = \"gone.toml\"\n";
+        std::fs::write(&file, text).unwrap();
+        let p = problems(&file);
+        let all: Vec<&str> = p.iter().map(|p| p.en.as_str()).collect();
+        // original_text missing; a named column without a header; the second file missing.
+        assert_eq!(p.len(), 3, "{all:?}");
+        assert!(all.iter().all(|e| e.starts_with("[[format]]")), "{all:?}");
+        assert!(
+            all[0].contains("byomei.toml") && all[2].contains("gone.toml"),
+            "{all:?}"
+        );
+        assert!(p.iter().all(|p| !p.ja.is_empty()));
     }
 
     #[test]

@@ -188,7 +188,8 @@ fn coded(c: &Coded) -> Value {
     json!({ "system": c.system, "code": c.code, "display": c.display })
 }
 
-fn render(r: &Record, reveal: bool) -> (&'static str, Value) {
+/// A record as JSON: the inspect view, and the table kit's golden files (`reveal`: values shown).
+pub(super) fn render(r: &Record, reveal: bool) -> (&'static str, Value) {
     match r {
         Record::Patient(p) => ("Patient", patient(p, reveal)),
         Record::Condition(c) => ("Condition", condition(c, reveal)),
@@ -241,6 +242,7 @@ fn condition(c: &Condition, reveal: bool) -> Value {
         "principal": c.principal,
         "suspected": c.suspected,
         "entered_in_error": c.entered_in_error,
+        "recorded": c.recorded,
         "original_text": secret(&c.original_text, reveal),
         "local_code": c.local_code.as_ref().map(coded),
     })
@@ -257,6 +259,7 @@ fn allergy(a: &Allergy, reveal: bool) -> Value {
         "severity": a.severity.as_ref().map(coded),
         "reaction": a.reaction.as_ref().map(|r| secret(r, reveal)),
         "onset": a.onset,
+        "recorded": a.recorded,
     })
 }
 
@@ -279,6 +282,7 @@ fn lab(l: &LabResult, reveal: bool) -> Value {
         "flag": l.flag,
         "specimen": l.specimen.as_ref().map(coded),
         "collected_at": l.collected_at,
+        "status": l.status,
     })
 }
 

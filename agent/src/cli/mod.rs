@@ -14,6 +14,7 @@ mod plugin;
 mod queue;
 mod report;
 mod status;
+mod table_kit;
 mod validate;
 
 use std::path::{Path, PathBuf};

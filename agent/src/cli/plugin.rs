@@ -1,5 +1,7 @@
-//! `tsunagi plugin`: the exec plugin conformance kit.
+//! `tsunagi plugin`: the conformance kits, for exec plugins (`test`) and for declarative table
+//! adapters (`test-table`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Subcommand;
@@ -23,6 +25,22 @@ pub enum PluginAction {
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
+    /// Check a declarative table adapter (a `[[format]]` spec): the spec, each sample input
+    /// (files named `bad-*` must be refused with a line named), determinism, golden records and
+    /// the bundles they build. Prints a pass/fail table; exits 1 if a check fails.
+    TestTable {
+        /// The spec (TOML), e.g. `formats/byomei-csv.toml`.
+        spec: PathBuf,
+        /// A folder of sample exports (synthetic: never a real patient's data).
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// A folder of golden files, `<input file name>.json`, compared with the records read.
+        #[arg(long, requires = "inputs")]
+        expect: Option<PathBuf>,
+        /// Write the golden files into `--expect` instead of comparing.
+        #[arg(long, requires = "expect")]
+        bless: bool,
+    },
 }
 
 /// Runs the action; `Ok(false)` when a check failed.
@@ -39,17 +57,33 @@ pub fn run(action: PluginAction) -> anyhow::Result<bool> {
                 quiet: Duration::from_secs(quiet_secs.max(1)),
                 timeout: Duration::from_secs(timeout_secs.max(1)),
             };
-            let checks = kit::run(&opts);
-            print!("{}", kit::table(&checks));
-            let failed = checks.iter().filter(|c| !c.passed).count();
-            if failed == 0 {
-                println!("conformance: PASS / 適合性テスト: 合格");
-            } else {
-                println!(
-                    "conformance: FAIL ({failed} checks) / 適合性テスト: 不合格 ({failed} 項目)"
-                );
-            }
-            Ok(failed == 0)
+            Ok(report(&kit::run(&opts)))
+        }
+        PluginAction::TestTable {
+            spec,
+            inputs,
+            expect,
+            bless,
+        } => {
+            let opts = super::table_kit::TableKitOptions {
+                spec,
+                inputs,
+                expect,
+                bless,
+            };
+            Ok(report(&super::table_kit::run(&opts)))
         }
     }
+}
+
+/// Prints the pass/fail table and the verdict; whether every check passed.
+fn report(checks: &[kit::Check]) -> bool {
+    print!("{}", kit::table(checks));
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    if failed == 0 {
+        println!("conformance: PASS / 適合性テスト: 合格");
+    } else {
+        println!("conformance: FAIL ({failed} checks) / 適合性テスト: 不合格 ({failed} 項目)");
+    }
+    failed == 0
 }

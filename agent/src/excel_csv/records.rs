@@ -13,76 +13,21 @@ pub struct Record {
     pub fields: Vec<String>,
 }
 
-/// Splits decoded text into records. Blank lines are skipped.
+/// Splits decoded text into records. Blank lines are skipped. The splitting is the declarative
+/// table adapters' (`tsunagi_adapters::table::split`), so a CSV reads the same everywhere.
 pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
-    let mut records = Vec::new();
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut line = 1usize;
-    let mut record_line = 1usize;
-    let mut in_quotes = false;
-    let mut quote_line = 0usize;
-    // The field was quoted and its closing quote has been seen.
-    let mut closed = false;
-    let mut chars = text.chars().peekable();
-    let mut end_record = |fields: &mut Vec<String>, field: &mut String, start: usize| {
-        fields.push(std::mem::take(field));
-        let f = std::mem::take(fields);
-        if !(f.len() == 1 && f[0].is_empty()) {
-            records.push(Record {
-                line: start,
-                fields: f,
-            });
-        }
-    };
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => {
-                    in_quotes = false;
-                    closed = true;
-                }
-                // A line break inside a cell is kept as LF, whatever the file's line ends.
-                '\r' if chars.peek() == Some(&'\n') => {}
-                '\n' => {
-                    line += 1;
-                    field.push('\n');
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                closed = false;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' | '\n' => {
-                end_record(&mut fields, &mut field, record_line);
-                closed = false;
-                line += 1;
-                record_line = line;
-            }
-            _ if closed => return Err(CsvError::TextAfterQuote { line }),
-            '"' if field.is_empty() => {
-                in_quotes = true;
-                quote_line = line;
-            }
-            _ => field.push(c),
-        }
+    use tsunagi_adapters::table::{split, SplitError};
+    match split(text, ',', 1) {
+        Ok(rows) => Ok(rows
+            .into_iter()
+            .map(|r| Record {
+                line: r.line,
+                fields: r.cells,
+            })
+            .collect()),
+        Err(SplitError::UnclosedQuote(line)) => Err(CsvError::UnclosedQuote { line }),
+        Err(SplitError::TextAfterQuote(line)) => Err(CsvError::TextAfterQuote { line }),
     }
-    if in_quotes {
-        return Err(CsvError::UnclosedQuote { line: quote_line });
-    }
-    if !field.is_empty() || !fields.is_empty() {
-        end_record(&mut fields, &mut field, record_line);
-    }
-    Ok(records)
 }
 
 /// Reads a file's bytes into records.

@@ -13,25 +13,10 @@
 
 use encoding_rs::{EncoderResult, SHIFT_JIS};
 
+// Where the WHATWG table and CP932 differ: the pairs the declarative table adapters decode by.
+use tsunagi_adapters::table::{cp932_char as cp932, CP932_PAIRS};
+
 use super::{CsvError, TextEncoding};
-
-/// Where the WHATWG table and CP932 differ: (WHATWG's character, CP932's character).
-const CP932_PAIRS: [(char, char); 6] = [
-    ('\u{301C}', '\u{FF5E}'), // WAVE DASH → FULLWIDTH TILDE
-    ('\u{2016}', '\u{2225}'), // DOUBLE VERTICAL LINE → PARALLEL TO
-    ('\u{2212}', '\u{FF0D}'), // MINUS SIGN → FULLWIDTH HYPHEN-MINUS
-    ('\u{00A2}', '\u{FFE0}'), // CENT SIGN → FULLWIDTH CENT SIGN
-    ('\u{00A3}', '\u{FFE1}'), // POUND SIGN → FULLWIDTH POUND SIGN
-    ('\u{00AC}', '\u{FFE2}'), // NOT SIGN → FULLWIDTH NOT SIGN
-];
-
-/// CP932's character for a decoded one.
-fn cp932(c: char) -> char {
-    CP932_PAIRS
-        .iter()
-        .find(|(whatwg, _)| *whatwg == c)
-        .map_or(c, |(_, windows)| *windows)
-}
 
 /// The other character of a pair, to try when the encoder lacks one.
 fn twin(c: char) -> Option<char> {

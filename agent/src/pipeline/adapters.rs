@@ -49,8 +49,12 @@ fn hl7v2(charset: Option<Charset>) -> Option<Box<dyn Adapter>> {
 ///
 /// An input's format is `name` or `name:charset` (a per-source override of MSH-18, e.g.
 /// `hl7v2:cp932`).
+#[derive(Clone)]
 pub struct Adapters {
     formats: Vec<Format>,
+    /// `[[format]]`: declarative table adapters, by name (they take no charset: their spec
+    /// declares the encoding).
+    tables: Vec<super::tables::Table>,
 }
 
 impl Adapters {
@@ -58,6 +62,15 @@ impl Adapters {
     pub fn builtin() -> Self {
         Adapters {
             formats: BUILTIN.to_vec(),
+            tables: Vec::new(),
+        }
+    }
+
+    /// The built-in adapters and a config's declared tables.
+    pub fn with_tables(tables: Vec<super::tables::Table>) -> Self {
+        Adapters {
+            tables,
+            ..Adapters::builtin()
         }
     }
 
@@ -74,14 +87,20 @@ impl Adapters {
     }
 
     /// The known format names, sorted.
-    pub fn names(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = self.formats.iter().map(|f| f.name).collect();
+    pub fn names(&self) -> Vec<String> {
+        let builtin = self.formats.iter().map(|f| f.name.to_string());
+        let mut names: Vec<String> = builtin
+            .chain(self.tables.iter().map(|(n, _)| n.clone()))
+            .collect();
         names.sort_unstable();
         names
     }
 
     /// The adapter for a format, or None if the name or its charset is unknown.
     pub(super) fn resolve(&self, format: &str) -> Option<Box<dyn Adapter>> {
+        if let Some((_, table)) = self.tables.iter().find(|(n, _)| n == format) {
+            return Some(Box::new(Arc::clone(table)));
+        }
         let (name, charset) = match format.split_once(':') {
             Some((n, c)) => (n, Some(Charset::from_label(c)?)),
             None => (format, None),
@@ -125,6 +144,6 @@ mod tests {
             make: |_| Some(Box::new(FhirJsonAdapter) as Box<dyn Adapter>),
         });
         assert!(a.knows("vendor-csv"));
-        assert!(a.names().contains(&"vendor-csv"));
+        assert!(a.names().contains(&"vendor-csv".to_string()));
     }
 }

@@ -36,13 +36,14 @@ mod apply;
 mod checks;
 mod reload;
 mod setup;
+pub mod tables;
 mod versions;
 
 pub use adapters::{sending_application, Adapters};
 use apply::apply;
 pub use checks::{check_bundle, findings_of};
 use reload::LiveTerminology;
-pub use setup::ProcessorSettings;
+pub use setup::{ProcessorSettings, EXAMPLE_INSTITUTION};
 use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 
 /// Inputs processed per group-commit job.
@@ -188,6 +189,12 @@ impl Processor {
             policies,
         });
         Ok(self)
+    }
+
+    /// Parses with these adapters (the built-in ones and the config's `[[format]]` tables).
+    pub fn with_adapters(mut self, adapters: Adapters) -> Self {
+        self.adapters = adapters;
+        self
     }
 
     /// The data types a configured SS-MIX2 source uses (`data_types` in its config).

@@ -32,6 +32,9 @@ pub enum SetupError {
     /// The masters or mapping table of the data directory could not be opened.
     #[error("terminology: {0}")]
     Terminology(String),
+    /// A `[[format]]` table spec could not be read or has mistakes (each listed).
+    #[error("[[format]]: {0}")]
+    Formats(String),
 }
 
 /// What the processor needs from a config.
@@ -45,6 +48,8 @@ pub struct ProcessorSettings {
     pub ssmix2_types: Vec<(String, Vec<String>)>,
     /// `(source name, charset)` for MLLP and SS-MIX2 sources that configure one.
     pub charsets: Vec<(String, String)>,
+    /// The adapters by format name: built-in plus the `[[format]]` tables.
+    pub adapters: super::Adapters,
 }
 
 impl ProcessorSettings {
@@ -65,6 +70,10 @@ impl ProcessorSettings {
             .ssmix2
             .iter()
             .filter_map(|s| Some((s.name.clone(), s.charset.clone()?)));
+        let tables = super::tables::load(&cfg.format).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            SetupError::Formats(list.join("; "))
+        })?;
         Ok(ProcessorSettings {
             build,
             fhir_package: cfg.validation.fhir_package.clone(),
@@ -77,6 +86,7 @@ impl ProcessorSettings {
                 .map(|s| (s.name.clone(), s.data_types.clone()))
                 .collect(),
             charsets: mllp.chain(ssmix2).collect(),
+            adapters: super::Adapters::with_tables(tables),
         })
     }
 
@@ -90,6 +100,7 @@ impl ProcessorSettings {
             policies: Policies::default(),
             ssmix2_types: Vec::new(),
             charsets: Vec::new(),
+            adapters: super::Adapters::builtin(),
         })
     }
 
@@ -133,6 +144,7 @@ impl Processor {
             BundleBuilder::new(settings.build.clone()),
             wake_sender,
         )
+        .with_adapters(settings.adapters.clone())
         .with_validator(settings.validator(data_dir)?, settings.strict)
         .with_rules_from_masters(settings.fhir_package.is_none());
         for (name, types) in &settings.ssmix2_types {

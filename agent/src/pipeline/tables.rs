@@ -1,0 +1,150 @@
+//! `[[format]]`: the declarative table adapters a config declares (issue 14). Each names a
+//! spec file (TOML, `tsunagi_adapters::table::TableSpec`); a `[[source.folder]]` then takes its
+//! files with `format = "<name>"`. A spec that cannot be read or has mistakes stops the start
+//! (and is listed by `tsunagi check-config`), since every file of its folder would otherwise be
+//! quarantined.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tsunagi_adapters::table::{SpecError, TableAdapter, TableSpec};
+
+use crate::config::FormatConfig;
+
+/// A declared format: its name and its adapter.
+pub type Table = (String, Arc<TableAdapter>);
+
+/// Why a spec file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The spec file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The spec file.
+        path: PathBuf,
+        /// The TOML parser's message (names the key and line; a spec holds no patient data).
+        message: String,
+    },
+    /// A mistake in what the spec says.
+    #[error("{path}: {error}")]
+    Spec {
+        /// The spec file.
+        path: PathBuf,
+        /// The mistake.
+        error: SpecError,
+    },
+}
+
+impl TableError {
+    /// The message in Japanese.
+    pub fn ja(&self) -> String {
+        match self {
+            TableError::Read { path, .. } => format!("{}: 読めません", path.display()),
+            TableError::Syntax { path, .. } => {
+                format!(
+                    "{}: TOML として読めないか、未知の項目があります",
+                    path.display()
+                )
+            }
+            TableError::Spec { path, error } => {
+                format!("{}: fields.{}: {}", path.display(), error.field, error.ja)
+            }
+        }
+    }
+}
+
+/// Reads one spec file and checks it; every mistake when it has any.
+pub fn load_spec(path: &Path) -> Result<TableAdapter, Vec<TableError>> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        vec![TableError::Read {
+            path: path.to_path_buf(),
+            source,
+        }]
+    })?;
+    let spec: TableSpec = toml::from_str(&text).map_err(|e| {
+        vec![TableError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        }]
+    })?;
+    TableAdapter::new(spec).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|error| TableError::Spec {
+                path: path.to_path_buf(),
+                error,
+            })
+            .collect()
+    })
+}
+
+/// Every declared format's adapter, or every problem of every spec.
+pub fn load(formats: &[FormatConfig]) -> Result<Vec<Table>, Vec<TableError>> {
+    let mut tables = Vec::new();
+    let mut errors = Vec::new();
+    for f in formats {
+        match load_spec(&f.table) {
+            Ok(a) => tables.push((f.name.clone(), Arc::new(a))),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tables)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_with_mistakes_lists_each_with_its_file_in_both_languages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(
+            &path,
+            "record = \"condition\"\nlayout = \"csv\"\n[fields]\npatient_id = { column = 0 }\n",
+        )
+        .unwrap();
+        let errors = load_spec(&path).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("bad.toml") && shown.contains("original_text"),
+            "{shown}"
+        );
+        assert!(errors[1].ja().contains("1から"), "{}", errors[1].ja());
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.toml");
+        std::fs::write(
+            &path,
+            "record = \"patient\"\nlayout = \"csv\"\nheadr = true\n[fields]\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(&load_spec(&path).unwrap_err()[0], TableError::Syntax { message, .. } if message.contains("headr"))
+        );
+        let missing = FormatConfig {
+            name: "x".into(),
+            table: dir.path().join("none.toml"),
+        };
+        assert!(matches!(
+            &load(&[missing]).unwrap_err()[0],
+            TableError::Read { .. }
+        ));
+    }
+}
