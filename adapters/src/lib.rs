@@ -70,6 +70,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod canonical_json;
 mod fhir_json;
 pub mod hl7v2;
 mod model;
@@ -78,6 +79,7 @@ mod record;
 mod sensitive;
 pub mod table;
 
+pub use canonical_json::CanonicalJsonAdapter;
 pub use fhir_json::{is_clins_bundle, profiles, FhirJsonAdapter, CLINS_BUNDLE_PROFILE_PREFIX};
 pub use hl7v2::{Charset, Hl7v2Adapter};
 pub use model::{

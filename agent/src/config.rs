@@ -67,14 +67,50 @@ pub struct Config {
     pub format: Vec<FormatConfig>,
 }
 
-/// One `[[format]]`: a name sources use as their `format`, and the spec file describing it.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[[format]]`: a name sources use as their `format`, and what reads it: a declarative
+/// table spec (`table`) or a vendor's converter plugin (`converter`), exactly one.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatConfig {
     /// The format's name, e.g. `byomei-csv` (lower case letters, digits and `-`).
     pub name: String,
     /// The table spec (TOML); relative to the config file's directory.
-    pub table: PathBuf,
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// The converter plugin's argv (never run through a shell).
+    #[serde(default)]
+    pub converter: Option<Vec<String>>,
+    /// Converter: where it runs (default: the config file's folder).
+    #[serde(default)]
+    pub working_dir: Option<PathBuf>,
+    /// Converter: longest silence while converting one input (default 30 s).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Converter: address-space limit (MiB), where the OS offers it.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Converter: CPU-time limit (s) of one run, where the OS offers it.
+    #[serde(default)]
+    pub cpu_secs: Option<u64>,
+}
+
+impl FormatConfig {
+    /// The converter as an exec plugin config (`None` for a table format).
+    pub fn converter_config(&self) -> Option<crate::source::exec::ExecConfig> {
+        use crate::source::exec::config::{DEFAULT_MAX_LINE_BYTES, DEFAULT_MESSAGE_TIMEOUT_SECS};
+        Some(crate::source::exec::ExecConfig {
+            name: self.name.clone(),
+            command: self.converter.clone()?,
+            working_dir: self.working_dir.clone(),
+            message_timeout_secs: self.timeout_secs.unwrap_or(DEFAULT_MESSAGE_TIMEOUT_SECS),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_bad_lines: 1,
+            restart_initial_ms: 1000,
+            restart_max_secs: 300,
+            memory_mb: self.memory_mb,
+            cpu_secs: self.cpu_secs,
+        })
+    }
 }
 
 /// `[store]`.
@@ -544,6 +580,44 @@ fn format_problems(cfg: &Config, text: &str) -> Vec<Problem> {
                 format!("two [[format]] are named {:?}", f.name),
                 format!("[[format]] の名前 {:?} が重複しています", f.name),
             )
+        } else if f.table.is_some() == f.converter.is_some() {
+            (
+                format!("[[format]] {:?}: give exactly one of `table` (a spec file) or `converter` (a plugin's argv)", f.name),
+                format!("[[format]] {:?}: `table`(定義ファイル)か `converter`(プラグインの argv)のどちらか一方を指定してください", f.name),
+            )
+        } else if f
+            .converter
+            .as_ref()
+            .is_some_and(|c| c.first().is_none_or(|p| p.trim().is_empty()))
+        {
+            (
+                format!(
+                    "[[format]] {:?}: `converter` needs the program to run",
+                    f.name
+                ),
+                format!(
+                    "[[format]] {:?}: `converter` に実行するプログラムを指定してください",
+                    f.name
+                ),
+            )
+        } else if f.table.is_some()
+            && (f.working_dir.is_some()
+                || f.timeout_secs.is_some()
+                || f.memory_mb.is_some()
+                || f.cpu_secs.is_some())
+        {
+            (
+                format!("[[format]] {:?}: working_dir, timeout_secs, memory_mb and cpu_secs belong to a converter", f.name),
+                format!("[[format]] {:?}: working_dir・timeout_secs・memory_mb・cpu_secs は converter 用の項目です", f.name),
+            )
+        } else if f.timeout_secs == Some(0) {
+            (
+                format!("[[format]] {:?}: timeout_secs must be at least 1", f.name),
+                format!(
+                    "[[format]] {:?}: timeout_secs は1以上にしてください",
+                    f.name
+                ),
+            )
         } else {
             continue;
         };
@@ -553,16 +627,23 @@ fn format_problems(cfg: &Config, text: &str) -> Vec<Problem> {
 }
 
 fn resolve_paths(cfg: &mut Config, base: &Path) {
-    for f in &mut cfg.format {
-        if f.table.is_relative() {
-            f.table = base.join(&f.table);
-        }
-    }
     let abs = |p: &mut PathBuf| {
         if p.is_relative() {
             *p = base.join(&*p);
         }
     };
+    for f in &mut cfg.format {
+        if let Some(t) = &mut f.table {
+            abs(t);
+        }
+        if f.converter.is_some() {
+            f.working_dir = Some(match f.working_dir.take() {
+                Some(p) if p.is_relative() => base.join(p),
+                Some(p) => p,
+                None => base.to_path_buf(),
+            });
+        }
+    }
     abs(&mut cfg.agent.data_dir);
     if let Some(p) = &mut cfg.validation.fhir_package {
         abs(p);

@@ -174,7 +174,7 @@ fn kit(args: &[&Path]) -> (bool, String) {
 }
 
 #[test]
-fn the_sample_specs_pass_the_kit_and_a_changed_golden_or_spec_fails_it() {
+fn the_sample_specs_and_converter_pass_their_kits_and_a_changed_golden_or_spec_fails() {
     let samples = repo().join("config-examples/samples/tables");
     let formats = repo().join("config-examples/formats");
     for (spec, dir) in [
@@ -187,6 +187,23 @@ fn the_sample_specs_pass_the_kit_and_a_changed_golden_or_spec_fails_it() {
         assert!(ok && out.contains("conformance: PASS"), "{dir}: {out}");
         assert!(!out.contains("FAIL"), "{dir}: {out}");
     }
+    // The sample converter plugin passes its kit too.
+    let examples = repo().join("adapters/examples");
+    let out = Command::new(agent_bin())
+        .args(["plugin", "test-converter", "--inputs"])
+        .arg(examples.join("xml-export"))
+        .arg("--expect")
+        .arg(examples.join("xml-export/expect"))
+        .args(["--", "python3"])
+        .arg(examples.join("xml_converter.py"))
+        .output()
+        .expect("run tsunagi");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !shown.contains("FAIL"), "{shown}");
+    assert!(
+        shown.contains("handshake") && shown.contains("malformed reported"),
+        "{shown}"
+    );
     // A golden file that no longer matches what the spec reads fails the kit, by path.
     let w = tempfile::tempdir().expect("tempdir");
     let expect = w.path().join("expect");
@@ -217,4 +234,86 @@ fn the_sample_specs_pass_the_kit_and_a_changed_golden_or_spec_fails_it() {
         !ok && out.contains("reads") && out.contains("not a date"),
         "{out}"
     );
+}
+
+/// Issue 14, converter role: a vendor's XML export in a watched folder is converted by the
+/// vendor's plugin (the sample in `adapters/examples/`) and delivered; XML the plugin refuses is
+/// quarantined with the plugin's line; a converter that dies at start quarantines its inputs
+/// with a named reason while the other sources keep delivering.
+#[test]
+fn a_converter_plugin_converts_a_watched_folder_and_a_broken_one_is_contained() {
+    let mut w = World::new();
+    for d in ["xml", "broken"] {
+        std::fs::create_dir_all(w.path(d)).expect("mkdir");
+    }
+    let script = repo().join("adapters/examples/xml_converter.py");
+    w.extra_config = format!(
+        r#"
+[[format]]
+name = "vendor-xml"
+converter = ["python3", "{}"]
+timeout_secs = 10
+
+[[format]]
+name = "dies-at-start"
+converter = ["python3", "-c", "import sys; sys.exit(1)"]
+
+[[source.folder]]
+name = "xml"
+format = "vendor-xml"
+path = "xml"
+mode = "move"
+watch = "events"
+stable_ms = 200
+extensions = ["xml"]
+
+[[source.folder]]
+name = "broken"
+format = "dies-at-start"
+path = "broken"
+mode = "move"
+watch = "events"
+stable_ms = 200
+"#,
+        script.display()
+    );
+    w.load_synthetic_masters(&[
+        ("medis-disease", "nmain900.txt"),
+        ("jfagy", "JFAGY_SYNTH_20250401_R01.csv"),
+    ]);
+    w.start_sim("", false);
+    w.start_agent();
+    let examples = repo().join("adapters/examples/xml-export");
+    let export = std::fs::read(examples.join("export-0001.xml")).expect("sample");
+    put(&w, "xml", "export-0001.xml", &export);
+    put(&w, "broken", "a.dat", b"anything");
+    w.drop_file("fhir.json", &tsunagi_sim::fixtures::condition_input(1));
+    wait_until(
+        60,
+        "the 傷病名 and allergy bundles and the FHIR file delivered",
+        || w.accepted_files() == 3,
+    );
+    let conditions = codes(&w, "Condition");
+    assert!(conditions.iter().any(|c| c == "90000001"), "{conditions:?}");
+    assert!(codes(&w, "AllergyIntolerance")
+        .iter()
+        .any(|c| c == "J9FC11310000"));
+
+    let bad = std::fs::read(examples.join("bad-truncated.xml")).expect("sample");
+    put(&w, "xml", "bad-truncated.xml", &bad);
+    wait_until(30, "both quarantines visible", || {
+        w.status()["inputs_quarantined"] == 2
+    });
+    let (ok, list, _) = w.cli(&["queue", "list", "--state", "quarantined"]);
+    assert!(ok);
+    assert!(
+        list.contains("xml:bad-truncated.xml") && list.contains("line 5"),
+        "{list}"
+    );
+    assert!(
+        list.contains("broken:a.dat") && list.contains("converter dies-at-start"),
+        "{list}"
+    );
+    w.stop_agent();
+    w.assert_log_has_no(&["見本", "ミホン", "さば", "見本町"]);
 }

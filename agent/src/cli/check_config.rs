@@ -51,7 +51,7 @@ fn problem(en: String, ja: String) -> Problem {
 
 /// Every mistake of every `[[format]]` table spec (file missing, not TOML, wrong fields).
 fn formats(cfg: &Config, _base: &Path) -> Vec<Problem> {
-    match crate::pipeline::tables::load(&cfg.format) {
+    match crate::pipeline::declared::load(&cfg.format) {
         Ok(_) => Vec::new(),
         Err(errors) => errors
             .iter()

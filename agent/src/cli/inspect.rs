@@ -14,10 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tsunagi_adapters::{
-    Adapter, Allergy, Coded, Condition, FhirJsonAdapter, Hl7v2Adapter, LabResult, LabValue,
-    Patient, Prescription, RawInput, Record, Sensitive, Severity,
-};
+use tsunagi_adapters::{Adapter, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity};
 
 /// Output format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,128 +173,18 @@ pub(super) fn display_name(p: &Path, reveal: bool) -> String {
     }
 }
 
-fn secret(s: &Sensitive<String>, reveal: bool) -> Value {
-    if reveal {
-        json!(s.expose())
-    } else {
-        json!("***")
-    }
-}
-
-fn coded(c: &Coded) -> Value {
-    json!({ "system": c.system, "code": c.code, "display": c.display })
-}
-
-/// A record as JSON: the inspect view, and the table kit's golden files (`reveal`: values shown).
+/// A record as JSON: the inspect view, and the table kit's golden files (`reveal`: values
+/// shown). The shape is the `canonical-json` input format's, so a golden file can be fed back.
 pub(super) fn render(r: &Record, reveal: bool) -> (&'static str, Value) {
-    match r {
-        Record::Patient(p) => ("Patient", patient(p, reveal)),
-        Record::Condition(c) => ("Condition", condition(c, reveal)),
-        Record::Allergy(a) => ("Allergy", allergy(a, reveal)),
-        Record::LabResult(l) => ("LabResult", lab(l, reveal)),
-        Record::Prescription(p) => ("Prescription", prescription(p, reveal)),
-        Record::Fhir(f) => (
-            "FhirResource",
-            json!({ "resourceType": f.resource_type, "id": if reveal { json!(f.id) } else { json!("***") } }),
-        ),
-    }
-}
-
-fn patient(p: &Patient, reveal: bool) -> Value {
-    let name = |n: &Option<tsunagi_adapters::PersonName>| {
-        n.as_ref().map(
-            |n| json!({ "family": secret(&n.family, reveal), "given": secret(&n.given, reveal) }),
-        )
+    let kind = match r {
+        Record::Patient(_) => "Patient",
+        Record::Condition(_) => "Condition",
+        Record::Allergy(_) => "Allergy",
+        Record::LabResult(_) => "LabResult",
+        Record::Prescription(_) => "Prescription",
+        Record::Fhir(_) => "FhirResource",
     };
-    json!({
-        "type": "Patient",
-        "local_id": secret(&p.local_id, reveal),
-        "insurance": p.insurance.as_ref().map(|i| secret(&i.member_id(), reveal)),
-        "name_kanji": name(&p.name_kanji),
-        "name_kana": name(&p.name_kana),
-        "gender": format!("{:?}", p.gender),
-        "birth_date": p.birth_date.as_ref().map(|b| secret(b, reveal)),
-        "address": p.address.as_ref().map(|a| secret(a, reveal)),
-    })
-}
-
-fn condition(c: &Condition, reveal: bool) -> Value {
-    let mods = |m: &[tsunagi_adapters::DiseaseModifier]| -> Vec<Value> {
-        m.iter()
-            .map(|m| json!({ "key_number": m.key_number, "exchange_code": m.exchange_code, "display": m.display }))
-            .collect()
-    };
-    json!({
-        "type": "Condition",
-        "patient_id": secret(&c.patient_id, reveal),
-        "record_id": c.record_id,
-        "disease_key": c.disease_key,
-        "exchange_code": c.exchange_code,
-        "icd10": c.icd10,
-        "prefix_modifiers": mods(&c.prefix_modifiers),
-        "postfix_modifiers": mods(&c.postfix_modifiers),
-        "onset": c.onset,
-        "abatement": c.abatement,
-        "outcome": c.outcome.as_ref().map(coded),
-        "principal": c.principal,
-        "suspected": c.suspected,
-        "entered_in_error": c.entered_in_error,
-        "recorded": c.recorded,
-        "original_text": secret(&c.original_text, reveal),
-        "local_code": c.local_code.as_ref().map(coded),
-    })
-}
-
-fn allergy(a: &Allergy, reveal: bool) -> Value {
-    json!({
-        "type": "Allergy",
-        "patient_id": secret(&a.patient_id, reveal),
-        "record_id": a.record_id,
-        "category": format!("{:?}", a.category),
-        "allergen": a.allergen.as_ref().map(coded),
-        "original_text": secret(&a.original_text, reveal),
-        "severity": a.severity.as_ref().map(coded),
-        "reaction": a.reaction.as_ref().map(|r| secret(r, reveal)),
-        "onset": a.onset,
-        "recorded": a.recorded,
-    })
-}
-
-fn lab(l: &LabResult, reveal: bool) -> Value {
-    let value = match &l.value {
-        Some(LabValue::Numeric(n)) => json!(n),
-        Some(LabValue::Coded(c)) => coded(c),
-        Some(LabValue::Text(t)) => secret(t, reveal),
-        None => Value::Null,
-    };
-    json!({
-        "type": "LabResult",
-        "patient_id": secret(&l.patient_id, reveal),
-        "report_id": l.report_id,
-        "local_code": coded(&l.local_code),
-        "jlac10": l.jlac10,
-        "value": value,
-        "unit": l.unit,
-        "reference_range": l.reference_range,
-        "flag": l.flag,
-        "specimen": l.specimen.as_ref().map(coded),
-        "collected_at": l.collected_at,
-        "status": l.status,
-    })
-}
-
-fn prescription(p: &Prescription, reveal: bool) -> Value {
-    json!({
-        "type": "Prescription",
-        "patient_id": secret(&p.patient_id, reveal),
-        "order_id": p.order_id,
-        "drug_codes": p.drug_codes.iter().map(coded).collect::<Vec<_>>(),
-        "drug_text": p.drug_text,
-        "dose": p.dose.as_ref().map(|d| json!({ "value": d.value, "unit": d.unit })),
-        "usage": p.usage.as_ref().map(coded),
-        "days": p.days,
-        "injection": p.injection,
-    })
+    (kind, tsunagi_adapters::canonical_json::to_value(r, !reveal))
 }
 
 /// A short, non-identifying summary for the table view.

@@ -4,6 +4,7 @@
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 
+mod adapter_kit;
 mod check_config;
 mod doctor;
 mod inspect;
@@ -14,7 +15,6 @@ mod plugin;
 mod queue;
 mod report;
 mod status;
-mod table_kit;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,11 +1,12 @@
-//! `tsunagi plugin`: the conformance kits, for exec plugins (`test`) and for declarative table
-//! adapters (`test-table`).
+//! `tsunagi plugin`: the conformance kits, for exec source plugins (`test`), declarative table
+//! adapters (`test-table`) and converter plugins (`test-converter`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Subcommand;
 
+use super::adapter_kit::KitInputs;
 use crate::source::exec::kit::{self, KitOptions};
 
 /// What to do with a plugin.
@@ -31,15 +32,21 @@ pub enum PluginAction {
     TestTable {
         /// The spec (TOML), e.g. `formats/byomei-csv.toml`.
         spec: PathBuf,
-        /// A folder of sample exports (synthetic: never a real patient's data).
-        #[arg(long)]
-        inputs: Option<PathBuf>,
-        /// A folder of golden files, `<input file name>.json`, compared with the records read.
-        #[arg(long, requires = "inputs")]
-        expect: Option<PathBuf>,
-        /// Write the golden files into `--expect` instead of comparing.
-        #[arg(long, requires = "expect")]
-        bless: bool,
+        #[command(flatten)]
+        samples: KitInputs,
+    },
+    /// Check a converter plugin (a `[[format]]` with `converter`): the handshake, then each
+    /// sample input as for `test-table` (`bad-*` files must be refused), determinism, golden
+    /// records and the bundles they build. Prints a pass/fail table; exits 1 if a check fails.
+    TestConverter {
+        #[command(flatten)]
+        samples: KitInputs,
+        /// Seconds the converter may stay silent while converting one input.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+        /// The converter's argv, after `--`, e.g. `-- python3 plugins/xml_converter.py`.
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
     },
 }
 
@@ -59,19 +66,25 @@ pub fn run(action: PluginAction) -> anyhow::Result<bool> {
             };
             Ok(report(&kit::run(&opts)))
         }
-        PluginAction::TestTable {
-            spec,
-            inputs,
-            expect,
-            bless,
+        PluginAction::TestTable { spec, samples } => {
+            Ok(report(&super::adapter_kit::run_table(&spec, &samples)))
+        }
+        PluginAction::TestConverter {
+            samples,
+            timeout_secs,
+            argv,
         } => {
-            let opts = super::table_kit::TableKitOptions {
-                spec,
-                inputs,
-                expect,
-                bless,
+            let format = crate::config::FormatConfig {
+                name: "conformance".into(),
+                converter: Some(argv),
+                working_dir: Some(std::env::current_dir()?),
+                timeout_secs: Some(timeout_secs.max(1)),
+                ..crate::config::FormatConfig::default()
             };
-            Ok(report(&super::table_kit::run(&opts)))
+            let Some(cfg) = format.converter_config() else {
+                anyhow::bail!("no converter argv");
+            };
+            Ok(report(&super::adapter_kit::run_converter(cfg, &samples)))
         }
     }
 }

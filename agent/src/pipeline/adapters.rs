@@ -30,6 +30,15 @@ pub const BUILTIN: &[Format] = &[
         name: "hl7v2",
         make: hl7v2,
     },
+    // Canonical records as JSON: what exec plugins and converters can write most simply.
+    Format {
+        name: "canonical-json",
+        make: |charset| {
+            charset
+                .is_none()
+                .then(|| Box::new(tsunagi_adapters::CanonicalJsonAdapter) as Box<dyn Adapter>)
+        },
+    },
     // HL7 v2 read from an SS-MIX2 storage: its origin (the path in the storage) says the data
     // type; files of data types the agent does not use are processed into nothing, on purpose.
     Format {
@@ -52,9 +61,9 @@ fn hl7v2(charset: Option<Charset>) -> Option<Box<dyn Adapter>> {
 #[derive(Clone)]
 pub struct Adapters {
     formats: Vec<Format>,
-    /// `[[format]]`: declarative table adapters, by name (they take no charset: their spec
-    /// declares the encoding).
-    tables: Vec<super::tables::Table>,
+    /// `[[format]]`: declared table adapters and converters, by name (they take no charset: a
+    /// spec declares its encoding, a converter reads bytes).
+    declared: Vec<super::declared::Declared>,
 }
 
 impl Adapters {
@@ -62,14 +71,14 @@ impl Adapters {
     pub fn builtin() -> Self {
         Adapters {
             formats: BUILTIN.to_vec(),
-            tables: Vec::new(),
+            declared: Vec::new(),
         }
     }
 
-    /// The built-in adapters and a config's declared tables.
-    pub fn with_tables(tables: Vec<super::tables::Table>) -> Self {
+    /// The built-in adapters and a config's declared formats.
+    pub fn with_declared(declared: Vec<super::declared::Declared>) -> Self {
         Adapters {
-            tables,
+            declared,
             ..Adapters::builtin()
         }
     }
@@ -90,7 +99,7 @@ impl Adapters {
     pub fn names(&self) -> Vec<String> {
         let builtin = self.formats.iter().map(|f| f.name.to_string());
         let mut names: Vec<String> = builtin
-            .chain(self.tables.iter().map(|(n, _)| n.clone()))
+            .chain(self.declared.iter().map(|(n, _)| n.clone()))
             .collect();
         names.sort_unstable();
         names
@@ -98,8 +107,8 @@ impl Adapters {
 
     /// The adapter for a format, or None if the name or its charset is unknown.
     pub(super) fn resolve(&self, format: &str) -> Option<Box<dyn Adapter>> {
-        if let Some((_, table)) = self.tables.iter().find(|(n, _)| n == format) {
-            return Some(Box::new(Arc::clone(table)));
+        if let Some((_, declared)) = self.declared.iter().find(|(n, _)| n == format) {
+            return Some(Box::new(Arc::clone(declared)));
         }
         let (name, charset) = match format.split_once(':') {
             Some((n, c)) => (n, Some(Charset::from_label(c)?)),
@@ -130,7 +139,10 @@ mod tests {
     #[test]
     fn formats_resolve_by_name_and_charset() {
         let a = Adapters::builtin();
-        assert_eq!(a.names(), vec!["fhir-json", "hl7v2", "ssmix2"]);
+        assert_eq!(
+            a.names(),
+            vec!["canonical-json", "fhir-json", "hl7v2", "ssmix2"]
+        );
         assert!(a.knows("hl7v2:cp932") && a.knows("ssmix2") && a.knows("fhir-json"));
         assert!(!a.knows("fhir-json:cp932"), "JSON takes no charset");
         assert!(!a.knows("hl7v2:klingon") && !a.knows("csv"));

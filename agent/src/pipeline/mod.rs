@@ -34,9 +34,10 @@ use tsunagi_clins::time::jst;
 mod adapters;
 mod apply;
 mod checks;
+pub mod converter;
+pub mod declared;
 mod reload;
 mod setup;
-pub mod tables;
 mod versions;
 
 pub use adapters::{sending_application, Adapters};
@@ -215,7 +216,7 @@ impl Processor {
     fn effective_format(&self, input: &inbox::Pending) -> String {
         let name = input.format.split(':').next().unwrap_or_default();
         match self.charsets.get(&input.source) {
-            Some(c) if name != "fhir-json" => format!("{name}:{c}"),
+            Some(c) if name == "hl7v2" || name == "ssmix2" => format!("{name}:{c}"),
             _ => input.format.clone(),
         }
     }

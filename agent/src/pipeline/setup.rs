@@ -70,7 +70,7 @@ impl ProcessorSettings {
             .ssmix2
             .iter()
             .filter_map(|s| Some((s.name.clone(), s.charset.clone()?)));
-        let tables = super::tables::load(&cfg.format).map_err(|errors| {
+        let tables = super::declared::load(&cfg.format).map_err(|errors| {
             let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             SetupError::Formats(list.join("; "))
         })?;
@@ -86,7 +86,7 @@ impl ProcessorSettings {
                 .map(|s| (s.name.clone(), s.data_types.clone()))
                 .collect(),
             charsets: mllp.chain(ssmix2).collect(),
-            adapters: super::Adapters::with_tables(tables),
+            adapters: super::Adapters::with_declared(tables),
         })
     }
 

@@ -22,15 +22,15 @@
 //! stderr is logged by level, scrubbed and rate-limited ([`stderr`]); memory and CPU limits are
 //! applied where the OS offers them ([`child`]).
 
-mod child;
+pub(crate) mod child;
 mod commit;
 pub mod config;
 pub mod kit;
-mod lines;
+pub(crate) mod lines;
 pub mod protocol;
 mod session;
 pub mod stats;
-mod stderr;
+pub(crate) mod stderr;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -105,9 +105,10 @@ pub enum HelloError {
         "the plugin speaks protocol version {0}; this agent speaks version {PROTOCOL_VERSION}"
     )]
     Version(String),
-    /// Role other than source.
-    #[error("the plugin's role is {0:?}; [[source.exec]] runs plugins of role \"source\"")]
-    Role(Role),
+    /// A role other than the one its configuration runs (source for `[[source.exec]]`,
+    /// converter for a `[[format]]` with `converter`).
+    #[error("the plugin's role is {0:?}; it is configured where a plugin of role {1:?} runs")]
+    Role(Role, Role),
     /// Announces a format the agent does not know.
     #[error("the plugin produces {0:?}, which this agent does not know (known: {1})")]
     Format(String, String),
@@ -121,17 +122,28 @@ impl HelloError {
             HelloError::Version(v) => format!(
                 "プラグインのプロトコル版 {v} には対応していません (このエージェントは版 {PROTOCOL_VERSION})"
             ),
-            HelloError::Role(r) => {
-                format!("プラグインの role {r:?} は [[source.exec]] では動かせません (source のみ)")
+            HelloError::Role(r, want) => {
+                format!("プラグインの role {r:?} はこの設定では動かせません ({want:?} のみ)")
             }
             HelloError::Format(f, _) => format!("プラグインの出力形式 {f:?} には対応していません"),
         }
     }
 }
 
-/// Reads the hello line; `known` tells whether the agent knows a format, `names` lists them.
+/// Reads a source plugin's hello line; `known` tells whether the agent knows a format, `names`
+/// lists them.
 pub fn parse_hello(
     line: &[u8],
+    known: impl Fn(&str) -> bool,
+    names: &str,
+) -> Result<Hello, HelloError> {
+    parse_hello_as(line, Role::Source, known, names)
+}
+
+/// Reads the hello line of a plugin that must have `role`.
+pub fn parse_hello_as(
+    line: &[u8],
+    role: Role,
     known: impl Fn(&str) -> bool,
     names: &str,
 ) -> Result<Hello, HelloError> {
@@ -145,8 +157,8 @@ pub fn parse_hello(
         None => return Err(HelloError::Version("(missing)".into())),
     }
     let hello: Hello = serde_json::from_value(v).map_err(|_| HelloError::NotHello)?;
-    if hello.role != Role::Source {
-        return Err(HelloError::Role(hello.role));
+    if hello.role != role {
+        return Err(HelloError::Role(hello.role, role));
     }
     if let Some(f) = hello.produces.iter().find(|f| !known(f)) {
         return Err(HelloError::Format(f.clone(), names.to_string()));
@@ -332,6 +344,11 @@ mod tests {
             guide.contains(minimal),
             "VENDORS.md must list examples/minimal_source.py verbatim"
         );
+        let converter = include_str!("../../../../adapters/examples/xml_converter.py");
+        assert!(
+            guide.contains(converter),
+            "VENDORS.md must list examples/xml_converter.py verbatim"
+        );
         let schema: Value = serde_json::from_str(include_str!(
             "../../../../adapters/schema/plugin-protocol-v1.json"
         ))
@@ -342,6 +359,17 @@ mod tests {
                 PROTOCOL_VERSION
             );
         }
+        // The converter's messages, with the fields the agent writes and reads.
+        let required = |def: &str| schema["$defs"][def]["required"].clone();
+        assert_eq!(
+            required("convert"),
+            serde_json::json!(["type", "id", "origin", "data"])
+        );
+        assert_eq!(required("converted"), serde_json::json!(["type", "id"]));
+        assert_eq!(
+            required("refused"),
+            serde_json::json!(["type", "id", "field", "reason_en", "reason_ja"])
+        );
     }
 
     #[test]

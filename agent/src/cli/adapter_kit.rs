@@ -1,12 +1,14 @@
-//! `tsunagi plugin test-table SPEC.toml [--inputs DIR] [--expect DIR] [--bless]`: the
-//! conformance kit for a declarative table adapter (issue 14), what a vendor or hospital runs
-//! before naming the spec in a `[[format]]`.
+//! The conformance kits for what reads a declared `[[format]]` (issue 14): a declarative table
+//! adapter (`tsunagi plugin test-table SPEC.toml`) and a converter plugin (`tsunagi plugin
+//! test-converter -- ARGV`), each with `[--inputs DIR] [--expect DIR] [--bless]`. What a vendor
+//! or hospital runs before naming it in a `[[format]]`.
 //!
 //! Checks, each a line of the pass/fail table:
-//! - `spec`: the spec reads and has no mistakes (all listed);
+//! - `spec` (table): the spec reads and has no mistakes (all listed); `handshake` (converter):
+//!   the plugin starts and says hello with role `converter` and formats the agent knows;
 //! - per input file, `reads`: records and no fatal problem; a file named `bad-*` must instead be
-//!   refused with problems naming their line (`malformed reported`);
-//! - `same input twice`: parsing is deterministic;
+//!   refused with problems naming where (`malformed reported`);
+//! - `same input twice`: the same input gives the same records;
 //! - `golden`: the records equal `--expect DIR/<file>.json` (`--bless` writes them, owner-only:
 //!   use synthetic inputs, never a real export);
 //! - `bundles validate`: the records of all inputs, in name order (a patient file first), build
@@ -19,21 +21,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tsunagi_adapters::table::TableAdapter;
 use tsunagi_adapters::{Adapter, Parsed, RawInput};
 
 use crate::build::{BuildContext, BuildSettings, BundleBuilder, InputOrigin, PassThrough};
 use crate::source::exec::kit::Check;
 
-/// What to test.
-pub struct TableKitOptions {
-    /// The spec file.
-    pub spec: PathBuf,
-    /// Sample inputs.
+/// The sample inputs and golden files.
+#[derive(Debug, clap::Args)]
+pub struct KitInputs {
+    /// A folder of sample inputs (synthetic: never a real patient's data).
+    #[arg(long)]
     pub inputs: Option<PathBuf>,
-    /// Golden files, one `<input name>.json` each.
+    /// A folder of golden files, `<input file name>.json`, compared with the records read.
+    #[arg(long, requires = "inputs")]
     pub expect: Option<PathBuf>,
-    /// Write the golden files instead of comparing.
+    /// Write the golden files into `--expect` instead of comparing.
+    #[arg(long, requires = "expect")]
     pub bless: bool,
 }
 
@@ -45,9 +48,9 @@ fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     }
 }
 
-/// Runs every check.
-pub fn run(opts: &TableKitOptions) -> Vec<Check> {
-    let adapter = match crate::pipeline::tables::load_spec(&opts.spec) {
+/// Checks a declarative table adapter's spec, then its inputs.
+pub fn run_table(spec: &Path, k: &KitInputs) -> Vec<Check> {
+    let adapter = match crate::pipeline::declared::load_spec(spec) {
         Ok(a) => a,
         Err(errors) => {
             let list: Vec<String> = errors.iter().map(|e| format!("{e} / {}", e.ja())).collect();
@@ -65,23 +68,34 @@ pub fn run(opts: &TableKitOptions) -> Vec<Check> {
             s.fields.len()
         ),
     )];
+    run_inputs(&adapter, k, &mut checks);
+    checks
+}
+
+/// Checks a converter plugin's handshake, then its inputs.
+pub fn run_converter(cfg: crate::source::exec::ExecConfig, k: &KitInputs) -> Vec<Check> {
+    let adapter = crate::pipeline::converter::ConverterAdapter::new(cfg);
+    let mut checks = vec![match adapter.handshake() {
+        Ok(said) => check("handshake", true, said),
+        Err(e) => return vec![check("handshake", false, e)],
+    }];
+    run_inputs(&adapter, k, &mut checks);
+    checks
+}
+
+/// The per-file checks and the bundle check, when there are inputs.
+fn run_inputs(adapter: &dyn Adapter, opts: &KitInputs, checks: &mut Vec<Check>) {
     let Some(dir) = &opts.inputs else {
-        return checks;
+        return;
     };
     let files = match inputs(dir) {
         Ok(f) if !f.is_empty() => f,
-        Ok(_) => return [checks, vec![check("inputs", false, "no files in --inputs")]].concat(),
-        Err(e) => {
-            return [
-                checks,
-                vec![check("inputs", false, format!("{}: {e}", dir.display()))],
-            ]
-            .concat()
-        }
+        Ok(_) => return checks.push(check("inputs", false, "no files in --inputs")),
+        Err(e) => return checks.push(check("inputs", false, format!("{}: {e}", dir.display()))),
     };
     let mut good = Vec::new();
     for file in &files {
-        let Some((name, parsed)) = file_checks(&adapter, file, opts, &mut checks) else {
+        let Some((name, parsed)) = file_checks(adapter, file, opts, checks) else {
             continue;
         };
         if !name.starts_with("bad-") {
@@ -89,7 +103,6 @@ pub fn run(opts: &TableKitOptions) -> Vec<Check> {
         }
     }
     checks.push(bundles(&good));
-    checks
 }
 
 /// The input files of `dir`, sorted by name (hidden files left out).
@@ -109,7 +122,7 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn parse(adapter: &TableAdapter, bytes: &[u8], name: &str) -> Parsed {
+fn parse(adapter: &dyn Adapter, bytes: &[u8], name: &str) -> Parsed {
     adapter.parse(&RawInput {
         bytes,
         origin: name,
@@ -118,9 +131,9 @@ fn parse(adapter: &TableAdapter, bytes: &[u8], name: &str) -> Parsed {
 
 /// The reads / same-twice / golden checks of one file; its parse when it could be read.
 fn file_checks(
-    adapter: &TableAdapter,
+    adapter: &dyn Adapter,
     file: &Path,
-    opts: &TableKitOptions,
+    opts: &KitInputs,
     checks: &mut Vec<Check>,
 ) -> Option<(String, Parsed)> {
     let name = file_name(file);
@@ -193,7 +206,7 @@ fn malformed(name: &str, parsed: &Parsed) -> Check {
         match ok {
             true => format!("{name}: refused: {first}"),
             false if !parsed.has_fatal() => format!("{name}: a bad-* file was accepted"),
-            false => format!("{name}: a problem names no line: {first}"),
+            false => format!("{name}: a problem names no field or line: {first}"),
         },
     )
 }

@@ -1,18 +1,20 @@
-//! `[[format]]`: the declarative table adapters a config declares (issue 14). Each names a
-//! spec file (TOML, `tsunagi_adapters::table::TableSpec`); a `[[source.folder]]` then takes its
-//! files with `format = "<name>"`. A spec that cannot be read or has mistakes stops the start
-//! (and is listed by `tsunagi check-config`), since every file of its folder would otherwise be
-//! quarantined.
+//! `[[format]]`: the formats a config declares (issue 14), each read by a declarative table
+//! adapter (a spec file, TOML, `tsunagi_adapters::table::TableSpec`) or by a vendor's converter
+//! plugin ([`super::converter`]); a `[[source.folder]]` then takes its files with
+//! `format = "<name>"`. A spec that cannot be read or has mistakes stops the start (and is listed
+//! by `tsunagi check-config`), since every file of its folder would otherwise be quarantined. A
+//! converter is started at its first input, not here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tsunagi_adapters::table::{SpecError, TableAdapter, TableSpec};
+use tsunagi_adapters::Adapter;
 
 use crate::config::FormatConfig;
 
 /// A declared format: its name and its adapter.
-pub type Table = (String, Arc<TableAdapter>);
+pub type Declared = (String, Arc<dyn Adapter>);
 
 /// Why a spec file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -86,12 +88,20 @@ pub fn load_spec(path: &Path) -> Result<TableAdapter, Vec<TableError>> {
     })
 }
 
-/// Every declared format's adapter, or every problem of every spec.
-pub fn load(formats: &[FormatConfig]) -> Result<Vec<Table>, Vec<TableError>> {
-    let mut tables = Vec::new();
+/// Every declared format's adapter, or every problem of every table spec.
+pub fn load(formats: &[FormatConfig]) -> Result<Vec<Declared>, Vec<TableError>> {
+    let mut tables: Vec<Declared> = Vec::new();
     let mut errors = Vec::new();
     for f in formats {
-        match load_spec(&f.table) {
+        if let Some(cfg) = f.converter_config() {
+            let adapter = super::converter::ConverterAdapter::new(cfg);
+            tables.push((f.name.clone(), Arc::new(adapter)));
+            continue;
+        }
+        let Some(path) = &f.table else {
+            continue;
+        };
+        match load_spec(path) {
             Ok(a) => tables.push((f.name.clone(), Arc::new(a))),
             Err(e) => errors.extend(e),
         }
@@ -140,11 +150,12 @@ mod tests {
         );
         let missing = FormatConfig {
             name: "x".into(),
-            table: dir.path().join("none.toml"),
+            table: Some(dir.path().join("none.toml")),
+            ..FormatConfig::default()
         };
-        assert!(matches!(
-            &load(&[missing]).unwrap_err()[0],
-            TableError::Read { .. }
-        ));
+        let Err(errors) = load(&[missing]) else {
+            panic!("a missing spec file was accepted");
+        };
+        assert!(matches!(&errors[0], TableError::Read { .. }));
     }
 }
