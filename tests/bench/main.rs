@@ -4,11 +4,14 @@
 //! cargo build --release -p tsunagi -p tsunagi-tests
 //! target/release/tsunagi-bench --inputs 10000
 //! ```
-//! It writes N FHIR input files (Patient + Condition each), starts the platform simulator
-//! (in-process, HTTPS with client certificates) and the real `tsunagi` binary found beside this
-//! one (`tsunagi run`, a child process), then renames all N files into the watched folder at
-//! once and reports:
-//! - files/s stored: N / time until every input is committed (fsynced) in SQLite,
+//! It prepares N patients' worth of inputs of one `--kind` ([`workload`]: FHIR files, CSV
+//! exports through the declarative specs, or an exec source plugin), starts the platform
+//! simulator (in-process, HTTPS with client certificates) and the real `tsunagi` binary found
+//! beside this one (`tsunagi run`, a child process), then renames all files into the watched
+//! folders at once (the plugin starts with the agent) and reports:
+//! - inputs/s stored: inputs / time until every input is committed (fsynced) in SQLite,
+//! - records/s processed: N 傷病名 records / time until every input is processed (parsed,
+//!   mapped, built, validated, queued),
 //! - bundles/s delivered: N / time until the simulator has accepted every bundle,
 //! - the agent's peak RSS (VmHWM from /proc) and the database size.
 //!
@@ -20,15 +23,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use tsunagi_sim::fixtures::condition_input;
 use tsunagi_sim::{FaultSpec, ServerTls, SimConfig, TestPki};
+
+mod workload;
+use workload::Kind;
 
 /// Benchmark of tsunagi's durable core (intake → store → build → deliver).
 #[derive(Parser, Debug)]
 struct Args {
-    /// How many input files.
+    /// How many patients (one 傷病名 bundle each).
     #[arg(long, default_value_t = 10_000)]
     inputs: usize,
+    /// What carries them.
+    #[arg(long, value_enum, default_value_t = Kind::Files)]
+    kind: Kind,
+    /// `--kind csv`: rows per CSV file.
+    #[arg(long, default_value_t = 100)]
+    rows: usize,
     /// Requests in flight to the simulator.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -63,19 +74,15 @@ fn main() -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; run the release build for figures");
     }
-    for d in ["inbox", "staging", "agent", "pki", "platform"] {
+    for d in ["agent", "pki", "platform"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
     let n = args.inputs;
     let started = Instant::now();
-    for i in 0..n {
-        std::fs::write(
-            dir.join("staging").join(format!("in-{i:06}.json")),
-            condition_input(i),
-        )?;
-    }
+    let work = workload::prepare(args.kind, &dir, n, args.rows)?;
     eprintln!(
-        "wrote {n} inputs in {:.1} s",
+        "prepared {n} patients ({:?}) in {:.1} s",
+        args.kind,
         started.elapsed().as_secs_f64()
     );
 
@@ -100,11 +107,7 @@ data_dir = "agent"
 institution_number = "1318814790"
 department = ["01", "内科"]
 disk_reserve_mb = 0
-[[source.folder]]
-name = "bench"
-path = "inbox"
-mode = "move"
-stable_ms = 500
+{sources}
 [uplink]
 route = "web-api"
 concurrency = {c}
@@ -114,6 +117,7 @@ ca_cert = "{ca}"
 client_cert = "{cert}"
 client_key = "{key}"
 "#,
+            sources = work.sources,
             c = args.concurrency,
             port = sim.addr.port(),
             ca = pki.ca_cert.display(),
@@ -122,6 +126,8 @@ client_key = "{key}"
         ),
     )?;
     let log = std::fs::File::create(dir.join("agent.log"))?;
+    // The exec plugin starts with the agent: its clock starts here, start-up included.
+    let spawned = Instant::now();
     let mut child = Command::new(&agent)
         .args(["run", "--config"])
         .arg(&config)
@@ -131,27 +137,43 @@ client_key = "{key}"
         .spawn()
         .context("starting tsunagi")?;
     std::thread::sleep(Duration::from_millis(500));
-
-    let t0 = Instant::now();
-    for i in 0..n {
-        let name = format!("in-{i:06}.json");
-        std::fs::rename(
-            dir.join("staging").join(&name),
-            dir.join("inbox").join(&name),
-        )?;
+    let data = dir.join("agent");
+    // The patient master goes in first and is processed before the clock starts.
+    for (from, to) in &work.before {
+        std::fs::rename(from, to)?;
     }
+    let ahead = work.before.len();
+    while count(&agent, &data, &["inputs_processed"]).unwrap_or(0) < ahead {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let t0 = if args.kind == Kind::Exec {
+        spawned
+    } else {
+        Instant::now()
+    };
+    for (from, to) in &work.feed {
+        std::fs::rename(from, to)?;
+    }
+    let total = ahead + work.inputs;
     let deadline = t0 + Duration::from_secs(args.timeout_secs);
     let db = dir.join("agent").join("tsunagi.db");
-    let (mut stored_at, mut delivered_at) = (None, None);
+    let (mut stored_at, mut processed_at, mut delivered_at) = (None, None, None);
     let mut peak_rss_kb = 0;
-    while delivered_at.is_none() || stored_at.is_none() {
+    const ALL: [&str; 3] = ["inputs_received", "inputs_processed", "inputs_quarantined"];
+    while delivered_at.is_none() || stored_at.is_none() || processed_at.is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            bail!("timed out: stored {stored_at:?}, delivered {delivered_at:?}");
+            bail!("timed out: stored {stored_at:?}, processed {processed_at:?}, delivered {delivered_at:?}");
         }
         peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(child.id()).unwrap_or(0));
-        if stored_at.is_none() && count_inputs(&agent, &dir.join("agent")).unwrap_or(0) >= n {
+        if stored_at.is_none() && count(&agent, &data, &ALL).unwrap_or(0) >= total {
             stored_at = Some(t0.elapsed());
+        }
+        if processed_at.is_none()
+            && count(&agent, &data, &["inputs_processed"]).unwrap_or(0) >= total
+        {
+            processed_at = Some(t0.elapsed());
         }
         if delivered_at.is_none() && sim.stats().accepted as usize >= n {
             delivered_at = Some(t0.elapsed());
@@ -167,15 +189,20 @@ client_key = "{key}"
     let stats = sim.stats();
     rt.block_on(sim.shutdown());
     let stored = stored_at.unwrap_or_default().as_secs_f64();
+    let processed = processed_at.unwrap_or_default().as_secs_f64();
     let delivered = delivered_at.unwrap_or_default().as_secs_f64();
     let db_mb = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0;
     println!(
-        "tsunagi-bench: {n} inputs, concurrency {}",
-        args.concurrency
+        "tsunagi-bench: {n} patients as {:?} ({} inputs), concurrency {}",
+        args.kind, work.inputs, args.concurrency
     );
     println!(
-        "  stored (committed, fsynced)  {stored:>7.2} s  {:>9.0} files/s",
-        n as f64 / stored
+        "  stored (committed, fsynced)  {stored:>7.2} s  {:>9.0} inputs/s",
+        work.inputs as f64 / stored
+    );
+    println!(
+        "  processed (built, queued)    {processed:>7.2} s  {:>9.0} records/s",
+        n as f64 / processed
     );
     println!(
         "  delivered (platform 201)     {delivered:>7.2} s  {:>9.0} bundles/s",
@@ -205,8 +232,8 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// Inputs committed so far, via `tsunagi status --json` (a reader; safe while the agent runs).
-fn count_inputs(agent: &Path, data: &Path) -> Option<usize> {
+/// The sum of these `tsunagi status --json` counts (a reader; safe while the agent runs).
+fn count(agent: &Path, data: &Path, keys: &[&str]) -> Option<usize> {
     let out = Command::new(agent)
         .args(["status", "--data"])
         .arg(data)
@@ -214,9 +241,6 @@ fn count_inputs(agent: &Path, data: &Path) -> Option<usize> {
         .output()
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let n = ["inputs_received", "inputs_processed", "inputs_quarantined"]
-        .iter()
-        .filter_map(|k| v[k].as_u64())
-        .sum::<u64>();
+    let n = keys.iter().filter_map(|k| v[k].as_u64()).sum::<u64>();
     Some(n as usize)
 }
