@@ -194,8 +194,15 @@ pub async fn start(
     // Fleet reporting (`[fleet]`) is awaited with the listeners: it says goodbye on a clean stop.
     let mut listeners = listeners;
     listeners.extend(
-        crate::fleet::spawn(cfg, base_dir, route, readiness.clone(), shutdown.clone())
-            .map_err(|e| DaemonError::Settings(e.to_string()))?,
+        crate::fleet::spawn(
+            cfg,
+            base_dir,
+            route,
+            readiness.clone(),
+            counters.clone(),
+            shutdown.clone(),
+        )
+        .map_err(|e| DaemonError::Settings(e.to_string()))?,
     );
     let housekeeping = tokio::spawn(housekeeping(
         writer,

@@ -39,6 +39,7 @@ pub fn spawn(
     base_dir: &Path,
     route: &'static str,
     readiness: Arc<Readiness>,
+    counters: Arc<crate::ops::Counters>,
     shutdown: Shutdown,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, FleetConfigError> {
     let Some(fleet) = &cfg.fleet else {
@@ -65,6 +66,7 @@ pub fn spawn(
         config: redact::effective_config(&fleet.config_text),
         data_dir,
         readiness,
+        counters,
     };
     let interval = Duration::from_secs(fleet.interval_secs);
     tracing::info!(instance_uid = %uid, "fleet reporting started / フリートへの報告を開始しました");
@@ -92,7 +94,13 @@ fn source_names(cfg: &crate::config::Config) -> Vec<String> {
     let ssmix2 = s.ssmix2.iter().map(|f| f.name.clone());
     let mllp = s.mllp.iter().map(|f| f.name.clone());
     let fhir = s.fhir.iter().map(|f| f.name.clone());
-    folders.chain(ssmix2).chain(mllp).chain(fhir).collect()
+    let exec = s.exec.iter().map(|f| f.name.clone());
+    folders
+        .chain(ssmix2)
+        .chain(mllp)
+        .chain(fhir)
+        .chain(exec)
+        .collect()
 }
 
 /// What each round reads.
@@ -102,14 +110,23 @@ struct Round {
     config: Option<String>,
     data_dir: std::path::PathBuf,
     readiness: Arc<Readiness>,
+    /// Exec source plugins' states.
+    counters: Arc<crate::ops::Counters>,
 }
 
 impl Round {
     async fn state(&self) -> client::State {
         let (dir, r) = (self.data_dir.clone(), self.readiness.clone());
-        let facts =
-            tokio::task::spawn_blocking(move || report::gather(&dir, &r, crate::store::now_ms()))
-                .await;
+        let plugins = self
+            .counters
+            .plugins()
+            .iter()
+            .map(|(name, stats)| (name.clone(), stats.state()))
+            .collect();
+        let facts = tokio::task::spawn_blocking(move || {
+            report::gather(&dir, &r, plugins, crate::store::now_ms())
+        })
+        .await;
         let health = match facts {
             Ok(f) => report::health(&self.id, &f),
             Err(_) => tsunagi_opamp::proto::ComponentHealth {

@@ -70,11 +70,18 @@ pub struct Facts {
     coded: Option<(i64, i64)>,
     /// What `tsunagi update` last recorded (none when never run or unreadable).
     update: Option<crate::update::UpdateState>,
+    /// Each exec source plugin's state, by source name.
+    plugins: Vec<(String, crate::source::exec::PluginState)>,
 }
 
-/// Reads the facts at `now_ms`. A store that cannot be read leaves the figures out; the checks
-/// then say why.
-pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
+/// Reads the facts at `now_ms`, with the exec source plugins' states. A store that cannot be
+/// read leaves the figures out; the checks then say why.
+pub fn gather(
+    data_dir: &Path,
+    readiness: &Readiness,
+    plugins: Vec<(String, crate::source::exec::PluginState)>,
+    now_ms: i64,
+) -> Facts {
     let checks = crate::ops::run_checks(data_dir, readiness);
     let update = crate::update::UpdateState::read(data_dir).ok().flatten();
     let conn = store::open_existing(data_dir).and_then(|c| {
@@ -88,6 +95,7 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
             today: None,
             coded: None,
             update,
+            plugins,
         };
     };
     let coded =
@@ -104,6 +112,7 @@ pub fn gather(data_dir: &Path, readiness: &Readiness, now_ms: i64) -> Facts {
         today: figures::since(&conn, crate::ops::jst_day_start(now_ms)).ok(),
         coded,
         update,
+        plugins,
     }
 }
 
@@ -169,14 +178,7 @@ pub fn health(id: &Identity, f: &Facts) -> ComponentHealth {
         component(!paused, if paused { "reserve-crossed" } else { "ok" }, "free space is below the disk reserve; intake paused / 空き容量が下限を下回り受付を停止中"),
     );
     for s in &id.sources {
-        map.insert(
-            format!("source/{s}"),
-            component(
-                !paused,
-                if paused { "paused" } else { "taking" },
-                "intake paused by the disk reserve / 空き容量不足で受付停止中",
-            ),
-        );
+        map.insert(format!("source/{s}"), source_health(s, paused, &f.plugins));
     }
     let mut errors: Vec<&str> = map
         .values()
@@ -193,6 +195,37 @@ pub fn health(id: &Identity, f: &Facts) -> ComponentHealth {
         component_health_map: map,
         attributes: figures_attrs(f),
         ..Default::default()
+    }
+}
+
+/// A source's health: paused by the disk reserve, or (an exec plugin) restarting after a failed
+/// run or refused at its handshake.
+fn source_health(
+    name: &str,
+    paused: bool,
+    plugins: &[(String, crate::source::exec::PluginState)],
+) -> ComponentHealth {
+    use crate::source::exec::PluginState;
+    if paused {
+        return component(
+            false,
+            "paused",
+            "intake paused by the disk reserve / 空き容量不足で受付停止中",
+        );
+    }
+    match plugins.iter().find(|(n, _)| n == name).map(|(_, s)| *s) {
+        Some(PluginState::Backoff) => component(
+            false,
+            "backoff",
+            "the plugin's last run failed; it is started again after a delay / プラグインが異常終了し、再起動を待っています",
+        ),
+        Some(PluginState::Refused) => component(
+            false,
+            "refused",
+            "the plugin's handshake was refused (protocol version, role or format) / プラグインのハンドシェイクを拒否しました",
+        ),
+        Some(state) => component(true, state.name(), ""),
+        None => component(true, "taking", ""),
     }
 }
 
@@ -276,9 +309,26 @@ mod tests {
     }
 
     #[test]
+    fn an_exec_source_in_backoff_or_refused_is_an_unhealthy_component() {
+        use crate::source::exec::PluginState;
+        let plugins = vec![
+            ("vendor".to_string(), PluginState::Backoff),
+            ("other".to_string(), PluginState::Refused),
+            ("fine".to_string(), PluginState::Running),
+        ];
+        let b = source_health("vendor", false, &plugins);
+        assert!(!b.healthy && b.status == "backoff" && !b.last_error.is_empty());
+        assert_eq!(source_health("other", false, &plugins).status, "refused");
+        let fine = source_health("fine", false, &plugins);
+        assert!(fine.healthy && fine.status == "running" && fine.last_error.is_empty());
+        assert!(source_health("folder", false, &plugins).healthy);
+        assert_eq!(source_health("vendor", true, &plugins).status, "paused");
+    }
+
+    #[test]
     fn an_unreadable_store_is_unhealthy_with_components() {
         let dir = tempfile::tempdir().unwrap();
-        let f = gather(dir.path(), &Readiness::default(), 0);
+        let f = gather(dir.path(), &Readiness::default(), Vec::new(), 0);
         let h = health(&id(), &f);
         assert!(!h.healthy);
         assert!(!h.last_error.is_empty());
