@@ -270,3 +270,58 @@ async fn metrics_move_with_the_work_recorded() {
     assert!(page.contains("R9012") && page.contains("O-3"), "{page}");
     s.stop().await;
 }
+
+/// The update gate's probe (issue 15): `/readyz` over HTTPS with the token, trusting exactly the
+/// surface's own certificate; a wrong token, another certificate or a surface that is not ready
+/// is "not ready". Plain HTTP with a token on loopback too.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_update_probe_asks_readyz_with_the_token_and_the_pinned_certificate() {
+    use crate::update::probe::Probe;
+    let ask = |cfg: &OpsConfig, base: &str| {
+        let probe = Probe::from_ops(cfg).unwrap();
+        let base = base.to_string();
+        tokio::task::spawn_blocking(move || probe.ready(&base))
+    };
+    let pki = Pki::new();
+    let token = "0123456789abcdef-secret".to_string();
+    let cfg = OpsConfig {
+        tls_cert: Some(pki.server_cert_path.clone()),
+        tls_key: Some(pki.server_key_path.clone()),
+        token: Some(token.clone()),
+        ..loopback()
+    };
+    let s = serve(cfg.clone()).await;
+    s.readiness.set_store_ok(true);
+    s.readiness.set_masters_loaded(true);
+    assert!(ask(&cfg, &s.base).await.unwrap(), "ready over https");
+    let wrong_token = OpsConfig {
+        token: Some("wrong-token-wrong-token".into()),
+        ..cfg.clone()
+    };
+    assert!(!ask(&wrong_token, &s.base).await.unwrap());
+    let other_cert = OpsConfig {
+        tls_cert: Some(pki.client_cert_path.clone()),
+        ..cfg.clone()
+    };
+    assert!(
+        !ask(&other_cert, &s.base).await.unwrap(),
+        "only the pinned certificate"
+    );
+    s.readiness.set_store_ok(false);
+    assert!(!ask(&cfg, &s.base).await.unwrap(), "503 is not ready");
+    s.stop().await;
+
+    let plain = OpsConfig {
+        token: Some(token),
+        ..loopback()
+    };
+    let s = serve(plain.clone()).await;
+    s.readiness.set_store_ok(true);
+    s.readiness.set_masters_loaded(true);
+    assert!(
+        ask(&plain, &s.base).await.unwrap(),
+        "ready over http with the token"
+    );
+    assert!(!ask(&loopback(), &s.base).await.unwrap(), "401 without it");
+    s.stop().await;
+}

@@ -16,13 +16,15 @@ use super::verify;
 /// How long apply waits for deliveries in flight to finish before refusing.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(30);
 
-/// Flags of `update apply`.
-#[derive(Debug, Clone, Copy, Default)]
+/// Flags of `update apply`, and how to ask the running agent whether it is ready.
+#[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     pub allow_downgrade: bool,
     pub retry_failed: bool,
     /// Download and verify, change nothing.
     pub dry_run: bool,
+    /// `/readyz` with the `[ops]` token and pinned certificate.
+    pub probe: super::probe::Probe,
 }
 
 /// What apply did.
@@ -84,7 +86,7 @@ fn apply_in(
             });
         }
         let url = d.ops_url.as_deref().ok_or(UpdateError::NoHealthCheck)?;
-        if !super::fetch::ready(url) {
+        if !opts.probe.ready(url) {
             return Err(UpdateError::NotReadyBefore { url: url.into() });
         }
         wait_no_delivery_in_flight(data_dir, IN_FLIGHT_WAIT)?;
@@ -107,7 +109,7 @@ fn apply_in(
         });
     };
     st.write(data_dir)?;
-    match super::gate::restart_and_watch(data_dir, upd, &old) {
+    match super::gate::restart_and_watch(data_dir, upd, &old, &opts.probe) {
         Ok(()) => {
             st.last_result = Some(format!(
                 "installed {v}; it is ready / {v} を導入し、正常に稼働しています",
@@ -126,7 +128,12 @@ fn apply_in(
                 release: &release,
             };
             Err(super::gate::roll_back(
-                data_dir, upd, &old, installed, &reason,
+                data_dir,
+                upd,
+                &old,
+                installed,
+                &reason,
+                &opts.probe,
             ))
         }
     }

@@ -55,6 +55,7 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
                 allow_downgrade,
                 retry_failed,
                 dry_run,
+                probe: super::probe::Probe::from_ops(&cfg.ops)?,
             };
             let applied = super::apply::apply(&cfg.update, &data_dir, opts)?;
             print_applied(&applied);

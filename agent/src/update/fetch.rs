@@ -1,7 +1,6 @@
-//! Reading the manifest and the archive (through `self_update`'s download), and asking a
-//! process's `/readyz`.
+//! Reading the manifest and the archive (through `self_update`'s download).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -46,34 +45,4 @@ pub fn archive(url: &str, size: u64, dest: &Path) -> Result<()> {
         .map_err(|e| UpdateError::io(format!("writing {}", dest.display()), e.into_error()))?;
     file.sync_all()
         .map_err(|e| UpdateError::io(format!("writing {}", dest.display()), e))
-}
-
-/// Whether the operations surface at `ops_url` (`http://host:port`) answers `/readyz` with 200.
-pub fn ready(ops_url: &str) -> bool {
-    let Some(authority) = ops_url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = authority.trim_end_matches('/');
-    let probe = || -> std::io::Result<bool> {
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(authority)?
-            .next()
-            .ok_or_else(|| std::io::Error::other("no address"))?;
-        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            s,
-            "GET /readyz HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut head = [0u8; 16];
-        let mut got = 0;
-        while got < head.len() {
-            let n = s.read(&mut head[got..])?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        Ok(head[..got].starts_with(b"HTTP/1.1 200") || head[..got].starts_with(b"HTTP/1.0 200"))
-    };
-    probe().unwrap_or(false)
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::config::UpdateConfig;
 use super::error::UpdateError;
-use super::fetch::ready;
 use super::manifest::Release;
-use super::restart::{self, DaemonRecord};
+use super::probe::Probe;
+use super::restart::{self, DaemonRecord, Supervisor};
 use super::state::UpdateState;
 
 /// Consecutive failed `/readyz` answers that end the watch.
@@ -20,12 +20,13 @@ pub fn restart_and_watch(
     data_dir: &Path,
     upd: &UpdateConfig,
     old: &DaemonRecord,
+    probe: &Probe,
 ) -> Result<(), String> {
     restart::request_restart(data_dir).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(upd.ready_timeout_secs);
     let new = wait_new_record(data_dir, old, deadline)?;
     let url = new.ops_url.clone().unwrap_or_default();
-    while !ready(&url) {
+    while !probe.ready(&url) {
         if Instant::now() >= deadline {
             return Err(format!(
                 "no /readyz within {} s / {} 秒以内に /readyz が応答しませんでした",
@@ -34,7 +35,7 @@ pub fn restart_and_watch(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    watch(&new, &url, Duration::from_secs(upd.watch_secs))
+    watch(&new, &url, Duration::from_secs(upd.watch_secs), probe)
 }
 
 /// Waits for the record of a process started after `old`.
@@ -61,14 +62,14 @@ fn wait_new_record(
     }
 }
 
-fn watch(new: &DaemonRecord, url: &str, window: Duration) -> Result<(), String> {
+fn watch(new: &DaemonRecord, url: &str, window: Duration, probe: &Probe) -> Result<(), String> {
     let end = Instant::now() + window;
     let mut streak = 0;
     while Instant::now() < end {
         if !restart::alive(new.pid) {
             return Err("the new process exited in the watch window / 監視期間中に新しいプロセスが終了しました".into());
         }
-        streak = if ready(url) { 0 } else { streak + 1 };
+        streak = if probe.ready(url) { 0 } else { streak + 1 };
         if streak >= NOT_READY_STREAK {
             return Err("the new process stopped answering /readyz / 新しいプロセスが /readyz に応答しなくなりました".into());
         }
@@ -94,9 +95,20 @@ pub fn roll_back(
     old: &DaemonRecord,
     installed: Installed<'_>,
     reason: &str,
+    probe: &Probe,
 ) -> UpdateError {
     let version = &installed.release.version;
     tracing::warn!(%version, reason, "update: rolling back / 更新を取り消します");
+    let supervised = old.supervisor != Supervisor::None;
+    // Under a supervisor the previous binary must be in place before the failed process ends,
+    // since the supervisor restarts whatever is at the path (Unix renames over a running binary;
+    // Windows cannot, and its recovery waits 10 s before the restart).
+    let restore_first = supervised && cfg!(unix);
+    if restore_first {
+        if let Err(e) = super::apply::restore(installed.prev, installed.exe) {
+            return e;
+        }
+    }
     for pid in [restart::daemon(data_dir).map(|r| r.pid), Some(old.pid)]
         .into_iter()
         .flatten()
@@ -105,13 +117,20 @@ pub fn roll_back(
             restart::stop(pid);
         }
     }
-    if let Err(e) = super::apply::restore(installed.prev, installed.exe) {
-        return e;
+    if !restore_first {
+        if let Err(e) = super::apply::restore(installed.prev, installed.exe) {
+            return e;
+        }
     }
     let mut st = UpdateState::read_or_default(data_dir).unwrap_or_default();
     st.record_failure(version, reason);
     st.installed = st.previous.take();
-    let restarted = restart::start_detached(data_dir, old).map(|_| wait_ready(data_dir, old, upd));
+    let restarted = if supervised {
+        // The kill is a failure to systemd (Restart=on-failure) and to the service's recovery.
+        Ok(wait_ready(data_dir, old, upd, probe))
+    } else {
+        restart::start_detached(data_dir, old).map(|_| wait_ready(data_dir, old, upd, probe))
+    };
     st.last_result = Some(match &restarted {
         Ok(true) => format!("{version} rolled back; the previous version runs again / 取り消し、以前のバージョンで稼働中"),
         Ok(false) => format!("{version} rolled back; the previous version did not answer /readyz yet / 取り消しましたが以前のバージョンの応答を確認できません"),
@@ -127,12 +146,12 @@ pub fn roll_back(
 }
 
 /// Whether the restarted previous version becomes ready in time.
-fn wait_ready(data_dir: &Path, old: &DaemonRecord, upd: &UpdateConfig) -> bool {
+fn wait_ready(data_dir: &Path, old: &DaemonRecord, upd: &UpdateConfig, probe: &Probe) -> bool {
     let deadline = Instant::now() + Duration::from_secs(upd.ready_timeout_secs);
     while Instant::now() < deadline {
         let fresh = restart::daemon(data_dir).filter(|r| r.started_ms != old.started_ms);
         if let Some(url) = fresh.and_then(|r| r.ops_url) {
-            if ready(&url) {
+            if probe.ready(&url) {
                 return true;
             }
         }

@@ -20,6 +20,7 @@ pub mod fetch;
 pub mod gate;
 pub mod manifest;
 pub mod mode;
+pub mod probe;
 pub mod restart;
 pub mod state;
 pub mod verify;

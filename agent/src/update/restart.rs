@@ -31,6 +31,40 @@ pub struct DaemonRecord {
     /// Start time, milliseconds since the epoch.
     pub started_ms: i64,
     pub version: String,
+    /// What restarts the daemon when it dies (none: a rollback starts it itself).
+    #[serde(default)]
+    pub supervisor: Supervisor,
+}
+
+/// What restarts the daemon when it fails. Under one, a rollback must not start a second copy
+/// beside the one the supervisor restarts: it puts the previous binary back, ends the failed
+/// process (a kill, which the supervisor counts as a failure) and waits for the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Supervisor {
+    /// Started by hand or by a tool that does not restart it.
+    #[default]
+    None,
+    /// A systemd service's main process (`SYSTEMD_EXEC_PID` is this process: a child of a
+    /// process systemd started, a test run under a CI service say, is not; the unit has
+    /// `Restart=on-failure`).
+    Systemd,
+    /// The Windows service (`tsunagi run --service`; its recovery actions restart it).
+    WindowsService,
+}
+
+impl Supervisor {
+    /// The supervisor of a process started by systemd directly (`systemd_main`) or not, with
+    /// these arguments.
+    pub fn detect(systemd_main: bool, args: &[String]) -> Self {
+        if args.iter().any(|a| a == "--service") {
+            Supervisor::WindowsService
+        } else if systemd_main {
+            Supervisor::Systemd
+        } else {
+            Supervisor::None
+        }
+    }
 }
 
 static STARTED: OnceLock<DaemonRecord> = OnceLock::new();
@@ -46,14 +80,19 @@ fn request_path(data_dir: &Path) -> PathBuf {
 /// Records the running daemon (called by `tsunagi run` once it is started).
 pub fn record_daemon(data_dir: &Path, ops_url: Option<&str>) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| UpdateError::io("finding the binary", e))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let systemd_main =
+        std::env::var("SYSTEMD_EXEC_PID").is_ok_and(|p| p == std::process::id().to_string());
+    let supervisor = Supervisor::detect(systemd_main, &args);
     let record = DaemonRecord {
         pid: std::process::id(),
         exe,
-        args: std::env::args().skip(1).collect(),
+        args,
         cwd: std::env::current_dir().ok(),
         ops_url: ops_url.map(str::to_string),
         started_ms: chrono::Utc::now().timestamp_millis(),
         version: super::manifest::running_version().into(),
+        supervisor,
     };
     let d = state::dir(data_dir);
     crate::owner_only::create_dir(&d)
@@ -181,4 +220,39 @@ pub fn start_detached(data_dir: &Path, record: &DaemonRecord) -> Result<u32> {
         .spawn()
         .map(|c| c.id())
         .map_err(|e| UpdateError::io(format!("starting {}", record.exe.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supervisor_is_told_by_the_service_flag_or_being_systemds_main_process() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Supervisor::detect(false, &args(&["run", "--service"])),
+            Supervisor::WindowsService
+        );
+        assert_eq!(
+            Supervisor::detect(
+                true,
+                &args(&["run", "--config", "/etc/tsunagi/tsunagi.toml"])
+            ),
+            Supervisor::Systemd
+        );
+        assert_eq!(Supervisor::detect(false, &args(&["run"])), Supervisor::None);
+    }
+
+    #[test]
+    fn a_record_written_before_the_supervisor_was_recorded_reads_as_unsupervised() {
+        let old = r#"{"pid":1,"exe":"/usr/bin/tsunagi","args":["run"],"ops_url":null,"started_ms":5,"version":"0.1.0"}"#;
+        let r: DaemonRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(r.supervisor, Supervisor::None);
+        let json = serde_json::to_value(DaemonRecord {
+            supervisor: Supervisor::Systemd,
+            ..r
+        })
+        .unwrap();
+        assert_eq!(json["supervisor"], "systemd");
+    }
 }
