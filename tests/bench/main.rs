@@ -143,8 +143,16 @@ client_key = "{key}"
         std::fs::rename(from, to)?;
     }
     let ahead = work.before.len();
+    let before_started = Instant::now();
     while count(&agent, &data, &["inputs_processed"]).unwrap_or(0) < ahead {
         std::thread::sleep(Duration::from_millis(50));
+    }
+    if ahead > 0 {
+        let secs = before_started.elapsed().as_secs_f64();
+        eprintln!(
+            "before the clock: the patient master processed in {secs:.2} s ({:.0} patients/s)",
+            n as f64 / secs
+        );
     }
 
     let t0 = if args.kind == Kind::Exec {

@@ -45,11 +45,10 @@ pub(super) fn apply(
                 if let Some(v) = &version {
                     v.apply(c, id)?;
                 }
-                for (reference, resource) in &patients {
-                    let text = resource.to_string();
-                    let r = crate::store::patients::remember(c, reference, &text, id)?;
-                    if r == Remembered::Changed && complete.contains(reference) {
-                        changed.push((reference.clone(), id));
+                for p in &patients {
+                    let r = crate::store::patients::remember(c, &p.reference, &p.text, id)?;
+                    if r == Remembered::Changed && complete.contains(&p.reference) {
+                        changed.push((p.reference.clone(), id));
                     }
                 }
                 for (b, verdict, facts) in &bundles {

@@ -66,10 +66,32 @@ enum Decision {
             crate::quality::BundleFacts,
         )>,
         held: Vec<crate::build::Held>,
-        patients: Vec<(String, serde_json::Value)>,
+        patients: Vec<FreshPatient>,
         /// Each coded item's mapping outcome.
         items: Vec<ItemOutcome>,
     },
+}
+
+/// A Patient an input brought, kept as its JSON text: a parsed value takes several times the
+/// memory, and a patient master export of many thousands of patients is one input.
+pub(crate) struct FreshPatient {
+    /// `Patient/ID`.
+    reference: String,
+    /// The resource as JSON.
+    text: Arc<str>,
+    /// Whether it can head a bundle (insurance id and the required elements), so it completes
+    /// the items waiting for it.
+    complete: bool,
+}
+
+impl FreshPatient {
+    fn of(reference: String, resource: serde_json::Value) -> Self {
+        FreshPatient {
+            complete: crate::build::canonical::sendable(&resource, "Patient").is_ok(),
+            text: Arc::from(resource.to_string()),
+            reference,
+        }
+    }
 }
 
 /// Owns the processing stage. See the module docs.
@@ -273,15 +295,21 @@ impl Processor {
                 }
             }
         }
-        let mut fresh: HashMap<String, serde_json::Value> = HashMap::new();
+        let mut fresh: HashMap<String, Arc<str>> = HashMap::new();
+        let mut complete: HashSet<String> = HashSet::new();
         let mut versions: BatchVersions = HashMap::new();
         let mut decisions = Vec::with_capacity(batch.len());
         for input in &batch {
             // A failed read fails the batch: nothing of it is applied, and it is read again.
             let d = self.decide(input, &fresh, &mut versions)?;
             if let Decision::Processed { patients, .. } = &d {
-                for (r, p) in patients {
-                    fresh.insert(r.clone(), p.clone());
+                for p in patients {
+                    fresh.insert(p.reference.clone(), Arc::clone(&p.text));
+                    if p.complete {
+                        complete.insert(p.reference.clone());
+                    } else {
+                        complete.remove(&p.reference);
+                    }
                 }
             }
             decisions.push((input.id, d));
@@ -290,11 +318,7 @@ impl Processor {
         // Only a Patient that can head a bundle (insurance id and the required elements) can
         // complete the items waiting for it; `apply` wakes them only if it really changed the
         // stored Patient, and never wakes an input of this batch (issue 9, F1).
-        let complete: HashSet<String> = fresh
-            .iter()
-            .filter(|(_, p)| crate::build::canonical::sendable(p, "Patient").is_ok())
-            .map(|(r, _)| r.clone())
-            .collect();
+        drop(fresh);
         let delivered_any = self.writer.call(move |c| apply(c, decisions, &complete))?;
         if delivered_any {
             self.wake_sender.notify_one();
@@ -305,7 +329,7 @@ impl Processor {
     fn decide(
         &self,
         input: &inbox::Pending,
-        fresh: &HashMap<String, serde_json::Value>,
+        fresh: &HashMap<String, Arc<str>>,
         versions: &mut BatchVersions,
     ) -> Result<Decision, StoreError> {
         let name = format!("{}:{}", input.source, input.origin);
@@ -431,6 +455,10 @@ impl Processor {
             })
             .collect();
         dir.into_result()?;
+        let patients = patients
+            .into_iter()
+            .map(|(r, p)| FreshPatient::of(r, p))
+            .collect();
         Ok(Decision::Processed {
             version,
             bundles,
@@ -510,7 +538,7 @@ fn garbled(
 /// input is marked processed on a guess.
 struct Directory<'a> {
     conn: &'a Connection,
-    fresh: &'a HashMap<String, serde_json::Value>,
+    fresh: &'a HashMap<String, Arc<str>>,
     /// Patients already read from the store for this input: each of its records asks for its
     /// patient, and reading and parsing the stored JSON once per record was most of the build
     /// stage's cost (issue 9, part 3).
@@ -519,7 +547,7 @@ struct Directory<'a> {
 }
 
 impl<'a> Directory<'a> {
-    fn new(conn: &'a Connection, fresh: &'a HashMap<String, serde_json::Value>) -> Self {
+    fn new(conn: &'a Connection, fresh: &'a HashMap<String, Arc<str>>) -> Self {
         Directory {
             conn,
             fresh,
@@ -535,13 +563,15 @@ impl<'a> Directory<'a> {
 
 impl PatientDirectory for Directory<'_> {
     fn patient(&self, reference: &str) -> Option<serde_json::Value> {
-        if let Some(p) = self.fresh.get(reference) {
-            return Some(p.clone());
-        }
         if let Some(p) = self.read.borrow().get(reference) {
             return p.clone();
         }
-        match crate::store::patients::find(self.conn, reference) {
+        // This batch's patients first (their text, parsed once per input), then the store's.
+        let text = match self.fresh.get(reference) {
+            Some(t) => Ok(Some(t.to_string())),
+            None => crate::store::patients::find(self.conn, reference),
+        };
+        match text {
             Ok(text) => {
                 let p: Option<serde_json::Value> = text.and_then(|t| serde_json::from_str(&t).ok());
                 self.read

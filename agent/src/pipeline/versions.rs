@@ -74,7 +74,7 @@ impl Processor {
     pub(super) fn withdraw(
         &self,
         input: &inbox::Pending,
-        fresh: &HashMap<String, serde_json::Value>,
+        fresh: &HashMap<String, std::sync::Arc<str>>,
         version: Ssmix2Version,
     ) -> Result<Decision, StoreError> {
         let mut sent: Vec<(String, String, String)> = Vec::new();

@@ -30,7 +30,7 @@ use serde_json::Value;
 use tsunagi_adapters::Record;
 
 use super::assemble::{assemble, jst_timestamp, Unit};
-use super::fhir_input::{remember_patient, type_held};
+use super::fhir_input::type_held;
 use super::patients::ResolvedPatient;
 use super::terminology::{SourceRef, Terminology};
 use super::{BuildContext, BuildResult, BuildSettings, Held, PatientDirectory};
@@ -157,7 +157,6 @@ pub(super) fn build(
                     }
                 }
             }
-            remember_patient(&mut result.patients, &json);
             local.insert(key, json);
         }
     }
@@ -273,6 +272,10 @@ pub(super) fn build(
         };
         result.bundles.push(assemble(settings, ctx, dir, &unit));
     }
+    // The input's patients, each once (the last of an id wins), moved rather than copied: a
+    // patient master export of many thousands of patients is one input.
+    result.patients.retain(|(r, _)| !local.contains_key(r));
+    result.patients.extend(local);
 }
 
 /// The code system name a Condition's code came in: its local code's, else `MDCDX2`.
