@@ -62,6 +62,9 @@ pub struct Config {
     /// `[fleet]`: report the agent's state to an OpAMP server (`crate::fleet`).
     #[serde(default)]
     pub fleet: Option<crate::fleet::FleetConfig>,
+    /// `[telemetry]`: push the metrics to an OpenTelemetry Collector over OTLP/HTTP.
+    #[serde(default)]
+    pub telemetry: Option<crate::telemetry::TelemetryConfig>,
     /// `[[format]]`: declarative table adapters (CSV, TSV, fixed width) by name.
     #[serde(default)]
     pub format: Vec<FormatConfig>,
@@ -519,6 +522,21 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             ja: e.ja(),
         });
     }
+    let reporting = [
+        cfg.fleet
+            .as_ref()
+            .and_then(|f| f.url().err().map(|e| (e, "[fleet]"))),
+        cfg.telemetry
+            .as_ref()
+            .and_then(|t| t.problems().map(|e| (e, "[telemetry]"))),
+    ];
+    for (e, table) in reporting.into_iter().flatten() {
+        p.push(Problem {
+            line: line_of_table(text, table, 0),
+            en: e.to_string(),
+            ja: e.ja(),
+        });
+    }
     for e in cfg.update.problems() {
         let (en, ja) = e.en_ja();
         p.push(Problem {
@@ -632,6 +650,9 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
             *p = base.join(&*p);
         }
     };
+    if let Some(t) = &mut cfg.telemetry {
+        t.resolve_paths(base);
+    }
     for f in &mut cfg.format {
         if let Some(t) = &mut f.table {
             abs(t);

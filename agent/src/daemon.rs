@@ -204,6 +204,17 @@ pub async fn start(
         )
         .map_err(|e| DaemonError::Settings(e.to_string()))?,
     );
+    listeners.extend(start_telemetry(
+        cfg,
+        base_dir,
+        route,
+        OpsState {
+            data_dir: data_dir.clone(),
+            readiness: readiness.clone(),
+            counters: counters.clone(),
+        },
+        &shutdown,
+    )?);
     let housekeeping = tokio::spawn(housekeeping(
         writer,
         reserve,
@@ -227,6 +238,26 @@ pub async fn start(
         fhir_urls,
         writer_thread,
     })
+}
+
+/// Starts the OTLP metrics push (`[telemetry]`), when configured.
+fn start_telemetry(
+    cfg: &Config,
+    base_dir: &Path,
+    route: &'static str,
+    ops: OpsState,
+    shutdown: &Shutdown,
+) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+    if cfg.telemetry.is_none() {
+        return Ok(None);
+    }
+    let resource = crate::fleet::resource_attributes(cfg, route).map_err(|e| {
+        DaemonError::Settings(format!(
+            "[telemetry]: cannot keep the instance uid in the data dir: {e}"
+        ))
+    })?;
+    crate::telemetry::spawn(cfg, base_dir, ops, resource, shutdown.clone())
+        .map_err(|e| DaemonError::Settings(e.to_string()))
 }
 
 /// Binds and spawns the operations surface. An address already in use is logged and the agent

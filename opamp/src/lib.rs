@@ -1,10 +1,13 @@
 //! OpAMP (Open Agent Management Protocol, <https://opentelemetry.io/docs/specs/opamp/>) for
 //! tsunagi: the protobuf messages ([`proto`]) and the constants and attribute helpers both ends
-//! use — the agent's reporting client (`agent/src/fleet/`) and the fleet server (`fleet/`).
+//! use — the agent's reporting client (`agent/src/fleet/`) and the fleet server (`fleet/`). Also
+//! the OTLP metrics messages ([`otlp`]) the agent pushes to an OpenTelemetry Collector: the two
+//! OpenTelemetry protocols share their attribute types.
 //!
 //! HTTP transport only: the agent `POST`s an [`proto::AgentToServer`] to `/v1/opamp` with
 //! `Content-Type: application/x-protobuf` and reads a [`proto::ServerToAgent`] from the answer.
 
+pub mod otlp;
 pub mod proto;
 
 pub use prost::Message;

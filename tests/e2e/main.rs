@@ -66,6 +66,8 @@ mod exec_plugins;
 mod fhir_package;
 /// Declarative table adapters: CSV and fixed-width exports by TOML spec (issue 14, part 2).
 mod tables;
+/// OTLP metrics push decoded by the official opentelemetry-proto protobufs (issue 13, part 2).
+mod telemetry;
 
 /// `tsunagi doctor` on the demo sandbox's config (issue 15, part 6).
 #[cfg(unix)] // the sandbox is stopped with SIGTERM

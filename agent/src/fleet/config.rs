@@ -10,7 +10,6 @@
 //!
 //! Plain `http://` only to a loopback address.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -45,72 +44,39 @@ fn default_interval() -> u64 {
     30
 }
 
-/// Why `[fleet]` is refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FleetConfigError {
-    /// Not a URL.
-    #[error("[fleet] opamp_url is not a URL ({0}) / opamp_url が URL ではありません")]
-    Url(String),
-    /// `http://` to a non-loopback host.
-    #[error("[fleet] opamp_url: plain http is allowed only to loopback (127.0.0.1, ::1, localhost); use https / 平文の http は loopback のみ許可されます。https を使ってください")]
-    PlainHttp,
-    /// Neither http nor https.
-    #[error("[fleet] opamp_url must start with https:// (or http:// on loopback) / opamp_url は https:// で始めてください")]
-    Scheme,
-    /// https without `ca_cert`.
-    #[error("[fleet] https needs ca_cert (the CA the fleet server's certificate chains to) / https には ca_cert が必要です")]
-    NoCa,
-    /// Zero interval.
-    #[error("[fleet] interval_secs must be at least 1 / interval_secs は 1 以上にしてください")]
-    Interval,
-    /// Only one of the client certificate and key.
-    #[error("[fleet] client_cert and client_key go together / client_cert と client_key は両方指定してください")]
-    ClientPair,
-    /// TLS files unusable.
-    #[error("[fleet] TLS: {0} / TLS の設定を読めません")]
-    Tls(String),
-}
+/// Why `[fleet]` is refused (the shared outbound endpoint rules).
+pub type FleetConfigError = crate::outbound::EndpointError;
 
 impl FleetConfig {
+    /// The endpoint these settings describe.
+    pub fn endpoint(&self) -> crate::outbound::Endpoint<'_> {
+        crate::outbound::Endpoint {
+            section: "[fleet]",
+            key: "opamp_url",
+            url: &self.opamp_url,
+            ca_cert: self.ca_cert.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+            interval_secs: self.interval_secs,
+        }
+    }
+
     /// The URL, checked: https anywhere, http only to loopback.
     pub fn url(&self) -> Result<reqwest::Url, FleetConfigError> {
-        let url = reqwest::Url::parse(&self.opamp_url)
-            .map_err(|e| FleetConfigError::Url(e.to_string()))?;
-        match url.scheme() {
-            "https" if self.ca_cert.is_none() => return Err(FleetConfigError::NoCa),
-            "https" => {}
-            "http" if loopback(&url) => {}
-            "http" => return Err(FleetConfigError::PlainHttp),
-            _ => return Err(FleetConfigError::Scheme),
-        }
-        if self.interval_secs == 0 {
-            return Err(FleetConfigError::Interval);
-        }
-        if self.client_cert.is_some() != self.client_key.is_some() {
-            return Err(FleetConfigError::ClientPair);
-        }
-        Ok(url)
+        self.endpoint().url()
     }
 
     /// The TLS files resolved against the config file's directory.
     pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [
-            &mut self.ca_cert,
-            &mut self.client_cert,
-            &mut self.client_key,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            *p = crate::uplink::resolve(base, p);
-        }
+        crate::outbound::resolve_paths(
+            base,
+            [
+                &mut self.ca_cert,
+                &mut self.client_cert,
+                &mut self.client_key,
+            ],
+        );
     }
-}
-
-fn loopback(url: &reqwest::Url) -> bool {
-    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -126,15 +92,11 @@ mod tests {
         assert!(cfg("http://127.0.0.1:4320/v1/opamp").url().is_ok());
         assert!(cfg("http://[::1]:4320/v1/opamp").url().is_ok());
         assert!(cfg("http://localhost/v1/opamp").url().is_ok());
-        assert_eq!(
-            cfg("http://fleet.example.jp/v1/opamp").url(),
-            Err(FleetConfigError::PlainHttp)
-        );
-        assert_eq!(
-            cfg("https://fleet.example.jp/v1/opamp").url(),
-            Err(FleetConfigError::NoCa)
-        );
-        assert_eq!(cfg("ftp://x/").url(), Err(FleetConfigError::Scheme));
+        use crate::outbound::Fault;
+        let fault = |u: &str| cfg(u).url().unwrap_err().fault;
+        assert_eq!(fault("http://fleet.example.jp/v1/opamp"), Fault::PlainHttp);
+        assert_eq!(fault("https://fleet.example.jp/v1/opamp"), Fault::NoCa);
+        assert_eq!(fault("ftp://x/"), Fault::Scheme);
         assert_eq!(cfg("https://x/").interval_secs, 30);
     }
 }

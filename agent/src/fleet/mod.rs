@@ -48,10 +48,12 @@ pub fn spawn(
     let mut fleet = fleet.clone();
     fleet.resolve_paths(base_dir);
     let url = fleet.url()?;
-    let client = http_client(&fleet)?;
+    let client = fleet.endpoint().client()?;
     let data_dir = cfg.agent.data_dir.clone();
     let uid = identity::instance_uid(&data_dir).map_err(|e| {
-        FleetConfigError::Tls(format!("cannot keep the instance uid in the data dir: {e}"))
+        fleet.endpoint().fault(crate::outbound::Fault::Tls(format!(
+            "cannot keep the instance uid in the data dir: {e}"
+        )))
     })?;
     let id = report::Identity {
         uid: uid.to_string(),
@@ -73,19 +75,23 @@ pub fn spawn(
     Ok(Some(tokio::spawn(run(exchange, round, interval, shutdown))))
 }
 
-fn http_client(f: &FleetConfig) -> Result<reqwest::Client, FleetConfigError> {
-    let pair = f.client_cert.as_deref().zip(f.client_key.as_deref());
-    let tls = crate::uplink::tls_client_config(f.ca_cert.as_deref(), pair)
-        .map_err(|e| FleetConfigError::Tls(e.to_string()))?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(20))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent(concat!("tsunagi/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| FleetConfigError::Tls(e.to_string()))
+/// The attributes that describe this agent to an OpenTelemetry backend: its OpAMP description's
+/// identifying and non-identifying attributes (`[telemetry]` puts them on the OTLP resource, so
+/// metrics and fleet status name the same instance).
+pub fn resource_attributes(
+    cfg: &crate::config::Config,
+    route: &'static str,
+) -> std::io::Result<Vec<tsunagi_opamp::proto::KeyValue>> {
+    let uid = identity::instance_uid(&cfg.agent.data_dir)?;
+    let d = report::description(&report::Identity {
+        uid: uid.to_string(),
+        institution: cfg.agent.institution_number.clone(),
+        route,
+        sources: Vec::new(),
+    });
+    let mut attrs = d.identifying_attributes;
+    attrs.extend(d.non_identifying_attributes);
+    Ok(attrs)
 }
 
 fn source_names(cfg: &crate::config::Config) -> Vec<String> {

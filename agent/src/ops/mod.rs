@@ -33,7 +33,7 @@ pub use config::OpsConfig;
 pub use readiness::{Counters, Readiness};
 /// Constant-time token comparison (shared with the FHIR endpoint).
 pub(crate) use server::same as tokens_match;
-pub use server::{OpsError, OpsListener, OpsState};
+pub use server::{exposition, OpsError, OpsListener, OpsState};
 pub(crate) use snapshot::jst_day_start;
 
 #[cfg(test)]

@@ -65,6 +65,24 @@ pub struct OpsState {
     pub counters: Arc<Counters>,
 }
 
+/// Every series of `/metrics` as Prometheus text (blocking: reads the store). The OTLP push
+/// (`crate::telemetry`) sends the same text's series.
+pub fn exposition(ops: &OpsState) -> String {
+    let snap = snapshot::connect(&ops.data_dir)
+        .and_then(|c| snapshot::read(&c))
+        .map_err(|e| tracing::warn!(error = %e, "ops: metrics could not read the store"))
+        .ok();
+    let uplink = checks::effective_uplink(
+        &ops.readiness,
+        snap.as_ref().map(|s| s.uplink).unwrap_or_default(),
+    );
+    let process = metrics::ProcessFigures::read(&ops.data_dir);
+    let mut text = metrics::render(snap.as_ref(), uplink, &ops.counters, process);
+    text.push_str(&metrics::validation_rules(&ops.readiness.validation()));
+    text.push_str(&crate::update::metrics(&ops.data_dir));
+    text
+}
+
 #[derive(Clone)]
 struct AppState {
     ops: OpsState,
@@ -261,23 +279,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
 
 async fn metrics_text(State(s): State<AppState>) -> Response {
     let ops = s.ops.clone();
-    let body = blocking(move || {
-        let snap = snapshot::connect(&ops.data_dir)
-            .and_then(|c| snapshot::read(&c))
-            .map_err(|e| tracing::warn!(error = %e, "ops: metrics could not read the store"))
-            .ok();
-        let uplink = checks::effective_uplink(
-            &ops.readiness,
-            snap.as_ref().map(|s| s.uplink).unwrap_or_default(),
-        );
-        let process = metrics::ProcessFigures::read(&ops.data_dir);
-        let mut text = metrics::render(snap.as_ref(), uplink, &ops.counters, process);
-        text.push_str(&metrics::validation_rules(&ops.readiness.validation()));
-        text.push_str(&crate::update::metrics(&ops.data_dir));
-        text
-    })
-    .await
-    .unwrap_or_default();
+    let body = blocking(move || exposition(&ops)).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
