@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,7 +44,8 @@ pub fn router(app: App) -> Router {
         .route("/agent/{uid}", get(detail))
         .route("/agents.json", get(agents_json))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(app.clone(), page_auth));
+        .layer(middleware::from_fn_with_state(app.clone(), page_auth))
+        .layer(middleware::from_fn(tsunagi_web::security_headers));
     Router::new()
         .merge(agents)
         .merge(pages)
@@ -57,21 +58,6 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Constant-time comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn bearer_ok(headers: &HeaderMap, token: &Option<String>) -> bool {
-    let Some(token) = token else { return true };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    same(given.trim().as_bytes(), token.as_bytes())
-}
-
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -82,7 +68,7 @@ fn unauthorized() -> Response {
 }
 
 async fn agent_auth(State(app): State<App>, req: Request, next: Next) -> Response {
-    if bearer_ok(req.headers(), &app.agent_token) {
+    if tsunagi_web::bearer_ok(req.headers(), app.agent_token.as_deref()) {
         next.run(req).await
     } else {
         unauthorized()
@@ -90,21 +76,10 @@ async fn agent_auth(State(app): State<App>, req: Request, next: Next) -> Respons
 }
 
 async fn page_auth(State(app): State<App>, req: Request, next: Next) -> Response {
-    if !bearer_ok(req.headers(), &app.page_token) {
+    if !tsunagi_web::bearer_ok(req.headers(), app.page_token.as_deref()) {
         return unauthorized();
     }
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    next.run(req).await
 }
 
 async fn opamp(State(app): State<App>, body: Bytes) -> Response {

@@ -7,8 +7,8 @@
 //! agents ──POST /v1/opamp──▶ http ──▶ fleet (memory + store: SQLite) ──▶ page, metrics, agents.json
 //! ```
 //!
-//! Plain HTTP on loopback only: this version has no TLS, so it refuses any other address (put it
-//! behind a TLS-terminating reverse proxy on the same host to reach it from outside).
+//! HTTPS with `--tls-cert`/`--tls-key` (`tsunagi_web`, the agent's operations surface's TLS);
+//! plain HTTP only on loopback. Any other address needs TLS and both tokens (agents', page's).
 
 mod agent;
 mod fleet;
@@ -28,9 +28,16 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "tsunagi-fleet", version)]
 struct Args {
-    /// Address to listen on (loopback only; port 0 picks a free one, printed at start).
+    /// Address to listen on (port 0 picks a free one, printed at start). Off loopback it needs
+    /// `--tls-cert`, `--tls-key` and both token files.
     #[arg(long, default_value = "127.0.0.1:4320")]
     listen: SocketAddr,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The SQLite database of agents' latest states.
     #[arg(long, default_value = "fleet.db")]
     db: PathBuf,
@@ -73,33 +80,54 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    if !args.listen.ip().is_loopback() {
-        bail!(
-            "{} は loopback ではありません。TLS 未対応のため loopback のみで待ち受けます / \
-             {} is not a loopback address: without TLS, tsunagi-fleet listens on loopback only \
-             (put a TLS reverse proxy in front)",
-            args.listen,
-            args.listen
-        );
-    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            tsunagi_web::tls_acceptor(cert, key)
+                .map_err(|e| anyhow::anyhow!("TLS の設定を読めません / TLS {e}"))?,
+        ),
+        _ => None,
+    };
+    let (agent_token, page_token) = (
+        token(&args.agent_token_file)?,
+        token(&args.page_token_file)?,
+    );
+    exposure(
+        &args,
+        tls.is_some(),
+        agent_token.is_some() && page_token.is_some(),
+    )?;
     let fleet = fleet::Fleet::open(&args.db)
         .with_context(|| format!("cannot open {}", args.db.display()))?;
     let app = http::App {
         fleet: Arc::new(fleet),
-        agent_token: token(&args.agent_token_file)?,
-        page_token: token(&args.page_token_file)?,
+        agent_token,
+        page_token,
         stale_after_ms: (args.interval_secs.max(1) * 3 * 1000) as i64,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("tsunagi-fleet listening on http://{addr}");
-    tracing::info!(%addr, "tsunagi-fleet listening");
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("tsunagi-fleet listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, "tsunagi-fleet listening");
+    tsunagi_web::serve("fleet", listener, tls, http::router(app), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
+}
+
+/// Off loopback, the fleet view holds every hospital's state: it must speak TLS and ask both
+/// tokens.
+fn exposure(args: &Args, tls: bool, both_tokens: bool) -> anyhow::Result<()> {
+    if args.listen.ip().is_loopback() || (tls && both_tokens) {
+        return Ok(());
+    }
+    bail!(
+        "{} は loopback ではありません。--tls-cert/--tls-key と --agent-token-file/--page-token-file が必要です / \
+         {} is not a loopback address: it needs --tls-cert/--tls-key and both --agent-token-file and --page-token-file",
+        args.listen,
+        args.listen
+    )
 }

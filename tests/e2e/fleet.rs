@@ -44,6 +44,10 @@ impl Drop for FleetServer {
 }
 
 fn start_fleet(dir: &Path, db: &str, listen: &str) -> FleetServer {
+    start_fleet_with(dir, db, listen, &[])
+}
+
+fn start_fleet_with(dir: &Path, db: &str, listen: &str, extra: &[&Path]) -> FleetServer {
     std::fs::write(dir.join("agent.token"), AGENT_TOKEN).expect("token");
     std::fs::write(dir.join("page.token"), PAGE_TOKEN).expect("token");
     let mut child = Command::new(fleet_bin())
@@ -56,6 +60,7 @@ fn start_fleet(dir: &Path, db: &str, listen: &str) -> FleetServer {
         .arg("--page-token-file")
         .arg(dir.join("page.token"))
         .args(["--interval-secs", "1"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -199,6 +204,79 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
             "patient data {secret:?} reached the fleet"
         );
     }
+}
+
+/// tsunagi-fleet over HTTPS (its own TLS, `tsunagi-web`): the agent reports with the CA in
+/// `[fleet] ca_cert`, the page answers over HTTPS only; off loopback, plain HTTP is refused.
+#[test]
+fn tsunagi_fleet_serves_https_and_refuses_plain_http_off_loopback() {
+    let mut w = World::new();
+    let (cert, key) = (w.pki.server_cert.clone(), w.pki.server_key.clone());
+    let flag = |f: &str| PathBuf::from(f);
+    let (tc, tk) = (flag("--tls-cert"), flag("--tls-key"));
+    let fleet = start_fleet_with(
+        w.dir.path(),
+        "fleet.db",
+        "127.0.0.1:0",
+        &[&tc, &cert, &tk, &key],
+    );
+    assert!(fleet.url.starts_with("https://"), "{}", fleet.url);
+    let url = fleet.url.replace("127.0.0.1", "localhost");
+    w.extra_config = format!(
+        "{}ca_cert = \"{}\"\n",
+        fleet_config(&url),
+        w.pki.ca_cert.display()
+    );
+    w.start_sim("", false);
+    w.start_agent();
+    let ca = std::fs::read(&w.pki.ca_cert).expect("ca");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("pem")])
+        .build()
+        .expect("client");
+    let listed = |w: &World| {
+        w.rt.block_on(async {
+            let r = client
+                .get(format!("{url}/agents.json"))
+                .bearer_auth(PAGE_TOKEN)
+                .send()
+                .await
+                .expect("GET over https");
+            assert!(r.headers().contains_key("content-security-policy"));
+            r.text().await.expect("body")
+        })
+        .contains(INSTITUTION)
+    };
+    wait_until(60, "the agent listed over https", || listed(&w));
+    w.stop_agent();
+    let plain = get_status(&w, &url.replace("https://", "http://"));
+    assert_ne!(
+        plain,
+        Some(200),
+        "plain http to the https port gets nothing"
+    );
+    let out = Command::new(fleet_bin())
+        .args(["--listen", "0.0.0.0:0", "--db"])
+        .arg(w.path("other.db"))
+        .output()
+        .expect("run tsunagi-fleet");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--tls-cert") && err.contains("loopback"),
+        "{err}"
+    );
+}
+
+fn get_status(w: &World, url: &str) -> Option<u16> {
+    w.rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    })
 }
 
 #[test]

@@ -31,10 +31,10 @@ mod snapshot;
 pub(crate) use checks::{run as run_checks, Checks};
 pub use config::OpsConfig;
 pub use readiness::{Counters, Readiness};
-/// Constant-time token comparison (shared with the FHIR endpoint).
-pub(crate) use server::same as tokens_match;
 pub use server::{exposition, OpsError, OpsListener, OpsState};
 pub(crate) use snapshot::jst_day_start;
+/// Constant-time token comparison (shared with the FHIR endpoint).
+pub(crate) use tsunagi_web::same as tokens_match;
 
 #[cfg(test)]
 mod server_tests;

@@ -6,9 +6,8 @@
 //! on a fresh connection in a blocking task, never through the daemon's writer.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,13 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
-use tower::ServiceExt;
+use tokio::net::TcpListener;
 
 use super::config::{OpsConfig, OpsConfigError};
 use super::page::{self, Lang, PageData};
@@ -106,7 +99,14 @@ impl OpsListener {
             return Ok(None);
         };
         let tls = match cfg.tls() {
-            Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+            Some((cert, key)) => {
+                Some(
+                    tsunagi_web::tls_acceptor(cert, key).map_err(|e| OpsError::Tls {
+                        path: e.path,
+                        reason: e.reason,
+                    })?,
+                )
+            }
             None => None,
         };
         let listener = TcpListener::bind(addr)
@@ -131,76 +131,10 @@ impl OpsListener {
 
     /// Serves until `shutdown`; open connections are dropped then.
     pub async fn run(self, shutdown: Shutdown) {
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = shutdown.triggered() => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok((tcp, _)) => {
-                        conns.spawn(connection(tcp, self.tls.clone(), self.app.clone()));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "ops: accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-        conns.shutdown().await;
-    }
-}
-
-fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, OpsError> {
-    let err = |path: &Path, reason: String| OpsError::Tls {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| err(cert, e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(err(cert, "no CERTIFICATE section found".into()));
-    }
-    let key_der = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| err(key, format!("no usable private key: {e}")))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(cert, e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key_der)
-        .map_err(|e| {
-            err(
-                key,
-                format!("certificate and key do not work together: {e}"),
-            )
-        })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
-}
-
-async fn connection(tcp: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>, app: Router) {
-    let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-        app.clone().oneshot(req)
-    });
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let result = match tls {
-        Some(acceptor) => {
-            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => builder.serve_connection(TokioIo::new(stream), svc).await,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "ops: TLS handshake refused");
-                    return;
-                }
-                Err(_) => return,
-            }
-        }
-        None => builder.serve_connection(TokioIo::new(tcp), svc).await,
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "ops: connection ended with an error");
+        tsunagi_web::serve("ops", self.listener, self.tls, self.app, async move {
+            shutdown.triggered().await
+        })
+        .await;
     }
 }
 
@@ -214,50 +148,22 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(gated)
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(tsunagi_web::security_headers))
         .with_state(state)
 }
 
-/// Constant-time comparison (the token must not leak through timing).
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &s.token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !same(given.trim().as_bytes(), token.as_bytes()) {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                "token required / トークンが必要です\n",
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return r;
-        }
+    if !tsunagi_web::bearer_ok(req.headers(), s.token.as_deref()) {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            "token required / トークンが必要です\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
     }
     next.run(req).await
-}
-
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
@@ -373,11 +279,5 @@ mod tests {
     fn months_are_checked() {
         assert!(valid_month("2025-01") && valid_month("2025-12"));
         assert!(!valid_month("2025-13") && !valid_month("2025-1") && !valid_month("<script>"));
-    }
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(same(b"abcdef", b"abcdef"));
-        assert!(!same(b"abcdef", b"abcdeg") && !same(b"abc", b"abcdef"));
     }
 }
