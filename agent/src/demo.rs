@@ -192,6 +192,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             use std::io::Write;
             std::fs::OpenOptions::new().append(true).open(&config_path)?.write_all(u.config_toml().as_bytes())?;
         }
+        let fleet = if serve { sandbox_fleet(&dir, &config_path) } else { None };
         let (cfg, _) = crate::config::load(&config_path).map_err(|p| {
             anyhow::anyhow!("demo config: {}", p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
         })?;
@@ -223,6 +224,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
             if let Some(u) = &updates {
                 print_update(u, &config_path);
             }
+            print_fleet(fleet.as_ref());
             println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
             signals.recv().await;
             true
@@ -239,6 +241,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         };
         shutdown.trigger();
         running.wait().await;
+        drop(fleet);
         let stats = sim.stats();
         sim.shutdown().await;
         let verdict = report(&cfg.agent.data_dir, &expected, started.elapsed())?;
@@ -264,6 +267,38 @@ fn print_ops(url: Option<&str>) {
     println!("  status page      {url}/  (English: {url}/?lang=en) / 稼働状況");
     println!("  metrics          {url}/metrics  (Prometheus)");
     println!("  monthly report   {url}/report?month={month} / 月次品質レポート");
+}
+
+/// Starts the sandbox's fleet view and points the agent at it; `None` (said in the banner) when
+/// `tsunagi-fleet` was not built or did not start.
+fn sandbox_fleet(dir: &Path, config: &Path) -> Option<crate::demo_fleet::SandboxFleet> {
+    let bin = crate::demo_fleet::binary()?;
+    let fleet = crate::demo_fleet::start(dir, &bin)
+        .map_err(|e| tracing::warn!(error = %e, "demo: fleet view not started"))
+        .ok()?;
+    use std::io::Write;
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open(config)
+        .and_then(|mut f| f.write_all(fleet.config_toml().as_bytes()));
+    appended
+        .map_err(|e| tracing::warn!(error = %e, "demo: cannot point the agent at the fleet view"))
+        .ok()?;
+    Some(fleet)
+}
+
+/// The banner's line for the fleet view.
+fn print_fleet(fleet: Option<&crate::demo_fleet::SandboxFleet>) {
+    match fleet {
+        Some(f) => println!(
+            "  fleet view       {}/  (page token in {}; the agent reports every 5 s / フリート画面)",
+            f.url,
+            f.page_token_file.display()
+        ),
+        None => println!(
+            "  fleet view       not started: build it with `cargo build -p tsunagi-fleet` / フリート画面は未ビルドです"
+        ),
+    }
 }
 
 /// The banner's lines for the sandbox's signed update.

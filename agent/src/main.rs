@@ -15,6 +15,8 @@ mod config;
 mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_fleet;
 mod excel_csv;
 mod fleet;
 mod intake;

@@ -85,6 +85,8 @@ fn line_of<'t>(text: &'t str, start: &str) -> &'t str {
 #[test]
 fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platform() {
     let dir = tempfile::tempdir().expect("tmp");
+    // `demo --serve` starts the fleet view from beside the agent's binary.
+    fleet_bin();
     let demo = serve(dir.path());
     let config: PathBuf = dir.path().join("sandbox/tsunagi.toml");
 
@@ -116,6 +118,36 @@ fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platfor
             "{name}:\n{text}"
         );
     }
+
+    // The sandbox's fleet view runs, and the sandbox agent reports to it (issue 13).
+    let banner = std::fs::read_to_string(dir.path().join("banner.txt")).expect("banner");
+    let fleet_line = line_of(&banner, "  fleet view");
+    let url = fleet_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no fleet view address:\n{banner}"))
+        .trim_end_matches('/')
+        .to_string();
+    let token =
+        std::fs::read_to_string(dir.path().join("sandbox/fleet/page.token")).expect("token");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    wait_until(60, "the sandbox agent on its fleet view", || {
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .get(format!("{url}/agents.json"))
+                .bearer_auth(token.trim())
+                .send()
+                .await;
+            match r {
+                Ok(r) => r
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("\"service.name\":\"tsunagi\""),
+                Err(_) => false,
+            }
+        })
+    });
 
     // JSON parses and says the same.
     let (out, json) = doctor(&config, true);

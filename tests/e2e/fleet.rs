@@ -17,19 +17,6 @@ use crate::util::*;
 const AGENT_TOKEN: &str = "agent-token-0123456789abcdef";
 const PAGE_TOKEN: &str = "page-token-0123456789abcdef";
 
-/// The `tsunagi-fleet` binary (built on demand, like the agent).
-fn fleet_bin() -> PathBuf {
-    let bin = agent_bin().with_file_name(format!("tsunagi-fleet{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "tsunagi-fleet"])
-            .status()
-            .expect("cargo build -p tsunagi-fleet");
-        assert!(status.success(), "building tsunagi-fleet failed");
-    }
-    bin
-}
-
 /// A running `tsunagi-fleet`; killed on drop.
 struct FleetServer {
     child: Child,

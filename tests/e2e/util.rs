@@ -15,6 +15,20 @@ use tsunagi_sim::{FaultSpec, RunningSim, ServerTls, SimConfig, TestPki};
 /// Institution number used by every test (the IG's example number).
 pub const INSTITUTION: &str = "1318814790";
 
+/// The `tsunagi-fleet` binary beside the agent's (built on demand, like the agent; `tsunagi demo
+/// --serve` starts it from there).
+pub fn fleet_bin() -> PathBuf {
+    let bin = agent_bin().with_file_name(format!("tsunagi-fleet{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "tsunagi-fleet"])
+            .status()
+            .expect("cargo build -p tsunagi-fleet");
+        assert!(status.success(), "building tsunagi-fleet failed");
+    }
+    bin
+}
+
 /// The `tsunagi` binary built for this test run.
 pub fn agent_bin() -> PathBuf {
     if let Some(p) = option_env!("CARGO_BIN_EXE_tsunagi") {
