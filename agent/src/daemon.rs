@@ -124,6 +124,7 @@ pub async fn start(
     let counters = Counters::new();
     readiness.set_store_ok(true);
     readiness.watch_store(writer.lost());
+    readiness.set_certificates(crate::ops::certificates::files(cfg, base_dir));
     let reserve = DiskReserve::new(
         data_dir.clone(),
         cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),

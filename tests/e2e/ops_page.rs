@@ -489,3 +489,79 @@ fn no_patient_data_reaches_logs_metrics_the_status_page_or_stderr() {
         }
     }
 }
+
+/// The operators' kit (`packaging/operators/`, issue 13): every series its alert rules and
+/// dashboard name is one the real agent or the real `tsunagi-fleet` exports, so a renamed
+/// metric fails here rather than silencing an operator's alert. The agent's certificate expiry
+/// series is among them (the uplink's client certificate is configured).
+#[test]
+fn every_series_the_operators_kit_names_is_exported_by_the_agent_or_the_fleet() {
+    let mut w = World::new();
+    let base = with_ops(&mut w, "");
+    w.start_sim("", false);
+    w.start_agent();
+    let (code, agent) = get(&w, &format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    let mut fleet = std::process::Command::new(fleet_bin())
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(w.path("fleet.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tsunagi-fleet");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fleet.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("address line");
+    let url = line
+        .trim()
+        .trim_start_matches("tsunagi-fleet listening on ")
+        .to_string();
+    let (code, fleet_metrics) = get(&w, &format!("{url}/metrics"));
+    let _ = fleet.kill();
+    let _ = fleet.wait();
+    assert_eq!(code, 200, "{fleet_metrics}");
+    let exported: Vec<&str> = agent
+        .lines()
+        .chain(fleet_metrics.lines())
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        exported.contains(&"tsunagi_certificate_expiry_timestamp_seconds"),
+        "{agent}"
+    );
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/operators");
+    let text = ["prometheus-alerts.yml", "grafana-dashboard.json"]
+        .iter()
+        .map(|f| std::fs::read_to_string(kit.join(f)).expect("kit file"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // A label the Collector derives from the resource attribute, not a series.
+    const LABELS: [&str; 1] = ["tsunagi_institution_number"];
+    let mut named: Vec<String> = text
+        .match_indices("tsunagi_")
+        .map(|(i, _)| {
+            text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect::<String>()
+        })
+        // `tsunagi_*` in the comments is a prefix, not a name.
+        .filter(|n| !LABELS.contains(&n.as_str()) && !n.ends_with('_'))
+        .collect();
+    named.sort();
+    named.dedup();
+    assert!(named.len() >= 10, "{named:?}");
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|n| !exported.contains(&n.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the kit names series nothing exports: {missing:?}"
+    );
+    w.stop_agent();
+}

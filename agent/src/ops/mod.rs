@@ -18,6 +18,7 @@
 //! verdict), `snapshot` (store reads), `metrics` (exposition), `page` (status page), `redact`,
 //! `server` (routes, token, TLS).
 
+pub mod certificates;
 mod checks;
 pub mod config;
 mod metrics;

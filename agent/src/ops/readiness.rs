@@ -58,12 +58,28 @@ pub struct Readiness {
     /// Which profile rules validate (`jp-eCSCLINS.r4#1.10.0 (built-in)`); empty until the
     /// processor says.
     validation: Mutex<String>,
+    /// The certificate files the config names, by name (`uplink-client`, `ops`, …), for their
+    /// expiry metric.
+    certificates: Mutex<Vec<(String, std::path::PathBuf)>>,
 }
 
 impl Readiness {
     /// A shared, not-yet-ready value.
     pub fn new() -> Arc<Readiness> {
         Arc::new(Readiness::default())
+    }
+    /// The certificate files the config names (set once at start).
+    pub fn set_certificates(&self, certs: Vec<(String, std::path::PathBuf)>) {
+        if let Ok(mut m) = self.certificates.lock() {
+            *m = certs;
+        }
+    }
+    /// The certificate files whose expiry `/metrics` reports.
+    pub fn certificates(&self) -> Vec<(String, std::path::PathBuf)> {
+        self.certificates
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
     /// The store opened and its writer runs (set `false` when the writer fails).
     pub fn set_store_ok(&self, ok: bool) {

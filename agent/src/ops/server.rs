@@ -73,6 +73,7 @@ pub fn exposition(ops: &OpsState) -> String {
     let mut text = metrics::render(snap.as_ref(), uplink, &ops.counters, process);
     text.push_str(&metrics::validation_rules(&ops.readiness.validation()));
     text.push_str(&crate::update::metrics(&ops.data_dir));
+    text.push_str(&super::certificates::family(&ops.readiness.certificates()));
     text
 }
 
