@@ -55,6 +55,9 @@ pub struct Health {
     pub components: BTreeMap<String, Component>,
     /// Numeric attributes of the health (tsunagi's figures: `tsunagi.backlog`, ...).
     pub figures: BTreeMap<String, f64>,
+    /// Text attributes of the health (tsunagi's update state: `tsunagi.update.available`, ...).
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
 }
 
 /// Health of one component.
@@ -152,6 +155,11 @@ impl AgentState {
         self.health.as_ref()?.figures.get(key).copied()
     }
 
+    /// One of the reported text notes (the update state).
+    pub fn note(&self, key: &str) -> Option<&str> {
+        self.health.as_ref()?.notes.get(key).map(String::as_str)
+    }
+
     /// Healthy as reported (`None`: no health reported).
     pub fn healthy(&self) -> Option<bool> {
         self.health.as_ref().map(|h| h.healthy)
@@ -192,6 +200,7 @@ fn health(h: &ComponentHealth) -> Health {
             .iter()
             .filter_map(|kv| Some((kv.key.clone(), attr_number(&h.attributes, &kv.key)?)))
             .collect(),
+        notes: texts(&h.attributes),
     }
 }
 

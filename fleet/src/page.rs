@@ -239,7 +239,8 @@ pub fn list(v: ListView<'_>, l: Lang) -> String {
     }
     let _ = write!(
         o,
-        "<th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        l.t("更新", "Update"),
         l.t("名前", "Name"),
         l.t("ホスト", "Host")
     );
@@ -255,7 +256,7 @@ fn row(o: &mut String, a: &AgentState, v: &ListView<'_>, l: Lang) {
     let _ = write!(
         o,
         "<tr class=\"{}\" data-uid=\"{}\"><td><a href=\"/agent/{}?lang={}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
-         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+         <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         st.word(),
         esc(&a.uid),
         esc(&a.uid),
@@ -271,9 +272,30 @@ fn row(o: &mut String, a: &AgentState, v: &ListView<'_>, l: Lang) {
             .map(|r| format!("{r:.1}%"))
             .unwrap_or_else(|| "-".into()),
         number(a.figure(keys::REJECTED_TODAY)),
+        update(a, l),
         esc(a.name()),
         esc(a.non_identifying.get("host.name").map(String::as_str).unwrap_or("")),
     );
+}
+
+/// The agent's update state as it reported it: a version waiting, versions rolled back.
+fn update(a: &AgentState, l: Lang) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = a.note(keys::UPDATE_AVAILABLE) {
+        parts.push(format!("{} {}", l.t("更新あり", "available"), esc(v)));
+    }
+    if let Some(v) = a.note(keys::UPDATE_FAILED) {
+        parts.push(format!(
+            "<span class=\"unhealthy\">{} {}</span>",
+            l.t("取り消し", "rolled back"),
+            esc(v)
+        ));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" · ")
+    }
 }
 
 fn age(secs: Option<f64>, l: Lang) -> String {
@@ -407,6 +429,29 @@ mod tests {
         assert!(ja.contains("&lt;1318814790&gt;") && !ja.contains("<1318814790>"));
         let en = list(view(&mut agents), Lang::En);
         assert!(en.contains("stale") && !en.contains("<script"));
+    }
+
+    #[test]
+    fn the_update_state_an_agent_reports_is_shown_escaped() {
+        let mut a = agent("u", 1, 0.0);
+        if let Some(h) = a.health.as_mut() {
+            h.notes
+                .insert(keys::UPDATE_AVAILABLE.into(), "0.2.0".into());
+            h.notes.insert(keys::UPDATE_FAILED.into(), "<0.1.9>".into());
+        }
+        let mut agents = vec![a, agent("v", 1, 0.0)];
+        let html = list(
+            ListView {
+                agents: &mut agents,
+                now_ms: 1,
+                stale_after_ms: 90_000,
+                sort: "state",
+            },
+            Lang::En,
+        );
+        assert!(html.contains("available 0.2.0"), "{html}");
+        assert!(html.contains("rolled back &lt;0.1.9&gt;"), "{html}");
+        assert!(html.contains("<th>Update</th>"));
     }
 
     #[test]

@@ -34,6 +34,18 @@ pub mod agent_caps {
     pub const REPORTS_HEARTBEAT: u64 = 0x2000;
 }
 
+/// `PackageStatusEnum` values (opamp.proto).
+pub mod package_status {
+    /// `PackageStatusEnum_Installed`.
+    pub const INSTALLED: i32 = 0;
+    /// `PackageStatusEnum_InstallPending`.
+    pub const INSTALL_PENDING: i32 = 1;
+    /// `PackageStatusEnum_Installing`.
+    pub const INSTALLING: i32 = 2;
+    /// `PackageStatusEnum_InstallFailed`.
+    pub const INSTALL_FAILED: i32 = 3;
+}
+
 /// `ServerCapabilities` bits.
 pub mod server_caps {
     /// `AcceptsStatus`.

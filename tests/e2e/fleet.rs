@@ -391,9 +391,13 @@ fn the_official_opamp_protobufs_decode_the_agent_through_full_state_outage_and_s
         .unwrap_or(0);
     assert_eq!(
         caps,
-        0x1 | 0x4 | 0x800 | 0x2000,
-        "status, effective config, health, heartbeat"
+        0x1 | 0x4 | 0x10 | 0x800 | 0x2000,
+        "status, effective config, package statuses, health, heartbeat"
     );
+    // The agent itself as the one package, at the version it runs (decoded by opamp_pb2).
+    let pkg = &first["package_statuses"]["packages"]["tsunagi"];
+    assert_eq!(pkg["name"], "tsunagi", "{first}");
+    assert_eq!(pkg["agent_has_version"], env!("CARGO_PKG_VERSION"));
     assert!(first["health"]["component_health_map"]["uplink"].is_object());
     assert!(first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"].is_object());
     let body = first["effective_config"]["config_map"]["config_map"]["tsunagi.toml"]["body"]

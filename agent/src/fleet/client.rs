@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use tsunagi_opamp::proto::{
     AgentConfigFile, AgentConfigMap, AgentDescription, AgentDisconnect, AgentToServer,
-    ComponentHealth, EffectiveConfig, ServerToAgent,
+    ComponentHealth, EffectiveConfig, PackageStatuses, ServerToAgent,
 };
 use tsunagi_opamp::{agent_caps, Message, REPORT_FULL_STATE};
 
@@ -20,6 +20,7 @@ use tsunagi_opamp::{agent_caps, Message, REPORT_FULL_STATE};
 pub const CAPABILITIES: u64 = agent_caps::REPORTS_STATUS
     | agent_caps::REPORTS_HEALTH
     | agent_caps::REPORTS_EFFECTIVE_CONFIG
+    | agent_caps::REPORTS_PACKAGE_STATUSES
     | agent_caps::REPORTS_HEARTBEAT;
 
 /// Why a report did not get through.
@@ -45,6 +46,8 @@ pub struct State {
     pub health: ComponentHealth,
     /// The effective config (TOML, secrets removed).
     pub config: Option<String>,
+    /// `package_statuses`: the agent's own version and update state.
+    pub packages: Option<PackageStatuses>,
 }
 
 /// The exchange's memory.
@@ -100,6 +103,9 @@ impl Exchange {
         }
         if prev.map(|p| &p.config) != Some(&state.config) {
             m.effective_config = state.config.as_ref().map(|text| effective(text));
+        }
+        if prev.map(|p| &p.packages) != Some(&state.packages) {
+            m.package_statuses = state.packages.clone();
         }
         m
     }
@@ -201,6 +207,7 @@ mod tests {
                 ..Default::default()
             },
             config: Some("[agent]\n".into()),
+            packages: Some(PackageStatuses::default()),
         }
     }
 
@@ -210,12 +217,13 @@ mod tests {
         let mut x = Exchange::new(reqwest::Client::new(), url, None, [1; 16]);
         let first = x.message(&state(true));
         assert!(first.agent_description.is_some() && first.health.is_some());
-        assert!(first.effective_config.is_some());
+        assert!(first.effective_config.is_some() && first.package_statuses.is_some());
         assert_eq!(first.capabilities & agent_caps::ACCEPTS_REMOTE_CONFIG, 0);
+        assert_ne!(first.capabilities & agent_caps::REPORTS_PACKAGE_STATUSES, 0);
         x.taken = Some(state(true));
         let beat = x.message(&state(true));
         assert!(beat.agent_description.is_none() && beat.health.is_none());
-        assert!(beat.effective_config.is_none());
+        assert!(beat.effective_config.is_none() && beat.package_statuses.is_none());
         let changed = x.message(&state(false));
         assert!(changed.health.is_some() && changed.agent_description.is_none());
     }

@@ -133,18 +133,23 @@ impl Round {
             report::gather(&dir, &r, plugins, crate::store::now_ms())
         })
         .await;
-        let health = match facts {
-            Ok(f) => report::health(&self.id, &f),
-            Err(_) => tsunagi_opamp::proto::ComponentHealth {
-                status: "unknown".into(),
-                last_error: "the report could not be gathered / 状態を取得できませんでした".into(),
-                ..Default::default()
-            },
+        let (health, packages) = match facts {
+            Ok(f) => (report::health(&self.id, &f), Some(report::packages(&f))),
+            Err(_) => (
+                tsunagi_opamp::proto::ComponentHealth {
+                    status: "unknown".into(),
+                    last_error: "the report could not be gathered / 状態を取得できませんでした"
+                        .into(),
+                    ..Default::default()
+                },
+                None,
+            ),
         };
         client::State {
             description: self.description.clone(),
             health,
             config: self.config.clone(),
+            packages,
         }
     }
 }

@@ -267,6 +267,38 @@ fn figures_attrs(f: &Facts) -> Vec<KeyValue> {
     a
 }
 
+/// `package_statuses` (ReportsPackageStatuses): the agent itself as the one package, at the
+/// version it runs, with what `tsunagi update` last saw: a newer version offered by the update
+/// manifest (install pending), or that version rolled back (install failed, with its reason).
+pub fn packages(f: &Facts) -> tsunagi_opamp::proto::PackageStatuses {
+    use tsunagi_opamp::proto::{PackageStatus, PackageStatuses};
+    let mut status = PackageStatus {
+        name: "tsunagi".into(),
+        agent_has_version: env!("CARGO_PKG_VERSION").into(),
+        ..Default::default()
+    };
+    if let Some(st) = &f.update {
+        if let Some(v) = &st.available {
+            status.server_offered_version = v.clone();
+            status.status = tsunagi_opamp::package_status::INSTALL_PENDING;
+        }
+        let offered = st.available.as_deref();
+        if let Some(failed) = st
+            .failed
+            .iter()
+            .rev()
+            .find(|x| Some(x.version.as_str()) == offered)
+        {
+            status.status = tsunagi_opamp::package_status::INSTALL_FAILED;
+            status.error_message = failed.reason.clone();
+        }
+    }
+    PackageStatuses {
+        packages: [("tsunagi".to_string(), status)].into_iter().collect(),
+        ..Default::default()
+    }
+}
+
 /// The update state an operator acts on: a version waiting, versions rolled back.
 fn update_attrs(state: Option<&crate::update::UpdateState>) -> Vec<KeyValue> {
     let Some(state) = state else {
@@ -306,6 +338,31 @@ mod tests {
         assert_eq!(non(keys::INSTITUTION).as_deref(), Some("1318814790"));
         assert_eq!(non(keys::ROUTE).as_deref(), Some("web-api"));
         assert!(non("os.type").is_some() && non("host.arch").is_some());
+    }
+
+    #[test]
+    fn the_agent_reports_itself_as_a_package_with_its_update_state() {
+        use tsunagi_opamp::package_status::{INSTALLED, INSTALL_FAILED, INSTALL_PENDING};
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = gather(dir.path(), &Readiness::default(), Vec::new(), 0);
+        let p = &packages(&f).packages["tsunagi"];
+        assert_eq!(p.agent_has_version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(p.status, INSTALLED);
+        let mut st = crate::update::UpdateState {
+            available: Some("9.9.9".into()),
+            ..Default::default()
+        };
+        f.update = Some(st.clone());
+        let p = &packages(&f).packages["tsunagi"];
+        assert_eq!(
+            (p.status, p.server_offered_version.as_str()),
+            (INSTALL_PENDING, "9.9.9")
+        );
+        st.record_failure("9.9.9", "no /readyz within 60 s");
+        f.update = Some(st);
+        let p = &packages(&f).packages["tsunagi"];
+        assert_eq!(p.status, INSTALL_FAILED);
+        assert!(p.error_message.contains("/readyz"));
     }
 
     #[test]
