@@ -11,6 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 use crate::util::*;
 
@@ -487,4 +488,170 @@ fn the_python_opamp_client_appears_on_the_tsunagi_fleet_page() {
     assert!(!agents(&w, &fleet)
         .iter()
         .any(|a| a["identifying"]["service.name"] == "intruder"));
+}
+
+/// A real agent among many, for the fleet page test.
+struct RealAgent {
+    child: Child,
+    uid: String,
+}
+
+impl Drop for RealAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` real agents (their own data dirs and inboxes, one simulator) reporting to `fleet_url`
+/// every `interval` seconds, without an ops surface.
+fn real_agents(w: &World, fleet_url: &str, n: usize, interval: u64) -> Vec<RealAgent> {
+    let base = std::fs::read_to_string(w.write_config()).expect("config");
+    (0..n)
+        .map(|i| {
+            let home = format!("a{i}");
+            std::fs::create_dir_all(w.path(&format!("{home}/inbox"))).expect("mkdir");
+            let text = base
+                .replace("data_dir = \"agent\"", &format!("data_dir = \"{home}/agent\""))
+                .replace("path = \"inbox\"", &format!("path = \"{home}/inbox\""))
+                + &format!(
+                    "\n[ops]\nlisten = \"\"\n\n[fleet]\nopamp_url = \"{fleet_url}/v1/opamp\"\ninterval_secs = {interval}\ntoken = \"{AGENT_TOKEN}\"\n"
+                );
+            let cfg = w.path(&format!("{home}.toml"));
+            std::fs::write(&cfg, text).expect("config");
+            let child = Command::new(agent_bin())
+                .args(["run", "--config"])
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn tsunagi");
+            let uid_file = w.path(&format!("{home}/agent/fleet_instance_uid"));
+            let mut uid = String::new();
+            wait_until(60, "the agent's instance uid", || {
+                uid = std::fs::read_to_string(&uid_file).unwrap_or_default();
+                !uid.trim().is_empty()
+            });
+            RealAgent {
+                child,
+                uid: uid.trim().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Issue 13's acceptance: the fleet page, rendered by headless Chromium, with 1,000 simulated
+/// agents (the official OpAMP protobufs, `load.py`) and 20 real agents; the 3 real agents killed
+/// (no goodbye) show as stale within 3 intervals, the others not. A screenshot per language is
+/// kept in `target/e2e-output/`.
+#[test]
+fn the_fleet_page_shows_1000_simulated_and_20_real_agents_and_the_3_killed_as_stale() {
+    let (Some(chrome), Some(py)) = (crate::ops_page::chromium(), opamp_python()) else {
+        println!(
+            "skipped: chromium or opentelemetry-opamp-client not installed (.ci/run installs them)"
+        );
+        return;
+    };
+    const INTERVAL: u64 = 3;
+    let mut w = World::new();
+    std::fs::write(w.path("agent.token"), AGENT_TOKEN).expect("token");
+    // No page token: Chromium opens the page as an operator on this host would.
+    let mut fleet = Command::new(fleet_bin())
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(w.path("fleet.db"))
+        .arg("--agent-token-file")
+        .arg(w.path("agent.token"))
+        .args(["--interval-secs", &INTERVAL.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tsunagi-fleet");
+    let mut line = String::new();
+    BufReader::new(fleet.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("address line");
+    let url = line
+        .trim()
+        .trim_start_matches("tsunagi-fleet listening on ")
+        .to_string();
+    let server = FleetServer { child: fleet, url };
+    w.start_sim("", false);
+    let mut agents = real_agents(&w, &server.url, 20, INTERVAL);
+    // The simulated agents keep reporting (a round of 1,000 every second or so) while the test runs.
+    let mut load = Capture(
+        Command::new(&py)
+            .arg(script("load.py"))
+            .arg(format!("{}/v1/opamp", server.url))
+            .arg(AGENT_TOKEN)
+            .args(["1000", "60", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("load.py"),
+    );
+    let listed = |w: &World| -> Vec<serde_json::Value> {
+        let (status, body) = get(w, &format!("{}/agents.json", server.url), None);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["agents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let standing = |list: &[serde_json::Value], uid: &str| {
+        list.iter()
+            .find(|a| a["uid"] == uid)
+            .and_then(|a| a["standing"].as_str().map(str::to_string))
+    };
+    wait_until(
+        120,
+        "1,000 simulated and 20 real agents, none stale",
+        || {
+            let list = listed(&w);
+            list.len() >= 1020
+                && agents
+                    .iter()
+                    .all(|a| standing(&list, &a.uid).is_some_and(|s| s != "stale"))
+        },
+    );
+    let killed: Vec<String> = agents.drain(..3).map(|a| a.uid.clone()).collect();
+    let stopped_at = Instant::now();
+    wait_until(60, "the 3 killed agents stale", || {
+        let list = listed(&w);
+        killed
+            .iter()
+            .all(|u| standing(&list, u).as_deref() == Some("stale"))
+    });
+    println!(
+        "the 3 killed agents were stale {:.1} s after the kill (interval {INTERVAL} s)",
+        stopped_at.elapsed().as_secs_f64()
+    );
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-output");
+    std::fs::create_dir_all(&out).expect("output dir");
+    for lang in ["ja", "en"] {
+        let dom = crate::ops_page::render_in_chromium(
+            &chrome,
+            w.dir.path(),
+            &format!("fleet-{lang}"),
+            &format!("{}/?lang={lang}&sort=state", server.url),
+        );
+        let rows = dom.matches("<tr class=").count();
+        assert!(rows >= 1020, "{lang}: {rows} rows");
+        for uid in &killed {
+            assert!(
+                dom.contains(&format!("<tr class=\"stale\" data-uid=\"{uid}\"")),
+                "{lang}: {uid} not shown stale"
+            );
+        }
+        for a in &agents {
+            assert!(
+                !dom.contains(&format!("<tr class=\"stale\" data-uid=\"{}\"", a.uid)),
+                "{lang}: a running agent shown stale"
+            );
+        }
+        let png = out.join(format!("fleet-{lang}.png"));
+        std::fs::copy(w.path(&format!("fleet-{lang}.png")), &png).expect("keep the screenshot");
+        println!("screenshot: {}", png.display());
+    }
+    let _ = load.0.kill();
+    drop(agents);
 }

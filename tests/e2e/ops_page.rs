@@ -156,7 +156,7 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_work_done() {
     );
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
@@ -222,7 +222,7 @@ fn chromium_cmd(bin: &Path, profile: &Path) -> Command {
 
 /// Screenshots `url` (asserting a non-trivial PNG and a console without messages) and returns
 /// its DOM.
-fn render_in_chromium(bin: &Path, work: &Path, name: &str, url: &str) -> String {
+pub(crate) fn render_in_chromium(bin: &Path, work: &Path, name: &str, url: &str) -> String {
     let png = work.join(format!("{name}.png"));
     let shot = run_bounded(
         chromium_cmd(bin, &work.join(format!("profile-{name}")))

@@ -2,8 +2,8 @@
 //!
 //! Unix: the plugin gets its own process group (so ending it ends what it started), dies with the
 //! agent on Linux (`PR_SET_PDEATHSIG`), and runs under `RLIMIT_AS` / `RLIMIT_CPU` when
-//! `memory_mb` / `cpu_secs` are set. Windows: the process is ended with `TerminateProcess`; memory
-//! and CPU limits (Job Objects) are not applied yet.
+//! `memory_mb` / `cpu_secs` are set. Windows: the plugin runs in its own Job Object
+//! ([`super::job`]) with the same limits, ended with the job (and with the agent).
 
 use std::io;
 use std::process::{Child, Command, Stdio};
@@ -24,7 +24,10 @@ pub fn spawn(cfg: &ExecConfig) -> io::Result<Child> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     limit(&mut cmd, cfg);
-    cmd.spawn()
+    let child = cmd.spawn()?;
+    #[cfg(windows)]
+    super::job::contain(&child, cfg);
+    Ok(child)
 }
 
 #[cfg(unix)]
@@ -71,14 +74,7 @@ fn set_limit(resource: Resource, value: u64) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn limit(_cmd: &mut Command, cfg: &ExecConfig) {
-    if cfg.memory_mb.is_some() || cfg.cpu_secs.is_some() {
-        tracing::warn!(
-            source = %cfg.name,
-            "memory_mb and cpu_secs are not applied on this OS / この OS では memory_mb と cpu_secs は適用されません"
-        );
-    }
-}
+fn limit(_cmd: &mut Command, _cfg: &ExecConfig) {}
 
 /// Ends the plugin (and on Unix its process group) at once and reaps it.
 pub fn end(child: &mut Child) {
@@ -89,6 +85,8 @@ pub fn end(child: &mut Child) {
             libc::kill(-pid, libc::SIGKILL);
         }
     }
+    #[cfg(windows)]
+    super::job::close(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }

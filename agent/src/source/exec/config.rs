@@ -12,8 +12,8 @@
 //! | `max_bad_lines`        | 10                 | this many lines in a row that are not protocol messages: the plugin is stopped and restarted |
 //! | `restart_initial_ms`   | 1000               | first restart delay; doubles after each failed run        |
 //! | `restart_max_secs`     | 300                | longest restart delay                                    |
-//! | `memory_mb`            | none               | address-space limit of the plugin process (Unix `RLIMIT_AS`) |
-//! | `cpu_secs`             | none               | CPU-time limit of one plugin run (Unix `RLIMIT_CPU`)     |
+//! | `memory_mb`            | none               | memory limit of the plugin process (Unix `RLIMIT_AS`, Windows Job Object) |
+//! | `cpu_secs`             | none               | CPU-time limit of one plugin run (Unix `RLIMIT_CPU`, Windows Job Object) |
 
 use std::path::{Path, PathBuf};
 

@@ -25,6 +25,8 @@
 pub(crate) mod child;
 mod commit;
 pub mod config;
+#[cfg(windows)]
+mod job;
 pub mod kit;
 pub(crate) mod lines;
 pub mod protocol;
