@@ -314,6 +314,20 @@ stable_ms = 200
         list.contains("broken:a.dat") && list.contains("converter dies-at-start"),
         "{list}"
     );
+    // `replay` hands the stored XML to the converter again (a fresh one: the last one failed);
+    // it is still refused, by the same converter, with the same line.
+    let (ok, out, err) = w.cli(&["replay", "--quarantined"]);
+    assert!(ok, "{out}{err}");
+    wait_until(30, "both replayed and quarantined again", || {
+        w.db_count("SELECT COUNT(*) FROM audit WHERE action = 'replay'") >= 1
+            && w.status()["inputs_quarantined"] == 2
+    });
+    let (_, again, _) = w.cli(&["queue", "list", "--state", "quarantined"]);
+    assert!(
+        again.contains("xml:bad-truncated.xml") && again.contains("line 5"),
+        "{again}"
+    );
+    assert_eq!(w.accepted_files(), 3, "nothing more was sent");
     w.stop_agent();
     w.assert_log_has_no(&["見本", "ミホン", "さば", "見本町"]);
 }
