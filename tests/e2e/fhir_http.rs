@@ -14,13 +14,6 @@ use crate::util::*;
 
 const TOKEN: &str = "e2e-fhir-token-0123456789";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// Configures an open endpoint (`fhir`) and one that needs a token (`fhir-secure`); returns
 /// their base URLs.
 fn with_endpoints(w: &mut World, extra: &str) -> (String, String) {

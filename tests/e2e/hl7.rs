@@ -4,14 +4,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-/// A free loopback port (bound, then released for the agent).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn message(i: usize) -> String {
     format!(
         "MSH|^~\\&|EHR|HOSP|TSUNAGI|CLINS|20250401120000||ADT^A08^ADT_A01|MSG{i:05}|P|2.5||||||UNICODE UTF-8\r\

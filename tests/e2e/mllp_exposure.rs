@@ -9,13 +9,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// More connections than `max_connections` open a frame and stall; a real sender connecting
 /// after them still gets its AA, and its message is stored.
 #[test]

@@ -12,13 +12,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// `[ops]` on a free loopback port; returns the base URL.
 fn with_ops(w: &mut World, more: &str) -> String {
     let port = free_port();

@@ -8,13 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Sends one framed message and returns the ACK's text.
 fn mllp_exchange(port: u16, msg: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect MLLP");

@@ -6,13 +6,6 @@ use std::path::Path;
 
 use crate::util::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn get(w: &World, url: &str) -> String {
     w.rt.block_on(async {
         reqwest::get(url)

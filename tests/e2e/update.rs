@@ -213,13 +213,6 @@ fn signed_archive(binary: &[u8], dir: &Path, name: &str, secret: &[u8; 32]) -> (
     (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 fn get_ready(port: u16) -> bool {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return false;

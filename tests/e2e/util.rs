@@ -15,6 +15,14 @@ use tsunagi_sim::{FaultSpec, RunningSim, ServerTls, SimConfig, TestPki};
 /// Institution number used by every test (the IG's example number).
 pub const INSTITUTION: &str = "1318814790";
 
+/// A loopback port free at the time of asking (the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// The `tsunagi-fleet` binary beside the agent's (built on demand, like the agent; `tsunagi demo
 /// --serve` starts it from there).
 pub fn fleet_bin() -> PathBuf {
