@@ -191,6 +191,21 @@ pub enum LabValue {
     Text(Sensitive<String>),
 }
 
+impl LabValue {
+    /// Whether a result's text is a plain decimal number (`12`, `-3.5`, `.25`), which every
+    /// adapter keeps as [`LabValue::Numeric`] text, with no precision lost.
+    pub fn is_number(text: &str) -> bool {
+        let s = text.strip_prefix(['+', '-']).unwrap_or(text);
+        let mut parts = s.splitn(2, '.');
+        let int = parts.next().unwrap_or("");
+        let frac = parts.next();
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        digits(int)
+            && frac.is_none_or(digits)
+            && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+    }
+}
+
 /// One lab test result (SS-MIX2 OML-11 OBX with its SPM).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabResult {

@@ -47,10 +47,17 @@ pub fn start(dir: &Path, bin: &Path) -> anyhow::Result<SandboxFleet> {
     let home = dir.join("fleet");
     crate::owner_only::create_dir(&home).with_context(|| format!("creating {}", home.display()))?;
     let (agent_token, page_token) = (new_token(), new_token());
+    // Owner-only from the first byte: a token is a secret.
     let write = |name: &str, token: &str| -> anyhow::Result<PathBuf> {
+        use std::io::Write;
         let p = home.join(name);
-        std::fs::write(&p, token).with_context(|| format!("writing {}", p.display()))?;
-        crate::owner_only::restrict_file(&p)?;
+        crate::owner_only::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&p)
+            .and_then(|mut f| f.write_all(token.as_bytes()))
+            .with_context(|| format!("writing {}", p.display()))?;
         Ok(p)
     };
     let agent_file = write("agent.token", &agent_token)?;

@@ -8,6 +8,7 @@
 //!
 //! The Python parts print "skipped" when tests/e2e/clients/install.sh has not installed them.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,7 +36,7 @@ fn start_fleet(dir: &Path, db: &str, listen: &str) -> FleetServer {
     start_fleet_with(dir, db, listen, &[])
 }
 
-fn start_fleet_with(dir: &Path, db: &str, listen: &str, extra: &[&Path]) -> FleetServer {
+fn start_fleet_with(dir: &Path, db: &str, listen: &str, extra: &[&OsStr]) -> FleetServer {
     std::fs::write(dir.join("agent.token"), AGENT_TOKEN).expect("token");
     std::fs::write(dir.join("page.token"), PAGE_TOKEN).expect("token");
     let mut child = Command::new(fleet_bin())
@@ -200,14 +201,13 @@ fn the_agent_reports_to_tsunagi_fleet_through_an_outage_a_lost_state_and_a_clean
 fn tsunagi_fleet_serves_https_and_refuses_plain_http_off_loopback() {
     let mut w = World::new();
     let (cert, key) = (w.pki.server_cert.clone(), w.pki.server_key.clone());
-    let flag = |f: &str| PathBuf::from(f);
-    let (tc, tk) = (flag("--tls-cert"), flag("--tls-key"));
-    let fleet = start_fleet_with(
-        w.dir.path(),
-        "fleet.db",
-        "127.0.0.1:0",
-        &[&tc, &cert, &tk, &key],
-    );
+    let tls: [&OsStr; 4] = [
+        OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ];
+    let fleet = start_fleet_with(w.dir.path(), "fleet.db", "127.0.0.1:0", &tls);
     assert!(fleet.url.starts_with("https://"), "{}", fleet.url);
     let url = fleet.url.replace("127.0.0.1", "localhost");
     w.extra_config = format!(

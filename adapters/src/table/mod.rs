@@ -21,6 +21,8 @@ pub use spec::{
 };
 pub use values::DateFormat;
 
+use std::collections::BTreeMap;
+
 use crate::{Adapter, Parsed, Problem, RawInput};
 
 /// At most this many row problems are listed for one input; the rest are counted.
@@ -30,17 +32,26 @@ const MAX_ROW_PROBLEMS: usize = 20;
 #[derive(Debug, Clone)]
 pub struct TableAdapter {
     spec: TableSpec,
+    /// Each date field's format, read once from the spec (not once per cell).
+    dates: BTreeMap<String, DateFormat>,
 }
 
 impl TableAdapter {
     /// An adapter for a spec without mistakes; else every mistake.
     pub fn new(spec: TableSpec) -> Result<Self, Vec<SpecError>> {
         let errors = spec.check();
-        if errors.is_empty() {
-            Ok(TableAdapter { spec })
-        } else {
-            Err(errors)
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        // `check` refused every format that does not parse.
+        let dates = spec
+            .fields
+            .iter()
+            .filter_map(|(name, f)| {
+                Some((name.clone(), DateFormat::parse(f.date.as_deref()?).ok()?))
+            })
+            .collect();
+        Ok(TableAdapter { spec, dates })
     }
 
     /// The spec.
@@ -163,7 +174,7 @@ impl Adapter for TableAdapter {
         };
         let mut bad_rows = 0usize;
         for row in data {
-            match records::read(&self.spec, &columns, row) {
+            match records::read(&self.spec, &self.dates, &columns, row) {
                 Ok(record) => parsed.records.push(record),
                 Err(problems) => {
                     bad_rows += 1;

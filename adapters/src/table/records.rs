@@ -4,6 +4,8 @@ use crate::model::{
     Allergy, AllergyCategory, Coded, Condition, Gender, InsuranceId, LabResult, LabValue, Patient,
     PersonName,
 };
+use std::collections::BTreeMap;
+
 use crate::{Problem, Record, Sensitive};
 
 use super::rows::Row;
@@ -11,9 +13,15 @@ use super::spec::{FieldSpec, RecordKind, TableSpec};
 use super::values::{self, DateFormat, Refused};
 
 /// The row's record, or a problem for each cell that could not be read.
-pub(super) fn read(spec: &TableSpec, columns: &[usize], row: &Row) -> Result<Record, Vec<Problem>> {
+pub(super) fn read(
+    spec: &TableSpec,
+    dates: &BTreeMap<String, DateFormat>,
+    columns: &[usize],
+    row: &Row,
+) -> Result<Record, Vec<Problem>> {
     let mut cells = Cells {
         spec,
+        dates,
         columns,
         row,
         problems: Vec::new(),
@@ -37,6 +45,7 @@ pub(super) fn read(spec: &TableSpec, columns: &[usize], row: &Row) -> Result<Rec
 /// One row's cells, read by canonical field name; problems collected, never thrown.
 struct Cells<'a> {
     spec: &'a TableSpec,
+    dates: &'a BTreeMap<String, DateFormat>,
     columns: &'a [usize],
     row: &'a Row,
     problems: Vec<Problem>,
@@ -87,9 +96,8 @@ impl Cells<'_> {
     }
 
     fn date(&mut self, name: &str) -> Option<String> {
-        let cell = self.raw(name)?.to_string();
-        let format = self.field(name)?.1.date.clone()?;
-        match DateFormat::parse(&format).and_then(|f| f.read(&cell)) {
+        let cell = self.raw(name)?;
+        match self.dates.get(name)?.read(cell) {
             Ok(d) => Some(d),
             Err(r) => {
                 self.refused(name, r);
@@ -205,7 +213,7 @@ fn lab(c: &mut Cells<'_>) -> Record {
     };
     local_code.display = c.text("local_name");
     let value = c.text("value").map(|v| {
-        if is_number(&v) {
+        if LabValue::is_number(&v) {
             LabValue::Numeric(v)
         } else {
             LabValue::Text(Sensitive::new(v))
@@ -244,15 +252,4 @@ fn empty_lab() -> LabResult {
         collected_at: None,
         status: None,
     }
-}
-
-/// `12`, `-3.5`, `+0.25`: what a numeric result looks like (kept as text, no precision lost).
-fn is_number(v: &str) -> bool {
-    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-    let mut parts = digits.splitn(2, '.');
-    let whole = parts.next().unwrap_or_default();
-    let frac = parts.next();
-    !whole.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -9,7 +9,7 @@ use tsunagi_opamp::proto::KeyValue;
 /// Every family of `text` as an OTLP metric, in order, with points stamped `now_ns` (sums start
 /// at `start_ns`). Lines that are not well-formed samples are skipped.
 pub fn metrics(text: &str, start_ns: u64, now_ns: u64) -> Vec<Metric> {
-    let mut out: Vec<(Metric, bool)> = Vec::new();
+    let mut out: Vec<Metric> = Vec::new();
     let mut help: Option<(String, String)> = None;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# HELP ") {
@@ -24,10 +24,7 @@ pub fn metrics(text: &str, start_ns: u64, now_ns: u64) -> Vec<Metric> {
                 Some((n, h)) if n == name => h.clone(),
                 _ => String::new(),
             };
-            out.push((
-                family(name, &description, kind.trim()),
-                kind.trim() == "counter",
-            ));
+            out.push(family(name, &description, kind.trim()));
         } else if !line.starts_with('#') && !line.trim().is_empty() {
             let Some((name, attributes, value)) = sample(line) else {
                 continue;
@@ -41,12 +38,12 @@ pub fn metrics(text: &str, start_ns: u64, now_ns: u64) -> Vec<Metric> {
                 )),
                 flags: 0,
             };
-            if let Some((m, counter)) = out.iter_mut().rev().find(|(m, _)| m.name == name) {
-                push(m, point, *counter);
+            if let Some(m) = out.iter_mut().rev().find(|m| m.name == name) {
+                push(m, point);
             }
         }
     }
-    out.into_iter().map(|(m, _)| m).collect()
+    out
 }
 
 fn family(name: &str, description: &str, kind: &str) -> Metric {
@@ -69,13 +66,12 @@ fn family(name: &str, description: &str, kind: &str) -> Metric {
     }
 }
 
-fn push(m: &mut Metric, mut point: NumberDataPoint, counter: bool) {
+/// Adds a point to its family; a gauge's point has no start time.
+fn push(m: &mut Metric, mut point: NumberDataPoint) {
     match &mut m.data {
         Some(metric::Data::Sum(s)) => s.data_points.push(point),
         Some(metric::Data::Gauge(g)) => {
-            if !counter {
-                point.start_time_unix_nano = 0;
-            }
+            point.start_time_unix_nano = 0;
             g.data_points.push(point)
         }
         None => {}

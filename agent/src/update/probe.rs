@@ -82,7 +82,7 @@ impl Probe {
 }
 
 /// Sends the request and reads the status line.
-fn status_ok(s: &mut impl ReadWrite, request: &[u8]) -> std::io::Result<bool> {
+fn status_ok(s: &mut (impl Read + Write), request: &[u8]) -> std::io::Result<bool> {
     s.write_all(request)?;
     s.flush()?;
     let mut head = [0u8; 16];
@@ -96,9 +96,6 @@ fn status_ok(s: &mut impl ReadWrite, request: &[u8]) -> std::io::Result<bool> {
     }
     Ok(head[..got].starts_with(b"HTTP/1.1 200") || head[..got].starts_with(b"HTTP/1.0 200"))
 }
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 fn first_cert(path: &Path) -> Result<CertificateDer<'static>> {
     let bad = |reason: String| {

@@ -42,17 +42,6 @@ pub(super) fn results(segments: &[Segment<'_>], ctx: &mut Ctx<'_>, out: &mut Vec
     }
 }
 
-pub(super) fn is_number(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let mut parts = s.splitn(2, '.');
-    let int = parts.next().unwrap_or("");
-    let frac = parts.next();
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    digits(int)
-        && frac.is_none_or(digits)
-        && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
-}
-
 fn from_obx(obx: &Segment<'_>, group: &Context, ctx: &mut Ctx<'_>) -> LabResult {
     let id = obx.field(3).repetition(1);
     let primary = coded_at(id, 1);
@@ -106,7 +95,7 @@ fn lab_value(obx: &Segment<'_>, ctx: &mut Ctx<'_>) -> Option<LabValue> {
         let all: Vec<String> = f.repetitions().map(|r| r.text().into_owned()).collect();
         LabValue::Text(Sensitive::new(all.join("\n")))
     };
-    let numeric = |s: Option<String>| s.filter(|s| is_number(s)).map(LabValue::Numeric);
+    let numeric = |s: Option<String>| s.filter(|s| LabValue::is_number(s)).map(LabValue::Numeric);
     match kind {
         "NM" => numeric(value(first.component(1))).or_else(|| {
             ctx.warn(

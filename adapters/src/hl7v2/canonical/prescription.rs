@@ -58,7 +58,7 @@ fn drug_codes(seg: &Segment<'_>, n: usize) -> Vec<Coded> {
 
 fn quantity(seg: &Segment<'_>, amount: usize, unit: usize, ctx: &mut Ctx<'_>) -> Option<Quantity> {
     let v = value(seg.field(amount).component(1))?;
-    if !super::lab::is_number(&v) {
+    if !crate::LabValue::is_number(&v) {
         ctx.warn(
             seg.locate(amount),
             "amount is not a number; kept as received",
