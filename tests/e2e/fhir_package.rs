@@ -59,6 +59,16 @@ fn a_loaded_fhir_package_is_named_by_status_and_a_truncated_one_is_refused() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("jp-eCSCLINS.r4#1.11.0"), "{out}");
+    // `tsunagi validate --data` validates with what this agent validates with, and says so;
+    // without an agent it validates with the built-in tables.
+    assert_eq!(
+        rules_of_validate(&w, true),
+        ("jp-eCSCLINS.r4#1.11.0".into(), "masters".into())
+    );
+    assert_eq!(
+        rules_of_validate(&w, false),
+        ("jp-eCSCLINS.r4#1.10.0".into(), "built-in".into())
+    );
 
     let cut = w.dir.path().join("pkg-1.12.0");
     write_package(&cut, "1.12.0");
@@ -83,4 +93,26 @@ fn a_loaded_fhir_package_is_named_by_status_and_a_truncated_one_is_refused() {
         .find(|l| l.contains("fhir-package"))
         .unwrap_or_default();
     assert!(line.contains("1.11.0") && !line.contains("1.12.0"), "{out}");
+}
+
+/// (`profile_rules`, `rules_from`) of `tsunagi validate --format json` on one file, run on the
+/// world's agent (`--data`) or on none.
+fn rules_of_validate(w: &World, on_the_agent: bool) -> (String, String) {
+    let doc = w.dir.path().join("organization.json");
+    let org = json!({"resourceType": "Organization", "name": "synthetic"});
+    std::fs::write(&doc, org.to_string()).expect("write");
+    let doc = doc.to_str().expect("utf-8");
+    let out = match on_the_agent {
+        true => w.cli(&["validate", "--format", "json", doc]).1,
+        false => {
+            let out = std::process::Command::new(crate::util::agent_bin())
+                .args(["validate", "--format", "json", doc])
+                .output()
+                .expect("run tsunagi");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    (text("profile_rules"), text("rules_from"))
 }

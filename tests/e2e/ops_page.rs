@@ -105,6 +105,12 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_work_done() {
         "{ready}"
     );
     let (_, before) = get(&w, &format!("{base}/metrics"));
+    assert!(
+        before.contains(
+            "tsunagi_validation_rules_info{package=\"jp-eCSCLINS.r4\",version=\"1.10.0\",origin=\"builtin\"} 1"
+        ),
+        "{before}"
+    );
     for i in 0..3 {
         w.drop_file(&format!("in-{i}.json"), &condition_input(i));
     }
@@ -287,6 +293,9 @@ fn the_status_page_renders_in_headless_chromium_without_console_errors() {
                 "id=\"errors\"",
                 "id=\"report\"",
                 "I-2",
+                // Issue 11: which IG version validates.
+                "検証規則 (JP-CLINS IG)",
+                "jp-eCSCLINS.r4#1.10.0 (built-in)",
             ],
         ),
         (
@@ -294,6 +303,7 @@ fn the_status_page_renders_in_headless_chromium_without_console_errors() {
             "status-en",
             &[
                 "Health",
+                "Validation rules (JP-CLINS IG)",
                 "Backlog",
                 "Today's quality",
                 "Recent errors",

@@ -197,6 +197,10 @@ pub enum Command {
         /// replace the built-in ones (jp-eCSCLINS.r4 1.10.0).
         #[arg(long)]
         package: Option<PathBuf>,
+        /// Validate with the rules this agent validates with: its `[validation] fhir_package`,
+        /// else the package loaded with `masters load fhir-package`, else the built-in ones.
+        #[command(flatten)]
+        agent: Target,
         /// Output format.
         #[arg(long, value_enum, default_value_t = validate::Format::Text)]
         format: validate::Format,
@@ -285,8 +289,12 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             files,
             strict,
             package,
+            agent,
             format,
-        } => validate::run(&files, strict, package.as_deref(), format),
+        } => {
+            let rules = validate::Rules::chosen(package.as_deref(), &agent)?;
+            validate::run(&files, strict, &rules, format)
+        }
         Command::Mapping { target, action } => mapping::run(&target.data_dir()?, action),
         Command::Report { target, options } => report::run(&target.database_dir()?, &options),
         Command::Replay {

@@ -1,7 +1,9 @@
-//! `tsunagi validate FILE... [--strict] [--package DIR] [--format text|json]`: the pre-send
-//! JP-CLINS validation, on files, without a database: the hand-written rules and the profile
-//! rules, from the built-in tables (jp-eCSCLINS.r4 1.10.0) unless `--package` (or
-//! `TSUNAGI_FHIR_PACKAGE`) names a package directory, whose rules then replace them.
+//! `tsunagi validate FILE... [--strict] [--package DIR] [--config FILE|--data DIR]
+//! [--format text|json]`: the pre-send JP-CLINS validation, on files: the hand-written rules and
+//! the profile rules, from the built-in tables (jp-eCSCLINS.r4 1.10.0) unless `--package` names
+//! a package directory, or `--config`/`--data` names an agent whose rules (its `[validation]
+//! fhir_package`, else the package loaded into its masters) then replace them, or
+//! `TSUNAGI_FHIR_PACKAGE` does. The agent's database is only read.
 //!
 //! One finding per line, `FILE: SEVERITY RULE PATH MESSAGE_EN / MESSAGE_JA`, never a value from
 //! the file. Exit 0 when no file has an error, 1 when one has (or a warning, with `--strict`,
@@ -54,30 +56,81 @@ fn unreadable(en: &str, ja: &str) -> Finding {
     }
 }
 
-/// The package from `--package`, else `TSUNAGI_FHIR_PACKAGE`, else none.
-fn load_package(dir: Option<&Path>) -> anyhow::Result<Option<Arc<Package>>> {
-    let loaded = match dir {
-        Some(d) => Some(Package::load(d)),
-        None => Package::from_env(),
-    };
-    loaded
-        .transpose()
-        .context("--package / TSUNAGI_FHIR_PACKAGE")
-        .map(|p| p.map(Arc::new))
+/// The profile rules a run validates with, and where they came from.
+pub struct Rules {
+    package: Option<Arc<Package>>,
+    origin: &'static str,
+}
+
+impl Rules {
+    /// `--package`, else the agent's (`--config`/`--data`: its `[validation] fhir_package`, else
+    /// the package loaded into its masters), else `TSUNAGI_FHIR_PACKAGE`, else the built-in
+    /// tables. An agent without a loaded package validates with the built-in tables, as it does.
+    pub fn chosen(package: Option<&Path>, agent: &super::Target) -> anyhow::Result<Rules> {
+        if let Some(dir) = package {
+            let p = Package::load(dir).context("--package")?;
+            return Ok(Rules::of(p, "--package"));
+        }
+        if agent.config.is_some() || agent.data.is_some() {
+            return Rules::of_agent(agent);
+        }
+        match Package::from_env()
+            .transpose()
+            .context("TSUNAGI_FHIR_PACKAGE")?
+        {
+            Some(p) => Ok(Rules::of(p, "TSUNAGI_FHIR_PACKAGE")),
+            None => Ok(Rules::builtin()),
+        }
+    }
+
+    fn of(package: Package, origin: &'static str) -> Rules {
+        Rules {
+            package: Some(Arc::new(package)),
+            origin,
+        }
+    }
+
+    fn builtin() -> Rules {
+        Rules {
+            package: None,
+            origin: "built-in",
+        }
+    }
+
+    fn of_agent(agent: &super::Target) -> anyhow::Result<Rules> {
+        if let Some(config) = &agent.config {
+            let (cfg, _) = crate::config::load(config).map_err(super::problems_error)?;
+            if let Some(dir) = &cfg.validation.fhir_package {
+                let p = Package::load(dir).context("[validation] fhir_package")?;
+                return Ok(Rules::of(p, "[validation] fhir_package"));
+            }
+        }
+        let data_dir = agent.data_dir()?;
+        if !crate::masters::store::db_path(&data_dir).exists() {
+            return Ok(Rules::builtin());
+        }
+        let conn = crate::masters::store::open(&data_dir)?;
+        Ok(match crate::masters::fhir_package::active(&conn)? {
+            Some((_, package)) => Rules {
+                package: Some(package),
+                origin: "masters",
+            },
+            None => Rules::builtin(),
+        })
+    }
+
+    fn validator(&self) -> Validator {
+        match &self.package {
+            Some(p) => Validator::with_package(p.clone()),
+            None => Validator::new(),
+        }
+    }
 }
 
 /// Runs `validate`; `Ok(false)` when any file fails.
-pub fn run(
-    files: &[PathBuf],
-    strict: bool,
-    package: Option<&Path>,
-    format: Format,
-) -> anyhow::Result<bool> {
-    let package = load_package(package)?;
-    let validator = match &package {
-        Some(p) => Validator::with_package(p.clone()),
-        None => Validator::new(),
-    };
+pub fn run(files: &[PathBuf], strict: bool, rules: &Rules, format: Format) -> anyhow::Result<bool> {
+    let package = &rules.package;
+    let validator = rules.validator();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut all_pass = true;
     let mut reports = Vec::new();
@@ -117,6 +170,7 @@ pub fn run(
         let doc = json!({
             "package": package.as_ref().map(|p| p.id.clone()),
             "profile_rules": validator.package().map(|p| p.id.clone()),
+            "rules_from": rules.origin,
             "skipped": package.as_ref().map(|p| p.skips()),
             "strict": strict,
             "pass": all_pass,
@@ -127,8 +181,8 @@ pub fn run(
         let s = p.skips();
         writeln!(
             out,
-            "package {}: skipped {} binding(s) not expandable from the package, {} slice(s) not evaluable",
-            p.id, s.bindings, s.slices
+            "package {} ({}): skipped {} binding(s) not expandable from the package, {} slice(s) not evaluable",
+            p.id, rules.origin, s.bindings, s.slices
         )?;
     }
     out.flush()?;
@@ -167,8 +221,12 @@ mod tests {
     fn a_missing_file_fails_without_stopping() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.json");
-        let ok = run(&[missing], false, None, Format::Json).unwrap();
+        let ok = run(&[missing], false, &Rules::builtin(), Format::Json).unwrap();
         assert!(!ok);
-        assert!(run(&[], false, Some(dir.path()), Format::Text).is_err());
+        let nobody = super::super::Target {
+            config: None,
+            data: None,
+        };
+        assert!(Rules::chosen(Some(dir.path()), &nobody).is_err());
     }
 }

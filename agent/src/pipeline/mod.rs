@@ -281,19 +281,14 @@ impl Processor {
 
     /// Processes one batch; returns how many inputs it handled.
     pub fn step(&mut self) -> Result<usize, StoreError> {
+        // Before the batch, and on an idle tick too, so that the status page, `/readyz` and
+        // `/metrics` name a newly loaded package without waiting for the next input. A
+        // terminology database that cannot be read fails the batch: nothing of it is mapped
+        // with tables that may be stale, and it is read again.
+        self.refresh_terminology()?;
         let batch = inbox::next_received(&self.reader, BATCH)?;
         if batch.is_empty() {
             return Ok(0);
-        }
-        if let Some(t) = &mut self.terminology {
-            // A terminology database that cannot be read fails the batch: nothing of it is
-            // mapped with tables that may be stale, and it is read again.
-            if t.refresh()? && self.rules_from_masters {
-                if let Some(v) = reload::rules_from_masters(&t.conn) {
-                    self.validator = v;
-                    self.publish_rules();
-                }
-            }
         }
         let mut fresh: HashMap<String, Arc<str>> = HashMap::new();
         let mut complete: HashSet<String> = HashSet::new();
@@ -324,6 +319,21 @@ impl Processor {
             self.wake_sender.notify_one();
         }
         Ok(n)
+    }
+
+    /// Reloads masters, mapping table and the loaded FHIR package's rules when the CLI
+    /// changed `terminology.db`.
+    fn refresh_terminology(&mut self) -> Result<(), StoreError> {
+        let Some(t) = &mut self.terminology else {
+            return Ok(());
+        };
+        if t.refresh()? && self.rules_from_masters {
+            if let Some(v) = reload::rules_from_masters(&t.conn) {
+                self.validator = v;
+                self.publish_rules();
+            }
+        }
+        Ok(())
     }
 
     fn decide(

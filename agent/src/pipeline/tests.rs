@@ -649,3 +649,31 @@ fn a_fhir_package_loaded_while_running_validates_the_next_batch() {
         1
     );
 }
+
+/// Issue 11, part 2: an idle agent names a package loaded while it runs (status page, `/readyz`,
+/// `/metrics`) at its next idle tick, not only once the next input arrives.
+#[test]
+fn an_idle_processor_publishes_a_newly_loaded_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _w) = mapped_processor(dir.path());
+    let readiness = crate::ops::Readiness::new();
+    let mut p = p
+        .with_rules_from_masters(true)
+        .with_readiness(readiness.clone());
+    p.publish_rules();
+    assert!(
+        readiness.validation().contains("(built-in)"),
+        "{}",
+        readiness.validation()
+    );
+    let pkg = dir.path().join("pkg");
+    crate::masters::fhir_package::tests::write_package(&pkg, "1.11.0", 0);
+    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
+    assert_eq!(p.step().unwrap(), 0, "nothing to process");
+    let named = readiness.validation();
+    assert!(
+        named.contains("1.11.0") && named.contains("masters load fhir-package"),
+        "{named}"
+    );
+}
