@@ -5,6 +5,11 @@
 //! read within `body_timeout` (408) and under `max_body_bytes` (413) → body checks
 //! ([`super::request`], 400/422) → commit through the intake → answer ([`super::answer`]).
 //!
+//! Retries: with `X-Request-Id` the store keeps one input per (source, request id); a retry
+//! whose body is the same JSON is answered from the stored input (same status, `Location` and
+//! response Bundle), one with a different body is refused 409 `conflict` and nothing is stored.
+//! Without it, one input per (source, origin, bytes).
+//!
 //! Invariant (the acknowledgement rule of [`crate::source`]): a 2xx is built only after the
 //! intake's future returned `Ok`, i.e. the raw body is committed and fsynced. A store failure
 //! or a crossed disk reserve is a 503 with `Retry-After` and nothing stored (one insert, one
@@ -25,9 +30,9 @@ use axum::Router;
 use super::answer::{self, Prefer};
 use super::capability::{self, Security};
 use super::outcome::{fhir_json, Refusal};
-use super::request::{self, Target};
+use super::request::{self, Taken, Target};
 use super::{FhirStats, SeatHandle};
-use crate::source::mllp::{IncomingMessage, MessageIntake};
+use crate::source::mllp::{IncomingMessage, MessageIntake, OriginCommit};
 use crate::source::{Committed, IntakeError};
 
 /// What every request of one endpoint shares.
@@ -252,16 +257,35 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
         Some(s) => Some(s.0.begin_message().ok_or_else(closing)?),
         None => None,
     };
+    let message = |raw| IncomingMessage {
+        source: ep.source.clone(),
+        origin,
+        raw,
+    };
+    let (inbox_id, taken) = match request_id {
+        None => (commit(ep, message(bytes.to_vec())).await?, taken),
+        Some(_) => commit_request(ep, message(bytes.to_vec()), target, taken, &bytes).await?,
+    };
+    tracing::debug!(source = %ep.source, inbox_id, "FHIR request stored");
+    let mut r = answer::build(taken, inbox_id, &base_url(ep, h), Prefer::from_headers(h));
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        r.headers_mut().insert("x-request-id", id);
+    }
+    Ok(r)
+}
+
+/// Commits a request without `X-Request-Id`: stored once per (source, origin, bytes).
+async fn commit(ep: &Endpoint, message: IncomingMessage) -> Result<i64, Refusal> {
     let committed = ep
         .intake
-        .commit_message(IncomingMessage {
-            source: ep.source.clone(),
-            origin,
-            raw: bytes.to_vec(),
-        })
+        .commit_message(message)
         .await
         .map_err(|e| store_refusal(&ep.source, &e))?;
-    let inbox_id = match committed {
+    Ok(counted(ep, committed))
+}
+
+fn counted(ep: &Endpoint, committed: Committed) -> i64 {
+    match committed {
         Committed::Stored { inbox_id } => {
             ep.stats.stored();
             inbox_id
@@ -270,13 +294,52 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
             ep.stats.duplicate();
             inbox_id
         }
-    };
-    tracing::debug!(source = %ep.source, inbox_id, "FHIR request stored");
-    let mut r = answer::build(taken, inbox_id, &base_url(ep, h), Prefer::from_headers(h));
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        r.headers_mut().insert("x-request-id", id);
     }
-    Ok(r)
+}
+
+/// Commits a request with `X-Request-Id`: stored once per (source, request id). A retry whose
+/// body is the same JSON as the stored one (however serialised) is answered from the stored
+/// input, exactly as the first time; a different body under a used id is a 409.
+async fn commit_request(
+    ep: &Endpoint,
+    message: IncomingMessage,
+    target: Target<'_>,
+    taken: Taken,
+    bytes: &[u8],
+) -> Result<(i64, Taken), Refusal> {
+    let committed = ep
+        .intake
+        .commit_once_per_origin(message)
+        .await
+        .map_err(|e| store_refusal(&ep.source, &e))?;
+    match committed {
+        OriginCommit::Committed(c) => Ok((counted(ep, c), taken)),
+        OriginCommit::OtherBytes { inbox_id, raw } => {
+            let earlier = raw.as_deref().and_then(|r| same_request(target, r, bytes));
+            let taken = earlier.ok_or_else(request_id_reused)?;
+            ep.stats.duplicate();
+            Ok((inbox_id, taken))
+        }
+    }
+}
+
+/// The stored request `earlier`, taken as `target` takes it, if it is the same JSON as `now`
+/// (member order and whitespace aside).
+fn same_request(target: Target<'_>, earlier: &[u8], now: &[u8]) -> Option<Taken> {
+    let same = request::parse(earlier).ok()? == request::parse(now).ok()?;
+    same.then(|| request::check(target, earlier).ok()).flatten()
+}
+
+/// A used `X-Request-Id` with a different body. Not the first answer: that would acknowledge
+/// content that was never stored. 409: the request conflicts with what the server holds, and
+/// sending it again unchanged cannot succeed (clients do not retry it).
+fn request_id_reused() -> Refusal {
+    Refusal::new(
+        StatusCode::CONFLICT,
+        "conflict",
+        "this X-Request-Id was used for a request with a different body, which is stored; nothing was stored now: send new content with a new X-Request-Id",
+        "この X-Request-Id は内容の異なる別の要求で使用済みです (そちらを保存済み)。今回は保存していません。新しい内容は新しい X-Request-Id で送ってください",
+    )
 }
 
 /// The deduplication origin: `request:<X-Request-Id>`, else `bundle:<system>|<value>` of a
