@@ -11,7 +11,7 @@
 //! input, a different body under a used id is refused 409; without one, one input per (source,
 //! origin, content). Either way a retried request is stored once and, its answer being derived
 //! from the stored row ([`answer`]), answered the same way. `tsunagi queue` shows each input as
-//! `<source>:request:<X-Request-Id>`.
+//! `<source>:request:<X-Request-Id>`, and `queue show request:<X-Request-Id>` its outcome.
 //!
 //! Refusals are OperationOutcomes ([`outcome`]) naming the element path, never a value
 //! ([`request`]); a failed commit or a crossed disk reserve is a 503 with `Retry-After`.
