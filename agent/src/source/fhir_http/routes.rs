@@ -1,8 +1,10 @@
 //! The routes of one endpoint and the write path every accepted body takes.
 //!
 //! Order of checks for a write (each refusal is an OperationOutcome, see [`super::outcome`]):
-//! token (401/403) → content type (415) → `X-Request-Id` (400) → declared length (413) → body
-//! read within `body_timeout` (408) and under `max_body_bytes` (413) → body checks
+//! token (401/403) → content type (415) → `X-Request-Id` (400) → declared length (413 at once
+//! only when the client waits for `100 Continue` or it is over 256 MiB) → body read within
+//! `body_timeout` (408) and under `max_body_bytes` (413, sent after the rest of the body was
+//! read and thrown away, so a client that writes before it reads gets it) → body checks
 //! ([`super::request`], 400/422) → commit through the intake → answer ([`super::answer`]).
 //!
 //! Retries: with `X-Request-Id` the store keeps one input per (source, request id); a retry
@@ -202,29 +204,100 @@ fn too_large(max: usize) -> Refusal {
     )
 }
 
-async fn read_body(ep: &Endpoint, body: Body) -> Result<axum::body::Bytes, Refusal> {
-    match tokio::time::timeout(ep.body_timeout, axum::body::to_bytes(body, ep.max_body)).await {
+/// How much of a body over `max_body_bytes` is read and thrown away before the 413 is sent, so
+/// that a client writing its whole body before reading the answer (most do) reads the 413
+/// instead of a connection reset. A larger declared body is answered at once.
+const DRAIN_CAP: u64 = 256 * 1024 * 1024;
+
+/// A body being read: kept up to the cap, past it only counted.
+struct Collected {
+    kept: Vec<u8>,
+    seen: u64,
+}
+
+/// Why a body could not be read to its end.
+struct Incomplete;
+
+impl Collected {
+    fn over(&self, max: usize) -> bool {
+        self.seen > max as u64
+    }
+
+    /// Reads `body` to its end, or (over `max`) until [`DRAIN_CAP`] bytes were seen.
+    async fn read(&mut self, mut body: Body, max: usize) -> Result<(), Incomplete> {
+        use http_body_util::BodyExt;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| Incomplete)?.into_data() else {
+                continue; // trailers
+            };
+            self.seen = self.seen.saturating_add(data.len() as u64);
+            if !self.over(max) {
+                self.kept.extend_from_slice(&data);
+            } else if !self.kept.is_empty() {
+                self.kept = Vec::new();
+            }
+            if self.seen > DRAIN_CAP {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+}
+
+/// The declared `Content-Length`, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Refuses at once a declared length over the cap when nothing would be gained by reading: the
+/// client waits for `100 Continue` (it then sends nothing), or the length is over [`DRAIN_CAP`].
+fn refuse_at_once(
+    ep: &Endpoint,
+    headers: &HeaderMap,
+    declared: Option<u64>,
+) -> Result<(), Refusal> {
+    let over = declared.is_some_and(|n| n > ep.max_body as u64);
+    if over && (expects_continue(headers) || declared.is_some_and(|n| n > DRAIN_CAP)) {
+        return Err(too_large(ep.max_body));
+    }
+    Ok(())
+}
+
+/// Reads the body within `body_timeout`. Over `max_body_bytes` (read, or declared and not all
+/// sent in time) is a 413, whatever else happened.
+async fn read_body(ep: &Endpoint, body: Body, declared: Option<u64>) -> Result<Vec<u8>, Refusal> {
+    let mut got = Collected {
+        kept: Vec::new(),
+        seen: 0,
+    };
+    let read = tokio::time::timeout(ep.body_timeout, got.read(body, ep.max_body)).await;
+    let over = got.over(ep.max_body) || declared.is_some_and(|n| n > ep.max_body as u64);
+    match read {
+        _ if over => Err(too_large(ep.max_body)),
+        Ok(Ok(())) => Ok(got.kept),
         Err(_) => Err(Refusal::new(
             StatusCode::REQUEST_TIMEOUT,
             "timeout",
             "the body did not arrive within body_timeout_secs; nothing was stored",
             "本文が時間内に届かなかったため保存しませんでした",
         )),
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                Err(too_large(ep.max_body))
-            } else {
-                Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "incomplete",
-                    "the body could not be read to its end; nothing was stored",
-                    "本文を最後まで読めなかったため保存しませんでした",
-                ))
-            }
-        }
+        Ok(Err(Incomplete)) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "incomplete",
+            "the body could not be read to its end; nothing was stored",
+            "本文を最後まで読めなかったため保存しませんでした",
+        )),
     }
 }
 
@@ -241,14 +314,9 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
         ));
     }
     let request_id = request_id(h)?;
-    let declared = h
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > ep.max_body as u64) {
-        return Err(too_large(ep.max_body));
-    }
-    let bytes = read_body(ep, body).await?;
+    let declared = declared_length(h);
+    refuse_at_once(ep, h, declared)?;
+    let bytes = read_body(ep, body, declared).await?;
     let taken = request::check(target, &bytes)?;
     let origin = origin(request_id.as_deref(), target, &bytes);
     // From here until the answer is built the connection is not evicted.
@@ -263,8 +331,8 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
         raw,
     };
     let (inbox_id, taken) = match request_id {
-        None => (commit(ep, message(bytes.to_vec())).await?, taken),
-        Some(_) => commit_request(ep, message(bytes.to_vec()), target, taken, &bytes).await?,
+        None => (commit(ep, message(bytes)).await?, taken),
+        Some(_) => commit_request(ep, message(bytes.clone()), target, taken, &bytes).await?,
     };
     tracing::debug!(source = %ep.source, inbox_id, "FHIR request stored");
     let mut r = answer::build(taken, inbox_id, &base_url(ep, h), Prefer::from_headers(h));

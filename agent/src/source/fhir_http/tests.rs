@@ -316,6 +316,12 @@ async fn every_refusal_is_an_operation_outcome_and_the_endpoint_keeps_serving() 
         .await
         .unwrap();
     assert_eq!(status, 413);
+    // Over the cap, waiting for 100 Continue: answered at once, before any body is sent.
+    let waiting = b"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n".to_vec();
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, &waiting))
+        .await
+        .unwrap();
+    assert_eq!(status, 413);
     let (s, _) = send(client().delete(u("/Patient/p1"))).await;
     assert_eq!(s, 405);
     let (s, _) = send(client().get(u("/Patient/p1"))).await;
