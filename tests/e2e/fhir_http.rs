@@ -670,3 +670,77 @@ fn kill_9_during_a_stream_of_posts_loses_and_duplicates_nothing() {
         "none stored twice"
     );
 }
+
+/// Issue 16, a 100 MB body: the client really streams all of it (as most clients do, writing
+/// before they read) and reads the 413 OperationOutcome, not a reset; other clients are served
+/// while it streams, and nothing of it is stored.
+#[test]
+fn a_streamed_100_mb_body_gets_its_413_and_the_endpoint_keeps_serving_meanwhile() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const MIB: usize = 1024 * 1024;
+    const CHUNKS: usize = 100;
+    let mut w = World::new();
+    let (base, _) = with_endpoints(&mut w, "");
+    w.start_sim("", false);
+    w.start_agent();
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/fhir")
+        .to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let head = format!(
+        "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\n{JSON}Content-Length: {}\r\n\r\n",
+        CHUNKS * MIB
+    );
+    s.write_all(head.as_bytes()).expect("headers");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut writer = s.try_clone().expect("clone");
+    let progress = sent.clone();
+    let streaming = std::thread::spawn(move || {
+        let chunk = vec![b' '; MIB];
+        for _ in 0..CHUNKS {
+            writer.write_all(&chunk)?;
+            progress.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    wait_until(60, "10 MB streamed", || sent.load(Ordering::SeqCst) >= 10);
+    let patient = patient_and_condition(1).0;
+    let good = raw(
+        &addr,
+        &request("PUT", "/fhir/Patient/pt000001", JSON, &patient.to_string()),
+    );
+    assert_eq!(good.0, 200, "{good:?}");
+    assert!(
+        sent.load(Ordering::SeqCst) < CHUNKS,
+        "the good request was answered while the 100 MB streamed"
+    );
+    streaming
+        .join()
+        .expect("streaming thread")
+        .expect("the whole 100 MB body was taken, not cut off by a reset");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    refused(
+        (status, head.to_string(), body.to_string()),
+        413,
+        "too-long",
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir'"),
+        1,
+        "only the good request is stored"
+    );
+    w.stop_agent();
+}
