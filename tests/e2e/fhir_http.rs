@@ -744,3 +744,85 @@ fn a_streamed_100_mb_body_gets_its_413_and_the_endpoint_keeps_serving_meanwhile(
     );
     w.stop_agent();
 }
+
+/// Issue 16, exposure: bound outside loopback the endpoint speaks HTTPS and needs the bearer
+/// token and a client certificate; a request with both is stored, one without the token gets
+/// 401, a client without a certificate gets no TLS session. A JP-CLINS collection Bundle posted
+/// there (`POST [base]`, as files bring them) is processed and delivered to the platform.
+#[test]
+fn https_outside_loopback_needs_token_and_client_certificate_and_a_collection_bundle_is_delivered()
+{
+    let mut w = World::new();
+    let port = free_port();
+    std::fs::write(w.path("fhir.token"), format!("{TOKEN}\n")).expect("token file");
+    w.extra_config = format!(
+        "\n[[source.fhir]]\nname = \"fhir\"\nlisten = \"0.0.0.0:{port}\"\ntoken_file = \"fhir.token\"\n[source.fhir.tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n",
+        w.pki.server_cert.display(),
+        w.pki.server_key.display(),
+        w.pki.ca_cert.display()
+    );
+    w.start_sim("", false);
+    w.start_agent();
+    let base = format!("https://localhost:{port}/fhir");
+    let ca = std::fs::read(&w.pki.ca_cert).expect("ca");
+    let mut identity = std::fs::read(&w.pki.client_cert).expect("client cert");
+    identity.extend(std::fs::read(&w.pki.client_key).expect("client key"));
+    let builder = || {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("pem")])
+    };
+    let with_cert = builder()
+        .identity(reqwest::Identity::from_pem(&identity).expect("identity"))
+        .build()
+        .expect("client");
+    let without_cert = builder().build().expect("client");
+    let bundle = String::from_utf8(condition_input(7)).expect("utf-8");
+    let post = |client: &reqwest::Client, token: Option<&str>| {
+        w.rt.block_on(async {
+            let mut r = client
+                .post(&base)
+                .header("content-type", "application/fhir+json")
+                .header("x-request-id", "tls-1")
+                .body(bundle.clone());
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            match r.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let bytes = r.bytes().await.expect("an answer body");
+                    let body: Value = serde_json::from_slice(&bytes).expect("a FHIR JSON answer");
+                    Ok((status, body))
+                }
+                Err(e) => Err(e),
+            }
+        })
+    };
+    let (status, o) = post(&with_cert, None).expect("an answer over https");
+    assert_eq!(
+        (status, o["issue"][0]["code"].as_str()),
+        (401, Some("login"))
+    );
+    assert!(
+        post(&without_cert, Some(TOKEN)).is_err(),
+        "no client certificate, no TLS session"
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir'"),
+        0
+    );
+    let (status, o) = post(&with_cert, Some(TOKEN)).expect("an answer over https");
+    assert_eq!(status, 201, "{o}");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir' AND origin = 'request:tls-1'"),
+        1,
+        "stored when answered"
+    );
+    wait_until(90, "the collection bundle's condition delivered", || {
+        w.db_count("SELECT COUNT(*) FROM outbox o JOIN inbox i ON i.id = o.inbox_id WHERE i.origin = 'request:tls-1' AND o.state = 'delivered'") >= 1
+    });
+    assert!(w.accepted_files() >= 1);
+    w.stop_agent();
+    w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH, "pt000007"]);
+}
