@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+use crate::source::mllp::{
+    CommitFuture, IncomingMessage, MessageIntake, OriginCommit, OriginCommitFuture,
+};
 use crate::source::{Committed, IncomingFile, Intake, IntakeError, Refusal};
 use crate::store::disk::DiskReserve;
 use crate::store::{inbox, Writer};
@@ -153,11 +156,8 @@ impl Intake for StoreIntake {
 /// group-commit writer, asynchronously, so many connections (and a pipelining sender's messages)
 /// share one fsync. The format is the intake's (`hl7v2` for MLLP, `fhir-json` for the FHIR
 /// endpoint); the disk reserve answers `Paused` (MLLP NAKs, the FHIR endpoint answers 503).
-impl crate::source::mllp::MessageIntake for StoreIntake {
-    fn commit_message(
-        &self,
-        message: crate::source::mllp::IncomingMessage,
-    ) -> crate::source::mllp::CommitFuture {
+impl MessageIntake for StoreIntake {
+    fn commit_message(&self, message: IncomingMessage) -> CommitFuture {
         if self.reserve.paused() {
             return Box::pin(std::future::ready(Err(IntakeError::Paused)));
         }
@@ -186,6 +186,44 @@ impl crate::source::mllp::MessageIntake for StoreIntake {
                     Committed::Stored { inbox_id: id }
                 }
                 inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
+            })
+        })
+    }
+
+    fn commit_once_per_origin(&self, message: IncomingMessage) -> OriginCommitFuture {
+        if self.reserve.paused() {
+            return Box::pin(std::future::ready(Err(IntakeError::Paused)));
+        }
+        let writer = self.writer.clone();
+        let wake = self.wake.clone();
+        let format = self.format.clone();
+        Box::pin(async move {
+            let stored = writer
+                .call_async(move |c| {
+                    inbox::insert_once_per_origin(
+                        c,
+                        &inbox::NewInput {
+                            source: &message.source,
+                            origin: &message.origin,
+                            format: &format,
+                            raw: &message.raw,
+                            file_stamp: None,
+                        },
+                    )
+                })
+                .await
+                .map_err(store_err)?;
+            Ok(match stored {
+                inbox::ByOrigin::New(id) => {
+                    wake.notify_one();
+                    OriginCommit::Committed(Committed::Stored { inbox_id: id })
+                }
+                inbox::ByOrigin::SameBytes(id) => {
+                    OriginCommit::Committed(Committed::AlreadyStored { inbox_id: id })
+                }
+                inbox::ByOrigin::OtherBytes { id, raw } => {
+                    OriginCommit::OtherBytes { inbox_id: id, raw }
+                }
             })
         })
     }

@@ -1,6 +1,7 @@
 //! `tsunagi doctor` (issue 15, part 6) on the demo sandbox's own config: it passes while the
 //! sandbox serves, names the client key when it is gone, and names the platform's address when
-//! the platform is down. One sandbox for all three (`demo --serve` listens on fixed ports).
+//! the platform is down. The banner's FHIR endpoint takes a resource (issue 16). One sandbox
+//! for all of it (`demo --serve` listens on fixed ports).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -148,6 +149,48 @@ fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platfor
             }
         })
     });
+
+    // The banner's FHIR endpoint takes a resource (issue 16): POST one there, see it stored.
+    let fhir = line_of(&banner, "  FHIR endpoint")
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no FHIR endpoint address:\n{banner}"))
+        .to_string();
+    let condition = serde_json::json!({"resourceType": "Condition",
+        "code": {"text": "demo"}, "subject": {"reference": "Patient/demo-banner"}});
+    let (status, location) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{fhir}/Condition"))
+            .header("content-type", "application/fhir+json")
+            .header("x-request-id", "demo-banner-1")
+            .body(condition.to_string())
+            .send()
+            .await
+            .expect("POST to the banner's FHIR endpoint");
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
+        (r.status().as_u16(), location)
+    });
+    assert_eq!(status, 201, "the banner's FHIR endpoint accepts a resource");
+    assert!(
+        location.is_some_and(|l| l.starts_with(&format!("{fhir}/Condition/"))),
+        "{fhir}"
+    );
+    let shown = Command::new(agent_bin())
+        .args(["queue", "--config"])
+        .arg(&config)
+        .args(["show", "request:demo-banner-1"])
+        .output()
+        .expect("tsunagi queue show");
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success() && shown_text.starts_with("I-"),
+        "the request is in the store: {shown_text}{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
 
     // JSON parses and says the same.
     let (out, json) = doctor(&config, true);

@@ -284,7 +284,8 @@ fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
         415,
         "not-supported",
     );
-    // A 100 MB body is refused by its declared length, before it is read.
+    // A declared 100 MB body that never comes: 413 once body_timeout_secs passed (a streamed
+    // one is in `a_streamed_100_mb_body_gets_its_413_…`).
     let huge = format!(
         "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\n{JSON}Content-Length: {}\r\n\r\n{{\"resourceType\":\"Patient\"",
         100 * 1024 * 1024
@@ -389,6 +390,51 @@ fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
         "{}",
         again.1
     );
+    // The same request id, the body re-serialised: the first answer again, stored once.
+    let condition = patient_and_condition(1).1;
+    let pretty = serde_json::to_string_pretty(&condition).expect("json");
+    let retried = raw(
+        &addr,
+        &request(
+            "POST",
+            "/fhir/Condition",
+            &format!("{JSON}X-Request-Id: e2e-after-1\r\n"),
+            &pretty,
+        ),
+    );
+    assert_eq!(retried.0, 201, "{retried:?}");
+    let location = |head: &str| {
+        head.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("location:"))
+            .map(str::to_string)
+    };
+    assert_eq!(location(&retried.1), location(&again.1));
+    assert_eq!(retried.2, again.2, "the same body as the first answer");
+    // The same request id with other content: 409, nothing stored, nothing echoed.
+    let mut other = condition.clone();
+    other["note"] = json!([{"text": SECRET_FAMILY}]);
+    let o = refused(
+        raw(
+            &addr,
+            &request(
+                "POST",
+                "/fhir/Condition",
+                &format!("{JSON}X-Request-Id: e2e-after-1\r\n"),
+                &other.to_string(),
+            ),
+        ),
+        409,
+        "conflict",
+    );
+    assert!(
+        o.to_string().contains("X-Request-Id") && !o.to_string().contains(SECRET_FAMILY),
+        "{o}"
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE origin = 'request:e2e-after-1'"),
+        1,
+        "one request id, one input"
+    );
     wait_until(60, "the condition delivered", || {
         w.db_count("SELECT COUNT(*) FROM outbox o JOIN inbox i ON i.id = o.inbox_id WHERE i.origin = 'request:e2e-after-1' AND o.state = 'delivered'") == 1
     });
@@ -398,6 +444,45 @@ fn bad_requests_get_fhir_answers_and_the_endpoint_keeps_serving() {
         out.contains("fhir:request:e2e-after-1"),
         "queue shows the request id: {out}"
     );
+    // The outcome per request id: its input and its delivered item, by the ids queue takes.
+    let (ok, out, err) = w.cli(&["queue", "show", "fhir:request:e2e-after-1"]);
+    assert!(ok, "{err}");
+    let input = out.lines().next().unwrap_or_default();
+    assert!(
+        input.starts_with("I-")
+            && input.contains(" processed ")
+            && input.contains("fhir:request:e2e-after-1"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("O-") && l.contains("delivered")),
+        "{out}"
+    );
+    // A request that produces no item (a Bundle with no entry): quarantined, and queue says so.
+    let empty = raw(
+        &addr,
+        &request(
+            "POST",
+            "/fhir",
+            &format!("{JSON}X-Request-Id: e2e-empty\r\n"),
+            r#"{"resourceType":"Bundle","type":"collection","entry":[]}"#,
+        ),
+    );
+    assert_eq!(empty.0, 201, "{empty:?}");
+    wait_until(60, "the empty bundle quarantined", || {
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE origin = 'request:e2e-empty' AND state = 'quarantined'") == 1
+    });
+    let (ok, out, err) = w.cli(&["queue", "show", "request:e2e-empty"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(" quarantined ")
+            && out.contains("no clinical content")
+            && out.contains("(no item: quarantined"),
+        "{out}"
+    );
+    let (ok, _, err) = w.cli(&["queue", "show", "request:never-sent"]);
+    assert!(!ok && err.contains("never-sent"), "{err}");
     w.stop_agent();
     w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH, "pt000001"]);
 }
@@ -456,9 +541,41 @@ fn a_crossed_disk_reserve_answers_503_with_retry_after_and_stores_nothing() {
     assert!(stored <= 1, "nothing stored while paused ({stored})");
 }
 
-/// kill -9 while 8 clients stream 5,000 requests (each with its own X-Request-Id); after the
-/// restart every client sends again from its first unanswered request, and repeats its last
-/// answered one: every request is stored exactly once, none lost, none twice.
+/// The inbox rows of source `fhir` per origin.
+fn stored_per_origin(w: &World) -> std::collections::HashMap<String, i64> {
+    let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db opens");
+    let mut stmt = db
+        .prepare("SELECT origin, COUNT(*) FROM inbox WHERE source = 'fhir' GROUP BY origin")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// `POST [base]/Patient` of the fixture `n`'s Patient with `X-Request-Id: crash-<n>`, the body
+/// compact or pretty-printed; returns the status and the `Location`.
+fn post_patient(addr: &str, n: usize, pretty: bool) -> (u16, Option<String>) {
+    let (p, _) = patient_and_condition(n);
+    let body = if pretty {
+        serde_json::to_string_pretty(&p).expect("json")
+    } else {
+        p.to_string()
+    };
+    let headers = format!("{JSON}X-Request-Id: crash-{n}\r\n");
+    let (status, head, _) = raw(addr, &request("POST", "/fhir/Patient", &headers, &body));
+    let location = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_string())
+    });
+    (status, location)
+}
+
+/// kill -9 while 8 clients stream 5,000 POSTs (each with its own X-Request-Id). After the
+/// restart, before any client sends again, every request answered 201 is in the store exactly
+/// once; then every client sends again from its last answered request (re-serialised: it must
+/// get the same Location) to the end, and nothing is stored twice.
 #[test]
 fn kill_9_during_a_stream_of_posts_loses_and_duplicates_nothing() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -473,35 +590,21 @@ fn kill_9_during_a_stream_of_posts_loses_and_duplicates_nothing() {
         .trim_start_matches("http://")
         .trim_end_matches("/fhir")
         .to_string();
-    let send = |addr: &str, n: usize| {
-        let (p, _) = patient_and_condition(n);
-        let id = p["id"].as_str().expect("id").to_string();
-        let headers = format!("{JSON}X-Request-Id: crash-{n}\r\n");
-        raw(
-            addr,
-            &request(
-                "PUT",
-                &format!("/fhir/Patient/{id}"),
-                &headers,
-                &p.to_string(),
-            ),
-        )
-        .0
-    };
-    // Phase 1: stream until the agent dies; each client returns its first unanswered index.
+    // Phase 1: stream until the agent dies; each client returns the Locations it was answered.
     let answered = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let (addr, answered) = (addr.clone(), answered.clone());
             std::thread::spawn(move || {
+                let mut locations = Vec::new();
                 for k in 0..PER_CLIENT {
-                    let n = c * PER_CLIENT + k;
-                    if send(&addr, n) != 200 {
-                        return k;
+                    match post_patient(&addr, c * PER_CLIENT + k, false) {
+                        (201, Some(location)) => locations.push(location),
+                        _ => break,
                     }
                     answered.fetch_add(1, Ordering::SeqCst);
                 }
-                PER_CLIENT
+                locations
             })
         })
         .collect();
@@ -509,25 +612,47 @@ fn kill_9_during_a_stream_of_posts_loses_and_duplicates_nothing() {
         answered.load(Ordering::SeqCst) >= 1500
     });
     w.kill_agent();
-    let resume: Vec<usize> = clients
+    let answers: Vec<Vec<String>> = clients
         .into_iter()
         .map(|c| c.join().expect("client"))
         .collect();
     assert!(
-        resume.iter().any(|&k| k < PER_CLIENT),
+        answers.iter().any(|a| a.len() < PER_CLIENT),
         "the kill came after the stream ended"
     );
-    // Phase 2: restart; resend from the first unanswered one, and the last answered again.
     w.start_agent();
-    let clients: Vec<_> = resume
-        .iter()
+    // After the restart, before anyone sends again: every answered request stored once.
+    let stored = stored_per_origin(&w);
+    for (c, locations) in answers.iter().enumerate() {
+        for k in 0..locations.len() {
+            let origin = format!("request:crash-{}", c * PER_CLIENT + k);
+            assert_eq!(
+                stored.get(&origin),
+                Some(&1),
+                "{origin} was answered 201 before the kill"
+            );
+        }
+    }
+    assert!(stored.values().all(|&n| n == 1), "nothing stored twice");
+    // Phase 2: each client repeats its last answered request (re-serialised), then the rest.
+    let clients: Vec<_> = answers
+        .into_iter()
         .enumerate()
-        .map(|(c, &from)| {
+        .map(|(c, locations)| {
             let addr = addr.clone();
             std::thread::spawn(move || {
-                for k in from.saturating_sub(1)..PER_CLIENT {
+                if let Some(last) = locations.last() {
+                    let n = c * PER_CLIENT + locations.len() - 1;
+                    let again = post_patient(&addr, n, true);
+                    assert_eq!(again, (201, Some(last.clone())), "request {n} again");
+                }
+                for k in locations.len()..PER_CLIENT {
                     let n = c * PER_CLIENT + k;
-                    assert_eq!(send(&addr, n), 200, "request {n} after the restart");
+                    assert_eq!(
+                        post_patient(&addr, n, false).0,
+                        201,
+                        "request {n} after the restart"
+                    );
                 }
             })
         })
@@ -536,15 +661,168 @@ fn kill_9_during_a_stream_of_posts_loses_and_duplicates_nothing() {
         c.join().expect("client after the restart");
     }
     w.stop_agent();
-    let total = (CLIENTS * PER_CLIENT) as i64;
-    assert_eq!(
-        w.db_count("SELECT COUNT(DISTINCT origin) FROM inbox WHERE source = 'fhir' AND origin LIKE 'request:crash-%'"),
-        total,
-        "every request stored"
+    let stored = stored_per_origin(&w);
+    assert_eq!(stored.len(), CLIENTS * PER_CLIENT, "every request stored");
+    assert!(
+        stored
+            .iter()
+            .all(|(o, &n)| n == 1 && o.starts_with("request:crash-")),
+        "none stored twice"
+    );
+}
+
+/// Issue 16, a 100 MB body: the client really streams all of it (as most clients do, writing
+/// before they read) and reads the 413 OperationOutcome, not a reset; other clients are served
+/// while it streams, and nothing of it is stored.
+#[test]
+fn a_streamed_100_mb_body_gets_its_413_and_the_endpoint_keeps_serving_meanwhile() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const MIB: usize = 1024 * 1024;
+    const CHUNKS: usize = 100;
+    let mut w = World::new();
+    let (base, _) = with_endpoints(&mut w, "");
+    w.start_sim("", false);
+    w.start_agent();
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/fhir")
+        .to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let head = format!(
+        "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\n{JSON}Content-Length: {}\r\n\r\n",
+        CHUNKS * MIB
+    );
+    s.write_all(head.as_bytes()).expect("headers");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut writer = s.try_clone().expect("clone");
+    let progress = sent.clone();
+    let streaming = std::thread::spawn(move || {
+        let chunk = vec![b' '; MIB];
+        for _ in 0..CHUNKS {
+            writer.write_all(&chunk)?;
+            progress.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    wait_until(60, "10 MB streamed", || sent.load(Ordering::SeqCst) >= 10);
+    let patient = patient_and_condition(1).0;
+    let good = raw(
+        &addr,
+        &request("PUT", "/fhir/Patient/pt000001", JSON, &patient.to_string()),
+    );
+    assert_eq!(good.0, 200, "{good:?}");
+    assert!(
+        sent.load(Ordering::SeqCst) < CHUNKS,
+        "the good request was answered while the 100 MB streamed"
+    );
+    streaming
+        .join()
+        .expect("streaming thread")
+        .expect("the whole 100 MB body was taken, not cut off by a reset");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    refused(
+        (status, head.to_string(), body.to_string()),
+        413,
+        "too-long",
     );
     assert_eq!(
         w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir'"),
-        total,
-        "none stored twice"
+        1,
+        "only the good request is stored"
     );
+    w.stop_agent();
+}
+
+/// Issue 16, exposure: bound outside loopback the endpoint speaks HTTPS and needs the bearer
+/// token and a client certificate; a request with both is stored, one without the token gets
+/// 401, a client without a certificate gets no TLS session. A JP-CLINS collection Bundle posted
+/// there (`POST [base]`, as files bring them) is processed and delivered to the platform.
+#[test]
+fn https_outside_loopback_needs_token_and_client_certificate_and_a_collection_bundle_is_delivered()
+{
+    let mut w = World::new();
+    let port = free_port();
+    std::fs::write(w.path("fhir.token"), format!("{TOKEN}\n")).expect("token file");
+    w.extra_config = format!(
+        "\n[[source.fhir]]\nname = \"fhir\"\nlisten = \"0.0.0.0:{port}\"\ntoken_file = \"fhir.token\"\n[source.fhir.tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n",
+        w.pki.server_cert.display(),
+        w.pki.server_key.display(),
+        w.pki.ca_cert.display()
+    );
+    w.start_sim("", false);
+    w.start_agent();
+    let base = format!("https://localhost:{port}/fhir");
+    let ca = std::fs::read(&w.pki.ca_cert).expect("ca");
+    let mut identity = std::fs::read(&w.pki.client_cert).expect("client cert");
+    identity.extend(std::fs::read(&w.pki.client_key).expect("client key"));
+    let builder = || {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("pem")])
+    };
+    let with_cert = builder()
+        .identity(reqwest::Identity::from_pem(&identity).expect("identity"))
+        .build()
+        .expect("client");
+    let without_cert = builder().build().expect("client");
+    let bundle = String::from_utf8(condition_input(7)).expect("utf-8");
+    let post = |client: &reqwest::Client, token: Option<&str>| {
+        w.rt.block_on(async {
+            let mut r = client
+                .post(&base)
+                .header("content-type", "application/fhir+json")
+                .header("x-request-id", "tls-1")
+                .body(bundle.clone());
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            match r.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let bytes = r.bytes().await.expect("an answer body");
+                    let body: Value = serde_json::from_slice(&bytes).expect("a FHIR JSON answer");
+                    Ok((status, body))
+                }
+                Err(e) => Err(e),
+            }
+        })
+    };
+    let (status, o) = post(&with_cert, None).expect("an answer over https");
+    assert_eq!(
+        (status, o["issue"][0]["code"].as_str()),
+        (401, Some("login"))
+    );
+    assert!(
+        post(&without_cert, Some(TOKEN)).is_err(),
+        "no client certificate, no TLS session"
+    );
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir'"),
+        0
+    );
+    let (status, o) = post(&with_cert, Some(TOKEN)).expect("an answer over https");
+    assert_eq!(status, 201, "{o}");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+    assert_eq!(
+        w.db_count("SELECT COUNT(*) FROM inbox WHERE source = 'fhir' AND origin = 'request:tls-1'"),
+        1,
+        "stored when answered"
+    );
+    wait_until(90, "the collection bundle's condition delivered", || {
+        w.db_count("SELECT COUNT(*) FROM outbox o JOIN inbox i ON i.id = o.inbox_id WHERE i.origin = 'request:tls-1' AND o.state = 'delivered'") >= 1
+    });
+    assert!(w.accepted_files() >= 1);
+    w.stop_agent();
+    w.assert_log_has_no(&[SECRET_FAMILY, SECRET_GIVEN, SECRET_BIRTH, "pt000007"]);
 }

@@ -1,5 +1,9 @@
 //! `tsunagi queue list|show|retry|drop` and `tsunagi replay`.
 //!
+//! `show request:<X-Request-Id>` follows one FHIR request: its input (state, error) and the
+//! outbox items it produced with their delivery states, by the `I-`/`O-` ids the other actions
+//! take; an input stored but not processed yet, or one that produced no item, says so.
+//!
 //! `show` prints metadata and the attempt history; the content (bundle or raw input, which is
 //! patient data) only with `--reveal`, and that access is written to the audit table first.
 
@@ -22,9 +26,11 @@ pub enum QueueAction {
         #[arg(long, default_value_t = 200)]
         limit: usize,
     },
-    /// One item's details and attempts.
+    /// One item's details and attempts; or, for `request:<X-Request-Id>` (or
+    /// `<source>:request:<X-Request-Id>`, as `list` shows it), the FHIR request's input, its
+    /// state, and its outbox items with their delivery states.
     Show {
-        /// O-12 or I-7.
+        /// O-12, I-7, request:<X-Request-Id> or <source>:request:<X-Request-Id>.
         id: String,
         /// Also print its content (patient data); the access is audited.
         #[arg(long)]
@@ -223,7 +229,106 @@ fn first_line(s: &str, max: usize) -> String {
     line.chars().take(max).collect()
 }
 
+/// A FHIR request named by its `X-Request-Id`, in one source or in any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequestRef<'a> {
+    source: Option<&'a str>,
+    request_id: &'a str,
+}
+
+impl RequestRef<'_> {
+    /// The inbox origin the FHIR endpoint stores the request under.
+    fn origin(&self) -> String {
+        format!("{REQUEST_PREFIX}{}", self.request_id)
+    }
+}
+
+const REQUEST_PREFIX: &str = "request:";
+
+/// `request:<id>` or `<source>:request:<id>`; `None` for anything else (an item id).
+fn parse_request_ref(id: &str) -> Option<RequestRef<'_>> {
+    if let Some(request_id) = id.strip_prefix(REQUEST_PREFIX) {
+        return (!request_id.is_empty()).then_some(RequestRef {
+            source: None,
+            request_id,
+        });
+    }
+    let (source, request_id) = id.split_once(&format!(":{REQUEST_PREFIX}"))?;
+    (!source.is_empty() && !request_id.is_empty()).then_some(RequestRef {
+        source: Some(source),
+        request_id,
+    })
+}
+
+/// What an input's state means for a FHIR request that has no outbox item (yet).
+fn without_items(state: InputState) -> &'static str {
+    match state {
+        InputState::Received => {
+            "stored, not processed yet: its items appear when the agent processes it / 保存済み・未処理"
+        }
+        InputState::Processed => "processed into no item to send / 送信対象はありません",
+        InputState::Quarantined => "quarantined: see the error above / 隔離されました (上記のエラー)",
+        InputState::Dropped => "dropped by hand / 手動で破棄されました",
+    }
+}
+
+/// `queue show request:<id>`: every input stored under the request id, and its items.
+fn show_request(conn: &Connection, request: &RequestRef<'_>) -> anyhow::Result<bool> {
+    let inputs = query::inputs_by_origin(conn, request.source, &request.origin())?;
+    if inputs.is_empty() {
+        anyhow::bail!(
+            "no request stored with X-Request-Id {:?} / X-Request-Id {:?} の要求は保存されていません",
+            request.request_id,
+            request.request_id
+        );
+    }
+    for input in &inputs {
+        println!(
+            "I-{}  {}  {}:{}  {}  {} bytes  received {}",
+            input.id,
+            input.state,
+            input.source,
+            request.origin(),
+            input.format,
+            input.size,
+            super::status::fmt_ms(input.received_at)
+        );
+        if let Some(e) = &input.error {
+            println!("  error  {}", first_line(e, 300));
+        }
+        let items = query::items_of_input(conn, input.id)?;
+        if items.is_empty() {
+            println!("  (no item: {})", without_items(input.state));
+        }
+        for i in &items {
+            println!(
+                "  O-{:<8} {:<12} {:<20} attempts {:<3} updated {}{}",
+                i.id,
+                i.state,
+                i.resource_type,
+                i.attempts,
+                super::status::fmt_ms(i.updated_at),
+                i.receipt
+                    .as_deref()
+                    .map(|r| format!("  receipt {}", first_line(r, 100)))
+                    .unwrap_or_default()
+            );
+            if let Some(r) = &i.reason {
+                println!("{:>14}↳ {}", "", first_line(r, 300));
+            }
+        }
+    }
+    println!("(details: queue show I-n / O-n; content only with --reveal on those ids)");
+    Ok(true)
+}
+
 fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
+    if let Some(request) = parse_request_ref(id) {
+        if reveal {
+            anyhow::bail!("--reveal takes an item id (I-7 or O-12), not a request id / --reveal には I-7 か O-12 を指定してください");
+        }
+        return show_request(conn, &request);
+    }
     let (table, _, n) = query::parse_item_id(id)?;
     let missing = || anyhow::anyhow!("no item {id} / {id} は存在しません");
     if table == "outbox" {
@@ -348,6 +453,23 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_refs_name_a_request_id_with_or_without_its_source() {
+        assert_eq!(
+            parse_request_ref("request:abc-1"),
+            Some(RequestRef {
+                source: None,
+                request_id: "abc-1"
+            })
+        );
+        let r = parse_request_ref("fhir:request:a:b").unwrap();
+        assert_eq!((r.source, r.request_id), (Some("fhir"), "a:b"));
+        assert_eq!(r.origin(), "request:a:b");
+        for not_one in ["O-12", "I-7", "request:", "fhir:request:", ":request:x"] {
+            assert_eq!(parse_request_ref(not_one), None, "{not_one}");
+        }
+    }
 
     #[test]
     fn a_listed_state_is_parsed_and_an_unknown_one_names_the_valid_ones() {

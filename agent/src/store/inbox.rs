@@ -79,6 +79,48 @@ pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreEr
     Ok(stored)
 }
 
+/// What [`insert_once_per_origin`] found under an input's (source, origin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByOrigin {
+    /// Nothing was stored under this origin: this row id was inserted.
+    New(i64),
+    /// The same bytes were stored under this origin before (row id); nothing was added.
+    SameBytes(i64),
+    /// Other bytes were stored under this origin before; nothing was added. The caller decides
+    /// whether they mean the same thing: the earlier row id and its raw bytes (`None` once
+    /// pruned).
+    OtherBytes { id: i64, raw: Option<Vec<u8>> },
+}
+
+/// Commits a raw input unless something is already stored under its (source, origin), whatever
+/// its content: the FHIR endpoint's `request:<X-Request-Id>` names one request, however the
+/// client serialises it when it retries. When several rows share the origin (stored before this
+/// rule), the one with the same bytes wins, else the earliest.
+pub fn insert_once_per_origin(
+    conn: &Connection,
+    input: &NewInput<'_>,
+) -> Result<ByOrigin, StoreError> {
+    let hash = sha256_hex(input.raw);
+    let earlier: Option<(i64, bool, Option<Vec<u8>>)> = conn
+        .prepare_cached(
+            "SELECT id, content_hash = ?3, CASE WHEN content_hash = ?3 THEN NULL ELSE raw END
+             FROM inbox WHERE source = ?1 AND origin = ?2
+             ORDER BY content_hash = ?3 DESC, id LIMIT 1",
+        )?
+        .query_row(params![input.source, input.origin, hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match earlier {
+        Some((id, true, _)) => Ok(ByOrigin::SameBytes(id)),
+        Some((id, false, raw)) => Ok(ByOrigin::OtherBytes { id, raw }),
+        None => match insert(conn, input)? {
+            Stored::New(id) => Ok(ByOrigin::New(id)),
+            Stored::Duplicate(id) => Ok(ByOrigin::SameBytes(id)),
+        },
+    }
+}
+
 /// For folder inputs: remembers path, size, mtime and hash (the read-only mode's memory).
 fn remember_file(
     conn: &Connection,
@@ -380,6 +422,49 @@ mod tests {
             matches!(c, Stored::New(_)),
             "changed content is a new input"
         );
+    }
+
+    #[test]
+    fn an_origin_keyed_input_is_stored_once_whatever_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(dir.path()).unwrap();
+        let net = |raw: &'static [u8]| NewInput {
+            source: "fhir",
+            origin: "request:r-1",
+            format: "fhir-json",
+            raw,
+            file_stamp: None,
+        };
+        let ByOrigin::New(id) = insert_once_per_origin(&conn, &net(b"{\"a\":1}")).unwrap() else {
+            panic!("the first is stored")
+        };
+        assert_eq!(
+            insert_once_per_origin(&conn, &net(b"{\"a\":1}")).unwrap(),
+            ByOrigin::SameBytes(id)
+        );
+        assert_eq!(
+            insert_once_per_origin(&conn, &net(b"{ \"a\": 1 }")).unwrap(),
+            ByOrigin::OtherBytes {
+                id,
+                raw: Some(b"{\"a\":1}".to_vec())
+            }
+        );
+        let other_source = NewInput {
+            source: "fhir-2",
+            ..net(b"{ \"a\": 1 }")
+        };
+        assert!(matches!(
+            insert_once_per_origin(&conn, &other_source).unwrap(),
+            ByOrigin::New(n) if n != id
+        ));
+        let rows: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM inbox WHERE origin = 'request:r-1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 2, "one per source");
     }
 
     #[test]

@@ -346,3 +346,157 @@ pub fn inputs_with_held_items(conn: &Connection) -> Result<Vec<i64>, StoreError>
         .collect::<Result<Vec<i64>, _>>()?;
     Ok(ids)
 }
+
+/// An input found by its origin (`queue show request:<X-Request-Id>`): metadata only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginInput {
+    /// Row id (`I-<id>`).
+    pub id: i64,
+    /// Source name.
+    pub source: String,
+    /// State.
+    pub state: InputState,
+    /// Format it is parsed with.
+    pub format: String,
+    /// Bytes.
+    pub size: i64,
+    /// Why it is quarantined or dropped.
+    pub error: Option<String>,
+    /// Unix ms it was committed.
+    pub received_at: i64,
+}
+
+/// The inputs stored under `origin`, in `source` or (`None`) in any source, oldest first. Each
+/// source is sought through the `(source, origin, content_hash)` index (a skip-scan over the
+/// few source names), so the lookup never reads the whole inbox.
+pub fn inputs_by_origin(
+    conn: &Connection,
+    source: Option<&str>,
+    origin: &str,
+) -> Result<Vec<OriginInput>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE s(name) AS (
+             SELECT MIN(source) FROM inbox
+             UNION ALL
+             SELECT (SELECT MIN(source) FROM inbox WHERE source > s.name) FROM s
+             WHERE s.name IS NOT NULL
+         )
+         SELECT i.id, i.source, i.state, i.format, i.size, i.error, i.received_at
+         FROM s JOIN inbox i ON i.source = s.name AND i.origin = ?1
+         WHERE ?2 IS NULL OR s.name = ?2
+         ORDER BY i.id",
+    )?;
+    let rows = stmt.query_map(params![origin, source], |r| {
+        Ok(OriginInput {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            state: r.get(2)?,
+            format: r.get(3)?,
+            size: r.get(4)?,
+            error: r.get(5)?,
+            received_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One outbox item of an input, with its delivery state (metadata only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputItem {
+    /// Row id (`O-<id>`).
+    pub id: i64,
+    /// Delivery state.
+    pub state: OutboxState,
+    /// Resource type.
+    pub resource_type: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last error or the hold reason.
+    pub reason: Option<String>,
+    /// The platform's receipt.
+    pub receipt: Option<String>,
+    /// Unix ms of the last change.
+    pub updated_at: i64,
+}
+
+/// The outbox items an input produced, oldest first.
+pub fn items_of_input(conn: &Connection, inbox_id: i64) -> Result<Vec<InputItem>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, state, resource_type, attempts, COALESCE(last_error, hold_reason), receipt,
+                updated_at
+         FROM outbox WHERE inbox_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([inbox_id], |r| {
+        Ok(InputItem {
+            id: r.get(0)?,
+            state: r.get(1)?,
+            resource_type: r.get(2)?,
+            attempts: r.get(3)?,
+            reason: r.get(4)?,
+            receipt: r.get(5)?,
+            updated_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{inbox, outbox};
+
+    fn store(conn: &Connection, source: &str, origin: &str, raw: &[u8]) -> i64 {
+        let input = inbox::NewInput {
+            source,
+            origin,
+            format: "fhir-json",
+            raw,
+            file_stamp: None,
+        };
+        match inbox::insert(conn, &input).unwrap() {
+            inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
+        }
+    }
+
+    #[test]
+    fn inputs_are_found_by_origin_in_any_source_or_one_with_their_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        store(&conn, "a-folder", "x.json", b"1");
+        let waiting = store(&conn, "fhir", "request:r1", b"2");
+        let other = store(&conn, "fhir-2", "request:r1", b"3");
+        store(&conn, "fhir", "request:r2", b"4");
+        let found = inputs_by_origin(&conn, None, "request:r1").unwrap();
+        assert_eq!(
+            found.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [waiting, other]
+        );
+        assert_eq!(
+            found[0].state,
+            InputState::Received,
+            "stored, not processed"
+        );
+        let one = inputs_by_origin(&conn, Some("fhir-2"), "request:r1").unwrap();
+        assert_eq!((one.len(), one[0].source.as_str()), (1, "fhir-2"));
+        assert!(inputs_by_origin(&conn, None, "request:none")
+            .unwrap()
+            .is_empty());
+        assert!(items_of_input(&conn, waiting).unwrap().is_empty());
+        let o = outbox::insert_pending(
+            &conn,
+            &outbox::NewBundle {
+                inbox_id: waiting,
+                identifier: "X",
+                resource_type: "Condition",
+                patient_ref: "Patient/1",
+                body: b"{}",
+            },
+        )
+        .unwrap();
+        let items = items_of_input(&conn, waiting).unwrap();
+        assert_eq!(
+            (items[0].id, items[0].state, items[0].resource_type.as_str()),
+            (o, OutboxState::Pending, "Condition")
+        );
+    }
+}

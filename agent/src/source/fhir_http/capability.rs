@@ -36,7 +36,7 @@ pub fn statement(base_url: &str, security: Security) -> Value {
         .collect();
     let mut rest = json!({
         "mode": "server",
-        "documentation": "Inputs are stored durably (fsynced) before the answer is sent, then processed into JP-CLINS bundles like files. A request retried with the same X-Request-Id, or the same Bundle.identifier and content, is stored once. / 保存 (fsync) の後に応答します。同じ X-Request-Id、または同じ Bundle.identifier と内容の再送は一度だけ保存されます。",
+        "documentation": "Inputs are stored durably (fsynced) before the answer is sent, then processed into JP-CLINS bundles like files. A request retried with the same X-Request-Id (and the same JSON), or the same Bundle.identifier and content, is stored once and answered as the first time; a used X-Request-Id with other content is refused 409. / 保存 (fsync) の後に応答します。同じ X-Request-Id (同じ内容)、または同じ Bundle.identifier と内容の再送は一度だけ保存され、初回と同じ応答を返します。使用済みの X-Request-Id で内容が異なる要求は 409 で拒否します。",
         "resource": resources,
         "interaction": [
             {"code": "transaction", "documentation": "entries with request.method POST or PUT"},

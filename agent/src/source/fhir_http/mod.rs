@@ -6,10 +6,12 @@
 //! `GET [base]/metadata` ([`capability`]). Every accepted body is stored as received, format
 //! [`FHIR_FORMAT`] (the FHIR files' format, so the same map → build → validate → deliver runs on
 //! it), under origin `request:<X-Request-Id>`, else `bundle:<Bundle.identifier>`, else the
-//! URL's `[type]/[id]` or `[type]`; the store keeps one input per (source, origin, content), so a
-//! retried request is stored once and, its answer being derived from the stored row
-//! ([`answer`]), answered the same way. `tsunagi queue` shows each input as
-//! `<source>:request:<X-Request-Id>`.
+//! URL's `[type]/[id]` or `[type]`. With an `X-Request-Id` the store keeps one input per (source,
+//! request id): a retry with the same JSON, however re-serialised, is answered from the stored
+//! input, a different body under a used id is refused 409; without one, one input per (source,
+//! origin, content). Either way a retried request is stored once and, its answer being derived
+//! from the stored row ([`answer`]), answered the same way. `tsunagi queue` shows each input as
+//! `<source>:request:<X-Request-Id>`, and `queue show request:<X-Request-Id>` its outcome.
 //!
 //! Refusals are OperationOutcomes ([`outcome`]) naming the element path, never a value
 //! ([`request`]); a failed commit or a crossed disk reserve is a 503 with `Retry-After`.

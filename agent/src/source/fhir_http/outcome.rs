@@ -10,6 +10,7 @@
 //! | body is not JSON / not an object            | 400    | `structure`     |
 //! | no `resourceType`, type differs from URL, id differs | 400 | `required` / `invalid` |
 //! | unknown resource type, Bundle.type or entry method not taken | 422 | `code-invalid` / `not-supported` |
+//! | a used `X-Request-Id` with a different body | 409    | `conflict`      |
 //! | body over `max_body_bytes`                  | 413    | `too-long`      |
 //! | content type not FHIR JSON                  | 415    | `not-supported` |
 //! | body not sent in time                       | 408    | `timeout`       |

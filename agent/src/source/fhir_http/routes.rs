@@ -1,9 +1,16 @@
 //! The routes of one endpoint and the write path every accepted body takes.
 //!
 //! Order of checks for a write (each refusal is an OperationOutcome, see [`super::outcome`]):
-//! token (401/403) → content type (415) → `X-Request-Id` (400) → declared length (413) → body
-//! read within `body_timeout` (408) and under `max_body_bytes` (413) → body checks
+//! token (401/403) → content type (415) → `X-Request-Id` (400) → declared length (413 at once
+//! only when the client waits for `100 Continue` or it is over 256 MiB) → body read within
+//! `body_timeout` (408) and under `max_body_bytes` (413, sent after the rest of the body was
+//! read and thrown away, so a client that writes before it reads gets it) → body checks
 //! ([`super::request`], 400/422) → commit through the intake → answer ([`super::answer`]).
+//!
+//! Retries: with `X-Request-Id` the store keeps one input per (source, request id); a retry
+//! whose body is the same JSON is answered from the stored input (same status, `Location` and
+//! response Bundle), one with a different body is refused 409 `conflict` and nothing is stored.
+//! Without it, one input per (source, origin, bytes).
 //!
 //! Invariant (the acknowledgement rule of [`crate::source`]): a 2xx is built only after the
 //! intake's future returned `Ok`, i.e. the raw body is committed and fsynced. A store failure
@@ -25,9 +32,9 @@ use axum::Router;
 use super::answer::{self, Prefer};
 use super::capability::{self, Security};
 use super::outcome::{fhir_json, Refusal};
-use super::request::{self, Target};
+use super::request::{self, Taken, Target};
 use super::{FhirStats, SeatHandle};
-use crate::source::mllp::{IncomingMessage, MessageIntake};
+use crate::source::mllp::{IncomingMessage, MessageIntake, OriginCommit};
 use crate::source::{Committed, IntakeError};
 
 /// What every request of one endpoint shares.
@@ -197,29 +204,100 @@ fn too_large(max: usize) -> Refusal {
     )
 }
 
-async fn read_body(ep: &Endpoint, body: Body) -> Result<axum::body::Bytes, Refusal> {
-    match tokio::time::timeout(ep.body_timeout, axum::body::to_bytes(body, ep.max_body)).await {
+/// How much of a body over `max_body_bytes` is read and thrown away before the 413 is sent, so
+/// that a client writing its whole body before reading the answer (most do) reads the 413
+/// instead of a connection reset. A larger declared body is answered at once.
+const DRAIN_CAP: u64 = 256 * 1024 * 1024;
+
+/// A body being read: kept up to the cap, past it only counted.
+struct Collected {
+    kept: Vec<u8>,
+    seen: u64,
+}
+
+/// Why a body could not be read to its end.
+struct Incomplete;
+
+impl Collected {
+    fn over(&self, max: usize) -> bool {
+        self.seen > max as u64
+    }
+
+    /// Reads `body` to its end, or (over `max`) until [`DRAIN_CAP`] bytes were seen.
+    async fn read(&mut self, mut body: Body, max: usize) -> Result<(), Incomplete> {
+        use http_body_util::BodyExt;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| Incomplete)?.into_data() else {
+                continue; // trailers
+            };
+            self.seen = self.seen.saturating_add(data.len() as u64);
+            if !self.over(max) {
+                self.kept.extend_from_slice(&data);
+            } else if !self.kept.is_empty() {
+                self.kept = Vec::new();
+            }
+            if self.seen > DRAIN_CAP {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+}
+
+/// The declared `Content-Length`, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Refuses at once a declared length over the cap when nothing would be gained by reading: the
+/// client waits for `100 Continue` (it then sends nothing), or the length is over [`DRAIN_CAP`].
+fn refuse_at_once(
+    ep: &Endpoint,
+    headers: &HeaderMap,
+    declared: Option<u64>,
+) -> Result<(), Refusal> {
+    let over = declared.is_some_and(|n| n > ep.max_body as u64);
+    if over && (expects_continue(headers) || declared.is_some_and(|n| n > DRAIN_CAP)) {
+        return Err(too_large(ep.max_body));
+    }
+    Ok(())
+}
+
+/// Reads the body within `body_timeout`. Over `max_body_bytes` (read, or declared and not all
+/// sent in time) is a 413, whatever else happened.
+async fn read_body(ep: &Endpoint, body: Body, declared: Option<u64>) -> Result<Vec<u8>, Refusal> {
+    let mut got = Collected {
+        kept: Vec::new(),
+        seen: 0,
+    };
+    let read = tokio::time::timeout(ep.body_timeout, got.read(body, ep.max_body)).await;
+    let over = got.over(ep.max_body) || declared.is_some_and(|n| n > ep.max_body as u64);
+    match read {
+        _ if over => Err(too_large(ep.max_body)),
+        Ok(Ok(())) => Ok(got.kept),
         Err(_) => Err(Refusal::new(
             StatusCode::REQUEST_TIMEOUT,
             "timeout",
             "the body did not arrive within body_timeout_secs; nothing was stored",
             "本文が時間内に届かなかったため保存しませんでした",
         )),
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                Err(too_large(ep.max_body))
-            } else {
-                Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "incomplete",
-                    "the body could not be read to its end; nothing was stored",
-                    "本文を最後まで読めなかったため保存しませんでした",
-                ))
-            }
-        }
+        Ok(Err(Incomplete)) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "incomplete",
+            "the body could not be read to its end; nothing was stored",
+            "本文を最後まで読めなかったため保存しませんでした",
+        )),
     }
 }
 
@@ -236,14 +314,9 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
         ));
     }
     let request_id = request_id(h)?;
-    let declared = h
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > ep.max_body as u64) {
-        return Err(too_large(ep.max_body));
-    }
-    let bytes = read_body(ep, body).await?;
+    let declared = declared_length(h);
+    refuse_at_once(ep, h, declared)?;
+    let bytes = read_body(ep, body, declared).await?;
     let taken = request::check(target, &bytes)?;
     let origin = origin(request_id.as_deref(), target, &bytes);
     // From here until the answer is built the connection is not evicted.
@@ -252,16 +325,35 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
         Some(s) => Some(s.0.begin_message().ok_or_else(closing)?),
         None => None,
     };
+    let message = |raw| IncomingMessage {
+        source: ep.source.clone(),
+        origin,
+        raw,
+    };
+    let (inbox_id, taken) = match request_id {
+        None => (commit(ep, message(bytes)).await?, taken),
+        Some(_) => commit_request(ep, message(bytes.clone()), target, taken, &bytes).await?,
+    };
+    tracing::debug!(source = %ep.source, inbox_id, "FHIR request stored");
+    let mut r = answer::build(taken, inbox_id, &base_url(ep, h), Prefer::from_headers(h));
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        r.headers_mut().insert("x-request-id", id);
+    }
+    Ok(r)
+}
+
+/// Commits a request without `X-Request-Id`: stored once per (source, origin, bytes).
+async fn commit(ep: &Endpoint, message: IncomingMessage) -> Result<i64, Refusal> {
     let committed = ep
         .intake
-        .commit_message(IncomingMessage {
-            source: ep.source.clone(),
-            origin,
-            raw: bytes.to_vec(),
-        })
+        .commit_message(message)
         .await
         .map_err(|e| store_refusal(&ep.source, &e))?;
-    let inbox_id = match committed {
+    Ok(counted(ep, committed))
+}
+
+fn counted(ep: &Endpoint, committed: Committed) -> i64 {
+    match committed {
         Committed::Stored { inbox_id } => {
             ep.stats.stored();
             inbox_id
@@ -270,13 +362,52 @@ async fn take(ep: &Endpoint, target: Target<'_>, req: Request) -> Result<Respons
             ep.stats.duplicate();
             inbox_id
         }
-    };
-    tracing::debug!(source = %ep.source, inbox_id, "FHIR request stored");
-    let mut r = answer::build(taken, inbox_id, &base_url(ep, h), Prefer::from_headers(h));
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        r.headers_mut().insert("x-request-id", id);
     }
-    Ok(r)
+}
+
+/// Commits a request with `X-Request-Id`: stored once per (source, request id). A retry whose
+/// body is the same JSON as the stored one (however serialised) is answered from the stored
+/// input, exactly as the first time; a different body under a used id is a 409.
+async fn commit_request(
+    ep: &Endpoint,
+    message: IncomingMessage,
+    target: Target<'_>,
+    taken: Taken,
+    bytes: &[u8],
+) -> Result<(i64, Taken), Refusal> {
+    let committed = ep
+        .intake
+        .commit_once_per_origin(message)
+        .await
+        .map_err(|e| store_refusal(&ep.source, &e))?;
+    match committed {
+        OriginCommit::Committed(c) => Ok((counted(ep, c), taken)),
+        OriginCommit::OtherBytes { inbox_id, raw } => {
+            let earlier = raw.as_deref().and_then(|r| same_request(target, r, bytes));
+            let taken = earlier.ok_or_else(request_id_reused)?;
+            ep.stats.duplicate();
+            Ok((inbox_id, taken))
+        }
+    }
+}
+
+/// The stored request `earlier`, taken as `target` takes it, if it is the same JSON as `now`
+/// (member order and whitespace aside).
+fn same_request(target: Target<'_>, earlier: &[u8], now: &[u8]) -> Option<Taken> {
+    let same = request::parse(earlier).ok()? == request::parse(now).ok()?;
+    same.then(|| request::check(target, earlier).ok()).flatten()
+}
+
+/// A used `X-Request-Id` with a different body. Not the first answer: that would acknowledge
+/// content that was never stored. 409: the request conflicts with what the server holds, and
+/// sending it again unchanged cannot succeed (clients do not retry it).
+fn request_id_reused() -> Refusal {
+    Refusal::new(
+        StatusCode::CONFLICT,
+        "conflict",
+        "this X-Request-Id was used for a request with a different body, which is stored; nothing was stored now: send new content with a new X-Request-Id",
+        "この X-Request-Id は内容の異なる別の要求で使用済みです (そちらを保存済み)。今回は保存していません。新しい内容は新しい X-Request-Id で送ってください",
+    )
 }
 
 /// The deduplication origin: `request:<X-Request-Id>`, else `bundle:<system>|<value>` of a

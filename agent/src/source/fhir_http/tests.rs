@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use super::*;
-use crate::source::mllp::{CommitFuture, IncomingMessage};
+use crate::source::mllp::{CommitFuture, IncomingMessage, OriginCommit, OriginCommitFuture};
 use crate::source::{Committed, IntakeError};
 
 /// Stores (origin, bytes) in memory; commits wait for a permit of `gate`; `fail` = 1 paused,
@@ -50,6 +50,29 @@ impl MessageIntake for FakeIntake {
                 }
             })
         })
+    }
+
+    fn commit_once_per_origin(&self, m: IncomingMessage) -> OriginCommitFuture {
+        let earlier = self
+            .stored
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((origin, _), _)| *origin == m.origin)
+            .map(|((_, raw), id)| (*id, raw.clone()));
+        match earlier {
+            Some((id, raw)) if raw == m.raw => Box::pin(std::future::ready(Ok(
+                OriginCommit::Committed(Committed::AlreadyStored { inbox_id: id }),
+            ))),
+            Some((id, raw)) => Box::pin(std::future::ready(Ok(OriginCommit::OtherBytes {
+                inbox_id: id,
+                raw: Some(raw),
+            }))),
+            None => {
+                let commit = self.commit_message(m);
+                Box::pin(async move { commit.await.map(OriginCommit::Committed) })
+            }
+        }
     }
 }
 
@@ -204,6 +227,50 @@ async fn create_update_and_transaction_are_answered_as_fhir_expects_and_retries_
 }
 
 #[tokio::test]
+async fn a_request_id_is_stored_once_however_the_retry_is_serialised_and_never_reused_for_other_content(
+) {
+    let ep = start(local(), FakeIntake::default()).await;
+    let u = format!("{}/", ep.url);
+    let tx = json!({"resourceType":"Bundle","type":"batch","entry":[
+        {"resource":{"resourceType":"Condition","code":{"text":"x"}},"request":{"method":"POST","url":"Condition"}}]});
+    let send = |body: String| {
+        client()
+            .post(&u)
+            .header("content-type", "application/fhir+json")
+            .header("x-request-id", "retry-1")
+            .body(body)
+            .send()
+    };
+    let (s, first) = outcome(send(tx.to_string()).await.unwrap()).await;
+    assert_eq!(s, 200);
+    // The same request, pretty-printed: answered from the stored input, not stored again.
+    let (s, again) = outcome(
+        send(serde_json::to_string_pretty(&tx).unwrap())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, &again), (200, &first));
+    // The same id with other content: 409 naming the header, nothing stored, no value echoed.
+    let mut other = tx.clone();
+    other["entry"][0]["resource"]["code"]["text"] = json!("山田");
+    let (s, o) = outcome(send(other.to_string()).await.unwrap()).await;
+    assert_eq!((s, o["issue"][0]["code"].as_str()), (409, Some("conflict")));
+    let text = o.to_string();
+    assert!(
+        text.contains("X-Request-Id") && !text.contains("山田"),
+        "{o}"
+    );
+    assert_eq!(ep.intake.stored.lock().unwrap().len(), 1, "stored once");
+    ep.shutdown.trigger();
+    let counts = ep.task.await.unwrap();
+    assert_eq!(
+        (counts.stored, counts.duplicates, counts.refused),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
 async fn every_refusal_is_an_operation_outcome_and_the_endpoint_keeps_serving() {
     let mut cfg = local();
     cfg.max_body_bytes = 1024;
@@ -246,6 +313,12 @@ async fn every_refusal_is_an_operation_outcome_and_the_endpoint_keeps_serving() 
     chunked.extend_from_slice(b"\r\n0\r\n\r\n");
     let addr = ep.addr;
     let status = tokio::task::spawn_blocking(move || raw_status(addr, &chunked))
+        .await
+        .unwrap();
+    assert_eq!(status, 413);
+    // Over the cap, waiting for 100 Continue: answered at once, before any body is sent.
+    let waiting = b"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n".to_vec();
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, &waiting))
         .await
         .unwrap();
     assert_eq!(status, 413);

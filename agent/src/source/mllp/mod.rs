@@ -88,7 +88,27 @@ pub trait MessageIntake: Send + Sync + 'static {
     /// one; `IntakeError::Paused` while the disk reserve is crossed. The work may start when the
     /// future is first polled.
     fn commit_message(&self, message: IncomingMessage) -> CommitFuture;
+
+    /// Stores the message durably unless something is already stored under its (source,
+    /// origin), whatever the bytes: the FHIR endpoint's `X-Request-Id` retries. Resolves like
+    /// [`MessageIntake::commit_message`]; [`OriginCommit::OtherBytes`] when other bytes hold the
+    /// origin (nothing stored; the caller decides whether they mean the same).
+    fn commit_once_per_origin(&self, message: IncomingMessage) -> OriginCommitFuture;
 }
+
+/// What [`MessageIntake::commit_once_per_origin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginCommit {
+    /// Stored now (`Stored`), or the same bytes were stored under the origin (`AlreadyStored`).
+    Committed(Committed),
+    /// Other bytes were stored under the origin before; nothing was stored now. The earlier
+    /// input's row and raw bytes (`None` once pruned).
+    OtherBytes { inbox_id: i64, raw: Option<Vec<u8>> },
+}
+
+/// The future of one commit keyed by origin.
+pub type OriginCommitFuture =
+    Pin<Box<dyn Future<Output = Result<OriginCommit, IntakeError>> + Send>>;
 
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]

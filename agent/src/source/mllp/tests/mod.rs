@@ -138,6 +138,19 @@ impl MessageIntake for FakeIntake {
             Ok(result)
         })
     }
+
+    fn commit_once_per_origin(
+        &self,
+        m: IncomingMessage,
+    ) -> crate::source::mllp::OriginCommitFuture {
+        // The listener never asks for it; the content-keyed commit stands in.
+        let commit = self.commit_message(m);
+        Box::pin(async move {
+            commit
+                .await
+                .map(crate::source::mllp::OriginCommit::Committed)
+        })
+    }
 }
 
 impl FakeIntake {
