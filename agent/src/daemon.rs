@@ -23,6 +23,7 @@ use crate::config::{Config, UnmappedAction};
 use crate::mapping::{Policies, UnmappedPolicy};
 use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
 use crate::pipeline::{Processor, ProcessorSettings};
+use crate::reload_request::ReloadRequest;
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
 use crate::store::disk::DiskReserve;
@@ -109,11 +110,14 @@ impl Running {
     }
 }
 
-/// Starts every stage on the current tokio runtime. `base_dir` resolves the uplink's relative paths.
+/// Starts every stage on the current tokio runtime. `base_dir` resolves the uplink's relative
+/// paths; `reload` makes the processor re-read masters, mapping table and the loaded FHIR
+/// package at once (SIGHUP, the service's ParamChange).
 pub async fn start(
     cfg: &Config,
     base_dir: &Path,
     shutdown: Shutdown,
+    reload: ReloadRequest,
 ) -> Result<Running, DaemonError> {
     let data_dir = cfg.agent.data_dir.clone();
     let conn = store::identity::open_checked(&data_dir, cfg.store.accept_new_store)?;
@@ -155,7 +159,8 @@ pub async fn start(
     )
     .map_err(|e| DaemonError::Settings(e.to_string()))?
     .with_counters(counters.clone())
-    .with_readiness(readiness.clone());
+    .with_readiness(readiness.clone())
+    .with_reload_requests(reload);
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);

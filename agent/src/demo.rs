@@ -199,7 +199,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         load_terminology(&dir, &cfg.agent.data_dir)?;
         let mut signals = crate::shutdown::StopSignals::install().context("cannot catch stop signals")?;
         let shutdown = Shutdown::new();
-        let running = crate::daemon::start(&cfg, &dir, shutdown.clone()).await?;
+        let running = crate::daemon::start(&cfg, &dir, shutdown.clone(), crate::reload_request::ReloadRequest::new()).await?;
         feed_samples(&dir.join("inbox"))?;
         write_storage(&dir.join("ssmix2"))?;
 

@@ -28,6 +28,7 @@ mod outbound;
 mod owner_only;
 mod pipeline;
 mod quality;
+mod reload_request;
 mod sender;
 mod service;
 mod shutdown;

@@ -3,8 +3,11 @@
 # build), lint it, install it, check the user, ownership and modes, verify and rate the unit,
 # run the agent the way tsunagi.service runs it (its ExecStartPre and ExecStart, as the service
 # user, without capabilities, umask 0077) against the platform simulator until a bundle is
-# delivered, upgrade to a newer build and find the data and the hand-edited config intact,
-# then remove (data and config stay), install again (it resumes) and purge (nothing stays).
+# delivered, reload it as `systemctl reload` would (ExecReload) and find what it re-read in its
+# log, upgrade to a newer build whose packaged config changed too and find the data and the
+# hand-edited config intact (dpkg asks; without a terminal it stops, and --force-confold keeps
+# the hospital's file and puts the new one beside it as .dpkg-dist), then remove (data and
+# config stay), install again (it resumes) and purge (nothing stays).
 #
 # Run by .ci/run as root. Prints "skipped: ..." and exits 0 when not root or when dpkg or
 # cargo-deb is missing. It refuses to touch a tsunagi package or user that it did not install.
@@ -83,6 +86,17 @@ V1=$(dpkg-deb -f "$WORK/v1.deb" Version)
 V2="$V1.1" # sorts after V1: the upgrade
 "$CARGO_DEB" -p tsunagi --no-build --deb-version "$V2" --output "$WORK/v2.deb" >>"$WORK/build.log" 2>&1
 expect "v2 ($V2) is newer than v1 ($V1)" dpkg --compare-versions "$V2" gt "$V1"
+# v2's packaged config differs from v1's (a new comment line), as a release that documents a new
+# setting would: the upgrade then meets a conffile changed on both sides, and dpkg must decide.
+# Repacked with dpkg-deb, so the source tree is never touched.
+NEW_CONF_LINE="# added in $V2: a release that documents a new setting (deb.sh)"
+dpkg-deb -R "$WORK/v2.deb" "$WORK/v2"
+echo "$NEW_CONF_LINE" >>"$WORK/v2/etc/tsunagi/tsunagi.toml"
+if [ -f "$WORK/v2/DEBIAN/md5sums" ]; then # cargo-deb 3.8 writes none; keep it true if one is there
+	(cd "$WORK/v2" && sed -i "s|^[0-9a-f]*  etc/tsunagi/tsunagi.toml\$|$(md5sum etc/tsunagi/tsunagi.toml)|" DEBIAN/md5sums)
+fi
+dpkg-deb --root-owner-group -Zxz -b "$WORK/v2" "$WORK/v2.deb" >/dev/null
+expect "v2's packaged config has the new line" sh -c "dpkg-deb --fsys-tarfile '$WORK/v2.deb' | tar -xOf - ./etc/tsunagi/tsunagi.toml | grep -qxF '$NEW_CONF_LINE'"
 echo "  footprint: .deb $(stat -c %s "$WORK/v1.deb") bytes;" \
 	"/usr/bin/tsunagi $(dpkg-deb --fsys-tarfile "$WORK/v1.deb" | tar -tvf - ./usr/bin/tsunagi | awk '{print $3}') bytes"
 
@@ -184,6 +198,24 @@ start_like_unit() {
 	AGENT=$!
 	wait_for 60 "the agent is ready" sh -c "cat /var/log/tsunagi/* 2>/dev/null | grep -q 'tsunagi started'"
 }
+# Runs the unit's ExecReload as systemd would for `systemctl reload` ($MAINPID: the agent, the
+# same user and restrictions) and looks for the one line that says what was re-read.
+reload_like_unit() {
+	local reload
+	reload=$(sed -n 's/^ExecReload=//p' "$UNIT")
+	reload=${reload//\$MAINPID/$AGENT}
+	# shellcheck disable=SC2086
+	if (exec "${SETPRIV[@]}" $reload) >"$WORK/reload.log" 2>&1; then
+		ok "ExecReload runs: $reload"
+	else
+		bad "ExecReload: $reload"
+		cat "$WORK/reload.log"
+		return 1
+	fi
+	wait_for 30 "the agent logs what it re-read and that the config needs a restart" sh -c \
+		"cat /var/log/tsunagi/* | grep 'reload: re-read the masters, the mapping table and the loaded FHIR package' | grep 'mapping_rows' | grep -q 'configuration changes need a restart'"
+	expect "the agent still runs after SIGHUP" kill -0 "$AGENT"
+}
 stop_agent() {
 	kill -TERM "$AGENT"
 	if wait "$AGENT"; then ok "the agent drained and exited 0 on SIGTERM"; else bad "the agent's exit status on SIGTERM"; fi
@@ -202,18 +234,31 @@ start_like_unit
 drop 01-conditions-bundle.json
 wait_for 60 "a bundle delivered to the simulator" accepted 1
 wait_for 30 "the input moved to processed/" test -f "$INBOX/processed/01-conditions-bundle.json"
+reload_like_unit
 stop_agent
 owned /var/lib/tsunagi/tsunagi.db tsunagi:tsunagi 600
 for f in /var/log/tsunagi/*; do owned "$f" tsunagi:tsunagi 600; done
 STORE_ID=$(cat /var/lib/tsunagi/store.id)
 
-echo "== upgrade to $V2"
-dpkg -i "$WORK/v2.deb" </dev/null >"$WORK/upgrade.log" 2>&1 || {
-	cat "$WORK/upgrade.log"
+echo "== upgrade to $V2 (its packaged config changed too)"
+# Without a terminal dpkg cannot ask which config to keep: it stops before configuring, with the
+# package unpacked and the hospital's file untouched (the new one waits as .dpkg-new).
+if dpkg -i "$WORK/v2.deb" </dev/null >"$WORK/upgrade-asked.log" 2>&1; then
+	bad "dpkg -i without a terminal stops at the conffile question"
+else
+	expect "dpkg -i without a terminal stops at the conffile question" grep -q "end of file on stdin at conffile prompt" "$WORK/upgrade-asked.log"
+fi
+expect "meanwhile the hand-edited config is untouched" test "$(sha256sum <"$CONF")" = "$EDITED_SUM"
+# What an unattended upgrade passes (apt-get -o Dpkg::Options::=--force-confold): keep ours.
+dpkg --configure --force-confold tsunagi </dev/null >"$WORK/upgrade.log" 2>&1 || {
+	cat "$WORK/upgrade-asked.log" "$WORK/upgrade.log"
 	exit 1
 }
-expect "installed version is $V2" test "$(dpkg-query -W -f='${Version}' tsunagi)" = "$V2"
+expect "installed version is $V2" test "$(dpkg-query -W -f='${Version} ${Status}' tsunagi)" = "$V2 install ok installed"
 expect "the hand-edited config is intact" test "$(sha256sum <"$CONF")" = "$EDITED_SUM"
+expect "v2's config is beside it as tsunagi.toml.dpkg-dist" grep -qxF "$NEW_CONF_LINE" "$CONF.dpkg-dist"
+expect "no .dpkg-new is left" test ! -e "$CONF.dpkg-new"
+echo "  $CONF.dpkg-dist: $(stat -c '%U:%G %a' "$CONF.dpkg-dist")"
 expect "the upgrade sees a ready config (no 'not started')" sh -c "! grep -q 'not started' '$WORK/upgrade.log'"
 expect "the store is the same (store.id)" test "$(cat /var/lib/tsunagi/store.id)" = "$STORE_ID"
 owned /var/lib/tsunagi tsunagi:tsunagi 700

@@ -3,10 +3,12 @@
 # installer/build-msi.sh and reads it back with msitools. Checks the service (ServiceInstall:
 # name, automatic start, the command line), its control (stop and remove on uninstall, start
 # again after an upgrade only), the major upgrade (Upgrade, RemoveExistingProducts, the
-# downgrade refusal), the per-machine install to Program Files and the config in ProgramData
-# placed once and never removed (Component attributes and condition, RegLocator), that the
-# embedded files are byte for byte the exe and the example config, and that the exe is PE32+
-# x86-64. Prints the sizes of the .msi and the exe.
+# downgrade refusal), the restart-on-failure actions the installer sets, the per-machine install
+# to Program Files, %ProgramData%\tsunagi locked at install (MsiLockPermissionsEx), the config
+# there placed only where none exists and never removed (Component attributes and condition,
+# the file search), the data removed only on REMOVEDATA=1 (the custom action, its condition),
+# that the embedded files are byte for byte the exe and the example config, and that the exe is
+# PE32+ x86-64. Prints the sizes of the .msi and the exe.
 #
 #   tests/packaging/msi.sh [EXE]   EXE (or TSUNAGI_EXE): package this tsunagi.exe (CI: its debug
 #                                  cross-build); default: build-msi.sh cross-builds the release
@@ -43,10 +45,13 @@ expect "$msi is named by the version" test "$msi" = "target/msi/tsunagi-$version
 row() { msiinfo export "$msi" "$1" | tail -n +4 | tr -d '\r'; }
 # has TABLE AWK-CONDITION: some row matches (fields $1, $2, … in the table's column order).
 has() { row "$1" | awk -F'\t' "$2 { found = 1 } END { exit !found }"; }
+# lacks TABLE AWK-CONDITION: no row matches (or there is no such table).
+lacks() { ! has "$@"; }
 
 echo "== tables"
 tables=$(msiinfo tables "$msi")
-for t in ServiceInstall ServiceControl Upgrade File Component Directory Property RegLocator AppSearch LaunchCondition; do
+for t in ServiceInstall ServiceControl Upgrade File Component Directory Property Signature DrLocator AppSearch \
+	LaunchCondition CreateFolder MsiLockPermissionsEx MsiServiceConfigFailureActions MsiServiceConfig CustomAction; do
 	expect "table $t" grep -qx "$t" <<<"$tables"
 done
 
@@ -66,9 +71,25 @@ expect "started again after an upgrade only (component StartAfterUpgrade), not w
 expect "StartAfterUpgrade is installed only on an upgrade" \
 	has Component '$1 == "StartAfterUpgrade" && $5 == "WIX_UPGRADE_DETECTED"'
 seq=$(row InstallExecuteSequence | cut -f1)
-for a in AppSearch FindRelatedProducts RemoveExistingProducts StopServices DeleteServices InstallServices StartServices; do
+for a in AppSearch FindRelatedProducts RemoveExistingProducts StopServices DeleteServices InstallServices \
+	MsiConfigureServices StartServices CreateFolders; do
 	expect "InstallExecuteSequence runs $a" grep -qx "$a" <<<"$seq"
 done
+expect "AppSearch runs in the UI sequence too" has InstallUISequence '$1 == "AppSearch" && $3 < 100'
+
+echo "== restart on failure, set by the installer"
+# MsiServiceConfigFailureActions: key Name Event ResetPeriod RebootMessage Command Actions DelayActions Component_
+# The service's own plan (agent/src/service/status.rs): restart after 10 s, 60 s, 300 s; reset after a day.
+expect "restart (1) after 10 s, 60 s, 300 s, reset after 86400 s, at install and repair (5)" \
+	has MsiServiceConfigFailureActions '$2 == "tsunagi" && $3 == 5 && $4 == 86400 && $7 == "1[~]1[~]1" && $8 == "10000[~]60000[~]300000" && $9 == "Agent"'
+# MsiServiceConfig: key Name Event ConfigType Argument Component_ (4: SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)
+expect "also after a stop with an error code (failure-actions flag on)" \
+	has MsiServiceConfig '$2 == "tsunagi" && $3 == 5 && $4 == 4 && $5 == "1" && $6 == "Agent"'
+expect "MsiConfigureServices runs between InstallServices and StartServices (Windows Vista and later)" \
+	sh -c "msiinfo export '$msi' InstallExecuteSequence | tr -d '\r' | awk -F'\t' '
+		\$1 == \"InstallServices\" { i = \$3 } \$1 == \"StartServices\" { s = \$3 }
+		\$1 == \"MsiConfigureServices\" { m = \$3; c = \$2 }
+		END { exit !(i < m && m < s && c == \"VersionNT >= 600\") }'"
 
 echo "== upgrades"
 # Upgrade: UpgradeCode VersionMin VersionMax Language Attributes Remove ActionProperty
@@ -89,14 +110,43 @@ expect "INSTALLDIR is Program Files\\tsunagi (64-bit)" has Directory '$1 == "INS
 expect "HOMEDIR is ProgramData\\tsunagi" has Directory '$1 == "HOMEDIR" && $2 == "CommonAppDataFolder" && $3 ~ /tsunagi$/'
 expect "tsunagi.exe in INSTALLDIR (component Agent, 64-bit)" has Component '$1 == "Agent" && $3 == "INSTALLDIR" && int($4 / 256) % 2 == 1 && $6 == "TsunagiExe"'
 expect "File tsunagi.exe" has File '$1 == "TsunagiExe" && $2 == "Agent" && $3 ~ /tsunagi\.exe$/'
-expect "the config in HOMEDIR, permanent (0x10), only if never placed" \
-	has Component '$1 == "Config" && $3 == "HOMEDIR" && int($4 / 16) % 2 == 1 && $5 == "NOT TSUNAGI_CONFIG_PLACED" && $6 == "Config"'
+expect "the config in HOMEDIR, permanent (0x10), only where no tsunagi.toml is" \
+	has Component '$1 == "Config" && $3 == "HOMEDIR" && int($4 / 16) % 2 == 1 && $5 == "NOT TSUNAGI_CONFIG_FOUND" && $6 == "Config"'
 expect "File tsunagi.toml" has File '$1 == "Config" && $2 == "Config" && $3 ~ /tsunagi\.toml$/'
-expect "the marker is searched in HKLM\\SOFTWARE\\tsunagi (64-bit view)" \
-	has RegLocator '$2 == 2 && $3 == "SOFTWARE\\tsunagi" && $4 == "ConfigPlaced" && int($5 / 16) % 2 == 1'
-expect "and written by the config's component" has Registry '$2 == 2 && $3 == "SOFTWARE\\tsunagi" && $4 == "ConfigPlaced" && $6 == "Config"'
+# AppSearch: Property Signature_; Signature: Signature FileName …; DrLocator: Signature_ Parent Path Depth
+expect "TSUNAGI_CONFIG_FOUND is a file search" has AppSearch '$1 == "TSUNAGI_CONFIG_FOUND" && $2 == "ConfigFileSearch"'
+expect "for tsunagi.toml (any version, size, date)" has Signature '$1 == "ConfigFileSearch" && $2 == "tsunagi.toml" && $3 == "" && $5 == ""'
+expect "in %ProgramData%\\tsunagi itself (depth 0)" has DrLocator '$1 == "ConfigFileSearch" && $2 == "" && $3 == "[CommonAppDataFolder]tsunagi" && $4 == 0'
+expect "the record that an install placed it, written by the config's component" \
+	has Registry '$2 == 2 && $3 == "SOFTWARE\\tsunagi" && $4 == "ConfigPlaced" && $6 == "Config"'
+expect "no registry search decides it any more" lacks RegLocator '$4 == "ConfigPlaced"'
 expect "an example config and the README beside the exe" has File '$1 == "ExampleConfig" && $2 == "Docs"'
 expect "the package-managed marker beside the exe (update apply refuses)" has File '$1 == "PackageManaged" && $2 == "Agent" && $3 ~ /package-managed$/'
+
+echo "== %ProgramData%\\tsunagi locked at install"
+# CreateFolder: Directory_ Component_; MsiLockPermissionsEx: key LockObject Table SDDLText Condition
+expect "HomeLock creates HOMEDIR" has CreateFolder '$1 == "HOMEDIR" && $2 == "HomeLock"'
+expect "locked owner Administrators, only SYSTEM and Administrators, protected, inherited inside" \
+	has MsiLockPermissionsEx '$2 == "HOMEDIR" && $3 == "CreateFolder" && $4 == "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)" && $5 == ""'
+expect "the same descriptor the service applies (owner_only/sddl.rs)" \
+	grep -qF 'pub const DIRECTORY: &str = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";' agent/src/owner_only/sddl.rs
+expect "the folder is locked before the config is placed in it (CreateFolders before InstallFiles)" \
+	sh -c "msiinfo export '$msi' InstallExecuteSequence | tr -d '\r' | awk -F'\t' '
+		\$1 == \"CreateFolders\" { c = \$3 } \$1 == \"InstallFiles\" { f = \$3 } END { exit !(c < f) }'"
+
+echo "== uninstall removes the data only when asked (REMOVEDATA=1)"
+# CustomAction: Action Type Source Target; 3170 = 34 exe + 64 ignore errors + 1024 deferred + 2048 as SYSTEM
+expect "RemoveData: deferred, as SYSTEM, errors ignored, deletes %ProgramData%\\tsunagi and the registry record" \
+	has CustomAction '$1 == "RemoveData" && $2 == 3170 && index($4, "rmdir /s /q \"[CommonAppDataFolder]tsunagi\"") && index($4, "delete HKLM\\SOFTWARE\\tsunagi /f")'
+expect "only on a full uninstall with REMOVEDATA=1, never from an upgrade" \
+	has InstallExecuteSequence '$1 == "RemoveData" && $2 == "REMOVE=\"ALL\" AND REMOVEDATA=\"1\" AND NOT UPGRADINGPRODUCTCODE"'
+expect "after the service is stopped and deleted and the files removed" \
+	sh -c "msiinfo export '$msi' InstallExecuteSequence | tr -d '\r' | awk -F'\t' '
+		\$1 == \"DeleteServices\" { d = \$3 } \$1 == \"RemoveFiles\" { r = \$3 } \$1 == \"RemoveData\" { x = \$3 }
+		\$1 == \"InstallFinalize\" { f = \$3 } END { exit !(d < x && r < x && x < f) }'"
+expect "REMOVEDATA is a secure public property (reaches the elevated uninstall)" \
+	has Property '$1 == "SecureCustomProperties" && ";" $2 ";" ~ /;REMOVEDATA;/'
+expect "no default: a plain uninstall keeps the data" lacks Property '$1 == "REMOVEDATA"'
 
 echo "== the embedded files"
 msiextract -C "$WORK/x" "$msi" >/dev/null

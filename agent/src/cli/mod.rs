@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::reload_request::{HangupSignal, ReloadRequest};
 use crate::shutdown::{Shutdown, StopSignals};
 
 /// tsunagi: the CLINS edge agent / 電子カルテ情報共有サービス連携エージェント
@@ -324,16 +325,24 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     rt.block_on(async move {
         let mut signals = StopSignals::install().context("cannot catch stop signals")?;
+        let mut hangup = HangupSignal::install().context("cannot catch SIGHUP")?;
         let shutdown = Shutdown::new();
-        let running = crate::daemon::start(&cfg, &base, shutdown.clone()).await?;
+        let reload = ReloadRequest::new();
+        let running = crate::daemon::start(&cfg, &base, shutdown.clone(), reload.clone()).await?;
         announce(&running);
         let data_dir = cfg.agent.data_dir.clone();
         if let Err(e) = crate::update::restart::record_daemon(&data_dir, running.ops_url()) {
             tracing::warn!(error = %e, "update: the daemon record was not written");
         }
-        let restart = tokio::select! {
-            _ = signals.recv() => false,
-            _ = crate::update::restart::wait_for_request(data_dir.clone()) => true,
+        let restart_request = crate::update::restart::wait_for_request(data_dir.clone());
+        tokio::pin!(restart_request);
+        let restart = loop {
+            tokio::select! {
+                _ = signals.recv() => break false,
+                _ = &mut restart_request => break true,
+                // `systemctl reload` (ExecReload=kill -HUP): the processor re-reads and says so.
+                _ = hangup.recv() => reload.request(),
+            }
         };
         tracing::info!("stopping: draining work in progress / 停止処理中");
         shutdown.trigger();

@@ -61,7 +61,6 @@ impl MappingTable {
             .map(|&i| &self.rows[i])
     }
 
-    #[cfg(test)]
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -4,9 +4,14 @@
 //! ACLs:
 //! - Unix: directories 0700, files 0600 (created with that mode from their first byte, and
 //!   tightened when an older version or a user loosened them).
-//! - Windows: a protected DACL granting full control to SYSTEM, the Administrators group and the
-//!   owner (the account that created the file: the service's account), nothing inherited from the
-//!   parent. New files inherit it from their directory, so creating a file needs no call.
+//! - Windows: the Administrators group as owner (set explicitly: whoever created the object,
+//!   e.g. a non-administrator who made `%ProgramData%\tsunagi` first, keeps no owner's power to
+//!   rewrite the DACL) and a protected DACL granting full control to SYSTEM and the
+//!   Administrators group only, nothing inherited from the parent. New files inherit the DACL
+//!   from their directory, so creating a file needs no call. Setting the owner takes
+//!   SeTakeOwnershipPrivilege (enabled when needed), which SYSTEM and elevated administrators
+//!   hold: on Windows the agent and its commands run as the service or from an Administrator
+//!   prompt.
 //!
 //! [`FileId`] names a file on its volume (device + inode; volume serial + file index on
 //! Windows): the store compares it to notice its database was deleted or replaced under it.

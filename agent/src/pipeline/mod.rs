@@ -22,6 +22,7 @@ use crate::build::{
     BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory,
     Terminology,
 };
+use crate::reload_request::ReloadRequest;
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::items::ItemOutcome;
@@ -112,6 +113,8 @@ pub struct Processor {
     counters: Option<Arc<crate::ops::Counters>>,
     /// The map stage; `None` holds canonical (HL7 v2) records as not convertible.
     terminology: Option<LiveTerminology>,
+    /// Asks for masters, mapping table and loaded FHIR package to be re-read at once (SIGHUP).
+    reload: ReloadRequest,
     wake_sender: Arc<tokio::sync::Notify>,
     /// Data types each SS-MIX2 source uses (by source name); other sources' files use the
     /// default six.
@@ -141,6 +144,7 @@ impl Processor {
             readiness: None,
             counters: None,
             terminology: None,
+            reload: ReloadRequest::new(),
             wake_sender,
             ssmix2_types: HashMap::new(),
             default_ssmix2_types: ssmix2::default_data_types(),
@@ -164,18 +168,28 @@ impl Processor {
 
     /// `name#version (origin)` of the profile rules in use, to the readiness facts.
     fn publish_rules(&self) {
-        let Some(r) = &self.readiness else {
-            return;
-        };
-        let rules = match self.validator.package() {
+        if let Some(r) = &self.readiness {
+            r.set_validation(self.rules_label());
+        }
+    }
+
+    /// `name#version (origin)` of the profile rules in use.
+    fn rules_label(&self) -> String {
+        match self.validator.package() {
             None => "hand-written rules only".to_string(),
             Some(p) if Arc::ptr_eq(p, &crate::validate::Package::builtin()) => {
                 format!("{} (built-in)", p.id)
             }
             Some(p) if self.rules_from_masters => format!("{} (masters load fhir-package)", p.id),
             Some(p) => format!("{} ([validation] fhir_package)", p.id),
-        };
-        r.set_validation(rules);
+        }
+    }
+
+    /// Re-reads masters, mapping table and the loaded FHIR package whenever `reload` is
+    /// requested (the daemon requests it on SIGHUP or the service's ParamChange).
+    pub fn with_reload_requests(mut self, reload: ReloadRequest) -> Self {
+        self.reload = reload;
+        self
     }
 
     /// Follows `masters load fhir-package`: when `terminology.db` changes, the loaded package's
@@ -248,6 +262,7 @@ impl Processor {
         // The Notify is async; a small bridge thread turns its wake-ups into a std channel.
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let bridge_shutdown = shutdown.clone();
+        let reload = self.reload.clone();
         let bridge = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -257,12 +272,15 @@ impl Processor {
                 loop {
                     tokio::select! {
                         _ = wake.notified() => { let _ = tx.try_send(()); }
+                        _ = reload.requested() => { let _ = tx.try_send(()); }
                         _ = bridge_shutdown.triggered() => { let _ = tx.try_send(()); break; }
                     }
                 }
             });
         });
         while !shutdown.is_triggered() {
+            // Between batches, never inside one: a batch is mapped with one set of tables.
+            self.reload_if_requested();
             match self.step() {
                 Ok(0) => {
                     let _ = rx.recv_timeout(Duration::from_millis(500));

@@ -650,6 +650,80 @@ fn a_fhir_package_loaded_while_running_validates_the_next_batch() {
     );
 }
 
+/// The log lines `f` writes, as text (no colours, no timestamps).
+fn logs_of(f: impl FnOnce()) -> String {
+    let buf = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = Arc::clone(&buf);
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || LogSink(Arc::clone(&sink)))
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buf.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Issue 12, ExecReload: a requested reload (SIGHUP, ParamChange) re-reads masters, mapping
+/// table and rules at once, even a change `data_version` does not show, and says in one line
+/// what is in use and that the config needs a restart.
+#[test]
+fn a_requested_reload_rereads_the_terminology_at_once_and_says_so_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _w) = mapped_processor(dir.path());
+    let reload = crate::reload_request::ReloadRequest::new();
+    let mut p = p
+        .with_rules_from_masters(true)
+        .with_reload_requests(reload.clone());
+    // Written through the processor's own connection, so its data_version does not move: only
+    // a requested reload can see this row.
+    let t = p.terminology.as_mut().unwrap();
+    t.conn
+        .execute(
+            "INSERT INTO mapping_row VALUES ('disease', '*', 'L', 'X1', 'n',
+             'http://medis.or.jp/CodeSystem/master-disease-keyNumber', '20054174', 'd', '', 0)",
+            [],
+        )
+        .unwrap();
+    assert!(!t.refresh().unwrap(), "data_version did not move");
+    assert_eq!(t.mapper.mapping_rows(), 0);
+
+    assert_eq!(logs_of(|| p.reload_if_requested()), "", "nothing asked");
+    reload.request();
+    let logs = logs_of(|| p.reload_if_requested());
+    assert_eq!(p.terminology.as_ref().unwrap().mapper.mapping_rows(), 1);
+    let lines: Vec<&str> = logs.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {logs}");
+    for part in [
+        "INFO",
+        "reload: re-read the masters, the mapping table and the loaded FHIR package",
+        "configuration changes need a restart",
+        "設定の変更は再起動が必要です",
+        "masters=none loaded",
+        "mapping_rows=1",
+        "validation=jp-eCSCLINS.r4#1.10.0 (built-in)",
+    ] {
+        assert!(lines[0].contains(part), "{part:?} in {logs}");
+    }
+    assert_eq!(
+        logs_of(|| p.reload_if_requested()),
+        "",
+        "one request, one reload"
+    );
+}
+
 /// Issue 11, part 2: an idle agent names a package loaded while it runs (status page, `/readyz`,
 /// `/metrics`) at its next idle tick, not only once the next input arrives.
 #[test]

@@ -7,6 +7,9 @@
 //!   advances every few seconds while it drains) and Stopped with its exit code;
 //! - maps Stop and Preshutdown (system shutdown) to the agent's [`crate::shutdown::Shutdown`],
 //!   the same drain as SIGTERM on Linux: nothing accepted is lost, work in progress finishes;
+//! - maps ParamChange (`sc.exe control tsunagi paramchange`) to a
+//!   [`crate::reload_request::ReloadRequest`], as SIGHUP on Linux: masters, mapping table and
+//!   the loaded FHIR package re-read at once;
 //! - sets its own recovery at each start: restart after 10 s, 1 min, then every 5 min, also when
 //!   it stops with an error code (a broken config is retried and logged each time), the failure
 //!   count reset after a day, and a preshutdown timeout as long as the drain;

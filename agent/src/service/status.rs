@@ -65,8 +65,8 @@ impl Exit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     pub state: State,
-    /// Whether Stop and Preshutdown are accepted (only while running).
-    pub accepts_stop: bool,
+    /// Whether Stop, Preshutdown and ParamChange (a reload) are accepted (only while running).
+    pub accepts_controls: bool,
     /// Advances while a pending state makes progress; 0 otherwise.
     pub checkpoint: u32,
     /// How long until the next report of a pending state; zero otherwise.
@@ -117,7 +117,7 @@ impl Reports {
         self.checkpoint += 1;
         Report {
             state,
-            accepts_stop: false,
+            accepts_controls: false,
             checkpoint: self.checkpoint,
             wait_hint,
             exit: Exit::Clean,
@@ -128,7 +128,7 @@ impl Reports {
         self.checkpoint = 0;
         Report {
             state,
-            accepts_stop: state == State::Running,
+            accepts_controls: state == State::Running,
             checkpoint: 0,
             wait_hint: Duration::ZERO,
             exit,
@@ -158,19 +158,19 @@ mod tests {
         let mut r = Reports::new(Duration::ZERO);
         let start = r.starting();
         assert_eq!(
-            (start.state, start.accepts_stop),
+            (start.state, start.accepts_controls),
             (State::StartPending, false)
         );
         assert_eq!((start.checkpoint, start.wait_hint), (1, START_HINT));
         r.set_drain(drain);
         let run = r.running();
-        assert_eq!((run.state, run.accepts_stop), (State::Running, true));
+        assert_eq!((run.state, run.accepts_controls), (State::Running, true));
         assert_eq!((run.checkpoint, run.wait_hint), (0, Duration::ZERO));
         // While draining, each report advances the checkpoint and repeats the drain's hint.
         let first = r.stopping();
         let second = r.stopping();
         assert_eq!(first.state, State::StopPending);
-        assert!(!first.accepts_stop);
+        assert!(!first.accepts_controls);
         assert_eq!((first.checkpoint, second.checkpoint), (1, 2));
         assert_eq!(second.wait_hint, drain);
         let end = r.stopped(Exit::Clean);
@@ -178,7 +178,7 @@ mod tests {
             (end.state, end.checkpoint, end.exit),
             (State::Stopped, 0, Exit::Clean)
         );
-        assert!(!end.accepts_stop);
+        assert!(!end.accepts_controls);
     }
 
     #[test]

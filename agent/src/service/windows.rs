@@ -17,6 +17,7 @@ use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
 use super::status::{self, Exit, Report, Reports, State};
+use crate::reload_request::ReloadRequest;
 use crate::shutdown::Shutdown;
 
 /// What the command line said, for the service's main function (the SCM calls it without).
@@ -68,9 +69,16 @@ fn service_main(_arguments: Vec<OsString>) {
 fn serve(start: &Start) -> windows_service::Result<()> {
     let shutdown = Shutdown::new();
     let trigger = shutdown.clone();
+    let reload = ReloadRequest::new();
+    let ask_reload = reload.clone();
     let handler = move |control| match control {
         ServiceControl::Stop | ServiceControl::Preshutdown | ServiceControl::Shutdown => {
             trigger.trigger();
+            ServiceControlHandlerResult::NoError
+        }
+        // `sc.exe control tsunagi paramchange`: Windows' counterpart of SIGHUP.
+        ServiceControl::ParamChange => {
+            ask_reload.request();
             ServiceControlHandlerResult::NoError
         }
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
@@ -85,7 +93,8 @@ fn serve(start: &Start) -> windows_service::Result<()> {
             let drain = status::drain_hint(&cfg);
             reports.set_drain(drain);
             set_recovery(drain);
-            run_agent(&cfg, &base, shutdown, &mut reports, &report)
+            let controls = Controls { shutdown, reload };
+            run_agent(&cfg, &base, controls, &mut reports, &report)
         }
         Err(exit) => exit,
     };
@@ -119,12 +128,18 @@ fn prepare(start: &Start) -> Result<(crate::config::Config, PathBuf), Exit> {
     Ok((cfg, crate::config::base_dir(&start.config)))
 }
 
+/// What the control handler sets: a stop, a reload.
+struct Controls {
+    shutdown: Shutdown,
+    reload: ReloadRequest,
+}
+
 /// Starts every stage, reports Running, and after a stop request drains while the checkpoint
 /// advances.
 fn run_agent(
     cfg: &crate::config::Config,
     base: &std::path::Path,
-    shutdown: Shutdown,
+    controls: Controls,
     reports: &mut Reports,
     report: &dyn Fn(Report) -> windows_service::Result<()>,
 ) -> Exit {
@@ -135,8 +150,9 @@ fn run_agent(
             return Exit::Failed;
         }
     };
+    let Controls { shutdown, reload } = controls;
     rt.block_on(async {
-        let running = match crate::daemon::start(cfg, base, shutdown.clone()).await {
+        let running = match crate::daemon::start(cfg, base, shutdown.clone(), reload).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start / 起動できません");
@@ -172,8 +188,10 @@ fn to_status(r: Report) -> ServiceStatus {
         State::StopPending => ServiceState::StopPending,
         State::Stopped => ServiceState::Stopped,
     };
-    let controls_accepted = if r.accepts_stop {
-        ServiceControlAccept::STOP | ServiceControlAccept::PRESHUTDOWN
+    let controls_accepted = if r.accepts_controls {
+        ServiceControlAccept::STOP
+            | ServiceControlAccept::PRESHUTDOWN
+            | ServiceControlAccept::PARAM_CHANGE
     } else {
         ServiceControlAccept::empty()
     };

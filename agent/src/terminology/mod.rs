@@ -84,6 +84,11 @@ impl Mapper {
         self.masters.version(kind)
     }
 
+    /// How many rows the hospital's mapping table holds.
+    pub fn mapping_rows(&self) -> usize {
+        self.table.len()
+    }
+
     /// A fresh answerer for one input.
     pub fn for_input(&self) -> InputMapper<'_> {
         InputMapper {
