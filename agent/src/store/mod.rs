@@ -2,7 +2,8 @@
 //!
 //! # Design
 //! - **One file, WAL, `synchronous=FULL`.** A commit returns only after the WAL is fsynced, so
-//!   what a commit reported survives kill -9 and power loss. The file (and its `-wal`/`-shm`
+//!   what a commit reported survives kill -9 and power loss (the processor's derived commits
+//!   may wait for the next fsync: [`writer::Durability`]). The file (and its `-wal`/`-shm`
 //!   siblings, which SQLite creates with the same mode) is created `0600` in a `0700` directory.
 //! - **One writer, many readers.** All writes of the daemon go through [`Writer`], a thread that
 //!   owns the write connection and commits whatever jobs are queued in one transaction (group

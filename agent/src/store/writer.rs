@@ -8,6 +8,15 @@
 //! its own error; a failed COMMIT fails every job of the batch (nothing of it is durable, so no
 //! source acknowledges).
 //!
+//! Two kinds of job share the batches ([`Durability`]): what somebody outside was or will be told
+//! is stored (intake, receipts, operator actions) commits with `synchronous=FULL`, and its caller
+//! is answered after the fsync; what the processor derives from stored inputs, and redoes when it
+//! is lost, commits with `synchronous=NORMAL` when no job of the first kind shares its batch: the
+//! commit is in the operating system's hands at once (a crash of the agent loses nothing) and on
+//! disk at the next fsync, the next acknowledged batch's or a checkpoint's. A power failure before
+//! that leaves the inputs `received`, and they are processed again into the same bundles under
+//! the same idempotency keys.
+//!
 //! Before each batch the writer looks at the database path (one `stat`, [`FileWatch`]): if the
 //! file it holds was removed or replaced, commits would go to a file nobody will find again, so
 //! that batch and every later one fail, [`StoreLost`] is set for `/readyz`, and one error is
@@ -26,7 +35,23 @@ use super::StoreError;
 const MAX_BATCH: usize = 512;
 
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+type Run = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+/// Whether a job's commit must reach the disk before its caller is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledged to somebody (an MLLP ACK, an HTTP answer, a moved file, a receipt, an
+    /// operator's command): on disk (fsynced) before the caller is answered.
+    Acknowledged,
+    /// Derived from stored inputs and derived again if lost (the processor's decisions): may
+    /// wait for the next fsync. Never delays an acknowledged job's fsync.
+    Derived,
+}
+
+struct Job {
+    durability: Durability,
+    run: Run,
+}
 
 /// The handle to the writer thread. Cheap to clone; the thread stops when every clone is dropped.
 #[derive(Clone)]
@@ -63,7 +88,18 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let rx = self.submit(f)?;
+        let rx = self.submit(Durability::Acknowledged, f)?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `f`, whose effects are [`Durability::Derived`], in the next group commit and returns
+    /// its result once the commit is done (visible to every reader, not necessarily fsynced).
+    pub fn call_derived<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let rx = self.submit(Durability::Derived, f)?;
         rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
@@ -73,12 +109,13 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let rx = self.submit(f)?;
+        let rx = self.submit(Durability::Acknowledged, f)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
     fn submit<T, F>(
         &self,
+        durability: Durability,
         f: F,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<T, StoreError>>, StoreError>
     where
@@ -86,7 +123,7 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn: &Connection| -> Reply {
+        let run: Run = Box::new(move |conn: &Connection| -> Reply {
             match run_in_savepoint(conn, f) {
                 Ok(value) => Box::new(move |commit: Result<(), String>| {
                     let _ = tx.send(commit.map(|()| value).map_err(StoreError::Invalid));
@@ -97,7 +134,9 @@ impl Writer {
             }
         });
         // Blocking send on a bounded channel: this is the backpressure point.
-        self.jobs.send(job).map_err(|_| StoreError::WriterGone)?;
+        self.jobs
+            .send(Job { durability, run })
+            .map_err(|_| StoreError::WriterGone)?;
         Ok(rx)
     }
 }
@@ -128,7 +167,35 @@ fn step(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 const LOST: &str = "the database file was removed or replaced; nothing is committed / データベースファイルが失われたため保存できません";
 
+/// The `synchronous` setting a batch commits with: FULL when one of its jobs is acknowledged.
+fn sync_for(batch: &[Job]) -> Durability {
+    match batch
+        .iter()
+        .any(|j| j.durability == Durability::Acknowledged)
+    {
+        true => Durability::Acknowledged,
+        false => Durability::Derived,
+    }
+}
+
+/// Sets `synchronous` for the next transaction when it differs from the current setting.
+fn set_sync(conn: &Connection, now: &mut Durability, want: Durability) -> rusqlite::Result<()> {
+    if *now != want {
+        step(
+            conn,
+            match want {
+                Durability::Acknowledged => "PRAGMA synchronous = FULL",
+                Durability::Derived => "PRAGMA synchronous = NORMAL",
+            },
+        )?;
+        *now = want;
+    }
+    Ok(())
+}
+
 fn run(conn: Connection, rx: mpsc::Receiver<Job>, lost: StoreLost) {
+    // `store::open` leaves the connection at synchronous=FULL.
+    let mut sync = Durability::Acknowledged;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -141,12 +208,17 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, lost: StoreLost) {
             fail_all(batch, &conn, LOST);
             continue;
         }
+        if let Err(e) = set_sync(&conn, &mut sync, sync_for(&batch)) {
+            tracing::error!(error = %e, "store: cannot set the commit's durability");
+            fail_all(batch, &conn, &format!("cannot set synchronous: {e}"));
+            continue;
+        }
         if let Err(e) = step(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "store: cannot begin a transaction");
             fail_all(batch, &conn, &format!("cannot begin a transaction: {e}"));
             continue;
         }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
+        let replies: Vec<Reply> = batch.into_iter().map(|job| (job.run)(&conn)).collect();
         let outcome = step(&conn, "COMMIT").map_err(|e| {
             tracing::error!(error = %e, "store: commit failed; the batch is not durable");
             let _ = conn.execute_batch("ROLLBACK");
@@ -171,7 +243,7 @@ fn fail_all(batch: Vec<Job>, conn: &Connection, msg: &str) {
 /// wrong, so it is run against a savepoint we immediately roll back, and its reply is failed.
 fn job_failed_reply(job: Job, conn: &Connection) -> Reply {
     let _ = conn.execute_batch("SAVEPOINT dead");
-    let reply = job(conn);
+    let reply = (job.run)(conn);
     let _ = conn.execute_batch("ROLLBACK TO dead; RELEASE dead");
     reply
 }
@@ -187,6 +259,43 @@ mod tests {
             .unwrap();
         let (w, _h) = Writer::spawn(conn).unwrap();
         (dir, w)
+    }
+
+    fn synchronous(c: &Connection) -> Result<i64, StoreError> {
+        Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+    }
+
+    #[test]
+    fn only_a_batch_without_an_acknowledged_job_commits_without_waiting_for_the_fsync() {
+        let (_dir, w) = writer();
+        // 2 = FULL, 1 = NORMAL.
+        assert_eq!(w.call(synchronous).unwrap(), 2);
+        assert_eq!(w.call_derived(synchronous).unwrap(), 1);
+        assert_eq!(w.call(synchronous).unwrap(), 2, "back to FULL");
+        // A derived job sharing a batch with an acknowledged one commits with FULL.
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let held = gate.clone();
+        let first = {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                w.call(move |_| {
+                    held.wait();
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    Ok(())
+                })
+            })
+        };
+        gate.wait();
+        // Queued while the first batch runs: these two form the next batch together.
+        let acked = {
+            let w = w.clone();
+            std::thread::spawn(move || w.call(synchronous))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let derived = w.call_derived(synchronous).unwrap();
+        first.join().unwrap().unwrap();
+        assert_eq!(acked.join().unwrap().unwrap(), 2);
+        assert_eq!(derived, 2, "batched with an acknowledged job");
     }
 
     #[test]
