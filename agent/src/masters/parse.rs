@@ -95,7 +95,7 @@ pub(crate) fn parse_path(kind: MasterKind, path: &Path) -> Result<ParsedFile, Ma
         path: path.to_path_buf(),
         source,
     })?;
-    let sha256 = crate::store::sha256_hex(&bytes);
+    let sha256 = crate::digest::sha256_hex(&bytes);
     let decoded = text::decode(&bytes).map_err(|e| {
         // A multi-byte character cut at the end of a file without its final newline: truncation.
         let lines = bytes.split(|&b| b == b'\n').count();
