@@ -25,6 +25,9 @@ pub enum Problem {
     /// Text follows a closing quote.
     #[error("text after a closing quote / 引用符の後に文字があります")]
     TextAfterQuote,
+    /// A carriage return (CR) not followed by LF inside a line.
+    #[error("a carriage return (CR) inside a line / 行の途中に改行コード(CR)があります")]
+    BareCarriageReturn,
     /// A code column does not hold a code of its format.
     #[error("column {column}: {error}")]
     Code {
