@@ -337,7 +337,7 @@ async fn housekeeping(
     let mut last_prune = 0i64;
     let mut last_beat = 0i64;
     loop {
-        let now = store::now_ms();
+        let now = crate::clock::now_ms();
         if now - last_beat >= 30_000 {
             last_beat = now;
             let v = now.to_string();
@@ -361,7 +361,7 @@ async fn housekeeping(
                 published = Some(paused);
             }
         }
-        let now = store::now_ms();
+        let now = crate::clock::now_ms();
         if now - last_prune > 3_600_000 {
             last_prune = now;
             prune_round(&writer, &retention, now, &shutdown).await;

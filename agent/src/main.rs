@@ -11,12 +11,14 @@
 //! 2 it could not run.
 
 mod cli;
+mod clock;
 mod config;
 mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 mod demo_fleet;
+mod digest;
 mod excel_csv;
 mod fleet;
 mod intake;

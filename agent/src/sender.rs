@@ -18,9 +18,11 @@ use std::time::Duration;
 use rand::SeedableRng;
 use tokio::task::JoinSet;
 
+use crate::clock::now_ms;
+use crate::digest::sha256_hex;
 use crate::shutdown::Shutdown;
 use crate::store::outbox::{self, Claimed, Delivery};
-use crate::store::{now_ms, sha256_hex, StoreError, Writer};
+use crate::store::{StoreError, Writer};
 use crate::uplink::{Outcome, RetryPolicy, Submission, Uplink};
 
 /// Owns the send stage. See the module docs.

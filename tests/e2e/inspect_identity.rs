@@ -62,6 +62,46 @@ fn queued(w: &World) -> BTreeMap<String, Value> {
     .collect()
 }
 
+/// Bundles `tsunagi inspect --bundles --format jsonl` shows for `inputs` with the world's
+/// config (and so its masters and mapping), by identifier.
+fn inspected(w: &World, inputs: &[PathBuf]) -> BTreeMap<String, Value> {
+    let out = Command::new(agent_bin())
+        .args([
+            "inspect",
+            "--bundles",
+            "--format",
+            "jsonl",
+            "--reveal",
+            "--config",
+        ])
+        .arg(w.path("tsunagi.toml"))
+        .args(inputs)
+        .output()
+        .expect("run inspect");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("body").is_some())
+        .map(|v| {
+            let id = v["bundle"].as_str().expect("identifier").to_string();
+            (id, timeless(v["body"].clone()))
+        })
+        .collect()
+}
+
+/// Asserts that the daemon queued exactly the bundles inspect shows, body for body.
+fn assert_same_bundles(daemon: &BTreeMap<String, Value>, inspected: &BTreeMap<String, Value>) {
+    assert_eq!(
+        daemon.keys().collect::<Vec<_>>(),
+        inspected.keys().collect::<Vec<_>>(),
+        "the same bundle identifiers"
+    );
+    for (id, body) in daemon {
+        assert_eq!(Some(body), inspected.get(id), "bundle {id} differs");
+    }
+}
+
 /// Copies a folder tree (the sample storage) into the test directory.
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -107,36 +147,71 @@ fn inspect_bundles_shows_the_bundles_the_daemon_queues() {
     let daemon = queued(&w);
     assert!(daemon.len() >= 8, "bundles queued: {}", daemon.len());
 
-    let out = Command::new(agent_bin())
-        .args([
-            "inspect",
-            "--bundles",
-            "--format",
-            "jsonl",
-            "--reveal",
-            "--config",
-        ])
-        .arg(w.path("tsunagi.toml"))
-        .args(&files)
-        .arg(w.path("ssmix2"))
-        .output()
-        .expect("run inspect");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let inspected: BTreeMap<String, Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("body").is_some())
-        .map(|v| {
-            let id = v["bundle"].as_str().expect("identifier").to_string();
-            (id, timeless(v["body"].clone()))
+    let mut inputs = files.clone();
+    inputs.push(w.path("ssmix2"));
+    let inspected = inspected(&w, &inputs);
+    assert_same_bundles(&daemon, &inspected);
+}
+
+/// Files under `dir`, recursively.
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .filter_map(Result::ok)
+        .map(|e| {
+            if e.path().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
         })
-        .collect();
-    assert_eq!(
-        daemon.keys().collect::<Vec<_>>(),
-        inspected.keys().collect::<Vec<_>>(),
-        "the same bundle identifiers"
+        .sum()
+}
+
+/// The same identity over the whole third-party SS-MIX2 data set (ssmixtwins-300, 3,653 files,
+/// about a minute in a debug build) with the public masters loaded, read in place by the daemon
+/// and by inspect as `mapping.rs` reads it. Skipped without `../shared`.
+#[test]
+fn inspect_bundles_shows_the_bundles_the_daemon_queues_for_ssmixtwins() {
+    let Some(shared) = crate::mapping::shared() else {
+        println!("skipped: ../shared absent (ssmixtwins-300 and the public masters)");
+        return;
+    };
+    let mut w = World::new();
+    let storage = shared.join("datasets/ssmixtwins-300");
+    let files = count_files(&storage);
+    w.extra_config = format!(
+        "\n[[source.ssmix2]]\nname = \"twins\"\npath = \"{}\"\nstable_ms = 0\n",
+        storage.display()
     );
-    for (id, body) in &daemon {
-        assert_eq!(Some(body), inspected.get(id), "bundle {id} differs");
+    for (kind, path) in [
+        ("jfagy", "masters/jfagy/JFAGY_J9FN_20250401_R01.utf8.csv"),
+        ("clins-lab", "fhir/jp-eCSCLINS.r4-1.10.0"),
+        ("yj", "masters/drugs/mhlw-drug-price-list-20250716.csv"),
+        (
+            "receipt-disease",
+            "masters/disease/receipt-disease-names.csv",
+        ),
+    ] {
+        let path = shared.join(path);
+        let (ok, _, err) = w.cli(&["masters", "load", kind, path.to_str().expect("utf-8")]);
+        assert!(ok, "{kind}: {err}");
     }
+    w.start_sim("", false);
+    w.start_agent();
+    wait_until(300, "every file of the storage processed", || {
+        w.db_count("SELECT COUNT(*) FROM inbox") >= files as i64
+            && w.db_count("SELECT COUNT(*) FROM inbox WHERE state = 'received'") == 0
+    });
+    w.stop_agent();
+    let daemon = queued(&w);
+    // 1,423 bundles with the masters above; far fewer would mean the storage was not read.
+    assert!(daemon.len() > 1000, "bundles queued: {}", daemon.len());
+    let inspected = inspected(&w, &[storage]);
+    println!(
+        "ssmixtwins-300: {files} files, {} bundles queued, {} shown by inspect",
+        daemon.len(),
+        inspected.len()
+    );
+    assert_same_bundles(&daemon, &inspected);
 }

@@ -202,7 +202,7 @@ fn ssmix2_records_are_mapped_to_the_masters_and_a_mapping_fix_is_replayed() {
 }
 
 /// The shared reference material beside the checkout (`TSUNAGI_SHARED_DIR` overrides).
-fn shared() -> Option<PathBuf> {
+pub(crate) fn shared() -> Option<PathBuf> {
     let dir = std::env::var_os("TSUNAGI_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("../shared"));

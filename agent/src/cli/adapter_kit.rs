@@ -335,7 +335,7 @@ fn bundles(good: &[(String, Parsed)]) -> Check {
     let mut failures = Vec::new();
     let received_at = chrono::Utc::now().with_timezone(&tsunagi_clins::time::jst());
     for (name, parsed) in good {
-        let key = crate::store::sha256_hex(name.as_bytes());
+        let key = crate::digest::sha256_hex(name.as_bytes());
         let ctx = BuildContext {
             input_key: &key,
             received_at,

@@ -130,7 +130,7 @@ impl Round {
             .map(|(name, stats)| (name.clone(), stats.state()))
             .collect();
         let facts = tokio::task::spawn_blocking(move || {
-            report::gather(&dir, &r, plugins, crate::store::now_ms())
+            report::gather(&dir, &r, plugins, crate::clock::now_ms())
         })
         .await;
         let (health, packages) = match facts {

@@ -25,6 +25,9 @@ pub enum Problem {
     /// Text follows a closing quote.
     #[error("text after a closing quote / 引用符の後に文字があります")]
     TextAfterQuote,
+    /// A carriage return (CR) not followed by LF inside a line.
+    #[error("a carriage return (CR) inside a line / 行の途中に改行コード(CR)があります")]
+    BareCarriageReturn,
     /// A code column does not hold a code of its format.
     #[error("column {column}: {error}")]
     Code {
@@ -95,7 +98,7 @@ pub(crate) fn parse_path(kind: MasterKind, path: &Path) -> Result<ParsedFile, Ma
         path: path.to_path_buf(),
         source,
     })?;
-    let sha256 = crate::store::sha256_hex(&bytes);
+    let sha256 = crate::digest::sha256_hex(&bytes);
     let decoded = text::decode(&bytes).map_err(|e| {
         // A multi-byte character cut at the end of a file without its final newline: truncation.
         let lines = bytes.split(|&b| b == b'\n').count();

@@ -197,7 +197,7 @@ pub fn load(
         params![
             kind.as_str(),
             label,
-            crate::store::now_ms(),
+            crate::clock::now_ms(),
             parsed.source_name,
             parsed.sha256,
             parsed.entries.len() as i64
@@ -331,7 +331,7 @@ pub fn store_fhir_package(
     tables: &str,
 ) -> Result<PackageStored, MasterError> {
     ensure_schema(conn)?;
-    let sha256 = crate::store::sha256_hex(tables.as_bytes());
+    let sha256 = crate::digest::sha256_hex(tables.as_bytes());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let active: Option<(i64, String, String)> = tx
         .query_row(
@@ -352,7 +352,7 @@ pub fn store_fhir_package(
         params![
             FHIR_PACKAGE_KIND,
             label,
-            crate::store::now_ms(),
+            crate::clock::now_ms(),
             source_name,
             sha256,
             elements as i64

@@ -5,8 +5,9 @@
 //! (the masters are made on Windows), and an undecodable byte is reported with its line.
 //!
 //! CSV: one record per line (`\n` or `\r\n`), fields separated by `,`, optionally enclosed in
-//! `"` with `""` for a quote. A quoted field cannot span lines (no master needs it). Blank lines
-//! are skipped. A quote left open, or text after a closing quote, is a malformed line; on the
+//! `"` with `""` for a quote: each line is split by the shared table reader
+//! (`tsunagi_adapters::table::split`, as `excel_csv` is). A quoted field cannot span lines (no
+//! master needs it), and a bare CR inside a line is malformed. Blank lines are skipped. A quote left open, or text after a closing quote, is a malformed line; on the
 //! last line of a file that does not end in a newline it is reported as truncation.
 
 use super::parse::Problem;
@@ -65,7 +66,7 @@ pub(crate) fn records(text: &str) -> Result<Vec<Record>, BadLine> {
             continue;
         }
         let unterminated = i == last && !ends_with_newline;
-        let fields = split(line).map_err(|problem| BadLine {
+        let fields = split(line, i + 1).map_err(|problem| BadLine {
             line: i + 1,
             problem,
             unterminated,
@@ -79,46 +80,23 @@ pub(crate) fn records(text: &str) -> Result<Vec<Record>, BadLine> {
     Ok(out)
 }
 
-/// Splits one line into fields.
-fn split(line: &str) -> Result<Vec<String>, Problem> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    None => return Err(Problem::UnclosedQuote),
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
-                Some(_) => return Err(Problem::TextAfterQuote),
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => break,
-                    Some(c) => field.push(c),
-                }
-            }
-            fields.push(field);
-        }
+/// Splits one line into fields with the CSV reader every table uses
+/// ([`tsunagi_adapters::table::split`]), so quoting reads the same as in mapping tables and the
+/// table adapters. The line is not blank and holds no `\n`; a bare CR would end a row there, so
+/// it is a malformed line here, as a quote left open is (a quoted field cannot span lines).
+fn split(line: &str, number: usize) -> Result<Vec<String>, Problem> {
+    use tsunagi_adapters::table::SplitError;
+    let mut rows = tsunagi_adapters::table::split(line, ',', number)
+        .map_err(|e| match e {
+            SplitError::UnclosedQuote(_) => Problem::UnclosedQuote,
+            SplitError::TextAfterQuote(_) => Problem::TextAfterQuote,
+        })?
+        .into_iter();
+    match (rows.next(), rows.next()) {
+        (_, Some(_)) => Err(Problem::BareCarriageReturn),
+        (Some(row), None) => Ok(row.cells),
+        // The shared reader drops a row that is one empty cell: here the line is `""`.
+        (None, None) => Ok(vec![String::new()]),
     }
 }
 
@@ -168,6 +146,9 @@ mod tests {
         assert!(e.unterminated);
         let e = records("\"a\"b,c\n").unwrap_err();
         assert!(matches!(e.problem, Problem::TextAfterQuote));
+        let e = records("a,b\rc\n").unwrap_err();
+        assert!(matches!(e.problem, Problem::BareCarriageReturn));
+        assert_eq!(records("\"\"\n").unwrap()[0].fields, [""]);
     }
 
     proptest! {
@@ -175,6 +156,22 @@ mod tests {
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             if let Ok(d) = decode(&bytes) {
                 let _ = records(&d.text);
+            }
+        }
+
+        /// On one non-blank line, the masters' records and the shared CSV reader
+        /// (`excel_csv::records::parse`) agree: the same fields, or both refuse the line.
+        #[test]
+        fn a_line_reads_as_the_shared_csv_reader_reads_it(line in "[ab \",]{1,12}") {
+            prop_assume!(!line.trim().is_empty());
+            let text = format!("{line}\r\n");
+            match (records(&text), crate::excel_csv::records::parse(&text)) {
+                (Ok(ours), Ok(shared)) => {
+                    let shared = shared.first().map_or(vec![String::new()], |r| r.fields.clone());
+                    prop_assert_eq!(&ours[0].fields, &shared);
+                }
+                (Err(_), Err(_)) => {}
+                (ours, shared) => prop_assert!(false, "{line:?}: {ours:?} vs {shared:?}"),
             }
         }
 

@@ -83,7 +83,7 @@ pub fn run(data_dir: &Path, readiness: &Readiness) -> Checks {
         .into(),
     };
     let from_store = snapshot::connect(data_dir)
-        .and_then(|c| snapshot::uplink_from_attempts(&c, crate::store::now_ms()))
+        .and_then(|c| snapshot::uplink_from_attempts(&c, crate::clock::now_ms()))
         .unwrap_or_default();
     let up = effective_uplink(readiness, from_store);
     let uplink = Check {

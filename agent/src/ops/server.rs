@@ -200,7 +200,7 @@ async fn status_page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> R
     let lang = Lang::from_query(q.lang.as_deref());
     let ops = s.ops.clone();
     let html = blocking(move || {
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         let checks = checks::run(&ops.data_dir, &ops.readiness);
         let conn = snapshot::connect(&ops.data_dir).ok();
         let snap = conn.as_ref().and_then(|c| snapshot::read(c).ok());

@@ -226,7 +226,7 @@ async fn metrics_move_with_the_work_recorded() {
     assert_eq!(value(&before, "tsunagi_store_up"), 1.0);
     {
         let conn = store::open(&s.data).unwrap();
-        let now = store::now_ms();
+        let now = crate::clock::now_ms();
         conn.execute(
             "INSERT INTO inbox (id, source, origin, format, content_hash, size, raw, received_at, state)
              VALUES (1, 'drop', 'a.json', 'fhir-json', 'h', 1, x'00', ?1, 'processed'),

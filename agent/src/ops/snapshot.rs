@@ -90,7 +90,7 @@ pub fn read(conn: &Connection) -> Result<Snapshot, StoreError> {
         held_by_reason: figures::held_by_reason(conn)?,
         last_delivery_ms: s.last_delivery_ms,
         intake_paused: s.intake_paused,
-        uplink: uplink_from_attempts(conn, store::now_ms())?,
+        uplink: uplink_from_attempts(conn, crate::clock::now_ms())?,
     })
 }
 
@@ -118,7 +118,7 @@ pub fn store_writable(data_dir: &Path) -> Result<(), String> {
 /// Start of the JST day containing `now_ms`, as unix ms.
 pub fn jst_day_start(now_ms: i64) -> i64 {
     const DAY: i64 = 86_400_000;
-    const JST: i64 = 9 * 3_600_000;
+    const JST: i64 = tsunagi_clins::time::JST_OFFSET_SECONDS as i64 * 1000;
     (now_ms + JST).div_euclid(DAY) * DAY - JST
 }
 

@@ -22,11 +22,12 @@ use crate::build::{
     BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory,
     Terminology,
 };
+use crate::digest::sha256_hex;
 use crate::reload_request::ReloadRequest;
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::items::ItemOutcome;
-use crate::store::{inbox, outbox, sha256_hex, StoreError, Writer};
+use crate::store::{inbox, outbox, StoreError, Writer};
 use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 use tsunagi_clins::build::HoldReason;

@@ -123,7 +123,7 @@ pub(super) fn unmapped(
                 crate::terminology::NAME_SYSTEM => {
                     format!(
                         "#{}",
-                        &crate::store::sha256_hex(f.local_code.as_bytes())[..10]
+                        &crate::digest::sha256_hex(f.local_code.as_bytes())[..10]
                     )
                 }
                 _ => clean(f.local_code),

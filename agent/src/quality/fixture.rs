@@ -84,7 +84,7 @@ pub(super) fn input(conn: &Connection, received_at: i64, state: &str) -> i64 {
          VALUES ('his', ?1, 'hl7v2', ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             format!("PID-98765/{seq}.hl7"),
-            crate::store::sha256_hex(raw.as_bytes()),
+            crate::digest::sha256_hex(raw.as_bytes()),
             raw.len() as i64,
             raw.as_bytes(),
             received_at,

@@ -10,7 +10,7 @@ use super::{metrics, Lang, Month, QualityError, QualityReport};
 
 /// The month's figures, as of now.
 pub fn compute(conn: &Connection, month: Month) -> Result<QualityReport, QualityError> {
-    metrics::compute(conn, month, crate::store::now_ms())
+    metrics::compute(conn, month, crate::clock::now_ms())
 }
 
 /// The HTML report (self-contained, printable).

@@ -48,7 +48,7 @@ impl DiskReserve {
 
     /// Re-reads free space now and returns whether intake is paused. Logs transitions.
     pub fn check(&self) -> bool {
-        let now = super::now_ms();
+        let now = crate::clock::now_ms();
         self.inner.checked_at.store(now, Ordering::Relaxed);
         let paused = match self.available() {
             Some(free) => free < self.inner.reserve_bytes,
@@ -71,7 +71,7 @@ impl DiskReserve {
     /// Whether intake is paused, re-checking when the cached answer is older than the interval.
     pub fn paused(&self) -> bool {
         let last = self.inner.checked_at.load(Ordering::Relaxed);
-        if super::now_ms().saturating_sub(last) >= self.inner.interval_ms {
+        if crate::clock::now_ms().saturating_sub(last) >= self.inner.interval_ms {
             return self.check();
         }
         self.inner.paused.load(Ordering::Relaxed)

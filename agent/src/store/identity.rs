@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{db_path, now_ms, StoreError};
+use super::{db_path, StoreError};
+use crate::clock::now_ms;
 use crate::owner_only::{self, FileId};
 
 /// The marker file's name inside the data directory.

@@ -11,7 +11,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::state::{InputMove, InputState as S, OutboxState};
-use super::{now_ms, sha256_hex, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
+use crate::digest::sha256_hex;
 
 /// The processor has written an input's outbox rows.
 const PROCESS: InputMove = InputMove::new(&[S::Received], S::Processed);

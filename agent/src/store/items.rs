@@ -13,7 +13,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::{now_ms, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
 
 /// What became of one coded item.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -251,17 +251,6 @@ pub fn in_transaction<T>(
     }
 }
 
-/// Milliseconds since the Unix epoch, the store's clock.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// SHA-256 hex of bytes: content hashes, checksums and idempotency keys.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

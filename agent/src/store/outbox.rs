@@ -11,7 +11,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::state::{sql_list, Move, OutboxState as S};
-use super::{now_ms, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
 
 /// The sender claims a due item.
 const CLAIM: Move = Move::new(&[S::Pending], S::InFlight);
@@ -79,7 +80,7 @@ fn insert(
     )?
     .execute(params![
             b.inbox_id,
-            super::sha256_hex(b.body),
+            crate::digest::sha256_hex(b.body),
             b.identifier,
             b.resource_type,
             b.patient_ref,
@@ -103,8 +104,9 @@ pub fn insert_held(
 ) -> Result<i64, StoreError> {
     let now = now_ms();
     let hold_reason = hold_reason.key();
-    let key =
-        super::sha256_hex(format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes());
+    let key = crate::digest::sha256_hex(
+        format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes(),
+    );
     conn.prepare_cached(
         "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, patient_ref, state, hold_reason,
                              last_error, created_at, updated_at)
@@ -619,7 +621,7 @@ mod tests {
         assert_eq!(recover_in_flight(&conn).unwrap(), 1);
         let again = claim_ready(&conn, now_ms(), HORIZON, 10).unwrap();
         assert_eq!(again[0].id, a);
-        assert_eq!(again[0].key, crate::store::sha256_hex(b"a"));
+        assert_eq!(again[0].key, crate::digest::sha256_hex(b"a"));
         record(
             &conn,
             a,
@@ -787,7 +789,7 @@ mod writer_tests {
         let claimed = w.call(|c| claim_ready(c, now_ms(), HORIZON, 5)).unwrap();
         assert_eq!(claimed.len(), 1);
         w.call(move |c| record(c, id, &Delivery::Awaiting)).unwrap();
-        let key = crate::store::sha256_hex(b"b");
+        let key = crate::digest::sha256_hex(b"b");
         let got = w
             .call(move |c| match awaiting_by_key(c, &key)? {
                 Some(id) => record(

@@ -8,7 +8,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now_ms, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
 
 /// What [`remember`] did with one Patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

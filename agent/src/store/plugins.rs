@@ -7,7 +7,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now_ms, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
 
 /// Stores `state` (JSON text) as the checkpoint of `source`, replacing the previous one.
 pub fn save_checkpoint(conn: &Connection, source: &str, state: &str) -> Result<(), StoreError> {

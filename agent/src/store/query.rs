@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::state::{sql_list, InputState, OutboxState};
-use super::{now_ms, StoreError};
+use super::StoreError;
+use crate::clock::now_ms;
 
 /// Sets a fact in `agent_state`.
 pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {

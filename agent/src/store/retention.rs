@@ -23,7 +23,8 @@
 use rusqlite::{params, Connection};
 use serde::Deserialize;
 
-use super::{now_ms, InputState, OutboxState, StoreError, Writer};
+use super::{InputState, OutboxState, StoreError, Writer};
+use crate::clock::now_ms;
 
 /// `[store.retention]`: days to keep each kind of patient data (see the module header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -120,7 +120,7 @@ fn map_build_validate_benchmark() {
             bytes: &bytes,
             origin: "bench",
         });
-        inputs.push((crate::store::sha256_hex(&bytes), parsed.records));
+        inputs.push((crate::digest::sha256_hex(&bytes), parsed.records));
     }
     let rounds = if inputs.len() < 100 { 2000 } else { 3 };
     let builder = BundleBuilder::new(

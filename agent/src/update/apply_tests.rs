@@ -121,7 +121,7 @@ fn a_delivery_in_flight_refuses_and_the_queue_is_untouched() {
     };
     outbox::insert_pending(&conn, &bundle).unwrap();
     wait_no_delivery_in_flight(dir.path(), Duration::ZERO).unwrap();
-    let now = crate::store::now_ms();
+    let now = crate::clock::now_ms();
     assert_eq!(
         outbox::claim_ready(&conn, now, 3_600_000, 10)
             .unwrap()

@@ -14,7 +14,7 @@
 //!   resource's id and the fixed `Condition.category` when missing: [`super::profile_fill`]);
 //!   clinical content is copied.
 
-use chrono::{Datelike, FixedOffset};
+use chrono::Datelike;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -30,12 +30,10 @@ use super::{BuildContext, BuildSettings, BuiltBundle, BundleKind, PatientDirecto
 
 /// Namespace of the UUIDv5 fullUrls (a fixed random UUID owned by tsunagi).
 const FULL_URL_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a7e_94b3_4d21_8c5e_3b0f_a9d4_1e72);
-const JST_SECONDS: i32 = 9 * 3600;
 
 /// `received_at` in JST with milliseconds: `2025-04-01T10:15:00.000+09:00`.
 pub(super) fn jst_timestamp(ctx: &BuildContext<'_>) -> (String, i32) {
-    let jst = FixedOffset::east_opt(JST_SECONDS).unwrap_or(*ctx.received_at.offset());
-    let at = ctx.received_at.with_timezone(&jst);
+    let at = ctx.received_at.with_timezone(&crate::time::jst());
     (at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(), at.year())
 }
 

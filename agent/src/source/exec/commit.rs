@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::protocol::{Outcome, Record};
 use super::stats::LineFault;
-use crate::store::{inbox, plugins, sha256_hex, StoreError, Writer};
+use crate::digest::sha256_hex;
+use crate::store::{inbox, plugins, StoreError, Writer};
 
 /// The inbox format of a quarantined line (not an adapter: a replay quarantines it again).
 pub const LINE_FORMAT: &str = "exec-line";
