@@ -751,3 +751,61 @@ fn an_idle_processor_publishes_a_newly_loaded_package() {
         "{named}"
     );
 }
+
+/// Issue 11, acceptance: a copy of the official package with one cardinality tightened
+/// (JP_Condition_eCS `Condition.note` 0..* → 1..*), loaded while the processor runs, changes the
+/// verdict of the next batch. Skipped when `../shared` is absent.
+#[test]
+fn a_tightened_copy_of_the_official_package_changes_the_verdict_without_a_restart() {
+    let official = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fhir/jp-eCSCLINS.r4-1.10.0");
+    if !official.join("package.json").is_file() {
+        println!("skipped: ../shared/fhir/jp-eCSCLINS.r4-1.10.0 absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (p, w) = mapped_processor(dir.path());
+    let mut p = p.with_rules_from_masters(true);
+    put(&w, "patient.json", PATIENT.as_bytes());
+    p.step().unwrap();
+    put(&w, "condition.json", CONDITION.as_bytes());
+    p.step().unwrap();
+    let pending = "SELECT count(*) FROM outbox WHERE state = 'pending'";
+    assert_eq!(count(dir.path(), pending), 1, "the official rules pass it");
+    let pkg = dir.path().join("tightened");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for entry in std::fs::read_dir(&official).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, pkg.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let tighten = |file: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let path = pkg.join(file);
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&path, v.to_string()).unwrap();
+    };
+    tighten("package.json", &|v| {
+        v["version"] = "1.10.0-tightened".into()
+    });
+    tighten("StructureDefinition-JP-Condition-eCS.json", &|v| {
+        let elements = v["snapshot"]["element"].as_array_mut().unwrap();
+        let note = elements
+            .iter_mut()
+            .find(|e| e["id"] == "Condition.note")
+            .expect("Condition.note in the snapshot");
+        note["min"] = 1.into();
+    });
+    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
+    put(
+        &w,
+        "condition-2.json",
+        CONDITION.replace("\"c1\"", "\"c2\"").as_bytes(),
+    );
+    p.step().unwrap();
+    let held = "SELECT count(*) FROM outbox WHERE state = 'held' AND last_error LIKE '%note%'";
+    assert_eq!(count(dir.path(), held), 1, "held under the tightened rule");
+}
