@@ -156,8 +156,15 @@ impl Intake for StoreIntake {
 /// group-commit writer, asynchronously, so many connections (and a pipelining sender's messages)
 /// share one fsync. The format is the intake's (`hl7v2` for MLLP, `fhir-json` for the FHIR
 /// endpoint); the disk reserve answers `Paused` (MLLP NAKs, the FHIR endpoint answers 503).
-impl MessageIntake for StoreIntake {
-    fn commit_message(&self, message: IncomingMessage) -> CommitFuture {
+impl StoreIntake {
+    /// Commits `message` with `insert` in the next group commit, unless the disk reserve is
+    /// crossed; wakes the processor when `stored` says something new was stored.
+    fn commit_with<T: Send + 'static>(
+        &self,
+        message: IncomingMessage,
+        insert: fn(&Connection, &inbox::NewInput<'_>) -> Result<T, crate::store::StoreError>,
+        stored: fn(&T) -> bool,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, IntakeError>> + Send>> {
         if self.reserve.paused() {
             return Box::pin(std::future::ready(Err(IntakeError::Paused)));
         }
@@ -165,9 +172,9 @@ impl MessageIntake for StoreIntake {
         let wake = self.wake.clone();
         let format = self.format.clone();
         Box::pin(async move {
-            let stored = writer
+            let outcome = writer
                 .call_async(move |c| {
-                    inbox::insert(
+                    insert(
                         c,
                         &inbox::NewInput {
                             source: &message.source,
@@ -180,42 +187,34 @@ impl MessageIntake for StoreIntake {
                 })
                 .await
                 .map_err(store_err)?;
-            Ok(match stored {
-                inbox::Stored::New(id) => {
-                    wake.notify_one();
-                    Committed::Stored { inbox_id: id }
-                }
+            if stored(&outcome) {
+                wake.notify_one();
+            }
+            Ok(outcome)
+        })
+    }
+}
+
+impl MessageIntake for StoreIntake {
+    fn commit_message(&self, message: IncomingMessage) -> CommitFuture {
+        let commit = self.commit_with(message, inbox::insert, |s| {
+            matches!(s, inbox::Stored::New(_))
+        });
+        Box::pin(async move {
+            Ok(match commit.await? {
+                inbox::Stored::New(id) => Committed::Stored { inbox_id: id },
                 inbox::Stored::Duplicate(id) => Committed::AlreadyStored { inbox_id: id },
             })
         })
     }
 
     fn commit_once_per_origin(&self, message: IncomingMessage) -> OriginCommitFuture {
-        if self.reserve.paused() {
-            return Box::pin(std::future::ready(Err(IntakeError::Paused)));
-        }
-        let writer = self.writer.clone();
-        let wake = self.wake.clone();
-        let format = self.format.clone();
+        let commit = self.commit_with(message, inbox::insert_once_per_origin, |s| {
+            matches!(s, inbox::ByOrigin::New(_))
+        });
         Box::pin(async move {
-            let stored = writer
-                .call_async(move |c| {
-                    inbox::insert_once_per_origin(
-                        c,
-                        &inbox::NewInput {
-                            source: &message.source,
-                            origin: &message.origin,
-                            format: &format,
-                            raw: &message.raw,
-                            file_stamp: None,
-                        },
-                    )
-                })
-                .await
-                .map_err(store_err)?;
-            Ok(match stored {
+            Ok(match commit.await? {
                 inbox::ByOrigin::New(id) => {
-                    wake.notify_one();
                     OriginCommit::Committed(Committed::Stored { inbox_id: id })
                 }
                 inbox::ByOrigin::SameBytes(id) => {
