@@ -4,8 +4,7 @@
 //! for all of it (`demo --serve` listens on fixed ports).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use crate::util::*;
 
@@ -24,47 +23,13 @@ fn doctor(config: &Path, json: bool) -> (Output, String) {
     (out, text)
 }
 
-/// `demo --serve --data DIR`, returned once its banner says it serves.
-fn serve(dir: &Path) -> Child {
-    let banner = dir.join("banner.txt");
-    let mut child = Command::new(agent_bin())
-        .args(["demo", "--serve", "--data"])
-        .arg(dir.join("sandbox"))
-        .stdout(std::fs::File::create(&banner).expect("banner file"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the demo");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(&banner).unwrap_or_default();
-        if text.contains("serving until") {
-            return child;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the demo exited with {status} (ports 2575/8088/9464 in use?):\n{text}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the demo did not serve within 120 s:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(child.try_wait(), Ok(Some(_))) {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// `demo --serve --data DIR/sandbox`, returned once its banner says it serves.
+fn serve(dir: &Path) -> ServingDemo {
+    ServingDemo::start(
+        &dir.join("sandbox"),
+        &dir.join("banner.txt"),
+        "serving until",
+    )
 }
 
 /// The platform's `host:port` as the sandbox config names it.
@@ -223,7 +188,7 @@ fn doctor_passes_on_the_serving_demo_then_names_a_missing_key_and_a_down_platfor
     std::fs::rename(&kept, &key).expect("put the key back");
 
     // The platform down: the reachability check fails and names the address.
-    stop(demo);
+    drop(demo);
     let address = platform_address(&config);
     let (out, text) = doctor(&config, false);
     assert!(

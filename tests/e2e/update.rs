@@ -55,17 +55,8 @@ fn the_sandbox_update_is_refused_when_corrupted_and_verifies_when_restored() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sandbox = dir.path().join("sandbox");
     let banner = dir.path().join("banner.txt");
-    let mut demo = Command::new(agent_bin())
-        .args(["demo", "--serve", "--data"])
-        .arg(&sandbox)
-        .stdout(std::fs::File::create(&banner).expect("banner file"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the sandbox");
+    let demo = ServingDemo::start(&sandbox, &banner, "try the update");
     let read_banner = || std::fs::read_to_string(&banner).unwrap_or_default();
-    wait_until(120, "the sandbox banner", || {
-        read_banner().contains("try the update")
-    });
     assert!(
         read_banner().contains("update apply --config"),
         "{}",
@@ -143,8 +134,7 @@ fn the_sandbox_update_is_refused_when_corrupted_and_verifies_when_restored() {
         "{out}"
     );
 
-    sigterm(demo.id());
-    let _ = demo.wait();
+    drop(demo);
 }
 
 /// A loopback HTTP server for the files of `dir` (GET only), for the test's update manifest.

@@ -402,3 +402,66 @@ pub fn mode_of(path: &Path) -> Option<u32> {
         None
     }
 }
+
+/// `tsunagi demo --serve --data SANDBOX` with its banner in `banner`, stopped when dropped (also
+/// when the test panics, so that a failed test leaves no sandbox holding the demo's ports).
+/// The demo listens on fixed ports, so one serves at a time: the guard holds [`DEMO_PORTS`].
+pub struct ServingDemo {
+    child: Child,
+    _ports: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Held while a `demo --serve` runs: its ports are fixed.
+static DEMO_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl ServingDemo {
+    /// Starts the demo and returns once its banner contains `ready`.
+    pub fn start(sandbox: &Path, banner: &Path, ready: &str) -> ServingDemo {
+        let ports = DEMO_PORTS.lock().unwrap_or_else(|p| p.into_inner());
+        let child = Command::new(agent_bin())
+            .args(["demo", "--serve", "--data"])
+            .arg(sandbox)
+            .stdout(std::fs::File::create(banner).expect("banner file"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the demo");
+        let mut demo = ServingDemo {
+            child,
+            _ports: ports,
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let text = std::fs::read_to_string(banner).unwrap_or_default();
+            if text.contains(ready) {
+                return demo;
+            }
+            if let Ok(Some(status)) = demo.child.try_wait() {
+                panic!("the demo exited with {status} (ports 2575/8088/9464 in use?):\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the demo's banner did not say {ready:?} within 120 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServingDemo {
+    /// SIGTERM, then up to 60 s for the sandbox to stop, then SIGKILL.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !matches!(self.child.try_wait(), Ok(Some(_))) {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

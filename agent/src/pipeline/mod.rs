@@ -53,6 +53,11 @@ use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 /// intake's acknowledgements wait behind.
 const BATCH: usize = 64;
 
+/// Decisions written per store job. A batch's decisions are written in jobs this small so that
+/// an MLLP acknowledgement queued behind one waits for a few inputs' rows, not a whole batch's
+/// (issue 9, part 3). Each input's rows still commit together: an input is never half written.
+const APPLY_CHUNK: usize = 8;
+
 /// After a batch that did not fill, how long the processor lets inputs gather before the next
 /// one: under a stream it then commits full batches instead of one small batch per wake-up
 /// (each commit rewrites the same index pages, issue 9 part 3); a lone input is still processed
@@ -346,11 +351,21 @@ impl Processor {
         // stored Patient, and never wakes an input of this batch (issue 9, F1).
         drop(fresh);
         // Derived: a lost commit leaves these inputs `received`, processed again the same way.
-        let delivered_any = self
-            .writer
-            .call_derived(move |c| apply(c, decisions, &complete))?;
-        if delivered_any {
-            self.wake_sender.notify_one();
+        // In small jobs: an acknowledgement waits for at most one of them (`store::writer`).
+        let complete = Arc::new(complete);
+        let mut rest = decisions.into_iter();
+        loop {
+            let chunk: Vec<_> = rest.by_ref().take(APPLY_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let complete = Arc::clone(&complete);
+            if self
+                .writer
+                .call_derived(move |c| apply(c, chunk, &complete))?
+            {
+                self.wake_sender.notify_one();
+            }
         }
         Ok(n)
     }

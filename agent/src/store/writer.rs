@@ -8,22 +8,30 @@
 //! its own error; a failed COMMIT fails every job of the batch (nothing of it is durable, so no
 //! source acknowledges).
 //!
-//! Two kinds of job share the batches ([`Durability`]): what somebody outside was or will be told
-//! is stored (intake, receipts, operator actions) commits with `synchronous=FULL`, and its caller
-//! is answered after the fsync; what the processor derives from stored inputs, and redoes when it
-//! is lost, commits with `synchronous=NORMAL` when no job of the first kind shares its batch: the
-//! commit is in the operating system's hands at once (a crash of the agent loses nothing) and on
-//! disk at the next fsync, the next acknowledged batch's or a checkpoint's. A power failure before
-//! that leaves the inputs `received`, and they are processed again into the same bundles under
-//! the same idempotency keys.
+//! Two kinds of job ([`Durability`]) never share a batch. What somebody outside was or will be
+//! told is stored (intake, receipts, operator actions) commits with `synchronous=FULL`, and its
+//! caller is answered after the fsync; what the processor derives from stored inputs, and redoes
+//! when it is lost, commits with `synchronous=NORMAL`: the commit is in the operating system's
+//! hands at once (a crash of the agent loses nothing) and on disk at the next fsync, the next
+//! acknowledged batch's or a checkpoint's. A power failure before that leaves the inputs
+//! `received`, and they are processed again into the same bundles under the same idempotency
+//! keys.
+//!
+//! Acknowledged jobs go first: every acknowledged job waiting is committed before the next
+//! derived batch, and one derived batch runs between two acknowledged ones, so neither kind
+//! starves. An acknowledgement then waits for at most one derived batch already running, which
+//! the processor keeps small (`pipeline::APPLY_CHUNK`), not for the processor's whole backlog
+//! (issue 9, part 3: the ACK latency under a backlog).
 //!
 //! Before each batch the writer looks at the database path (one `stat`, [`FileWatch`]): if the
 //! file it holds was removed or replaced, commits would go to a file nobody will find again, so
 //! that batch and every later one fail, [`StoreLost`] is set for `/readyz`, and one error is
 //! logged.
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use rusqlite::Connection;
@@ -57,6 +65,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::SyncSender<Job>,
+    /// Jobs sent and not yet taken by the writer thread.
+    queued: Arc<AtomicUsize>,
     lost: StoreLost,
 }
 
@@ -67,14 +77,32 @@ impl Writer {
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         let lost = StoreLost::watching(conn.path().filter(|p| !p.is_empty()).map(Path::new));
         let guard = lost.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = Channel {
+            rx,
+            queued: queued.clone(),
+        };
         let handle = thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, guard))
+            .spawn(move || run(conn, taken, guard))
             .map_err(|source| StoreError::Io {
                 path: "store-writer thread".into(),
                 source,
             })?;
-        Ok((Writer { jobs: tx, lost }, handle))
+        Ok((
+            Writer {
+                jobs: tx,
+                queued,
+                lost,
+            },
+            handle,
+        ))
+    }
+
+    /// How many jobs wait in the channel, not yet taken by the writer thread.
+    #[cfg(test)]
+    fn jobs_queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
     }
 
     /// Set once the database file was removed or replaced under the writer.
@@ -134,9 +162,11 @@ impl Writer {
             }
         });
         // Blocking send on a bounded channel: this is the backpressure point.
-        self.jobs
-            .send(Job { durability, run })
-            .map_err(|_| StoreError::WriterGone)?;
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.send(Job { durability, run }).is_err() {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::WriterGone);
+        }
         Ok(rx)
     }
 }
@@ -167,14 +197,49 @@ fn step(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 const LOST: &str = "the database file was removed or replaced; nothing is committed / データベースファイルが失われたため保存できません";
 
-/// The `synchronous` setting a batch commits with: FULL when one of its jobs is acknowledged.
-fn sync_for(batch: &[Job]) -> Durability {
-    match batch
-        .iter()
-        .any(|j| j.durability == Durability::Acknowledged)
-    {
-        true => Durability::Acknowledged,
-        false => Durability::Derived,
+/// The writer thread's end of the job channel.
+struct Channel {
+    rx: mpsc::Receiver<Job>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Channel {
+    fn taken(&self, job: Job) -> Job {
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        job
+    }
+}
+
+/// Jobs taken from the channel, waiting for their batch, by kind.
+#[derive(Default)]
+struct Waiting {
+    acknowledged: VecDeque<Job>,
+    derived: VecDeque<Job>,
+}
+
+impl Waiting {
+    fn push(&mut self, job: Job) {
+        match job.durability {
+            Durability::Acknowledged => self.acknowledged.push_back(job),
+            Durability::Derived => self.derived.push_back(job),
+        }
+    }
+
+    /// Takes every job already in the channel without waiting.
+    fn gather(&mut self, ch: &Channel) {
+        while let Ok(job) = ch.rx.try_recv() {
+            self.push(ch.taken(job));
+        }
+    }
+
+    /// Up to `MAX_BATCH` waiting jobs of one kind, oldest first.
+    fn take(&mut self, kind: Durability) -> Option<Vec<Job>> {
+        let queue = match kind {
+            Durability::Acknowledged => &mut self.acknowledged,
+            Durability::Derived => &mut self.derived,
+        };
+        let n = queue.len().min(MAX_BATCH);
+        (n > 0).then(|| queue.drain(..n).collect())
     }
 }
 
@@ -193,40 +258,56 @@ fn set_sync(conn: &Connection, now: &mut Durability, want: Durability) -> rusqli
     Ok(())
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>, lost: StoreLost) {
+fn run(conn: Connection, ch: Channel, lost: StoreLost) {
     // `store::open` leaves the connection at synchronous=FULL.
     let mut sync = Durability::Acknowledged;
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    let mut waiting = Waiting::default();
+    loop {
+        waiting.gather(&ch);
+        let mut idle = true;
+        // Every acknowledged job waiting, then one derived batch: neither kind starves.
+        for kind in [Durability::Acknowledged, Durability::Derived] {
+            if let Some(batch) = waiting.take(kind) {
+                commit_batch(&conn, &lost, &mut sync, kind, batch);
+                idle = false;
             }
         }
-        if lost.is_lost() {
-            fail_all(batch, &conn, LOST);
-            continue;
+        if idle {
+            match ch.rx.recv() {
+                Ok(job) => waiting.push(ch.taken(job)),
+                Err(_) => return,
+            }
         }
-        if let Err(e) = set_sync(&conn, &mut sync, sync_for(&batch)) {
-            tracing::error!(error = %e, "store: cannot set the commit's durability");
-            fail_all(batch, &conn, &format!("cannot set synchronous: {e}"));
-            continue;
-        }
-        if let Err(e) = step(&conn, "BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "store: cannot begin a transaction");
-            fail_all(batch, &conn, &format!("cannot begin a transaction: {e}"));
-            continue;
-        }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| (job.run)(&conn)).collect();
-        let outcome = step(&conn, "COMMIT").map_err(|e| {
-            tracing::error!(error = %e, "store: commit failed; the batch is not durable");
-            let _ = conn.execute_batch("ROLLBACK");
-            format!("commit failed: {e}")
-        });
-        for reply in replies {
-            reply(outcome.clone());
-        }
+    }
+}
+
+/// Runs one batch in one transaction and answers its callers after the COMMIT.
+fn commit_batch(
+    conn: &Connection,
+    lost: &StoreLost,
+    sync: &mut Durability,
+    kind: Durability,
+    batch: Vec<Job>,
+) {
+    if lost.is_lost() {
+        return fail_all(batch, conn, LOST);
+    }
+    if let Err(e) = set_sync(conn, sync, kind) {
+        tracing::error!(error = %e, "store: cannot set the commit's durability");
+        return fail_all(batch, conn, &format!("cannot set synchronous: {e}"));
+    }
+    if let Err(e) = step(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "store: cannot begin a transaction");
+        return fail_all(batch, conn, &format!("cannot begin a transaction: {e}"));
+    }
+    let replies: Vec<Reply> = batch.into_iter().map(|job| (job.run)(conn)).collect();
+    let outcome = step(conn, "COMMIT").map_err(|e| {
+        tracing::error!(error = %e, "store: commit failed; the batch is not durable");
+        let _ = conn.execute_batch("ROLLBACK");
+        format!("commit failed: {e}")
+    });
+    for reply in replies {
+        reply(outcome.clone());
     }
 }
 
@@ -265,37 +346,89 @@ mod tests {
         Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?)
     }
 
+    /// Holds the writer in a job of its own until the returned barrier is passed a second time.
+    fn hold(
+        w: &Writer,
+    ) -> (
+        std::sync::Arc<std::sync::Barrier>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let held = gate.clone();
+        let w = w.clone();
+        let h = std::thread::spawn(move || {
+            w.call(move |_| {
+                held.wait();
+                held.wait();
+                Ok(())
+            })
+            .unwrap()
+        });
+        gate.wait();
+        (gate, h)
+    }
+
+    /// Waits until `n` jobs are queued behind the held one.
+    fn queued(w: &Writer, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while w.jobs_queued() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(w.jobs_queued() >= n, "jobs did not queue");
+    }
+
     #[test]
-    fn only_a_batch_without_an_acknowledged_job_commits_without_waiting_for_the_fsync() {
+    fn only_derived_jobs_commit_without_waiting_for_the_fsync() {
         let (_dir, w) = writer();
         // 2 = FULL, 1 = NORMAL.
         assert_eq!(w.call(synchronous).unwrap(), 2);
         assert_eq!(w.call_derived(synchronous).unwrap(), 1);
         assert_eq!(w.call(synchronous).unwrap(), 2, "back to FULL");
-        // A derived job sharing a batch with an acknowledged one commits with FULL.
-        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let held = gate.clone();
-        let first = {
+        // Queued together, the two kinds still commit apart, each with its own setting.
+        let (gate, first) = hold(&w);
+        let derived = {
             let w = w.clone();
-            std::thread::spawn(move || {
-                w.call(move |_| {
-                    held.wait();
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    Ok(())
-                })
-            })
+            std::thread::spawn(move || w.call_derived(synchronous))
         };
-        gate.wait();
-        // Queued while the first batch runs: these two form the next batch together.
         let acked = {
             let w = w.clone();
             std::thread::spawn(move || w.call(synchronous))
         };
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let derived = w.call_derived(synchronous).unwrap();
-        first.join().unwrap().unwrap();
+        queued(&w, 2);
+        gate.wait();
+        first.join().unwrap();
         assert_eq!(acked.join().unwrap().unwrap(), 2);
-        assert_eq!(derived, 2, "batched with an acknowledged job");
+        assert_eq!(
+            derived.join().unwrap().unwrap(),
+            1,
+            "never batched with an acknowledged job"
+        );
+    }
+
+    #[test]
+    fn acknowledged_jobs_go_before_derived_ones_queued_earlier() {
+        let (_dir, w) = writer();
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (gate, first) = hold(&w);
+        let mut callers = Vec::new();
+        for (i, derived) in [(0, true), (1, true), (2, false), (3, false)] {
+            let (caller, order) = (w.clone(), order.clone());
+            let note = move |_: &Connection| {
+                order.lock().unwrap().push(i);
+                Ok(())
+            };
+            callers.push(std::thread::spawn(move || match derived {
+                true => caller.call_derived(note),
+                false => caller.call(note),
+            }));
+            queued(&w, i + 1);
+        }
+        gate.wait();
+        first.join().unwrap();
+        for c in callers {
+            c.join().unwrap().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![2, 3, 0, 1]);
     }
 
     #[test]
