@@ -13,7 +13,8 @@ use rusqlite::Connection;
 
 use crate::mapping::check::{self, Severity};
 use crate::mapping::suggest::{Suggestion, UnmappedSource};
-use crate::mapping::{self as m, store, Category, MasterCatalog, TextEncoding};
+use crate::mapping::{self as m, Category, MasterCatalog, TextEncoding};
+use crate::store::terminology::mapping as store;
 
 /// `mapping` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -284,7 +285,7 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
 
 /// Opens (creating if needed, owner-only) the terminology database and its mapping tables.
 fn open_db(data_dir: &Path) -> anyhow::Result<Connection> {
-    let conn = crate::masters::store::open(data_dir)?;
+    let conn = crate::store::terminology::open(data_dir)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     store::ensure_schema(&conn)?;
     Ok(conn)
@@ -341,7 +342,7 @@ mod tests {
         );
         fs::write(&csv, text).unwrap();
         assert!(import(&data, &csv, false).unwrap());
-        let db = data.join(crate::masters::store::DB_FILE);
+        let db = data.join(crate::store::terminology::DB_FILE);
         assert!(crate::owner_only::is_owner_only(&db).unwrap());
         let out = dir.path().join("out.csv");
         run(

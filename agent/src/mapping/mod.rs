@@ -5,7 +5,8 @@
 //! - [`category`]: the four categories, their standard systems, uncoded markers and policies.
 //! - [`row`]: the mapping CSV file hospital IT edit in Excel (UTF-8/CP932), read and written
 //!   with [`crate::excel_csv`] (formula guard included).
-//! - [`store`]: the table in SQLite (`mapping_*` tables), imports as one transaction.
+//! - `store::terminology::mapping`: the table in SQLite (`mapping_*` tables), imports as one
+//!   transaction.
 //! - [`table`] and [`resolve`]: lookups and the decision the pipeline makes for each code.
 //! - [`check`]: a mapping table against the masters.
 //! - [`normalize`] and [`suggest`]: Japanese name normalisation and n-gram suggestions.
@@ -20,7 +21,6 @@ pub mod check;
 pub mod normalize;
 pub mod resolve;
 pub mod row;
-pub mod store;
 pub mod suggest;
 pub mod suggest_csv;
 pub mod table;
@@ -31,10 +31,10 @@ mod accuracy_tests;
 mod variants;
 
 pub use crate::excel_csv::TextEncoding;
+pub use crate::store::terminology::mapping::ImportMode;
 pub use catalog::{Candidate, MasterCatalog};
 pub use category::{AllergenKind, Category, Policies, UnmappedPolicy};
 pub use resolve::{resolve, LocalCode, Outcome, Via};
 pub use row::{read_file, write_file, Row};
-pub use store::ImportMode;
 pub use suggest::{suggest, UnmappedCode};
 pub use table::MappingTable;

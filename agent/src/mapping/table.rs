@@ -21,7 +21,7 @@ fn key(category: Category, source: &str, local_system: &str, local_code: &str) -
 }
 
 impl MappingTable {
-    /// Builds the table from rows (e.g. [`super::store::load`]).
+    /// Builds the table from rows (e.g. [`crate::store::terminology::mapping::load`]).
     pub fn new(rows: Vec<Row>) -> Self {
         let mut table = MappingTable::default();
         for row in rows {

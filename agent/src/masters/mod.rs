@@ -3,7 +3,8 @@
 //! the CLINS designated lab items, YJ, J-FAGY, HOT).
 //!
 //! This module owns reading the files hospitals download (each kind in its own layout and
-//! encoding), checking code formats ([`format`]), keeping versions in SQLite ([`store`]) and the
+//! encoding), checking code formats ([`format`]), keeping versions in SQLite (through
+//! `store::terminology::masters`) and the
 //! in-memory lookup the pipeline uses ([`MasterSet`]).
 //!
 //! # Invariants
@@ -29,9 +30,8 @@
 pub mod fhir_package;
 pub mod format;
 pub mod kinds;
-mod parse;
+pub(crate) mod parse;
 mod set;
-pub mod store;
 pub(crate) mod text;
 
 #[cfg(test)]
@@ -44,8 +44,21 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::store::terminology::masters::status;
 pub use set::MasterSet;
-pub use store::{load, status};
+
+/// Parses the whole file at `path` as `kind`, then in one transaction stores it as a new version
+/// and makes it active. `version` overrides the label derived from the file (see
+/// [`default_label`](parse::default_label)). On any error nothing changes.
+pub fn load(
+    conn: &mut rusqlite::Connection,
+    kind: MasterKind,
+    path: &std::path::Path,
+    version: Option<&str>,
+) -> Result<crate::store::terminology::masters::LoadReport, MasterError> {
+    let parsed = parse::parse_path(kind, path)?;
+    crate::store::terminology::masters::store_version(conn, kind, &parsed, version)
+}
 
 /// The masters tsunagi knows; the kebab names are stable (they are stored and typed on the CLI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -263,7 +276,7 @@ impl MasterEntry {
     }
 
     /// The extras as a JSON object (how the database stores them); `None` when there are none.
-    fn extra_json(&self) -> Option<String> {
+    pub(crate) fn extra_json(&self) -> Option<String> {
         if self.extra.is_empty() {
             return None;
         }

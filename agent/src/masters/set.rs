@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use super::store::active_versions;
 use super::{MasterEntry, MasterError, MasterKind};
+use crate::store::terminology::masters::{active_versions, entries};
 
 /// One kind's active version.
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ impl MasterSet {
     pub fn from_db(conn: &Connection) -> Result<MasterSet, MasterError> {
         let mut tables = HashMap::new();
         for (kind, id, version) in active_versions(conn)? {
-            let entries = super::store::entries(conn, id)?
+            let entries = entries(conn, id)?
                 .into_iter()
                 .map(|(code, display, kana, extra)| MasterEntry {
                     code: code.into(),

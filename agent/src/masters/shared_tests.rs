@@ -60,7 +60,7 @@ fn real_masters_load_completely() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     for (kind, path, count) in real_masters(&shared) {
         let t = Instant::now();
         let r = load(&mut conn, kind, &path, None).unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -145,7 +145,7 @@ fn masters_benchmark() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     for (kind, path, _) in real_masters(&shared) {
         let t = Instant::now();
         let parsed = parse_path(kind, &path).unwrap();

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::parse::Problem;
-use super::store::VersionInfo;
 use super::*;
+use crate::store::terminology::{self as store, masters::VersionInfo};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/masters")

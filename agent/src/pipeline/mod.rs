@@ -223,8 +223,8 @@ impl Processor {
         policies: crate::mapping::Policies,
     ) -> Result<Self, crate::terminology::TerminologyError> {
         let mapper = Mapper::open(data_dir, policies)?;
-        let conn = crate::masters::store::open(data_dir)?;
-        let version = crate::masters::store::data_version(&conn)
+        let conn = crate::store::terminology::open(data_dir)?;
+        let version = crate::store::terminology::data_version(&conn)
             .map_err(crate::masters::MasterError::from)?;
         self.terminology = Some(LiveTerminology {
             mapper,

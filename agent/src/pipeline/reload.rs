@@ -23,7 +23,7 @@ impl LiveTerminology {
     /// (the caller reloads a loaded FHIR package too). Fails when it cannot tell whether they
     /// changed (the caller fails its batch and tries again).
     pub(super) fn refresh(&mut self) -> Result<bool, StoreError> {
-        let now = crate::masters::store::data_version(&self.conn)?;
+        let now = crate::store::terminology::data_version(&self.conn)?;
         if now == self.version {
             return Ok(false);
         }
@@ -47,7 +47,7 @@ impl LiveTerminology {
     pub(super) fn reopen(&mut self) -> Result<(), TerminologyError> {
         // The version is read before the tables: a commit in between is seen again by the next
         // `refresh`, never missed.
-        let now = crate::masters::store::data_version(&self.conn)
+        let now = crate::store::terminology::data_version(&self.conn)
             .map_err(crate::masters::MasterError::from)?;
         self.reopen_at(now)
     }

@@ -60,7 +60,7 @@ fn map_build_validate_benchmark() {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../../shared"));
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     let (storage, masters): (PathBuf, Vec<(MasterKind, PathBuf)>) =
         if shared.join("datasets/ssmixtwins-300").is_dir() {
             let pkg = shared.join("fhir/jp-eCSCLINS.r4-1.10.0");

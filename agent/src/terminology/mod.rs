@@ -33,7 +33,7 @@ pub const NAME_SYSTEM: &str = "name";
 
 /// Whether any national master is loaded in `DATA_DIR/terminology.db`.
 pub fn masters_loaded(data_dir: &Path) -> bool {
-    crate::masters::store::open(data_dir)
+    crate::store::terminology::open(data_dir)
         .and_then(|c| crate::masters::status(&c))
         .map(|s| s.iter().any(|m| m.active.is_some()))
         .unwrap_or(false)
@@ -70,11 +70,11 @@ impl Mapper {
     /// Reads the masters and the mapping table from `DATA_DIR/terminology.db` (created empty,
     /// 0600, when missing).
     pub fn open(data_dir: &Path, policies: Policies) -> Result<Self, TerminologyError> {
-        let conn = crate::masters::store::open(data_dir)?;
+        let conn = crate::store::terminology::open(data_dir)?;
         let masters = MasterSet::from_db(&conn)?;
-        crate::mapping::store::ensure_schema(&conn)
+        crate::store::terminology::mapping::ensure_schema(&conn)
             .map_err(|e| TerminologyError::Mapping(e.to_string()))?;
-        let rows = crate::mapping::store::load(&conn, None)
+        let rows = crate::store::terminology::mapping::load(&conn, None)
             .map_err(|e| TerminologyError::Mapping(e.to_string()))?;
         Ok(Mapper::new(masters, MappingTable::new(rows), policies))
     }
