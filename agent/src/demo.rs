@@ -617,13 +617,13 @@ mod tests {
         let rows = crate::store::terminology::mapping::load(&conn, None).unwrap();
         let labs: Vec<&str> = rows
             .iter()
-            .filter(|r| r.category == crate::mapping::category::Category::Lab)
+            .filter(|r| r.category == crate::map::category::Category::Lab)
             .map(|r| r.local_code.as_str())
             .collect();
         assert_eq!(labs, ["K1"], "the user's lab rows stay, alone");
         assert!(
             rows.iter()
-                .any(|r| r.category == crate::mapping::category::Category::Allergen),
+                .any(|r| r.category == crate::map::category::Category::Allergen),
             "a category with no rows gets the example's"
         );
     }

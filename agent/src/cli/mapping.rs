@@ -97,7 +97,7 @@ pub enum SuggestFormat {
 fn master_catalog(
     conn: &Connection,
 ) -> Result<Option<Box<dyn MasterCatalog>>, crate::masters::MasterError> {
-    let set = crate::masters::MasterSet::from_db(conn)?;
+    let set = crate::store::terminology::masters::master_set(conn)?;
     let loaded = crate::masters::MasterKind::ALL
         .iter()
         .any(|k| !set.entries(*k).is_empty());
@@ -109,13 +109,13 @@ struct OwnedCatalog(crate::masters::MasterSet);
 
 impl MasterCatalog for OwnedCatalog {
     fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
-        crate::terminology::SetCatalog(&self.0).name(category, system, code)
+        crate::map::SetCatalog(&self.0).name(category, system, code)
     }
     fn candidates(&self, category: Category) -> Vec<crate::mapping::Candidate> {
-        crate::terminology::SetCatalog(&self.0).candidates(category)
+        crate::map::SetCatalog(&self.0).candidates(category)
     }
     fn covers(&self, category: Category, system: &str) -> bool {
-        crate::terminology::SetCatalog(&self.0).covers(category, system)
+        crate::map::SetCatalog(&self.0).covers(category, system)
     }
 }
 
@@ -329,7 +329,7 @@ fn table_text(suggestions: &[Suggestion]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::DISEASE_KEY_NUMBER;
+    use crate::map::category::DISEASE_KEY_NUMBER;
 
     #[test]
     fn import_export_and_check_through_the_database() {

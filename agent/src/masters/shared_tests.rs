@@ -74,7 +74,7 @@ fn real_masters_load_completely() {
         );
         assert_eq!(r.entries, count, "{kind}");
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     assert_eq!(
         &*set
             .lookup(MasterKind::ReceiptDisease, "0000999")
@@ -159,9 +159,9 @@ fn masters_benchmark() {
         );
     }
     let t = Instant::now();
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     println!(
-        "MasterSet::from_db (all kinds): {:.1} ms",
+        "master_set (all kinds): {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
     for line in super::tests::memory_report(&set) {

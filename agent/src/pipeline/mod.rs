@@ -23,12 +23,12 @@ use crate::build::{
     Terminology,
 };
 use crate::digest::sha256_hex;
+use crate::map::Mapper;
 use crate::reload_request::ReloadRequest;
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::items::ItemOutcome;
 use crate::store::{inbox, outbox, StoreError, Writer};
-use crate::terminology::Mapper;
 use crate::validate::{BundleValidator, Severity as FindingSeverity};
 use tsunagi_clins::build::HoldReason;
 use tsunagi_clins::time::jst;
@@ -221,8 +221,8 @@ impl Processor {
         mut self,
         data_dir: &std::path::Path,
         policies: crate::mapping::Policies,
-    ) -> Result<Self, crate::terminology::TerminologyError> {
-        let mapper = Mapper::open(data_dir, policies)?;
+    ) -> Result<Self, crate::store::terminology::TerminologyError> {
+        let mapper = crate::store::terminology::load(data_dir, policies)?;
         let conn = crate::store::terminology::open(data_dir)?;
         let version = crate::store::terminology::data_version(&conn)
             .map_err(crate::masters::MasterError::from)?;
@@ -631,5 +631,7 @@ impl PatientDirectory for Directory<'_> {
     }
 }
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;

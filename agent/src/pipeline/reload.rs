@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::masters::fhir_package;
-use crate::terminology::TerminologyError;
+use crate::store::terminology::TerminologyError;
 
 /// The map stage and what keeps it current.
 pub(super) struct LiveTerminology {
@@ -53,7 +53,7 @@ impl LiveTerminology {
     }
 
     fn reopen_at(&mut self, version: i64) -> Result<(), TerminologyError> {
-        self.mapper = Mapper::open(&self.data_dir, self.policies)?;
+        self.mapper = crate::store::terminology::load(&self.data_dir, self.policies)?;
         self.version = version;
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
 
-use crate::mapping::category::Category;
+use crate::map::category::Category;
 use crate::mapping::row::{MappingFile, Row};
 
 /// How an import treats rows already stored.
@@ -167,7 +167,7 @@ pub fn load(conn: &Connection, category: Option<Category>) -> rusqlite::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::{DISEASE_KEY_NUMBER, JLAC10};
+    use crate::map::category::{DISEASE_KEY_NUMBER, JLAC10};
     use crate::mapping::row::{read_file, tests::row, write_file, FileError};
     use crate::mapping::TextEncoding;
 

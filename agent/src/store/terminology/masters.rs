@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::masters::parse::ParsedFile;
-use crate::masters::{MasterError, MasterKind};
+use crate::masters::{ExtraKey, MasterEntry, MasterError, MasterKind, MasterSet};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS master_version (
@@ -51,18 +51,53 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), MasterError> {
     Ok(())
 }
 
-/// One stored entry: (code, display, kana, extra JSON).
-pub(crate) type StoredEntry = (String, String, Option<String>, Option<String>);
+/// The active version of every kind, in memory (what the map stage looks codes up in).
+pub fn master_set(conn: &Connection) -> Result<MasterSet, MasterError> {
+    let mut kinds = Vec::new();
+    for (kind, id, version) in active_versions(conn)? {
+        kinds.push((kind, version, entries(conn, id)?));
+    }
+    Ok(MasterSet::from_entries(kinds))
+}
 
-/// The entries of one stored version.
-pub(crate) fn entries(conn: &Connection, version_id: i64) -> Result<Vec<StoredEntry>, MasterError> {
+/// The entries of one stored version, in file order.
+fn entries(conn: &Connection, version_id: i64) -> Result<Vec<MasterEntry>, MasterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT code, display, kana, extra FROM master_entry WHERE version_id = ?1",
     )?;
     let rows = stmt.query_map([version_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        Ok(MasterEntry {
+            code: r.get::<_, String>(0)?.into(),
+            display: r.get::<_, String>(1)?.into(),
+            kana: r.get::<_, Option<String>>(2)?.map(Into::into),
+            extra: extra_from_json(r.get::<_, Option<String>>(3)?.as_deref()),
+        })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// An entry's extras as a JSON object (how `master_entry.extra` stores them); `None` when
+/// there are none.
+fn extra_json(entry: &MasterEntry) -> Option<String> {
+    if entry.extra.is_empty() {
+        return None;
+    }
+    let map: serde_json::Map<String, serde_json::Value> = entry
+        .extra
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), serde_json::Value::from(&**v)))
+        .collect();
+    Some(serde_json::Value::Object(map).to_string())
+}
+
+/// Reads the extras back; unknown names (from a newer tsunagi) are ignored.
+fn extra_from_json(json: Option<&str>) -> Box<[(ExtraKey, Box<str>)]> {
+    let Some(Ok(serde_json::Value::Object(map))) = json.map(serde_json::from_str) else {
+        return Box::new([]);
+    };
+    map.iter()
+        .filter_map(|(k, v)| Some((ExtraKey::from_name(k)?, v.as_str()?.into())))
+        .collect()
 }
 
 /// What a load did.
@@ -174,7 +209,7 @@ pub fn store_version(
                 &*e.code,
                 &*e.display,
                 e.kana.as_deref(),
-                e.extra_json()
+                extra_json(e)
             ])?;
         }
     }
@@ -249,10 +284,8 @@ pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, MasterError> {
     Ok(out)
 }
 
-/// The active version id and label of each kind (for [`MasterSet::from_db`](crate::masters::MasterSet)).
-pub(crate) fn active_versions(
-    conn: &Connection,
-) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
+/// The active version id and label of each kind (for [`master_set`]).
+fn active_versions(conn: &Connection) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
     ensure_schema(conn)?;
     let mut stmt = conn.prepare("SELECT kind, id, label FROM master_version WHERE active = 1")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
@@ -267,7 +300,7 @@ pub(crate) fn active_versions(
 }
 
 /// The `master_version.kind` under which official FHIR packages (their profile rule tables)
-/// are stored; not a [`MasterKind`], so [`status`] and [`MasterSet`](crate::masters::MasterSet) leave
+/// are stored; not a [`MasterKind`], so [`status`] and [`master_set`] leave
 /// it alone.
 pub const FHIR_PACKAGE_KIND: &str = "fhir-package";
 

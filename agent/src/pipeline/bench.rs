@@ -16,10 +16,8 @@ use std::time::Instant;
 
 use tsunagi_adapters::{Adapter, Hl7v2Adapter, RawInput, Record};
 
-use super::Mapper;
 use crate::build::{BuildContext, BuildSettings, BundleBuilder, InputOrigin, Terminology};
-use crate::mapping::{MappingTable, Policies};
-use crate::masters::{MasterKind, MasterSet};
+use crate::map::{MappingTable, Mapper, MasterKind, Policies};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(list) = std::fs::read_dir(dir) else {
@@ -101,7 +99,7 @@ fn map_build_validate_benchmark() {
     for (kind, path) in &masters {
         crate::masters::load(&mut conn, *kind, path, None).unwrap();
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     let rss_masters = peak_rss_kib();
     let mapper = Mapper::new(set, MappingTable::new(Vec::new()), Policies::default());
 

@@ -21,7 +21,7 @@ fn key(category: Category, source: &str, local_system: &str, local_code: &str) -
 }
 
 impl MappingTable {
-    /// Builds the table from rows (e.g. [`crate::store::terminology::mapping::load`]).
+    /// Builds the table from rows (e.g. the agent's `store::terminology::mapping::load`).
     pub fn new(rows: Vec<Row>) -> Self {
         let mut table = MappingTable::default();
         for row in rows {
@@ -70,8 +70,8 @@ impl MappingTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::DISEASE_KEY_NUMBER;
-    use crate::mapping::row::tests::row;
+    use crate::map::category::DISEASE_KEY_NUMBER;
+    use crate::map::row::tests::row;
 
     #[test]
     fn exact_source_wins_over_wildcard_and_wildcard_is_the_fallback() {
