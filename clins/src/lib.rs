@@ -10,6 +10,8 @@
 //!   deletions; asks a [`map::Terminology`] for national codes and a
 //!   [`build::PatientDirectory`] for patients earlier inputs brought.
 //! - [`validate`]: the JP-CLINS rules a bundle must pass before it is queued.
+//! - [`processing`]: [`process`], map → build → validate for one input, the one entry point
+//!   the agent's processor, `tsunagi inspect --bundles` and the benchmark call.
 //! - [`time`]: Japan Standard Time, the timezone of every bundle timestamp.
 //!
 //! The rule of this crate is in its `Cargo.toml`: no database, network or async runtime. The
@@ -18,5 +20,8 @@
 
 pub mod build;
 pub mod map;
+pub mod processing;
 pub mod time;
 pub mod validate;
+
+pub use processing::{process, Decision};
