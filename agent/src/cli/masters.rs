@@ -1,6 +1,6 @@
 //! `tsunagi masters load|status`: load a national code master file (or an official FHIR
 //! package, `fhir-package`) as a new version, and show what is loaded. The masters live in
-//! `DATA_DIR/terminology.db` (see `masters::store`).
+//! `DATA_DIR/terminology.db` (see `store::terminology::masters`).
 
 use std::path::PathBuf;
 

@@ -3,9 +3,11 @@
 //! [`Processor`] runs on its own thread. It reads the oldest `received` inputs, and for each one:
 //! checks its checksum (a corrupt record is quarantined, nothing else is affected), hands the raw
 //! bytes to the adapter named by the input's format (parsing never fails: it returns records and
-//! problems), builds JP-CLINS bundles, validates them, and writes the result in one group-commit
-//! job: outbox rows (pending, or held with the reason) and the input's new state. Everything here
-//! is a deterministic function of the raw input and the agent's settings, which is what makes
+//! problems), applies the SS-MIX2 version rules, hands the records to `tsunagi_clins::process`
+//! (map → build → validate, with the terminology and the Patients known so far), and writes the
+//! result in one group-commit job: outbox rows (pending, or held with the reason) and the
+//! input's new state. Everything here is a deterministic function of the raw input, the agent's
+//! settings, the terminology, the known Patients and the processing time, which is what makes
 //! `tsunagi replay` safe. This stage never touches the network, and never logs patient data:
 //! messages name the input by source and origin, and problems by field.
 

@@ -65,6 +65,11 @@ impl MappingTable {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
+
+    /// Whether the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
 #[cfg(test)]
