@@ -147,7 +147,7 @@ pub async fn start(
 
     let mut threads = Vec::new();
     // Ready once at least one national master is loaded (`tsunagi masters load`).
-    readiness.set_masters_loaded(crate::terminology::masters_loaded(&data_dir));
+    readiness.set_masters_loaded(crate::store::terminology::masters_loaded(&data_dir));
     let settings =
         ProcessorSettings::from_config(cfg).map_err(|e| DaemonError::Settings(e.to_string()))?;
     let processor = Processor::configured(

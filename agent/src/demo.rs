@@ -414,7 +414,7 @@ fn load_terminology(dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
     for (_, name, bytes) in MASTERS {
         std::fs::write(folder.join(name), bytes)?;
     }
-    let mut conn = crate::masters::store::open(data_dir)?;
+    let mut conn = crate::store::terminology::open(data_dir)?;
     let stored: BTreeSet<crate::masters::MasterKind> = crate::masters::status(&conn)?
         .into_iter()
         .map(|s| s.kind)
@@ -432,13 +432,17 @@ fn load_terminology(dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
         crate::masters::load(&mut conn, kind, &path, None)?;
     }
     let mut file = crate::mapping::read_file(MAPPING).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mapped: BTreeSet<_> = crate::mapping::store::load(&conn, None)?
+    let mapped: BTreeSet<_> = crate::store::terminology::mapping::load(&conn, None)?
         .into_iter()
         .map(|r| r.category)
         .collect();
     file.rows.retain(|(_, r)| !mapped.contains(&r.category));
     if !file.rows.is_empty() {
-        crate::mapping::store::import(&mut conn, &file, crate::mapping::ImportMode::Replace)?;
+        crate::store::terminology::mapping::import(
+            &mut conn,
+            &file,
+            crate::mapping::ImportMode::Replace,
+        )?;
     }
     Ok(())
 }
@@ -575,7 +579,7 @@ mod tests {
         let own: Vec<&str> = text.lines().collect();
         let user_file = dir.path().join("own-jfagy.csv");
         std::fs::write(&user_file, own[..own.len() - 1].join("\n")).unwrap();
-        let mut conn = crate::masters::store::open(&data).unwrap();
+        let mut conn = crate::store::terminology::open(&data).unwrap();
         crate::masters::load(
             &mut conn,
             MasterKind::Jfagy,
@@ -586,8 +590,12 @@ mod tests {
         let rows = "category,source_system,local_system,local_code,local_name,standard_system,standard_code,standard_display,note\n\
              lab,HIS,99H,K1,カリウム,http://medis.or.jp/CodeSystem/master-JLAC10-17digits,3H015000002326101,カリウム,own\n";
         let own_mapping = crate::mapping::read_file(rows.as_bytes()).unwrap();
-        crate::mapping::store::import(&mut conn, &own_mapping, crate::mapping::ImportMode::Replace)
-            .unwrap();
+        crate::store::terminology::mapping::import(
+            &mut conn,
+            &own_mapping,
+            crate::mapping::ImportMode::Replace,
+        )
+        .unwrap();
 
         for _ in 0..2 {
             load_terminology(dir.path(), &data).unwrap();
@@ -606,16 +614,16 @@ mod tests {
             active(MasterKind::MedisDisease).is_some(),
             "missing kinds are loaded"
         );
-        let rows = crate::mapping::store::load(&conn, None).unwrap();
+        let rows = crate::store::terminology::mapping::load(&conn, None).unwrap();
         let labs: Vec<&str> = rows
             .iter()
-            .filter(|r| r.category == crate::mapping::category::Category::Lab)
+            .filter(|r| r.category == crate::map::category::Category::Lab)
             .map(|r| r.local_code.as_str())
             .collect();
         assert_eq!(labs, ["K1"], "the user's lab rows stay, alone");
         assert!(
             rows.iter()
-                .any(|r| r.category == crate::mapping::category::Category::Allergen),
+                .any(|r| r.category == crate::map::category::Category::Allergen),
             "a category with no rows gets the example's"
         );
     }

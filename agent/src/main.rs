@@ -37,13 +37,12 @@ mod shutdown;
 mod source;
 mod store;
 mod telemetry;
-mod terminology;
 mod update;
 mod uplink;
 
 // The pure stages live in their own crate (no database, network or runtime); the agent's modules
 // keep calling them `crate::build` and `crate::validate`.
-use tsunagi_clins::{build, validate};
+use tsunagi_clins::{build, map, validate};
 
 use std::process::ExitCode;
 

@@ -358,7 +358,9 @@ fn bundles(good: &[(String, Parsed)]) -> Check {
         }
         for b in &result.bundles {
             built += 1;
-            if let Some(errors) = crate::pipeline::check_bundle(&validator, false, b).verdict {
+            if let Some(errors) =
+                crate::pipeline::check_bundle(&validator, false, b.clone()).verdict
+            {
                 failures.push(format!("{name}: {errors}"));
             }
         }

@@ -21,10 +21,10 @@ use serde_json::{json, Value};
 
 use super::inspect::{collect_files, display_name, looks_like_json, split_messages, Format};
 use crate::config::Config;
+use crate::map::{Category, Via, NAME_SYSTEM};
 use crate::pipeline::{findings_of, Processor, ProcessorSettings};
 use crate::store::state::OutboxState;
 use crate::store::{self, inbox, items, outbox, Writer};
-use crate::terminology::NAME_SYSTEM;
 use crate::validate::BundleValidator;
 
 /// The agent whose settings, masters and mapping table are used.
@@ -250,22 +250,23 @@ impl Report {
             .outcomes
             .entry(format!("{} {}", item.category, item.outcome))
             .or_default() += 1;
-        let hide = !self.reveal && (item.category == "disease" || item.local_system == NAME_SYSTEM);
+        let hide = !self.reveal
+            && (item.category == Category::Disease || item.local_system == NAME_SYSTEM);
         let local = if hide { "***" } else { &item.local_code };
         match self.format {
             Format::Jsonl => writeln!(
                 self.out,
                 "{}",
-                json!({"input": name, "item": item.category, "outcome": item.outcome,
-                    "via": item.via, "local_system": item.local_system, "local_code": local,
+                json!({"input": name, "item": item.category.as_str(), "outcome": item.outcome.as_str(),
+                    "via": item.via.map(Via::as_str), "local_system": item.local_system, "local_code": local,
                     "standard_system": item.standard_system, "standard_code": item.standard_code})
             )?,
             Format::Table => writeln!(
                 self.out,
                 "item    {:<9} {:<9} {:<12} {}:{} → {}",
-                item.category,
-                item.outcome,
-                item.via.as_deref().unwrap_or("-"),
+                item.category.as_str(),
+                item.outcome.as_str(),
+                item.via.map_or("-", Via::as_str),
                 item.local_system,
                 local,
                 item.standard_code.as_deref().unwrap_or("-")

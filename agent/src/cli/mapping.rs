@@ -13,7 +13,8 @@ use rusqlite::Connection;
 
 use crate::mapping::check::{self, Severity};
 use crate::mapping::suggest::{Suggestion, UnmappedSource};
-use crate::mapping::{self as m, store, Category, MasterCatalog, TextEncoding};
+use crate::mapping::{self as m, Category, MasterCatalog, TextEncoding};
+use crate::store::terminology::mapping as store;
 
 /// `mapping` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -96,7 +97,7 @@ pub enum SuggestFormat {
 fn master_catalog(
     conn: &Connection,
 ) -> Result<Option<Box<dyn MasterCatalog>>, crate::masters::MasterError> {
-    let set = crate::masters::MasterSet::from_db(conn)?;
+    let set = crate::store::terminology::masters::master_set(conn)?;
     let loaded = crate::masters::MasterKind::ALL
         .iter()
         .any(|k| !set.entries(*k).is_empty());
@@ -108,13 +109,13 @@ struct OwnedCatalog(crate::masters::MasterSet);
 
 impl MasterCatalog for OwnedCatalog {
     fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
-        crate::terminology::SetCatalog(&self.0).name(category, system, code)
+        crate::map::SetCatalog(&self.0).name(category, system, code)
     }
     fn candidates(&self, category: Category) -> Vec<crate::mapping::Candidate> {
-        crate::terminology::SetCatalog(&self.0).candidates(category)
+        crate::map::SetCatalog(&self.0).candidates(category)
     }
     fn covers(&self, category: Category, system: &str) -> bool {
-        crate::terminology::SetCatalog(&self.0).covers(category, system)
+        crate::map::SetCatalog(&self.0).covers(category, system)
     }
 }
 
@@ -284,7 +285,7 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
 
 /// Opens (creating if needed, owner-only) the terminology database and its mapping tables.
 fn open_db(data_dir: &Path) -> anyhow::Result<Connection> {
-    let conn = crate::masters::store::open(data_dir)?;
+    let conn = crate::store::terminology::open(data_dir)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     store::ensure_schema(&conn)?;
     Ok(conn)
@@ -328,7 +329,7 @@ fn table_text(suggestions: &[Suggestion]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::DISEASE_KEY_NUMBER;
+    use crate::map::category::DISEASE_KEY_NUMBER;
 
     #[test]
     fn import_export_and_check_through_the_database() {
@@ -341,7 +342,7 @@ mod tests {
         );
         fs::write(&csv, text).unwrap();
         assert!(import(&data, &csv, false).unwrap());
-        let db = data.join(crate::masters::store::DB_FILE);
+        let db = data.join(crate::store::terminology::DB_FILE);
         assert!(crate::owner_only::is_owner_only(&db).unwrap());
         let out = dir.path().join("out.csv");
         run(

@@ -1,6 +1,6 @@
 //! `tsunagi masters load|status`: load a national code master file (or an official FHIR
 //! package, `fhir-package`) as a new version, and show what is loaded. The masters live in
-//! `DATA_DIR/terminology.db` (see `masters::store`).
+//! `DATA_DIR/terminology.db` (see `store::terminology::masters`).
 
 use std::path::PathBuf;
 
@@ -45,17 +45,20 @@ pub enum Loadable {
 }
 
 fn parse_kind(s: &str) -> Result<Loadable, String> {
-    if s == masters::store::FHIR_PACKAGE_KIND {
+    if s == crate::store::terminology::masters::FHIR_PACKAGE_KIND {
         return Ok(Loadable::FhirPackage);
     }
-    s.parse()
-        .map(Loadable::Master)
-        .map_err(|e: String| format!("{e} (or {})", masters::store::FHIR_PACKAGE_KIND))
+    s.parse().map(Loadable::Master).map_err(|e: String| {
+        format!(
+            "{e} (or {})",
+            crate::store::terminology::masters::FHIR_PACKAGE_KIND
+        )
+    })
 }
 
 /// `masters load fhir-package DIR`.
 fn load_package(target: &Target, dir: &std::path::Path) -> anyhow::Result<bool> {
-    let mut conn = masters::store::open(&target.data_dir()?)?;
+    let mut conn = crate::store::terminology::open(&target.data_dir()?)?;
     match masters::fhir_package::load(&mut conn, dir) {
         Ok(r) if r.stored.unchanged => {
             println!(
@@ -87,13 +90,15 @@ fn load_package(target: &Target, dir: &std::path::Path) -> anyhow::Result<bool> 
 /// The `fhir-package` line of `masters status`: the loaded package, else the built-in rules.
 fn package_status(data_dir: &std::path::Path, exists: bool) -> anyhow::Result<()> {
     let active = match exists {
-        true => masters::store::active_fhir_package(&masters::store::open(data_dir)?)?,
+        true => crate::store::terminology::masters::active_fhir_package(
+            &crate::store::terminology::open(data_dir)?,
+        )?,
         false => None,
     };
     match active {
         Some((v, _)) => println!(
             "  {:<24} {:<14} {:>8} elements {}  {}  (validation rules / 検証規則)",
-            masters::store::FHIR_PACKAGE_KIND,
+            crate::store::terminology::masters::FHIR_PACKAGE_KIND,
             v.label,
             v.entries,
             super::status::fmt_ms(v.loaded_at_ms),
@@ -101,7 +106,7 @@ fn package_status(data_dir: &std::path::Path, exists: bool) -> anyhow::Result<()
         ),
         None => println!(
             "  {:<24} (not loaded: built-in {} validates / 未登録: 組込みの版で検証)",
-            masters::store::FHIR_PACKAGE_KIND,
+            crate::store::terminology::masters::FHIR_PACKAGE_KIND,
             tsunagi_clins::validate::Package::builtin().id
         ),
     }
@@ -122,7 +127,7 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
             version,
         } => {
             let data_dir = &target.data_dir()?;
-            let mut conn = masters::store::open(data_dir)?;
+            let mut conn = crate::store::terminology::open(data_dir)?;
             match masters::load(&mut conn, kind, &file, version.as_deref()) {
                 Ok(r) if r.unchanged => {
                     println!(
@@ -161,9 +166,9 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
         }
         MastersAction::Status { json } => {
             let data_dir = &target.data_dir()?;
-            let path = masters::store::db_path(data_dir);
+            let path = crate::store::terminology::db_path(data_dir);
             let status = if path.exists() {
-                masters::status(&masters::store::open(data_dir)?)?
+                masters::status(&crate::store::terminology::open(data_dir)?)?
             } else {
                 Vec::new()
             };

@@ -89,7 +89,7 @@ impl Target {
 pub(crate) fn data_dir_of(dir: &Path) -> anyhow::Result<PathBuf> {
     let config = dir.join(crate::config::FILE_NAME);
     let holds_data =
-        crate::store::db_path(dir).exists() || crate::masters::store::db_path(dir).exists();
+        crate::store::db_path(dir).exists() || crate::store::terminology::db_path(dir).exists();
     if holds_data || !config.is_file() {
         return Ok(dir.to_path_buf());
     }

@@ -106,10 +106,10 @@ impl Rules {
             }
         }
         let data_dir = agent.data_dir()?;
-        if !crate::masters::store::db_path(&data_dir).exists() {
+        if !crate::store::terminology::db_path(&data_dir).exists() {
             return Ok(Rules::builtin());
         }
-        let conn = crate::masters::store::open(&data_dir)?;
+        let conn = crate::store::terminology::open(&data_dir)?;
         Ok(match crate::masters::fhir_package::active(&conn)? {
             Some((_, package)) => Rules {
                 package: Some(package),

@@ -13,11 +13,11 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::catalog::Candidate;
-use super::category::{Category, DISEASE_RECEIPT, JFAGY_FOOD};
 use super::normalize::normalize;
 use super::suggest::CandidateIndex;
 use super::variants::variant;
+use crate::map::catalog::Candidate;
+use crate::map::category::{Category, DISEASE_RECEIPT, JFAGY_FOOD};
 
 struct Figures {
     cases: usize,

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::catalog::MasterCatalog;
 use super::normalize::normalize;
 use super::row::{check_standard, Row};
+use crate::map::catalog::MasterCatalog;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +129,8 @@ pub fn check<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::catalog::{Candidate, MemoryCatalog};
-    use crate::mapping::category::{Category, DISEASE_KEY_NUMBER, YJ};
+    use crate::map::catalog::{Candidate, MemoryCatalog};
+    use crate::map::category::{Category, DISEASE_KEY_NUMBER, YJ};
     use crate::mapping::row::tests::row;
 
     #[test]

@@ -1,29 +1,21 @@
-//! Hospital mapping tables: from the local codes an EHR sends (病名, 検査, アレルギー, 薬剤) to the
-//! national standard codes JP-CLINS requires, plus suggestions that help hospital staff build
-//! those tables.
+//! Hospital mapping tables as files and suggestions: the mapping CSV hospital IT edit in Excel,
+//! checks of a table against the masters, and the n-gram suggestions that help build one.
 //!
-//! - [`category`]: the four categories, their standard systems, uncoded markers and policies.
-//! - [`row`]: the mapping CSV file hospital IT edit in Excel (UTF-8/CP932), read and written
-//!   with [`crate::excel_csv`] (formula guard included).
-//! - [`store`]: the table in SQLite (`mapping_*` tables), imports as one transaction.
-//! - [`table`] and [`resolve`]: lookups and the decision the pipeline makes for each code.
+//! - [`row`]: the mapping CSV file (UTF-8/CP932), read and written with [`crate::excel_csv`]
+//!   (formula guard included).
 //! - [`check`]: a mapping table against the masters.
 //! - [`normalize`] and [`suggest`]: Japanese name normalisation and n-gram suggestions.
 //!
-//! The map stage (`terminology::Mapper`) resolves each code through [`resolve`]; the CLI imports,
-//! exports, checks and suggests. The national masters are reached only through the
+//! The rows, the categories and their policies, the in-memory table and the decision for each
+//! code are the map stage's, pure, in `tsunagi_clins::map` (re-exported here); the table's SQL
+//! is `store::terminology::mapping`. The national masters are reached only through the
 //! [`MasterCatalog`] trait.
 
-pub mod catalog;
-pub mod category;
 pub mod check;
 pub mod normalize;
-pub mod resolve;
 pub mod row;
-pub mod store;
 pub mod suggest;
 pub mod suggest_csv;
-pub mod table;
 
 #[cfg(test)]
 mod accuracy_tests;
@@ -31,10 +23,7 @@ mod accuracy_tests;
 mod variants;
 
 pub use crate::excel_csv::TextEncoding;
-pub use catalog::{Candidate, MasterCatalog};
-pub use category::{AllergenKind, Category, Policies, UnmappedPolicy};
-pub use resolve::{resolve, LocalCode, Outcome, Via};
+pub use crate::store::terminology::mapping::ImportMode;
 pub use row::{read_file, write_file, Row};
-pub use store::ImportMode;
 pub use suggest::{suggest, UnmappedCode};
-pub use table::MappingTable;
+pub use tsunagi_clins::map::{Candidate, Category, MasterCatalog, Policies, UnmappedPolicy};

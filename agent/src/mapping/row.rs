@@ -1,4 +1,5 @@
-//! One mapping row (a hospital's local code → a standard code) and the mapping CSV file format.
+//! The mapping CSV file format: [`Row`]s (a hospital's local code → a standard code, defined in
+//! `tsunagi_clins::map::row`) as hospital IT edit them in Excel.
 //!
 //! Columns (header required, matched by name, any order; unknown columns such as `score` from
 //! `tsunagi mapping suggest` are ignored):
@@ -26,8 +27,9 @@
 
 use std::collections::HashMap;
 
-use super::category::{check_format, Category};
 use crate::excel_csv::{self as csv, CsvError, TextEncoding};
+pub use tsunagi_clins::map::row::{check_standard, Row};
+use tsunagi_clins::map::Category;
 
 /// The header, in the order files are written.
 pub const COLUMNS: [&str; 9] = [
@@ -41,55 +43,6 @@ pub const COLUMNS: [&str; 9] = [
     "standard_display",
     "note",
 ];
-
-/// `source_system` value that matches every source.
-pub const ANY_SOURCE: &str = "*";
-
-/// A local code and the standard code it stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// What kind of code.
-    pub category: Category,
-    /// The sending system, or [`ANY_SOURCE`].
-    pub source_system: String,
-    /// The code system name as received ("" when none was sent).
-    pub local_system: String,
-    /// The code as received.
-    pub local_code: String,
-    /// The local name.
-    pub local_name: String,
-    /// Standard system URI.
-    pub standard_system: String,
-    /// Standard code.
-    pub standard_code: String,
-    /// Standard display.
-    pub standard_display: String,
-    /// Free text.
-    pub note: String,
-}
-
-impl Row {
-    /// Whether the row says "this local code has no standard code" (maps to the uncoded marker).
-    pub fn is_uncoded(&self) -> bool {
-        self.category
-            .marker_with_code(&self.standard_code)
-            .is_some_and(|m| m.system == self.standard_system)
-    }
-
-    fn fields(&self) -> [&str; 9] {
-        [
-            self.category.as_str(),
-            &self.source_system,
-            &self.local_system,
-            &self.local_code,
-            &self.local_name,
-            &self.standard_system,
-            &self.standard_code,
-            &self.standard_display,
-            &self.note,
-        ]
-    }
-}
 
 /// A bad line in a mapping file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,27 +216,19 @@ pub fn read_file(bytes: &[u8]) -> Result<MappingFile, FileError> {
     })
 }
 
-/// The standard side of a row: an allowed system for the category and a well-formed code (or
-/// the category's uncoded marker).
-pub fn check_standard(row: &Row) -> Result<(), (String, String)> {
-    if row.is_uncoded() {
-        return Ok(());
-    }
-    if !row.category.accepts_system(&row.standard_system) {
-        return Err((
-            format!(
-                "standard_system {:?} is not a standard system for {} (allowed: {})",
-                row.standard_system,
-                row.category,
-                row.category.standard_systems().join(" ")
-            ),
-            format!(
-                "standard_system「{}」は区分 {} の標準コード体系ではありません",
-                row.standard_system, row.category
-            ),
-        ));
-    }
-    check_format(&row.standard_system, &row.standard_code).map_err(|p| (p.en, p.ja))
+/// A row's cells, in [`COLUMNS`] order.
+fn fields(row: &Row) -> [&str; 9] {
+    [
+        row.category.as_str(),
+        &row.source_system,
+        &row.local_system,
+        &row.local_code,
+        &row.local_name,
+        &row.standard_system,
+        &row.standard_code,
+        &row.standard_display,
+        &row.note,
+    ]
 }
 
 /// Writes rows as a mapping file (header first, CRLF).
@@ -292,14 +237,14 @@ pub fn write_file<'a>(
     encoding: TextEncoding,
 ) -> Result<Vec<u8>, CsvError> {
     let mut lines: Vec<Vec<&str>> = vec![COLUMNS.to_vec()];
-    lines.extend(rows.into_iter().map(|r| r.fields().to_vec()));
+    lines.extend(rows.into_iter().map(|r| fields(r).to_vec()));
     csv::encode(&csv::format(&lines), encoding)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::mapping::category::{DISEASE_KEY_NUMBER, JLAC10};
+    use tsunagi_clins::map::category::{DISEASE_KEY_NUMBER, JLAC10};
 
     pub(crate) fn row(cat: Category, source: &str, code: &str, system: &str, std: &str) -> Row {
         Row {

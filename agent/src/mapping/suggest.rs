@@ -14,9 +14,9 @@
 
 use std::collections::HashMap;
 
-use super::catalog::{Candidate, MasterCatalog};
-use super::category::Category;
 use super::normalize::normalize;
+use crate::map::catalog::{Candidate, MasterCatalog};
+use crate::map::category::Category;
 
 /// A local code that the pipeline could not map, with how many stored records carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -302,8 +302,8 @@ impl CandidateIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::catalog::MemoryCatalog;
-    use crate::mapping::category::JLAC10;
+    use crate::map::catalog::MemoryCatalog;
+    use crate::map::category::JLAC10;
 
     fn cand(code: &str, name: &str, unit: Option<&str>, specimen: Option<&str>) -> Candidate {
         Candidate {

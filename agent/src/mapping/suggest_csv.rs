@@ -3,10 +3,10 @@
 //! `specimen`, `alternatives`) that `mapping import` ignores. Rows without a candidate keep the
 //! standard columns empty, so import skips them until someone fills them in.
 
-use super::category::Category;
 use super::row::COLUMNS;
 use super::suggest::Suggestion;
 use crate::excel_csv::{self as csv, CsvError, TextEncoding};
+use crate::map::category::Category;
 
 /// A mapping CSV: the top candidate pre-filled, its score and the alternatives in extra columns
 /// that `mapping import` ignores.
@@ -51,7 +51,7 @@ pub fn write(suggestions: &[Suggestion], encoding: TextEncoding) -> Result<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::DISEASE_KEY_NUMBER;
+    use crate::map::category::DISEASE_KEY_NUMBER;
     use crate::mapping::row::read_file;
     use crate::mapping::row::tests::{cells, runs};
     use crate::mapping::suggest::{Scored, UnmappedCode};

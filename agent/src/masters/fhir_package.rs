@@ -21,9 +21,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tsunagi_clins::validate::package::{Package, RuleSet};
 
-use super::store::{self, PackageStored, VersionInfo};
 use super::MasterError;
 use crate::build::clins::BUNDLE_PROFILE;
+use crate::store::terminology::masters::{self as store, PackageStored, VersionInfo};
 
 /// What loading a package did.
 #[derive(Debug, Clone, PartialEq, Eq)]

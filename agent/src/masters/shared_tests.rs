@@ -60,7 +60,7 @@ fn real_masters_load_completely() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     for (kind, path, count) in real_masters(&shared) {
         let t = Instant::now();
         let r = load(&mut conn, kind, &path, None).unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -74,7 +74,7 @@ fn real_masters_load_completely() {
         );
         assert_eq!(r.entries, count, "{kind}");
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     assert_eq!(
         &*set
             .lookup(MasterKind::ReceiptDisease, "0000999")
@@ -145,7 +145,7 @@ fn masters_benchmark() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     for (kind, path, _) in real_masters(&shared) {
         let t = Instant::now();
         let parsed = parse_path(kind, &path).unwrap();
@@ -159,9 +159,9 @@ fn masters_benchmark() {
         );
     }
     let t = Instant::now();
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     println!(
-        "MasterSet::from_db (all kinds): {:.1} ms",
+        "master_set (all kinds): {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
     for line in super::tests::memory_report(&set) {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::parse::Problem;
-use super::store::VersionInfo;
 use super::*;
+use crate::store::terminology::{self as store, masters::VersionInfo};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-examples/masters")
@@ -66,7 +66,7 @@ fn every_synthetic_master_loads_and_resolves() {
             assert_eq!(r.version, label, "{kind}");
         }
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
 
     let gastritis = set.lookup(MasterKind::MedisDisease, "90000001").unwrap();
     assert_eq!(&*gastritis.display, "胃炎");
@@ -146,7 +146,7 @@ fn headerless_medis_modifier_layout_loads() {
         (r.entries, r.version.as_str(), r.encoding),
         (2, "900", "Shift_JIS")
     );
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     let e = set.lookup(MasterKind::MedisModifier, "29000005").unwrap();
     assert_eq!(e.extra(ExtraKey::ExchangeCode), Some("SM05"));
     assert_eq!(e.extra(ExtraKey::ReceiptCode), Some("8901"));
@@ -198,7 +198,7 @@ fn versions_replace_and_prune() {
         )
         .unwrap();
     assert_eq!(orphans, 0);
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     assert!(set.lookup(kind, "0000003").is_some());
     assert!(set.lookup(kind, "0000002").is_none());
 }
@@ -282,7 +282,7 @@ fn bad_files_are_refused_and_the_previous_version_stays() {
     ));
 
     assert_eq!(active(&conn, MasterKind::MedisDisease), Some(before));
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     assert_eq!(set.entries(MasterKind::MedisDisease).len(), 16);
     assert_eq!(
         &*set
@@ -359,7 +359,7 @@ fn memory_report_helper_prints_per_kind() {
     ] {
         load(&mut conn, kind, &examples().join(file), None).unwrap();
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     for line in memory_report(&set) {
         println!("{line}");
     }

@@ -69,7 +69,7 @@ pub fn run(data_dir: &Path, readiness: &Readiness) -> Checks {
         }
     };
     // Masters loaded after the start (`tsunagi masters load`) count from then on.
-    if !readiness.masters_loaded() && crate::terminology::masters_loaded(data_dir) {
+    if !readiness.masters_loaded() && crate::store::terminology::masters_loaded(data_dir) {
         readiness.set_masters_loaded(true);
     }
     let masters = Check {

@@ -3,9 +3,11 @@
 //! [`Processor`] runs on its own thread. It reads the oldest `received` inputs, and for each one:
 //! checks its checksum (a corrupt record is quarantined, nothing else is affected), hands the raw
 //! bytes to the adapter named by the input's format (parsing never fails: it returns records and
-//! problems), builds JP-CLINS bundles, validates them, and writes the result in one group-commit
-//! job: outbox rows (pending, or held with the reason) and the input's new state. Everything here
-//! is a deterministic function of the raw input and the agent's settings, which is what makes
+//! problems), applies the SS-MIX2 version rules, hands the records to `tsunagi_clins::process`
+//! (map → build → validate, with the terminology and the Patients known so far), and writes the
+//! result in one group-commit job: outbox rows (pending, or held with the reason) and the
+//! input's new state. Everything here is a deterministic function of the raw input, the agent's
+//! settings, the terminology, the known Patients and the processing time, which is what makes
 //! `tsunagi replay` safe. This stage never touches the network, and never logs patient data:
 //! messages name the input by source and origin, and problems by field.
 
@@ -14,23 +16,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use tsunagi_adapters::{
-    Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Record, Severity,
-};
+use tsunagi_adapters::{Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Severity};
 
-use crate::build::{
-    BuildContext, BuildResult, BundleBuilder, BundleKind, InputOrigin, PatientDirectory,
-    Terminology,
-};
+use crate::build::{BuildContext, BundleBuilder, InputOrigin, PatientDirectory};
 use crate::digest::sha256_hex;
+use crate::map::Mapper;
+use crate::quality::classify_bundle;
 use crate::reload_request::ReloadRequest;
 use crate::shutdown::Shutdown;
 use crate::source::ssmix2::{self, ConditionFlag, FileClass};
 use crate::store::items::ItemOutcome;
 use crate::store::{inbox, outbox, StoreError, Writer};
-use crate::terminology::Mapper;
-use crate::validate::{BundleValidator, Severity as FindingSeverity};
+use crate::validate::BundleValidator;
 use tsunagi_clins::build::HoldReason;
+use tsunagi_clins::processing;
 use tsunagi_clins::time::jst;
 
 mod adapters;
@@ -226,10 +225,10 @@ impl Processor {
         mut self,
         data_dir: &std::path::Path,
         policies: crate::mapping::Policies,
-    ) -> Result<Self, crate::terminology::TerminologyError> {
-        let mapper = Mapper::open(data_dir, policies)?;
-        let conn = crate::masters::store::open(data_dir)?;
-        let version = crate::masters::store::data_version(&conn)
+    ) -> Result<Self, crate::store::terminology::TerminologyError> {
+        let mapper = crate::store::terminology::load(data_dir, policies)?;
+        let conn = crate::store::terminology::open(data_dir)?;
+        let version = crate::store::terminology::data_version(&conn)
             .map_err(crate::masters::MasterError::from)?;
         self.terminology = Some(LiveTerminology {
             mapper,
@@ -467,63 +466,50 @@ impl Processor {
         let received_at = chrono::DateTime::from_timestamp_millis(input.received_at)
             .unwrap_or_default()
             .with_timezone(&jst());
-        let ctx = BuildContext {
-            input_key: &input.content_hash,
-            received_at,
-        };
-        let dir = Directory::new(&self.reader, fresh);
-        let records: Vec<Record> = parsed.records;
         let origin = InputOrigin {
             source: input.source.clone(),
             sending_application: sending_application(raw),
             ..InputOrigin::default()
         };
-        let mapper = self.terminology.as_ref().map(|t| t.mapper.for_input());
-        let term = mapper.as_ref().map(|m| m as &dyn Terminology);
-        let BuildResult {
-            bundles,
-            patients,
-            mut held,
-        } = self
-            .builder
-            .build_mapped(&ctx, &origin, &records, &dir, term);
-        let items = mapper.map(|m| m.into_outcomes()).unwrap_or_default();
-        // One held item per input, type and reason: an SS-MIX2 lab file with 40 results is one
-        // item to look at, not 40.
-        held.sort_by(|a, b| {
-            (&a.resource_type, a.code, &a.patient_ref).cmp(&(
-                &b.resource_type,
-                b.code,
-                &b.patient_ref,
-            ))
-        });
-        held.dedup_by(|a, b| {
-            a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
-        });
+        let one = processing::Input {
+            records: &parsed.records,
+            origin: &origin,
+            context: BuildContext {
+                input_key: &input.content_hash,
+                received_at,
+            },
+        };
+        let settings = processing::Settings {
+            builder: &self.builder,
+            validator: &self.validator,
+            strict: self.strict,
+        };
+        let dir = Directory::new(&self.reader, fresh);
+        let mapper = self.terminology.as_ref().map(|t| &t.mapper);
+        let decided = tsunagi_clins::process(&one, mapper, &dir, &settings, classify_bundle);
+        // A Patient that could not be read fails the batch: nothing is decided on a guess.
+        dir.into_result()?;
         if parsed.decode_replacements > 0 && !format.contains(':') {
             // Text that did not decode (MSH-18 names one character set, the bytes are another)
             // would reach the platform as U+FFFD in names, addresses and clinical text.
-            dir.into_result()?;
-            return Ok(garbled(version, bundles, held, items, &parsed.problems));
+            return Ok(garbled(version, decided, &parsed.problems));
         }
-        let bundles = bundles
+        let bundles = decided
+            .bundles
             .into_iter()
-            .map(|b| {
-                let checked = check_bundle(&self.validator, self.strict, &b);
-                (b, checked.verdict, checked.facts)
-            })
+            .map(|c| (c.bundle, c.verdict, c.facts))
             .collect();
-        dir.into_result()?;
-        let patients = patients
+        let patients = decided
+            .patients
             .into_iter()
             .map(|(r, p)| FreshPatient::of(r, p))
             .collect();
         Ok(Decision::Processed {
             version,
             bundles,
-            held,
+            held: decided.held,
             patients,
-            items,
+            items: decided.items,
         })
     }
 }
@@ -548,9 +534,7 @@ fn no_clinical_content(name: &str, problems: &[tsunagi_adapters::Problem]) -> St
 /// configured for its source and the input is replayed.
 fn garbled(
     version: Option<Ssmix2Version>,
-    bundles: Vec<crate::build::BuiltBundle>,
-    mut held: Vec<crate::build::Held>,
-    items: Vec<ItemOutcome>,
+    decided: tsunagi_clins::Decision<crate::quality::BundleFacts>,
     problems: &[tsunagi_adapters::Problem],
 ) -> Decision {
     let fields: Vec<String> = problems
@@ -563,8 +547,9 @@ fn garbled(
     } else {
         fields.join(", ")
     };
+    let mut held = decided.held;
     held.retain(|h| h.code != HoldReason::Encoding);
-    for b in bundles {
+    for b in decided.bundles.into_iter().map(|c| c.bundle) {
         held.push(crate::build::Held {
             reason_en: format!(
                 "characters that do not decode in the declared character set (MSH-18) at {fields}; set `charset` for this source and replay"
@@ -577,18 +562,13 @@ fn garbled(
             patient_ref: Some(b.patient_ref.clone()),
         });
     }
-    held.sort_by(|a, b| {
-        (&a.resource_type, a.code, &a.patient_ref).cmp(&(&b.resource_type, b.code, &b.patient_ref))
-    });
-    held.dedup_by(|a, b| {
-        a.resource_type == b.resource_type && a.code == b.code && a.patient_ref == b.patient_ref
-    });
+    processing::dedup_held(&mut held);
     Decision::Processed {
         version,
         bundles: Vec::new(),
         held,
         patients: Vec::new(),
-        items,
+        items: decided.items,
     }
 }
 
@@ -646,5 +626,7 @@ impl PatientDirectory for Directory<'_> {
     }
 }
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;

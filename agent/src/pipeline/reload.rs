@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::masters::fhir_package;
-use crate::terminology::TerminologyError;
+use crate::store::terminology::TerminologyError;
 
 /// The map stage and what keeps it current.
 pub(super) struct LiveTerminology {
@@ -23,7 +23,7 @@ impl LiveTerminology {
     /// (the caller reloads a loaded FHIR package too). Fails when it cannot tell whether they
     /// changed (the caller fails its batch and tries again).
     pub(super) fn refresh(&mut self) -> Result<bool, StoreError> {
-        let now = crate::masters::store::data_version(&self.conn)?;
+        let now = crate::store::terminology::data_version(&self.conn)?;
         if now == self.version {
             return Ok(false);
         }
@@ -47,13 +47,13 @@ impl LiveTerminology {
     pub(super) fn reopen(&mut self) -> Result<(), TerminologyError> {
         // The version is read before the tables: a commit in between is seen again by the next
         // `refresh`, never missed.
-        let now = crate::masters::store::data_version(&self.conn)
+        let now = crate::store::terminology::data_version(&self.conn)
             .map_err(crate::masters::MasterError::from)?;
         self.reopen_at(now)
     }
 
     fn reopen_at(&mut self, version: i64) -> Result<(), TerminologyError> {
-        self.mapper = Mapper::open(&self.data_dir, self.policies)?;
+        self.mapper = crate::store::terminology::load(&self.data_dir, self.policies)?;
         self.version = version;
         Ok(())
     }

@@ -119,7 +119,7 @@ impl ProcessorSettings {
 
 /// The rules of the package loaded into `data_dir`'s `terminology.db`, else the built-in ones.
 fn loaded_rules(data_dir: &Path) -> Result<BundleValidator, SetupError> {
-    let conn = crate::masters::store::open(data_dir)
+    let conn = crate::store::terminology::open(data_dir)
         .map_err(|e| SetupError::Terminology(e.to_string()))?;
     match crate::masters::fhir_package::active(&conn) {
         Ok(Some((_, package))) => Ok(BundleValidator::with_package(package)),

@@ -636,7 +636,7 @@ fn a_fhir_package_loaded_while_running_validates_the_next_batch() {
             {"id": "Condition", "min": 0, "max": "*"},
             {"id": "Condition.note", "min": 1, "max": "*", "base": {"max": "*"}}]}});
     std::fs::write(pkg.join("sd-condition.json"), sd.to_string()).unwrap();
-    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
     let second = CONDITION.replace("\"c1\"", "\"c2\"");
     put(&w, "condition-2.json", second.as_bytes());
@@ -742,7 +742,7 @@ fn an_idle_processor_publishes_a_newly_loaded_package() {
     );
     let pkg = dir.path().join("pkg");
     crate::masters::fhir_package::tests::write_package(&pkg, "1.11.0", 0);
-    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
     assert_eq!(p.step().unwrap(), 0, "nothing to process");
     let named = readiness.validation();
@@ -798,7 +798,7 @@ fn a_tightened_copy_of_the_official_package_changes_the_verdict_without_a_restar
             .expect("Condition.note in the snapshot");
         note["min"] = 1.into();
     });
-    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     crate::masters::fhir_package::load(&mut conn, &pkg).unwrap();
     put(
         &w,

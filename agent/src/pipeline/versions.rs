@@ -105,8 +105,8 @@ impl Processor {
             };
             match self.builder.deletion(&ctx, &withdrawal) {
                 Ok(b) => {
-                    let checked = check_bundle(&self.validator, self.strict, &b);
-                    bundles.push((b, checked.verdict, checked.facts));
+                    let checked = check_bundle(&self.validator, self.strict, b);
+                    bundles.push((checked.bundle, checked.verdict, checked.facts));
                 }
                 Err(h) => held.push(h),
             }

@@ -120,7 +120,7 @@ pub(super) fn unmapped(
             // the EHR wrote: free text, so the report shows a stable digest instead
             // (`tsunagi mapping suggest`, run locally, shows the name itself).
             local_code: match f.local_system.as_str() {
-                crate::terminology::NAME_SYSTEM => {
+                crate::map::NAME_SYSTEM => {
                     format!(
                         "#{}",
                         &crate::digest::sha256_hex(f.local_code.as_bytes())[..10]

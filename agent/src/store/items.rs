@@ -1,11 +1,14 @@
 //! Mapping outcomes: which local code each coded item of an input carried, and what became of it.
 //!
-//! The pipeline records one [`ItemOutcome`] per coded item (a diagnosis, a lab result, an
+//! The pipeline records one [`ItemOutcome`] (the map stage's, `tsunagi_clins::map`) per coded item (a diagnosis, a lab result, an
 //! allergen, a drug) when it processes an input, replacing whatever an earlier run of the same
 //! input recorded, in the same job that writes its outbox rows. The table is what
 //! `tsunagi mapping suggest` ranks by (records a fix would improve), what
 //! `tsunagi replay --unmapped` selects by, and where the coded rates of the quality report come
 //! from.
+//!
+//! The states are enums everywhere else; here, and only here, they are text
+//! ([`ItemState::as_str`], [`Via::as_str`] written, `FromStr` read back).
 //!
 //! Invariant: the rows of an input describe its latest processing only (replaced as a whole).
 //! Local code names are master terms of the hospital (検査項目名, 薬品名), stored like the raw
@@ -15,33 +18,8 @@ use rusqlite::{params, Connection};
 
 use super::StoreError;
 use crate::clock::now_ms;
-
-/// What became of one coded item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemOutcome {
-    /// `disease`, `lab`, `allergen` or `drug`.
-    pub category: &'static str,
-    /// The sending system (MSH-3) or the source name.
-    pub source_system: String,
-    /// The code system as received (`99XYZ`, `JC10`, …).
-    pub local_system: String,
-    /// The code as received (empty when the item carried none).
-    pub local_code: String,
-    /// The local code's name, when known.
-    pub local_name: Option<String>,
-    /// Unit (labs).
-    pub unit: Option<String>,
-    /// Specimen (labs).
-    pub specimen: Option<String>,
-    /// `mapped`, `unmapped` or `invalid`.
-    pub outcome: &'static str,
-    /// `direct` or `table` for mapped items.
-    pub via: Option<&'static str>,
-    /// The standard code system, for mapped items.
-    pub standard_system: Option<String>,
-    /// The standard code, for mapped items.
-    pub standard_code: Option<String>,
-}
+pub use crate::map::ItemOutcome;
+use crate::map::{Category, ItemState, Via};
 
 /// Replaces the outcomes recorded for an input.
 pub fn record(conn: &Connection, inbox_id: i64, items: &[ItemOutcome]) -> Result<(), StoreError> {
@@ -59,15 +37,15 @@ pub fn record(conn: &Connection, inbox_id: i64, items: &[ItemOutcome]) -> Result
     for i in items {
         st.execute(params![
             inbox_id,
-            i.category,
+            i.category.as_str(),
             i.source_system,
             i.local_system,
             i.local_code,
             i.local_name,
             i.unit,
             i.specimen,
-            i.outcome,
-            i.via,
+            i.outcome.state().as_str(),
+            i.outcome.via().map(Via::as_str),
             i.standard_system,
             i.standard_code,
             at
@@ -140,16 +118,16 @@ pub fn inputs_with_unmapped(conn: &Connection) -> Result<Vec<i64>, StoreError> {
 
 /// A coded item's outcome as stored.
 pub struct StoredItem {
-    /// `disease`, `lab`, `allergen` or `drug`.
-    pub category: String,
+    /// The item's category.
+    pub category: Category,
     /// The code system as received.
     pub local_system: String,
     /// The code as received.
     pub local_code: String,
-    /// `mapped`, `unmapped` or `invalid`.
-    pub outcome: String,
-    /// `direct` or `table` for mapped items.
-    pub via: Option<String>,
+    /// What became of it.
+    pub outcome: ItemState,
+    /// How a mapped item's standard code was found.
+    pub via: Option<Via>,
     /// The standard code system, for mapped items.
     pub standard_system: Option<String>,
     /// The standard code, for mapped items.
@@ -164,11 +142,14 @@ pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<StoredItem>, St
     )?;
     let rows = stmt.query_map([inbox_id], |r| {
         Ok(StoredItem {
-            category: r.get(0)?,
+            category: parsed(r, 0)?,
             local_system: r.get(1)?,
             local_code: r.get(2)?,
-            outcome: r.get(3)?,
-            via: r.get(4)?,
+            outcome: parsed(r, 3)?,
+            via: r
+                .get::<_, Option<String>>(4)?
+                .map(|v| v.parse().map_err(|e| conversion(4, e)))
+                .transpose()?,
             standard_system: r.get(5)?,
             standard_code: r.get(6)?,
         })
@@ -176,13 +157,40 @@ pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<StoredItem>, St
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Column `i` read as text and parsed into its enum; text no state names is an error, never a
+/// default.
+fn parsed<T>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    r.get::<_, String>(i)?.parse().map_err(|e| conversion(i, e))
+}
+
+fn conversion(i: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn item(code: &str, outcome: &'static str) -> ItemOutcome {
+    use crate::map::{Invalid, InvalidMapping, Outcome};
+
+    fn item(code: &str, state: &'static str) -> ItemOutcome {
+        let outcome = match state {
+            "mapped" => Outcome::Mapped {
+                via: Via::Table,
+                verified: true,
+            },
+            "unmapped" => Outcome::Unmapped { reviewed: false },
+            _ => Outcome::Invalid(Invalid::Mapping(InvalidMapping::NotInMaster {
+                system: "s".into(),
+                code: "c".into(),
+            })),
+        };
         ItemOutcome {
-            category: "lab",
+            category: Category::Lab,
             source_system: "HIS".into(),
             local_system: "99XYZ".into(),
             local_code: code.into(),
@@ -190,7 +198,6 @@ mod tests {
             unit: Some("/uL".into()),
             specimen: None,
             outcome,
-            via: None,
             standard_system: None,
             standard_code: None,
         }

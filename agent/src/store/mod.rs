@@ -40,7 +40,8 @@
 //! `items` (mapping outcomes per coded item), `patients` (Patients seen), `query` (read-only
 //! views for status and the queue commands), `figures` (the operations surface's counts),
 //! `report` (the facts of the monthly quality report), `demo` (what `tsunagi demo` checks),
-//! `plugins` (exec plugins' checkpoints), `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
+//! `plugins` (exec plugins' checkpoints), `terminology` (the SQL of `terminology.db`: masters,
+//! FHIR package rules, mapping table), `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
 //! `retention` (what is pruned when, and space reclaimed). [`open_private`] is the one
 //! owner-only opener, also used for `terminology.db`.
 
@@ -59,6 +60,7 @@ pub mod report;
 pub mod retention;
 mod schema;
 pub mod state;
+pub mod terminology;
 pub mod writer;
 
 #[cfg(all(test, unix))]
@@ -323,8 +325,8 @@ mod tests {
             .unwrap();
         assert_eq!(jm, "wal");
         // The terminology database goes through the same opener.
-        drop(crate::masters::store::open(dir.path()).unwrap());
-        assert_eq!(mode(&crate::masters::store::db_path(dir.path())), 0o600);
+        drop(crate::store::terminology::open(dir.path()).unwrap());
+        assert_eq!(mode(&crate::store::terminology::db_path(dir.path())), 0o600);
     }
 
     #[test]

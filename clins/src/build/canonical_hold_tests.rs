@@ -1,6 +1,7 @@
 //! Canonical records → bundles: holds (patient, look-up outcomes) and record extras.
 
 use crate::build::HoldReason;
+use crate::map::Invalid;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -78,10 +79,10 @@ impl Terminology for Strict {
     fn disease(&self, _: &SourceRef<'_>, _: &Condition) -> Coding3 {
         Coding3 {
             codings: vec![],
-            outcome: Outcome::Invalid(Reason {
+            outcome: Outcome::Invalid(Invalid::Code(Reason {
                 en: "not a MEDIS key".into(),
                 ja: "MEDIS管理番号ではありません".into(),
-            }),
+            })),
         }
     }
     fn modifier(&self, _: &str) -> Option<String> {
@@ -91,7 +92,7 @@ impl Terminology for Strict {
         LabCoding {
             standard: None,
             local_display: None,
-            outcome: Outcome::Hold(Reason {
+            outcome: Outcome::Held(Reason {
                 en: "policy".into(),
                 ja: "方針".into(),
             }),
@@ -100,13 +101,13 @@ impl Terminology for Strict {
     fn allergen(&self, _: &SourceRef<'_>, _: &tsunagi_adapters::Allergy) -> Coding3 {
         Coding3 {
             codings: vec![],
-            outcome: Outcome::Unmapped,
+            outcome: Outcome::Unmapped { reviewed: false },
         }
     }
     fn drug(&self, _: &SourceRef<'_>, _: &tsunagi_adapters::Prescription) -> Coding3 {
         Coding3 {
             codings: vec![],
-            outcome: Outcome::Unmapped,
+            outcome: Outcome::Unmapped { reviewed: false },
         }
     }
 }

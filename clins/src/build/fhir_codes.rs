@@ -22,7 +22,7 @@ use super::canonical::allergy::{dummy, JFAGY_SYSTEMS};
 use super::canonical::common::{clean_text, coding, coding3, outcome_held};
 use super::canonical::InputOrigin;
 use super::terminology::{
-    Coding3, Outcome, Terminology, DISEASE_EXCODE_SYSTEM, DISEASE_KEY_SYSTEM, ICD10_SYSTEM,
+    Coding3, Terminology, DISEASE_EXCODE_SYSTEM, DISEASE_KEY_SYSTEM, ICD10_SYSTEM,
 };
 use super::Held;
 
@@ -134,7 +134,7 @@ fn condition(
         .codings
         .iter()
         .any(|c| c.system == DISEASE_KEY_SYSTEM);
-    if answer.outcome == Outcome::Unmapped || !has_key {
+    if answer.outcome.is_unmapped() || !has_key {
         codings.insert(0, coding3(DISEASE_KEY_SYSTEM, UNCODED_DISEASE, &text));
     }
     codings.extend(locals.iter().map(|g| g.json.clone()));
@@ -174,7 +174,7 @@ fn allergy(term: &dyn Terminology, origin: &InputOrigin, resource: &mut Value) -
         return Ok(());
     }
     let mut codings: Vec<Value> = answer.codings.iter().map(coding).collect();
-    if answer.outcome == Outcome::Unmapped || codings.is_empty() {
+    if answer.outcome.is_unmapped() || codings.is_empty() {
         codings.insert(0, dummy(category));
     }
     // Every coding of JP_AllergyIntolerance_eCS needs a display: local ones without are left out.
@@ -191,7 +191,7 @@ fn allergy(term: &dyn Terminology, origin: &InputOrigin, resource: &mut Value) -
 /// The input's national coding is what the map stage answers: leave the resource as written.
 fn unchanged(answer: &Coding3, national: Option<&Given>) -> bool {
     let first = answer.codings.first();
-    answer.outcome == Outcome::Mapped
+    answer.outcome.is_mapped()
         && national.is_some_and(|g| first.is_some_and(|c| c.system == g.system && c.code == g.code))
 }
 
@@ -211,6 +211,7 @@ mod tests {
     use super::*;
     use crate::build::terminology::{Coding, Coding3, LabCoding, Reason, SourceRef};
     use crate::build::HoldReason;
+    use crate::map::{Invalid, Outcome, Via};
 
     /// Maps `L1` (disease) and `A1` (allergen); holds `H1`; calls `K9` invalid; the rest unmapped.
     struct Table;
@@ -223,19 +224,22 @@ mod tests {
         match code {
             "L1" | "A1" => Coding3 {
                 codings: vec![mapped],
-                outcome: Outcome::Mapped,
+                outcome: Outcome::Mapped {
+                    via: Via::Direct,
+                    verified: true,
+                },
             },
             "H1" => Coding3 {
                 codings: vec![],
-                outcome: Outcome::Hold(reason()),
+                outcome: Outcome::Held(reason()),
             },
             "K9" => Coding3 {
                 codings: vec![],
-                outcome: Outcome::Invalid(reason()),
+                outcome: Outcome::Invalid(Invalid::Code(reason())),
             },
             _ => Coding3 {
                 codings: vec![],
-                outcome: Outcome::Unmapped,
+                outcome: Outcome::Unmapped { reviewed: false },
             },
         }
     }

@@ -1,118 +1,10 @@
-//! The code look-ups the builder consumes: [`Terminology`].
-//!
-//! Canonical records keep codes as the source sent them (a local `99xxx` code, `MDCDX2`,
-//! `JC10`, `HOT9`). Turning those into the code systems JP-CLINS expects (MEDIS 病名管理番号,
-//! JLAC10/CoreLabo, J-FAGY, YJ) is the job of a master/mapping layer the integrator plugs in
-//! by implementing this trait; the builder only writes what it is told. Every answer carries
-//! its codings (system, code, display) and an [`Outcome`]:
-//! - [`Outcome::Mapped`]: the codings are standard codes; they are written as given;
-//! - [`Outcome::Unmapped`]: no standard code; the builder writes the profile's uncoded marker
-//!   (病名 `99999999`, JLAC `99999999999999999`, J-FAGY `D9x000000000`, `NOCODED`) next to
-//!   whatever codings were returned;
-//! - [`Outcome::Invalid`] / [`Outcome::Hold`]: the item is not sent; it becomes a
-//!   [`super::Held`] with code `mapping-invalid` / `unmapped-held` and the given reason.
-//!
-//! Reasons are shown to users and stored: they must not quote patient values.
-//! [`PassThrough`] is a test implementation that trusts the codes it is given.
+//! The code look-ups the builder consumes: [`Terminology`], defined by the map stage
+//! (`crate::map::terminology`, re-exported here), and [`PassThrough`], a test implementation
+//! that trusts the codes it is given.
 
 use tsunagi_adapters::{Allergy, Condition, LabResult, Prescription};
 
-/// Where a code came from: lets a mapping table be chosen per source and sending system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceRef<'a> {
-    /// The configured source name (folder, SS-MIX2 root, MLLP listener).
-    pub source: &'a str,
-    /// MSH-3 sending application, when known.
-    pub sending_application: Option<&'a str>,
-    /// MSH-4 sending facility, when known.
-    pub sending_facility: Option<&'a str>,
-    /// The code system name the record carries (`MDCDX2`, `JC10`, `99XYZ`, or a URI).
-    pub code_system: &'a str,
-}
-
-/// One FHIR coding. The builder writes `display` as given (never empty in a good answer).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Coding {
-    /// Code system URI.
-    pub system: String,
-    /// Code.
-    pub code: String,
-    /// Display text.
-    pub display: String,
-}
-
-impl Coding {
-    /// A coding from its three parts.
-    pub fn new(
-        system: impl Into<String>,
-        code: impl Into<String>,
-        display: impl Into<String>,
-    ) -> Self {
-        Coding {
-            system: system.into(),
-            code: code.into(),
-            display: display.into(),
-        }
-    }
-}
-
-/// A reason in both languages (no patient values).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
-    /// English.
-    pub en: String,
-    /// Japanese.
-    pub ja: String,
-}
-
-/// How a look-up went. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Standard codes found.
-    Mapped,
-    /// No standard code: send with the uncoded marker.
-    Unmapped,
-    /// The received code is wrong (e.g. not a 病名管理番号 although labelled so): hold.
-    Invalid(Reason),
-    /// Policy says do not send unmapped items of this kind: hold.
-    Hold(Reason),
-}
-
-/// The answer for a disease, allergen or drug: codings (primary first) and the outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Coding3 {
-    /// Codings to write, primary first (病名管理番号, then 交換用コード/ICD10/レセ電).
-    pub codings: Vec<Coding>,
-    /// How the look-up went.
-    pub outcome: Outcome,
-}
-
-/// The answer for a lab item: the standard coding written beside the LocalCode coding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabCoding {
-    /// CoreLabo/InfectionLabo (display = FHIR識別名), general JLAC10, or `None` for the uncoded
-    /// marker.
-    pub standard: Option<Coding>,
-    /// Display of the LocalCode coding (the hospital's item name), when the master knows a
-    /// better one than the record.
-    pub local_display: Option<String>,
-    /// How the look-up went.
-    pub outcome: Outcome,
-}
-
-/// Code look-ups the builder consumes; the integrator implements it over the masters.
-pub trait Terminology: Send + Sync {
-    /// 病名管理番号 (+ optional 交換用コード/ICD10/レセ電), or [`Outcome::Unmapped`].
-    fn disease(&self, source: &SourceRef<'_>, c: &Condition) -> Coding3;
-    /// Display of a 修飾語管理番号.
-    fn modifier(&self, key_number: &str) -> Option<String>;
-    /// CoreLabo/InfectionLabo, JLAC10 or uncoded, plus display.
-    fn lab(&self, source: &SourceRef<'_>, l: &LabResult) -> LabCoding;
-    /// J-FAGY, or [`Outcome::Unmapped`] for the D9x dummy.
-    fn allergen(&self, source: &SourceRef<'_>, a: &Allergy) -> Coding3;
-    /// YJ / HOT / 一般名, or [`Outcome::Unmapped`] for NOCODED.
-    fn drug(&self, source: &SourceRef<'_>, p: &Prescription) -> Coding3;
-}
+pub use crate::map::{Coding, Coding3, LabCoding, Outcome, Reason, SourceRef, Terminology, Via};
 
 /// MEDIS 病名管理番号.
 pub const DISEASE_KEY_SYSTEM: &str = "http://medis.or.jp/CodeSystem/master-disease-keyNumber";
@@ -126,6 +18,12 @@ pub const JLAC10_SYSTEM: &str = "http://medis.or.jp/CodeSystem/master-JLAC10-17d
 pub const YJ_SYSTEM: &str = "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code";
 /// HOT9.
 pub const HOT9_SYSTEM: &str = "http://medis.or.jp/CodeSystem/master-HOT9";
+
+/// What [`PassThrough`] answers for a code it trusts: taken as received, confirmed by no master.
+const PASSED: Outcome = Outcome::Mapped {
+    via: Via::Direct,
+    verified: false,
+};
 
 /// Trusts the codes as received: `MDCDX2`/MEDIS 8-digit keys, ICD-10, JLAC10, J-FAGY-shaped
 /// allergen codes, YJ/HOT drug codes. For tests and demos; real installations map.
@@ -148,7 +46,7 @@ impl Terminology for PassThrough {
         let Some(key) = key else {
             return Coding3 {
                 codings: Vec::new(),
-                outcome: Outcome::Unmapped,
+                outcome: Outcome::Unmapped { reviewed: false },
             };
         };
         let mut codings = vec![Coding::new(DISEASE_KEY_SYSTEM, key, text)];
@@ -160,7 +58,7 @@ impl Terminology for PassThrough {
         }
         Coding3 {
             codings,
-            outcome: Outcome::Mapped,
+            outcome: PASSED,
         }
     }
 
@@ -174,12 +72,12 @@ impl Terminology for PassThrough {
             Some(code) if code.len() == 17 => LabCoding {
                 standard: Some(Coding::new(JLAC10_SYSTEM, code, name)),
                 local_display: None,
-                outcome: Outcome::Mapped,
+                outcome: PASSED,
             },
             _ => LabCoding {
                 standard: None,
                 local_display: None,
-                outcome: Outcome::Unmapped,
+                outcome: Outcome::Unmapped { reviewed: false },
             },
         }
     }
@@ -200,9 +98,9 @@ impl Terminology for PassThrough {
         });
         Coding3 {
             outcome: if jfagy.is_some() {
-                Outcome::Mapped
+                PASSED
             } else {
-                Outcome::Unmapped
+                Outcome::Unmapped { reviewed: false }
             },
             codings: jfagy.into_iter().collect(),
         }
@@ -224,9 +122,9 @@ impl Terminology for PassThrough {
             .collect();
         Coding3 {
             outcome: if codings.is_empty() {
-                Outcome::Unmapped
+                Outcome::Unmapped { reviewed: false }
             } else {
-                Outcome::Mapped
+                PASSED
             },
             codings,
         }

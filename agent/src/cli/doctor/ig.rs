@@ -34,10 +34,10 @@ pub fn checks(s: &Setting) -> Vec<Check> {
 /// created when there is no masters database).
 fn loaded(data_dir: &Path) -> Result<String, String> {
     let builtin = || format!("{} (built-in)", Package::builtin().id);
-    if !crate::masters::store::db_path(data_dir).exists() {
+    if !crate::store::terminology::db_path(data_dir).exists() {
         return Ok(builtin());
     }
-    let conn = crate::masters::store::open(data_dir).map_err(|e| e.to_string())?;
+    let conn = crate::store::terminology::open(data_dir).map_err(|e| e.to_string())?;
     match crate::masters::fhir_package::active(&conn) {
         Ok(Some((_, p))) => Ok(format!("{} (masters load fhir-package)", p.id)),
         Ok(None) => Ok(builtin()),

@@ -26,10 +26,10 @@ fn load_fix() -> super::Fix {
 }
 
 fn masters(data_dir: &Path, now_ms: i64) -> Check {
-    if !crate::masters::store::db_path(data_dir).exists() {
+    if !crate::store::terminology::db_path(data_dir).exists() {
         return Check::warn("masters", "no national master is loaded", load_fix());
     }
-    let status = crate::masters::store::open(data_dir).and_then(|c| crate::masters::status(&c));
+    let status = crate::store::terminology::open(data_dir).and_then(|c| crate::masters::status(&c));
     let status = match status {
         Ok(s) => s,
         Err(e) => {

@@ -52,7 +52,7 @@ fn active_validator(conn: &Connection) -> Option<(String, Validator)> {
 #[test]
 fn a_loaded_package_becomes_the_rules_and_a_tightened_one_changes_the_verdict() {
     let data = tempfile::tempdir().unwrap();
-    let mut conn = store::open(data.path()).unwrap();
+    let mut conn = crate::store::terminology::open(data.path()).unwrap();
     assert!(active_validator(&conn).is_none());
     let loose = data.path().join("pkg-1");
     write_package(&loose, "1.11.0", 0);
@@ -76,7 +76,7 @@ fn a_loaded_package_becomes_the_rules_and_a_tightened_one_changes_the_verdict() 
 #[test]
 fn a_truncated_package_is_refused_and_the_previous_one_stays() {
     let data = tempfile::tempdir().unwrap();
-    let mut conn = store::open(data.path()).unwrap();
+    let mut conn = crate::store::terminology::open(data.path()).unwrap();
     let good = data.path().join("good");
     write_package(&good, "1.11.0", 1);
     load(&mut conn, &good).unwrap();
@@ -94,7 +94,7 @@ fn a_truncated_package_is_refused_and_the_previous_one_stays() {
 #[test]
 fn a_foreign_package_is_refused() {
     let data = tempfile::tempdir().unwrap();
-    let mut conn = store::open(data.path()).unwrap();
+    let mut conn = crate::store::terminology::open(data.path()).unwrap();
     let foreign = data.path().join("foreign");
     write_package(&foreign, "1.0.0", 0);
     std::fs::remove_file(foreign.join("StructureDefinition-JP-Bundle-CLINS.json")).unwrap();
@@ -117,7 +117,7 @@ fn pack(dir: &Path, tgz: &Path) {
 #[test]
 fn a_packed_package_loads_and_a_truncated_one_is_refused_keeping_the_previous() {
     let data = tempfile::tempdir().unwrap();
-    let mut conn = store::open(data.path()).unwrap();
+    let mut conn = crate::store::terminology::open(data.path()).unwrap();
     let pkg = data.path().join("pkg");
     write_package(&pkg, "1.11.0", 1);
     let tgz = data.path().join("package.tgz");

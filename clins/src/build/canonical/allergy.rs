@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tsunagi_adapters::{Allergy, AllergyCategory};
 
 use super::super::clins::resource_profile;
-use super::super::terminology::{Outcome, SourceRef, Terminology};
+use super::super::terminology::{SourceRef, Terminology};
 use super::super::{BuildSettings, Held};
 use super::common::{
     clean_text, coding, coding3, instance_identifier, institution, meta, missing, outcome_held,
@@ -83,7 +83,7 @@ pub(crate) fn resource(
         return Err(held);
     }
     let mut codings: Vec<Value> = answer.codings.iter().map(coding).collect();
-    if answer.outcome == Outcome::Unmapped || codings.is_empty() {
+    if answer.outcome.is_unmapped() || codings.is_empty() {
         codings.insert(0, dummy(a.category));
     }
     let identity = format!(

@@ -117,9 +117,9 @@ pub(crate) fn encounter(extras: &RecordExtras) -> Value {
 /// A canonical item that is not sent: a Held for the look-up outcome, if it says hold.
 pub(crate) fn outcome_held(outcome: &Outcome, resource_type: &str) -> Option<Held> {
     let (code, reason) = match outcome {
-        Outcome::Invalid(r) => (HoldReason::MappingInvalid, r),
-        Outcome::Hold(r) => (HoldReason::UnmappedHeld, r),
-        Outcome::Mapped | Outcome::Unmapped => return None,
+        Outcome::Invalid(i) => (HoldReason::MappingInvalid, i.reason()),
+        Outcome::Held(r) => (HoldReason::UnmappedHeld, r.clone()),
+        Outcome::Mapped { .. } | Outcome::Unmapped { .. } => return None,
     };
     Some(Held {
         reason_en: format!("code look-up: {}", reason.en),

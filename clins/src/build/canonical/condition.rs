@@ -21,7 +21,7 @@ use super::super::clins::{
     resource_profile, DIAGNOSIS_TYPE_EXTENSION, MODIFIER_EXCODE_SYSTEM, MODIFIER_KEY_SYSTEM,
     POSTFIX_MODIFIER_EXTENSION, PREFIX_MODIFIER_EXTENSION,
 };
-use super::super::terminology::{Outcome, SourceRef, Terminology, DISEASE_KEY_SYSTEM};
+use super::super::terminology::{SourceRef, Terminology, DISEASE_KEY_SYSTEM};
 use super::super::{BuildSettings, Held};
 use super::common::{
     clean_text, coding, coding3, department, encounter, instance_identifier, institution, meta,
@@ -111,7 +111,7 @@ pub(crate) fn resource(
         .codings
         .iter()
         .any(|k| k.system == DISEASE_KEY_SYSTEM);
-    if answer.outcome == Outcome::Unmapped || !has_key {
+    if answer.outcome.is_unmapped() || !has_key {
         codings.insert(0, coding3(DISEASE_KEY_SYSTEM, "99999999", &text));
     }
     let Some(dept) = department(c.department.as_ref(), settings) else {

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tsunagi_adapters::Prescription;
 
 use super::super::clins::MEDICATION_REQUEST_PROFILE;
-use super::super::terminology::{Outcome, SourceRef, Terminology};
+use super::super::terminology::{SourceRef, Terminology};
 use super::super::{BuildSettings, Held};
 use super::common::{
     clean_text, coding, coding3, department, instance_identifier, institution, missing,
@@ -62,7 +62,7 @@ pub fn resource(
         return Err(held);
     }
     let mut codings: Vec<Value> = answer.codings.iter().map(coding).collect();
-    if answer.outcome == Outcome::Unmapped || codings.is_empty() {
+    if answer.outcome.is_unmapped() || codings.is_empty() {
         codings.push(coding3(
             "http://jpfhir.jp/fhir/eCS/CodeSystem/MedicationCodeNocoded_CS",
             "NOCODED",

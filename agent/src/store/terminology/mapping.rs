@@ -2,7 +2,7 @@
 //!
 //! Invariants:
 //! - `mapping_row` holds at most one row per (category, source_system, local_system,
-//!   local_code) (primary key), and every stored row passed [`super::row::read_file`]'s checks.
+//!   local_code) (primary key), and every stored row passed [`crate::mapping::read_file`]'s checks.
 //! - An import is one transaction: either every row of the file is in and the replaced
 //!   categories' old rows are gone, or nothing changed. Each import is recorded in
 //!   `mapping_import` (when, mode, categories, counts; no row contents).
@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
 
-use super::category::Category;
-use super::row::{MappingFile, Row};
+use crate::map::category::Category;
+use crate::mapping::row::{MappingFile, Row};
 
 /// How an import treats rows already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub fn load(conn: &Connection, category: Option<Category>) -> rusqlite::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::{DISEASE_KEY_NUMBER, JLAC10};
+    use crate::map::category::{DISEASE_KEY_NUMBER, JLAC10};
     use crate::mapping::row::{read_file, tests::row, write_file, FileError};
     use crate::mapping::TextEncoding;
 

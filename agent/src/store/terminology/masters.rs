@@ -2,11 +2,11 @@
 //! is active.
 //!
 //! Tables (created `IF NOT EXISTS`, so they can live in any database; tsunagi uses
-//! `DATA_DIR/terminology.db`, see [`open`]):
+//! `DATA_DIR/terminology.db`, see [`super::open`]):
 //! - `master_version(id, kind, label, loaded_at, source_name, sha256, entry_count, active)`:
 //!   one row per loaded file; `loaded_at` in unix ms.
 //! - `master_entry(version_id, code, display, kana, extra)`: the entries of a version; `extra`
-//!   is a JSON object of the [`ExtraKey`](super::ExtraKey) names, or NULL.
+//!   is a JSON object of the [`ExtraKey`](crate::masters::ExtraKey) names, or NULL.
 //!
 //! # Invariants
 //! - At most one version per kind has `active = 1` (partial unique index
@@ -17,16 +17,11 @@
 //!   older ones are deleted in the load's transaction.
 //! - Loading the file the active version came from (same SHA-256) changes nothing.
 
-use std::path::{Path, PathBuf};
-
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use super::parse::parse_path;
-use super::{MasterError, MasterKind};
-
-/// The database file for masters inside the data directory.
-pub const DB_FILE: &str = "terminology.db";
+use crate::masters::parse::ParsedFile;
+use crate::masters::{ExtraKey, MasterEntry, MasterError, MasterKind, MasterSet};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS master_version (
@@ -56,51 +51,53 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), MasterError> {
     Ok(())
 }
 
-/// Where the masters database of a data directory lives.
-pub fn db_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(DB_FILE)
-}
-
-/// Opens (creating, 0600 in a 0700 directory) `DATA_DIR/terminology.db` with the master
-/// tables, WAL and `synchronous=FULL`, through the store's one owner-only opener
-/// ([`crate::store::open_private`]).
-pub fn open(data_dir: &Path) -> Result<Connection, MasterError> {
-    let conn = crate::store::open_private(&db_path(data_dir)).map_err(from_store)?;
-    ensure_schema(&conn)?;
-    Ok(conn)
-}
-
-/// `PRAGMA data_version`: moves when another connection (the CLI) commits to the database,
-/// which is how the processor notices a load or an import. Errors propagate: a caller that
-/// cannot tell must not act as if nothing changed.
-pub fn data_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
-    conn.pragma_query_value(None, "data_version", |r| r.get(0))
-}
-
-fn from_store(e: crate::store::StoreError) -> MasterError {
-    use crate::store::StoreError;
-    match e {
-        StoreError::Sqlite(e) => MasterError::Sqlite(e),
-        StoreError::Io { path, source } => MasterError::Io { path, source },
-        other => MasterError::Io {
-            path: PathBuf::from(DB_FILE),
-            source: std::io::Error::other(other.to_string()),
-        },
+/// The active version of every kind, in memory (what the map stage looks codes up in).
+pub fn master_set(conn: &Connection) -> Result<MasterSet, MasterError> {
+    let mut kinds = Vec::new();
+    for (kind, id, version) in active_versions(conn)? {
+        kinds.push((kind, version, entries(conn, id)?));
     }
+    Ok(MasterSet::from_entries(kinds))
 }
 
-/// One stored entry: (code, display, kana, extra JSON).
-pub(crate) type StoredEntry = (String, String, Option<String>, Option<String>);
-
-/// The entries of one stored version.
-pub(crate) fn entries(conn: &Connection, version_id: i64) -> Result<Vec<StoredEntry>, MasterError> {
+/// The entries of one stored version, in file order.
+fn entries(conn: &Connection, version_id: i64) -> Result<Vec<MasterEntry>, MasterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT code, display, kana, extra FROM master_entry WHERE version_id = ?1",
     )?;
     let rows = stmt.query_map([version_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        Ok(MasterEntry {
+            code: r.get::<_, String>(0)?.into(),
+            display: r.get::<_, String>(1)?.into(),
+            kana: r.get::<_, Option<String>>(2)?.map(Into::into),
+            extra: extra_from_json(r.get::<_, Option<String>>(3)?.as_deref()),
+        })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// An entry's extras as a JSON object (how `master_entry.extra` stores them); `None` when
+/// there are none.
+fn extra_json(entry: &MasterEntry) -> Option<String> {
+    if entry.extra.is_empty() {
+        return None;
+    }
+    let map: serde_json::Map<String, serde_json::Value> = entry
+        .extra
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), serde_json::Value::from(&**v)))
+        .collect();
+    Some(serde_json::Value::Object(map).to_string())
+}
+
+/// Reads the extras back; unknown names (from a newer tsunagi) are ignored.
+fn extra_from_json(json: Option<&str>) -> Box<[(ExtraKey, Box<str>)]> {
+    let Some(Ok(serde_json::Value::Object(map))) = json.map(serde_json::from_str) else {
+        return Box::new([]);
+    };
+    map.iter()
+        .filter_map(|(k, v)| Some((ExtraKey::from_name(k)?, v.as_str()?.into())))
+        .collect()
 }
 
 /// What a load did.
@@ -152,17 +149,15 @@ pub struct MasterStatus {
     pub previous: Vec<VersionInfo>,
 }
 
-/// Parses the whole file at `path` as `kind`, then in one transaction stores it as a new version
-/// and makes it active. `version` overrides the label derived from the file (see
-/// [`default_label`](super::parse::default_label)). On any error nothing changes.
-pub fn load(
+/// In one transaction stores a parsed master file as a new version of `kind` and makes it
+/// active. `version` overrides the label derived from the file. On any error nothing changes.
+pub fn store_version(
     conn: &mut Connection,
     kind: MasterKind,
-    path: &Path,
+    parsed: &ParsedFile,
     version: Option<&str>,
 ) -> Result<LoadReport, MasterError> {
     ensure_schema(conn)?;
-    let parsed = parse_path(kind, path)?;
     let label = version.map_or(parsed.label.clone(), str::to_string);
     let mut report = LoadReport {
         kind,
@@ -214,7 +209,7 @@ pub fn load(
                 &*e.code,
                 &*e.display,
                 e.kana.as_deref(),
-                e.extra_json()
+                extra_json(e)
             ])?;
         }
     }
@@ -289,10 +284,8 @@ pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, MasterError> {
     Ok(out)
 }
 
-/// The active version id and label of each kind (for [`MasterSet::from_db`](super::MasterSet)).
-pub(crate) fn active_versions(
-    conn: &Connection,
-) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
+/// The active version id and label of each kind (for [`master_set`]).
+fn active_versions(conn: &Connection) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
     ensure_schema(conn)?;
     let mut stmt = conn.prepare("SELECT kind, id, label FROM master_version WHERE active = 1")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
@@ -307,7 +300,7 @@ pub(crate) fn active_versions(
 }
 
 /// The `master_version.kind` under which official FHIR packages (their profile rule tables)
-/// are stored; not a [`MasterKind`], so [`status`] and [`MasterSet`](super::MasterSet) leave
+/// are stored; not a [`MasterKind`], so [`status`] and [`master_set`] leave
 /// it alone.
 pub const FHIR_PACKAGE_KIND: &str = "fhir-package";
 
@@ -322,7 +315,7 @@ pub struct PackageStored {
 
 /// Stores the rule tables `tables` of package `label` as the active FHIR package, in one
 /// transaction (one `master_entry` row holds the tables); keeps the version it replaced and
-/// deletes older ones, like [`load`].
+/// deletes older ones, like [`store_version`].
 pub fn store_fhir_package(
     conn: &mut Connection,
     label: &str,

@@ -5,6 +5,9 @@
 //!
 //! `cargo test -p tsunagi --release -- --ignored map_build_validate_benchmark --nocapture`
 //!
+//! Each input goes through `tsunagi_clins::process`, the processor's own map → build →
+//! validate; "validate alone" checks the same bundles again, timed apart.
+//!
 //! Inputs are the ssmixtwins-300 storage's ADT-00, PPR-01 and OML-11 files, decoded and parsed
 //! before the clock starts (parsing has its own benchmark); the masters are J-FAGY, the CLINS
 //! designated lab items (from the package), the MHLW drug list (YJ) and the レセ電 disease names.
@@ -16,10 +19,9 @@ use std::time::Instant;
 
 use tsunagi_adapters::{Adapter, Hl7v2Adapter, RawInput, Record};
 
-use super::Mapper;
-use crate::build::{BuildContext, BuildSettings, BundleBuilder, InputOrigin, Terminology};
-use crate::mapping::{MappingTable, Policies};
-use crate::masters::{MasterKind, MasterSet};
+use crate::build::{BuildContext, BuildSettings, BundleBuilder, InputOrigin};
+use crate::map::{Mapper, MappingTable, MasterKind, Policies};
+use tsunagi_clins::processing::{self, process, Input, Settings};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(list) = std::fs::read_dir(dir) else {
@@ -60,7 +62,7 @@ fn map_build_validate_benchmark() {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../../shared"));
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = crate::masters::store::open(dir.path()).unwrap();
+    let mut conn = crate::store::terminology::open(dir.path()).unwrap();
     let (storage, masters): (PathBuf, Vec<(MasterKind, PathBuf)>) =
         if shared.join("datasets/ssmixtwins-300").is_dir() {
             let pkg = shared.join("fhir/jp-eCSCLINS.r4-1.10.0");
@@ -101,7 +103,7 @@ fn map_build_validate_benchmark() {
     for (kind, path) in &masters {
         crate::masters::load(&mut conn, *kind, path, None).unwrap();
     }
-    let set = MasterSet::from_db(&conn).unwrap();
+    let set = crate::store::terminology::masters::master_set(&conn).unwrap();
     let rss_masters = peak_rss_kib();
     let mapper = Mapper::new(set, MappingTable::new(Vec::new()), Policies::default());
 
@@ -194,42 +196,46 @@ impl Run<'_> {
         let mut directory: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         let (mut bundles, mut held, mut bytes_out) = (0usize, 0usize, 0usize);
         let mut validating = std::time::Duration::ZERO;
-        let started = Instant::now();
+        let mut processing_time = std::time::Duration::ZERO;
+        let settings = Settings {
+            builder: self.builder,
+            validator,
+            strict: false,
+        };
         for _ in 0..self.rounds {
             for (key, records) in self.inputs {
-                let ctx = BuildContext {
-                    input_key: key,
-                    received_at,
-                };
-                let answers = self.mapper.for_input();
-                let result = self.builder.build_mapped(
-                    &ctx,
-                    &origin,
+                let input = Input {
                     records,
-                    &directory,
-                    Some(&answers as &dyn Terminology),
-                );
-                for (r, p) in result.patients {
+                    origin: &origin,
+                    context: BuildContext {
+                        input_key: key,
+                        received_at,
+                    },
+                };
+                let started = Instant::now();
+                let decided = process(&input, Some(self.mapper), &directory, &settings, |_| ());
+                processing_time += started.elapsed();
+                for (r, p) in decided.patients {
                     directory.insert(r, p);
                 }
-                for b in &result.bundles {
-                    let t = Instant::now();
-                    let checked = crate::pipeline::check_bundle(validator, false, b);
-                    validating += t.elapsed();
-                    if checked.verdict.is_some() {
+                for c in decided.bundles {
+                    if c.verdict.is_some() {
                         held += 1;
                     }
-                    bytes_out += b.body.len();
+                    bytes_out += c.bundle.body.len();
+                    bundles += 1;
+                    let t = Instant::now();
+                    std::hint::black_box(processing::check(validator, false, c.bundle, |_| ()));
+                    validating += t.elapsed();
                 }
-                bundles += result.bundles.len();
-                std::hint::black_box(answers.into_outcomes());
+                std::hint::black_box(decided.items);
             }
         }
         Measured {
             bundles,
             held,
             bytes_out,
-            secs: started.elapsed().as_secs_f64(),
+            secs: processing_time.as_secs_f64(),
             validate_secs: validating.as_secs_f64(),
         }
     }

@@ -1,8 +1,7 @@
 //! The national masters as the mapping code sees them: a name per standard code, and the
-//! candidates suggestions choose from. The masters module implements [`MasterCatalog`];
-//! [`MemoryCatalog`] holds a few entries in memory (tests, small files).
+//! candidates suggestions choose from. [`super::SetCatalog`] implements [`MasterCatalog`] over
+//! the loaded masters; [`MemoryCatalog`] holds a few entries in memory (tests, small files).
 
-#[cfg(test)]
 use std::collections::HashMap;
 
 use super::category::Category;
@@ -35,15 +34,13 @@ pub trait MasterCatalog {
     }
 }
 
-/// A catalog held in memory, for tests.
-#[cfg(test)]
+/// A catalog held in memory (tests, small files).
 #[derive(Debug, Clone, Default)]
 pub struct MemoryCatalog {
     by_category: HashMap<Category, Vec<Candidate>>,
     names: HashMap<(Category, String, String), String>,
 }
 
-#[cfg(test)]
 impl MemoryCatalog {
     /// An empty catalog (every master "loaded" but empty).
     pub fn new() -> Self {
@@ -63,7 +60,6 @@ impl MemoryCatalog {
     }
 }
 
-#[cfg(test)]
 impl MasterCatalog for MemoryCatalog {
     fn name(&self, category: Category, system: &str, code: &str) -> Option<String> {
         self.names

@@ -158,7 +158,6 @@ const DRUG_MARKER: Marker = Marker {
 };
 
 impl Category {
-    #[cfg(test)]
     /// Every category, in display order.
     pub const ALL: [Category; 4] = [
         Category::Disease,
@@ -270,8 +269,8 @@ pub struct FormatProblem {
 pub fn check_format(system: &str, code: &str) -> Result<(), FormatProblem> {
     // The masters' format rules first (the authoritative shape of each code), then what a
     // mapping target must be on top of that (the J-FAGY prefix that fits the CodeSystem, ...).
-    if let Some(format) = crate::masters::format::CodeFormat::for_system(system) {
-        if let Err(e) = crate::masters::format::check(format, code) {
+    if let Some(format) = super::format::CodeFormat::for_system(system) {
+        if let Err(e) = super::format::check(format, code) {
             let text = e.to_string();
             let (en, ja) = text.split_once(" / ").unwrap_or((&text, &text));
             return Err(FormatProblem {

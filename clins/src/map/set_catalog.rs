@@ -2,9 +2,8 @@
 //! ([`MasterCatalog`]): which master answers for which code system URI, and the candidates a
 //! suggestion may propose.
 
-use crate::mapping::category as cs;
-use crate::mapping::{Candidate, Category, MasterCatalog};
-use crate::masters::{ExtraKey, MasterEntry, MasterKind, MasterSet};
+use super::category as cs;
+use super::{Candidate, Category, ExtraKey, MasterCatalog, MasterEntry, MasterKind, MasterSet};
 
 /// The master that holds the codes of a standard code system, if any is loaded by kind.
 pub fn kind_of_system(system: &str) -> Option<MasterKind> {

@@ -3,10 +3,14 @@
 //! [`Mapper`] owns what mapping needs — the loaded national masters ([`MasterSet`]), the
 //! hospital's mapping table ([`MappingTable`]) and the per-category policy for codes that map to
 //! nothing — and answers the builder's [`Terminology`] questions through a per-input
-//! [`InputMapper`], which also records every item's outcome ([`ItemOutcome`]) for the store:
-//! mapped (directly, because the record already carried a national code the master knows, or
-//! through the table), unmapped (sent with the IG's uncoded marker, or held when the policy says
-//! so) or invalid (the table names a code the master refuses: held, never sent).
+//! [`InputMapper`], which also records every item's [`Outcome`] ([`ItemOutcome`]) for the
+//! store: mapped (directly, because the record already carried a national code the master
+//! knows, or through the table), unmapped (sent with the IG's uncoded marker), held (unmapped,
+//! and the policy holds such items) or invalid (the table names a code the master refuses:
+//! held, never sent).
+//!
+//! Pure: the agent reads the masters and the mapping table from `terminology.db` and passes
+//! them in ([`Mapper::new`]); nothing here opens a file or a database.
 //!
 //! A received national code whose master is not loaded is passed on when its format is right
 //! ("unverified"), so an installation without, say, the MEDIS file still sends what the EHR
@@ -16,28 +20,34 @@
 //! are code names (master terms), except for diseases coded by nothing but their name, whose
 //! name is the mapping key (`local_system = "name"`), kept in the 0600 store only.
 
-mod catalog;
+pub mod catalog;
+pub mod category;
+pub mod format;
+mod masters;
+mod outcome;
 mod questions;
+pub mod resolve;
+pub mod row;
+mod set_catalog;
+pub mod table;
+pub mod terminology;
 
-use std::path::Path;
 use std::sync::Mutex;
 
-use crate::mapping::{MappingTable, Policies};
-use crate::masters::MasterSet;
-use crate::store::items::ItemOutcome;
-
-pub use catalog::SetCatalog;
+pub use catalog::{Candidate, MasterCatalog, MemoryCatalog};
+pub use category::{AllergenKind, Category, Marker, Policies, UnmappedPolicy};
+pub use masters::{ExtraKey, MasterEntry, MasterKind, MasterSet};
+pub use outcome::{
+    Invalid, InvalidMapping, ItemOutcome, ItemState, Outcome, Reason, UnknownOutcome, Via,
+};
+pub use resolve::{resolve, LocalCode, Resolution};
+pub use row::Row;
+pub use set_catalog::{jfagy_system, kind_of_system, SetCatalog};
+pub use table::MappingTable;
+pub use terminology::{Coding, Coding3, LabCoding, SourceRef, Terminology};
 
 /// The code system name used for a disease that arrived with nothing but its name.
 pub const NAME_SYSTEM: &str = "name";
-
-/// Whether any national master is loaded in `DATA_DIR/terminology.db`.
-pub fn masters_loaded(data_dir: &Path) -> bool {
-    crate::masters::store::open(data_dir)
-        .and_then(|c| crate::masters::status(&c))
-        .map(|s| s.iter().any(|m| m.active.is_some()))
-        .unwrap_or(false)
-}
 
 /// Owns the map stage's data. See the module docs.
 pub struct Mapper {
@@ -46,19 +56,9 @@ pub struct Mapper {
     policies: Policies,
 }
 
-/// Why the terminology database could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum TerminologyError {
-    /// The masters could not be read.
-    #[error("reading the national masters failed: {0} / 標準マスターを読めません")]
-    Masters(#[from] crate::masters::MasterError),
-    /// The mapping table could not be read.
-    #[error("reading the mapping table failed: {0} / 対応表を読めません")]
-    Mapping(String),
-}
-
 impl Mapper {
-    /// A mapper from parts (tests, the demo).
+    /// A mapper from parts: the masters and mapping table the agent read from
+    /// `terminology.db` (or tests built in memory), and the configured policies.
     pub fn new(masters: MasterSet, table: MappingTable, policies: Policies) -> Self {
         Mapper {
             masters,
@@ -67,20 +67,8 @@ impl Mapper {
         }
     }
 
-    /// Reads the masters and the mapping table from `DATA_DIR/terminology.db` (created empty,
-    /// 0600, when missing).
-    pub fn open(data_dir: &Path, policies: Policies) -> Result<Self, TerminologyError> {
-        let conn = crate::masters::store::open(data_dir)?;
-        let masters = MasterSet::from_db(&conn)?;
-        crate::mapping::store::ensure_schema(&conn)
-            .map_err(|e| TerminologyError::Mapping(e.to_string()))?;
-        let rows = crate::mapping::store::load(&conn, None)
-            .map_err(|e| TerminologyError::Mapping(e.to_string()))?;
-        Ok(Mapper::new(masters, MappingTable::new(rows), policies))
-    }
-
     /// The active version of a master, when it is loaded.
-    pub fn master_version(&self, kind: crate::masters::MasterKind) -> Option<&str> {
+    pub fn master_version(&self, kind: MasterKind) -> Option<&str> {
         self.masters.version(kind)
     }
 
@@ -121,6 +109,6 @@ impl InputMapper<'_> {
 }
 
 #[cfg(test)]
-mod bench;
+mod format_tests;
 #[cfg(test)]
 mod tests;

@@ -2,11 +2,10 @@
 
 use tsunagi_adapters::{Coded, Condition, LabResult};
 
+use super::category as cs;
 use super::*;
-use crate::build::{Outcome as Answer, SourceRef, Terminology};
-use crate::mapping::category as cs;
-use crate::mapping::{Category, Row, UnmappedPolicy};
-use crate::masters::{MasterEntry, MasterKind};
+use super::{Category, MasterEntry, MasterKind, Outcome as Answer, Row, UnmappedPolicy, Via};
+use super::{SourceRef, Terminology};
 
 fn entry(code: &str, display: &str) -> MasterEntry {
     MasterEntry {
@@ -75,12 +74,22 @@ fn a_known_disease_key_is_mapped_directly_with_the_master_display() {
     let m = mapper(Policies::default(), vec![]);
     let q = m.for_input();
     let a = q.disease(&source(), &condition("20054174", "いえん"));
-    assert_eq!(a.outcome, Answer::Mapped);
+    assert_eq!(
+        a.outcome,
+        Answer::Mapped {
+            via: Via::Direct,
+            verified: true
+        }
+    );
     assert_eq!(a.codings[0].code, "20054174");
     assert_eq!(a.codings[0].display, "胃炎");
     let items = q.into_outcomes();
     assert_eq!(items.len(), 1);
-    assert_eq!((items[0].outcome, items[0].via), ("mapped", Some("direct")));
+    let recorded = (
+        items[0].outcome.state().as_str(),
+        items[0].outcome.via().map(Via::as_str),
+    );
+    assert_eq!(recorded, ("mapped", Some("direct")));
     assert_eq!(items[0].source_system, "HIS");
 }
 
@@ -93,15 +102,15 @@ fn an_uncoded_disease_is_looked_up_by_name_and_held_when_the_policy_says_so() {
     let m = mapper(hold, vec![]);
     let q = m.for_input();
     let a = q.disease(&source(), &condition("99999999", "見本病"));
-    assert!(matches!(a.outcome, Answer::Hold(_)), "{:?}", a.outcome);
+    assert!(matches!(a.outcome, Answer::Held(_)), "{:?}", a.outcome);
     let items = q.into_outcomes();
     assert_eq!(items[0].local_system, NAME_SYSTEM);
-    assert_eq!(items[0].outcome, "unmapped");
+    assert_eq!(items[0].outcome.state().as_str(), "unmapped");
     let m = mapper(Policies::default(), vec![]);
     let a = m
         .for_input()
         .disease(&source(), &condition("99999999", "見本病"));
-    assert_eq!(a.outcome, Answer::Unmapped);
+    assert_eq!(a.outcome, Answer::Unmapped { reviewed: false });
 }
 
 #[test]
@@ -120,9 +129,15 @@ fn a_local_lab_code_maps_through_the_table_or_is_refused_when_the_table_is_wrong
     let m = mapper(Policies::default(), vec![row("3A010000002327101")]);
     let q = m.for_input();
     let a = q.lab(&source(), &lab("TP"));
-    assert_eq!(a.outcome, Answer::Mapped);
+    assert_eq!(
+        a.outcome,
+        Answer::Mapped {
+            via: Via::Table,
+            verified: true
+        }
+    );
     assert_eq!(a.standard.unwrap().display, "総蛋白");
-    assert_eq!(q.into_outcomes()[0].via, Some("table"));
+    assert_eq!(q.into_outcomes()[0].outcome.via(), Some(Via::Table));
     // The table names a well-formed JLAC10 code the master does not have.
     let m = mapper(Policies::default(), vec![row("3A010000002327199")]);
     let q = m.for_input();
@@ -130,12 +145,12 @@ fn a_local_lab_code_maps_through_the_table_or_is_refused_when_the_table_is_wrong
         q.lab(&source(), &lab("TP")).outcome,
         Answer::Invalid(_)
     ));
-    assert_eq!(q.into_outcomes()[0].outcome, "invalid");
+    assert_eq!(q.into_outcomes()[0].outcome.state().as_str(), "invalid");
     // Not in the table at all: unmapped, sent with the marker by default.
     let m = mapper(Policies::default(), vec![]);
     assert_eq!(
         m.for_input().lab(&source(), &lab("XX")).outcome,
-        Answer::Unmapped
+        Answer::Unmapped { reviewed: false }
     );
 }
 
@@ -148,6 +163,12 @@ fn a_national_code_whose_master_is_not_loaded_passes_unverified() {
     );
     let q = m.for_input();
     let a = q.disease(&source(), &condition("20060944", "高血圧症"));
-    assert_eq!(a.outcome, Answer::Mapped);
+    assert_eq!(
+        a.outcome,
+        Answer::Mapped {
+            via: Via::Direct,
+            verified: false
+        }
+    );
     assert_eq!(a.codings[0].display, "高血圧症");
 }

@@ -21,7 +21,7 @@ fn key(category: Category, source: &str, local_system: &str, local_code: &str) -
 }
 
 impl MappingTable {
-    /// Builds the table from rows (e.g. [`super::store::load`]).
+    /// Builds the table from rows (e.g. the agent's `store::terminology::mapping::load`).
     pub fn new(rows: Vec<Row>) -> Self {
         let mut table = MappingTable::default();
         for row in rows {
@@ -65,13 +65,18 @@ impl MappingTable {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
+
+    /// Whether the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::category::DISEASE_KEY_NUMBER;
-    use crate::mapping::row::tests::row;
+    use crate::map::category::DISEASE_KEY_NUMBER;
+    use crate::map::row::tests::row;
 
     #[test]
     fn exact_source_wins_over_wildcard_and_wildcard_is_the_fallback() {

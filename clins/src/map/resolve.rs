@@ -2,12 +2,15 @@
 //! hospital's mapping table), the category's uncoded marker, or a refusal when the mapping table
 //! itself is wrong.
 //!
-//! The national masters are reached through [`MasterCatalog`], implemented by the masters module
-//! (and by [`MemoryCatalog`] in tests), so this module does not depend on how they are stored.
+//! The national masters are reached through [`MasterCatalog`], implemented over the loaded
+//! masters by [`super::SetCatalog`] (and by [`super::MemoryCatalog`] in tests), so this module
+//! does not depend on how they are stored.
 
 use super::catalog::MasterCatalog;
-use super::category::{check_format, AllergenKind, Category, Marker};
+use super::category::{check_format, AllergenKind, Category};
+use super::outcome::{Invalid, InvalidMapping, Outcome, Via};
 use super::table::MappingTable;
+use super::terminology::Coding;
 
 /// A code as received from a source.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,75 +23,15 @@ pub struct LocalCode {
     pub allergen_kind: AllergenKind,
 }
 
-/// How a standard code was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// The source already sent a standard code.
-    Direct,
-    /// The hospital's mapping table.
-    Table,
-}
-
-/// Why a mapping-table row cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidMapping {
-    /// The row's standard system is not one of the category's.
-    #[error("mapping to {system:?} is not allowed for {category} / 区分 {category} ではコード体系「{system}」に対応付けできません")]
-    SystemNotAllowed {
-        /// Category.
-        category: Category,
-        /// The row's system.
-        system: String,
-    },
-    /// The row's standard code has the wrong shape.
-    #[error(
-        "mapped code {code:?} of {system} is malformed: {en} / 対応付け先コードの書式誤り: {ja}"
-    )]
-    Malformed {
-        /// System.
-        system: String,
-        /// Code.
-        code: String,
-        /// English detail.
-        en: String,
-        /// Japanese detail.
-        ja: String,
-    },
-    /// The row's standard code is not in the master.
-    #[error("mapped code {code:?} is not in the master of {system} / 対応付け先コード「{code}」はマスターにありません")]
-    NotInMaster {
-        /// System.
-        system: String,
-        /// Code.
-        code: String,
-    },
-}
-
-/// What to send for a received code.
+/// What [`resolve`] decided for a received code: the outcome, and the coding sent for it — the
+/// standard code (mapped), or the category's uncoded marker (unmapped); none when invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// A standard code.
-    Mapped {
-        /// System URI.
-        system: String,
-        /// Code.
-        code: String,
-        /// Display: the master's name, or the mapping row's when the master is not loaded.
-        display: String,
-        /// How it was found.
-        via: Via,
-        /// `true` when a loaded master confirmed the code; `false` when that master is absent.
-        verified: bool,
-    },
-    /// No standard code: send the marker (or hold, per [`super::UnmappedPolicy`]).
-    Unmapped {
-        /// The category's uncoded marker.
-        marker: Marker,
-        /// `true` when a mapping row says explicitly that no standard code exists (reviewed).
-        reviewed: bool,
-    },
-    /// The mapping table maps this code to something unusable; an error of the mapping, not sent.
-    Invalid(InvalidMapping),
+pub struct Resolution {
+    /// Mapped (direct or through the table), unmapped, or invalid; never held (holding is the
+    /// category's policy, applied by the caller).
+    pub outcome: Outcome,
+    /// The coding sent for the code.
+    pub coding: Option<Coding>,
 }
 
 /// Resolves one received code. See the module doc for the order of the checks.
@@ -98,7 +41,7 @@ pub fn resolve(
     source_system: &str,
     local: &LocalCode,
     catalog: &dyn MasterCatalog,
-) -> Outcome {
+) -> Resolution {
     // 1. Already a standard code that the master knows.
     if category.accepts_system(&local.system) && check_format(&local.system, &local.code).is_ok() {
         if let Some(name) = catalog.name(category, &local.system, &local.code) {
@@ -107,26 +50,20 @@ pub fn resolve(
     }
     // 2. The hospital's table.
     let Some(row) = table.lookup(category, source_system, &local.system, &local.code) else {
-        return Outcome::Unmapped {
-            marker: category.marker(local.allergen_kind),
-            reviewed: false,
-        };
+        return unmapped(category, local.allergen_kind, false);
     };
     if row.is_uncoded() {
-        return Outcome::Unmapped {
-            marker: category.marker(local.allergen_kind),
-            reviewed: true,
-        };
+        return unmapped(category, local.allergen_kind, true);
     }
     let (system, code) = (&row.standard_system, &row.standard_code);
     if !category.accepts_system(system) {
-        return Outcome::Invalid(InvalidMapping::SystemNotAllowed {
+        return invalid(InvalidMapping::SystemNotAllowed {
             category,
             system: system.clone(),
         });
     }
     if let Err(p) = check_format(system, code) {
-        return Outcome::Invalid(InvalidMapping::Malformed {
+        return invalid(InvalidMapping::Malformed {
             system: system.clone(),
             code: code.clone(),
             en: p.en,
@@ -142,29 +79,41 @@ pub fn resolve(
             Via::Table,
             false,
         ),
-        None => Outcome::Invalid(InvalidMapping::NotInMaster {
+        None => invalid(InvalidMapping::NotInMaster {
             system: system.clone(),
             code: code.clone(),
         }),
     }
 }
 
-fn mapped(system: &str, code: &str, display: String, via: Via, verified: bool) -> Outcome {
-    Outcome::Mapped {
-        system: system.to_string(),
-        code: code.to_string(),
-        display,
-        via,
-        verified,
+fn mapped(system: &str, code: &str, display: String, via: Via, verified: bool) -> Resolution {
+    Resolution {
+        outcome: Outcome::Mapped { via, verified },
+        coding: Some(Coding::new(system, code, display)),
+    }
+}
+
+fn unmapped(category: Category, kind: AllergenKind, reviewed: bool) -> Resolution {
+    let marker = category.marker(kind);
+    Resolution {
+        outcome: Outcome::Unmapped { reviewed },
+        coding: Some(Coding::new(marker.system, marker.code, marker.display)),
+    }
+}
+
+fn invalid(why: InvalidMapping) -> Resolution {
+    Resolution {
+        outcome: Outcome::Invalid(Invalid::Mapping(why)),
+        coding: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::catalog::{Candidate, MemoryCatalog};
-    use crate::mapping::category::*;
-    use crate::mapping::row::tests::row;
+    use crate::map::catalog::{Candidate, MemoryCatalog};
+    use crate::map::category::*;
+    use crate::map::row::tests::row;
 
     fn catalog() -> MemoryCatalog {
         let mut c = MemoryCatalog::new();
@@ -211,12 +160,12 @@ mod tests {
         );
         assert_eq!(
             out,
-            Outcome::Mapped {
-                system: DISEASE_KEY_NUMBER.into(),
-                code: "20054174".into(),
-                display: "胃炎".into(),
-                via: Via::Direct,
-                verified: true
+            Resolution {
+                outcome: Outcome::Mapped {
+                    via: Via::Direct,
+                    verified: true
+                },
+                coding: Some(Coding::new(DISEASE_KEY_NUMBER, "20054174", "胃炎")),
             }
         );
         // A standard-looking code absent from the master is not direct.
@@ -227,13 +176,7 @@ mod tests {
             &local(DISEASE_KEY_NUMBER, "20000000"),
             &catalog(),
         );
-        assert!(matches!(
-            out,
-            Outcome::Unmapped {
-                reviewed: false,
-                ..
-            }
-        ));
+        assert!(matches!(out.outcome, Outcome::Unmapped { reviewed: false }));
     }
 
     #[test]
@@ -250,14 +193,19 @@ mod tests {
         ]);
         let c = catalog();
         let out = resolve(&t, Category::Disease, "HIS", &local("99XYZ", "D1"), &c);
-        assert!(matches!(
-            out,
-            Outcome::Mapped { ref display, via: Via::Table, verified: true, .. } if display == "急性胃炎"
-        ));
+        assert_eq!(
+            out.outcome,
+            Outcome::Mapped {
+                via: Via::Table,
+                verified: true
+            }
+        );
+        assert_eq!(out.coding.unwrap().display, "急性胃炎");
         let out = resolve(&t, Category::Lab, "OTHER", &local("99XYZ", "K"), &c);
-        assert!(matches!(out, Outcome::Mapped { ref code, .. } if code == "3H015000002326101"));
+        assert!(out.outcome.is_mapped());
+        assert_eq!(out.coding.unwrap().code, "3H015000002326101");
         let out = resolve(&t, Category::Disease, "OTHER", &local("99XYZ", "D1"), &c);
-        assert!(matches!(out, Outcome::Unmapped { .. }));
+        assert!(matches!(out.outcome, Outcome::Unmapped { .. }));
     }
 
     #[test]
@@ -280,20 +228,20 @@ mod tests {
             row(Category::Disease, "HIS", "D3", JLAC10, "3H015000002326101"),
         ]);
         let c = catalog();
-        let r = |code| resolve(&t, Category::Disease, "HIS", &local("99XYZ", code), &c);
+        let r = |code| resolve(&t, Category::Disease, "HIS", &local("99XYZ", code), &c).outcome;
         assert!(matches!(
             r("D1"),
-            Outcome::Invalid(InvalidMapping::NotInMaster { .. })
+            Outcome::Invalid(Invalid::Mapping(InvalidMapping::NotInMaster { .. }))
         ));
         assert!(matches!(
             r("D2"),
-            Outcome::Invalid(InvalidMapping::Malformed { .. })
+            Outcome::Invalid(Invalid::Mapping(InvalidMapping::Malformed { .. }))
         ));
         assert!(matches!(
             r("D3"),
-            Outcome::Invalid(InvalidMapping::SystemNotAllowed { .. })
+            Outcome::Invalid(Invalid::Mapping(InvalidMapping::SystemNotAllowed { .. }))
         ));
-        let Outcome::Invalid(e) = r("D1") else {
+        let Outcome::Invalid(Invalid::Mapping(e)) = r("D1") else {
             unreachable!()
         };
         assert!(e.to_string().contains("マスターにありません"));
@@ -304,11 +252,10 @@ mod tests {
         let t = MappingTable::new(vec![row(Category::Drug, "HIS", "M1", YJ, "1124030F2ZZZ")]);
         let out = resolve(&t, Category::Drug, "HIS", &local("99XYZ", "M1"), &catalog());
         assert!(matches!(
-            out,
+            out.outcome,
             Outcome::Mapped {
                 verified: false,
                 via: Via::Table,
-                ..
             }
         ));
     }
@@ -321,7 +268,10 @@ mod tests {
             let mut l = local("99XYZ", "X");
             l.allergen_kind = kind;
             match resolve(&t, cat, "HIS", &l, &c) {
-                Outcome::Unmapped { marker, .. } => (marker.system, marker.code),
+                Resolution {
+                    outcome: Outcome::Unmapped { .. },
+                    coding: Some(marker),
+                } => (marker.system, marker.code),
                 other => panic!("{other:?}"),
             }
         };
@@ -329,8 +279,9 @@ mod tests {
         assert_eq!(
             marker(Category::Lab, AllergenKind::Other),
             (
-                "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_Uncoded_CS",
-                "99999999999999999"
+                "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_Uncoded_CS"
+                    .to_string(),
+                "99999999999999999".to_string()
             )
         );
         assert_eq!(
@@ -348,8 +299,8 @@ mod tests {
         assert_eq!(
             marker(Category::Drug, AllergenKind::Other),
             (
-                "http://jpfhir.jp/fhir/eCS/CodeSystem/MedicationCodeNocoded_CS",
-                "NOCODED"
+                "http://jpfhir.jp/fhir/eCS/CodeSystem/MedicationCodeNocoded_CS".to_string(),
+                "NOCODED".to_string()
             )
         );
     }
@@ -370,6 +321,6 @@ mod tests {
             &local("99XYZ", "D9"),
             &catalog(),
         );
-        assert!(matches!(out, Outcome::Unmapped { reviewed: true, .. }));
+        assert!(matches!(out.outcome, Outcome::Unmapped { reviewed: true }));
     }
 }

@@ -1,5 +1,5 @@
 //! The builder's questions ([`Terminology`]) answered from the masters and the mapping table,
-//! one category at a time, each answer recorded as an [`ItemOutcome`].
+//! one category at a time, each outcome recorded as an [`ItemOutcome`].
 //!
 //! Which local code a record is looked up by:
 //! - 傷病名: the 病名管理番号 it carries (`MDCDX2`), else its local code (`99xxx`), else — an
@@ -12,15 +12,15 @@
 
 use tsunagi_adapters::{Allergy, AllergyCategory, Condition, LabResult, Prescription};
 
-use super::catalog::jfagy_system;
-use super::{InputMapper, SetCatalog, NAME_SYSTEM};
-use crate::build::{Coding, Coding3, LabCoding, Outcome as Answer, Reason, SourceRef, Terminology};
-use crate::mapping::category::{self as cs, check_format};
-use crate::mapping::{
-    resolve, AllergenKind, Category, LocalCode, MasterCatalog, Outcome, UnmappedPolicy, Via,
+use super::category::{self as cs, check_format};
+use super::format::{is_uncoded_disease, UNCODED_DISEASE};
+use super::outcome::{ItemOutcome, Outcome, Reason, Via};
+use super::resolve::{resolve, LocalCode, Resolution};
+use super::terminology::{Coding, Coding3, LabCoding, SourceRef, Terminology};
+use super::{
+    jfagy_system, AllergenKind, Category, ExtraKey, InputMapper, MasterCatalog, MasterKind,
+    SetCatalog, UnmappedPolicy, NAME_SYSTEM,
 };
-use crate::masters::{ExtraKey, MasterKind};
-use crate::store::items::ItemOutcome;
 
 /// ICD-10 (2013), written beside the 病名管理番号.
 const ICD10: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full";
@@ -37,69 +37,55 @@ struct Item<'a> {
 }
 
 impl InputMapper<'_> {
-    /// Resolves one item and records the outcome.
-    fn ask(&self, source: &SourceRef<'_>, item: Item<'_>) -> Outcome {
+    /// Resolves one item, applies its category's policy and records the outcome; returns the
+    /// outcome and, for a mapped item, its standard coding.
+    fn ask(&self, source: &SourceRef<'_>, item: Item<'_>) -> (Outcome, Option<Coding>) {
         let m = self.mapper;
         let catalog = SetCatalog(&m.masters);
         let source_system = source.sending_application.unwrap_or(source.source);
         let (category, local) = (item.category, &item.local);
         let national = category.accepts_system(&local.system)
             && check_format(&local.system, &local.code).is_ok();
-        let outcome = if national && !catalog.covers(category, &local.system) {
+        let resolution = if national && !catalog.covers(category, &local.system) {
             // A national code whose master is not loaded: pass it on, unverified.
-            Outcome::Mapped {
-                system: local.system.clone(),
-                code: local.code.clone(),
-                display: item.name.unwrap_or(&local.code).to_string(),
-                via: Via::Direct,
-                verified: false,
+            Resolution {
+                outcome: Outcome::Mapped {
+                    via: Via::Direct,
+                    verified: false,
+                },
+                coding: Some(Coding::new(
+                    &local.system,
+                    &local.code,
+                    item.name.unwrap_or(&local.code),
+                )),
             }
         } else {
             resolve(&m.table, category, source_system, local, &catalog)
         };
-        let (state, via, standard) = match &outcome {
-            Outcome::Mapped {
-                system, code, via, ..
-            } => (
-                "mapped",
-                Some(match via {
-                    Via::Direct => "direct",
-                    Via::Table => "table",
-                }),
-                Some((system.clone(), code.clone())),
-            ),
-            Outcome::Unmapped { .. } => ("unmapped", None, None),
-            Outcome::Invalid(_) => ("invalid", None, None),
-        };
+        let outcome = self.with_policy(category, resolution.outcome);
+        let standard = resolution.coding.filter(|_| outcome.is_mapped());
         self.record(ItemOutcome {
-            category: category.as_str(),
+            category,
             source_system: source_system.to_string(),
             local_system: local.system.clone(),
             local_code: local.code.clone(),
             local_name: item.name.map(str::to_string),
             unit: item.unit.map(str::to_string),
             specimen: item.specimen.map(str::to_string),
-            outcome: state,
-            via,
-            standard_system: standard.as_ref().map(|s| s.0.clone()),
-            standard_code: standard.map(|s| s.1),
+            outcome: outcome.clone(),
+            standard_system: standard.as_ref().map(|c| c.system.clone()),
+            standard_code: standard.as_ref().map(|c| c.code.clone()),
         });
-        outcome
+        (outcome, standard)
     }
 
-    /// What the builder does with an outcome that is not a mapping.
-    fn not_mapped(&self, category: Category, outcome: &Outcome) -> Answer {
+    /// An unmapped code is held when its category's policy says so.
+    fn with_policy(&self, category: Category, outcome: Outcome) -> Outcome {
         match outcome {
-            Outcome::Invalid(e) => {
-                let text = e.to_string();
-                let (en, ja) = text.split_once(" / ").unwrap_or((&text, &text));
-                Answer::Invalid(Reason {
-                    en: format!("{en}; fix the mapping table (tsunagi mapping check)"),
-                    ja: format!("{ja}（tsunagi mapping check で対応表を確認してください）"),
-                })
-            }
-            _ if self.mapper.policies.for_category(category) == UnmappedPolicy::Hold => {
-                Answer::Hold(Reason {
+            Outcome::Unmapped { .. }
+                if self.mapper.policies.for_category(category) == UnmappedPolicy::Hold =>
+            {
+                Outcome::Held(Reason {
                     en: format!(
                         "the local {} code maps to no national code and the policy holds such items; map it (tsunagi mapping suggest / import) and run tsunagi replay --unmapped",
                         category.as_str()
@@ -107,7 +93,7 @@ impl InputMapper<'_> {
                     ja: "ローカルコードに対応する標準コードがなく、設定により保留しました。対応表を登録し（tsunagi mapping suggest / import）、tsunagi replay --unmapped を実行してください".into(),
                 })
             }
-            _ => Answer::Unmapped,
+            other => other,
         }
     }
 
@@ -130,16 +116,13 @@ fn local(system: &str, code: &str) -> LocalCode {
 impl Terminology for InputMapper<'_> {
     fn disease(&self, source: &SourceRef<'_>, c: &Condition) -> Coding3 {
         let text = c.original_text.expose().trim();
-        let key = c
-            .disease_key
-            .as_deref()
-            .filter(|k| !crate::masters::format::is_uncoded_disease(k));
+        let key = c.disease_key.as_deref().filter(|k| !is_uncoded_disease(k));
         let local = match (key, &c.local_code) {
             (Some(k), _) => local(cs::DISEASE_KEY_NUMBER, k),
             (None, Some(l)) => local(&l.system, &l.code),
             (None, None) => local(NAME_SYSTEM, text),
         };
-        let outcome = self.ask(
+        let (outcome, standard) = self.ask(
             source,
             Item {
                 category: Category::Disease,
@@ -153,16 +136,15 @@ impl Terminology for InputMapper<'_> {
             let code = c.icd10.as_deref().or(entry_icd)?;
             Some(Coding::new(ICD10, code, text))
         };
-        let Outcome::Mapped {
+        let Some(Coding {
             system,
             code,
             display,
-            ..
-        } = &outcome
+        }) = &standard
         else {
             return Coding3 {
                 codings: icd10(None).into_iter().collect(),
-                outcome: self.not_mapped(Category::Disease, &outcome),
+                outcome,
             };
         };
         let mut codings = Vec::new();
@@ -181,16 +163,13 @@ impl Terminology for InputMapper<'_> {
             // A レセ電 傷病名 code: the 病名管理番号 slice still needs a coding.
             codings.push(Coding::new(
                 cs::DISEASE_KEY_NUMBER,
-                crate::masters::format::UNCODED_DISEASE,
+                UNCODED_DISEASE,
                 "未コード化傷病名",
             ));
             codings.push(Coding::new(system, code, display));
             codings.extend(icd10(None));
         }
-        Coding3 {
-            codings,
-            outcome: Answer::Mapped,
-        }
+        Coding3 { codings, outcome }
     }
 
     fn modifier(&self, key_number: &str) -> Option<String> {
@@ -209,7 +188,7 @@ impl Terminology for InputMapper<'_> {
             (Some(code), None) => local(cs::JLAC10, code),
             (None, _) => local(&l.local_code.system, &l.local_code.code),
         };
-        let outcome = self.ask(
+        let (outcome, standard) = self.ask(
             source,
             Item {
                 category: Category::Lab,
@@ -219,22 +198,10 @@ impl Terminology for InputMapper<'_> {
                 specimen,
             },
         );
-        match &outcome {
-            Outcome::Mapped {
-                system,
-                code,
-                display,
-                ..
-            } => LabCoding {
-                standard: Some(Coding::new(system, code, display)),
-                local_display: None,
-                outcome: Answer::Mapped,
-            },
-            other => LabCoding {
-                standard: None,
-                local_display: None,
-                outcome: self.not_mapped(Category::Lab, other),
-            },
+        LabCoding {
+            standard,
+            local_display: None,
+            outcome,
         }
     }
 
@@ -258,7 +225,7 @@ impl Terminology for InputMapper<'_> {
             .as_ref()
             .and_then(|c| c.display.as_deref())
             .or(Some(text));
-        let outcome = self.ask(
+        let (outcome, standard) = self.ask(
             source,
             Item {
                 category: Category::Allergen,
@@ -268,20 +235,9 @@ impl Terminology for InputMapper<'_> {
                 specimen: None,
             },
         );
-        match &outcome {
-            Outcome::Mapped {
-                system,
-                code,
-                display,
-                ..
-            } => Coding3 {
-                codings: vec![Coding::new(system, code, display)],
-                outcome: Answer::Mapped,
-            },
-            other => Coding3 {
-                codings: Vec::new(),
-                outcome: self.not_mapped(Category::Allergen, other),
-            },
+        Coding3 {
+            codings: standard.into_iter().collect(),
+            outcome,
         }
     }
 
@@ -303,16 +259,10 @@ impl Terminology for InputMapper<'_> {
         let Some(code) = chosen else {
             return Coding3 {
                 codings: Vec::new(),
-                outcome: self.not_mapped(
-                    Category::Drug,
-                    &Outcome::Unmapped {
-                        marker: Category::Drug.marker(AllergenKind::default()),
-                        reviewed: false,
-                    },
-                ),
+                outcome: self.with_policy(Category::Drug, Outcome::Unmapped { reviewed: false }),
             };
         };
-        let outcome = self.ask(
+        let (outcome, standard) = self.ask(
             source,
             Item {
                 category: Category::Drug,
@@ -322,13 +272,12 @@ impl Terminology for InputMapper<'_> {
                 specimen: None,
             },
         );
-        match &outcome {
-            Outcome::Mapped {
+        match &standard {
+            Some(Coding {
                 system,
                 code,
                 display,
-                ..
-            } => {
+            }) => {
                 let mut codings = Vec::new();
                 // A HOT13 the HOT master knows gives its YJ code too (R3010 wants one).
                 if system == cs::HOT13 {
@@ -338,14 +287,11 @@ impl Terminology for InputMapper<'_> {
                     }
                 }
                 codings.push(Coding::new(system, code, display));
-                Coding3 {
-                    codings,
-                    outcome: Answer::Mapped,
-                }
+                Coding3 { codings, outcome }
             }
-            other => Coding3 {
+            None => Coding3 {
                 codings: Vec::new(),
-                outcome: self.not_mapped(Category::Drug, other),
+                outcome,
             },
         }
     }
