@@ -44,27 +44,54 @@ fn timeless(mut v: Value) -> Value {
     v
 }
 
-/// Bundles the daemon queued, by identifier.
-fn queued(w: &World) -> BTreeMap<String, Value> {
+/// A bundle (without its processing time) and the outcomes of the coded items of its input.
+type Shown = (Value, Vec<Value>);
+
+/// Bundles the daemon queued, by identifier, with their inputs' item outcomes.
+fn queued(w: &World) -> BTreeMap<String, Shown> {
     let db = rusqlite::Connection::open(w.path("agent/tsunagi.db")).expect("db opens");
     let mut stmt = db
-        .prepare("SELECT bundle_identifier, body FROM outbox WHERE body IS NOT NULL ORDER BY id")
+        .prepare(
+            "SELECT bundle_identifier, body, inbox_id FROM outbox WHERE body IS NOT NULL ORDER BY id",
+        )
         .expect("query");
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    let rows: Vec<(String, Vec<u8>, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    rows.into_iter()
+        .map(|(id, body, input)| {
+            let body = timeless(serde_json::from_slice(&body).expect("json"));
+            (id, (body, items_of(&db, input)))
         })
-        .expect("rows");
-    rows.map(|r| {
-        let (id, body) = r.expect("row");
-        (id, timeless(serde_json::from_slice(&body).expect("json")))
+        .collect()
+}
+
+/// The item outcomes the daemon recorded for an input, as inspect prints them.
+fn items_of(db: &rusqlite::Connection, input: i64) -> Vec<Value> {
+    let mut stmt = db
+        .prepare(
+            "SELECT category, outcome, via, local_system, local_code, standard_system, standard_code
+             FROM item_code WHERE inbox_id = ?1 ORDER BY id",
+        )
+        .expect("query");
+    stmt.query_map([input], |r| {
+        Ok(serde_json::json!({
+            "item": r.get::<_, String>(0)?, "outcome": r.get::<_, String>(1)?,
+            "via": r.get::<_, Option<String>>(2)?, "local_system": r.get::<_, String>(3)?,
+            "local_code": r.get::<_, String>(4)?,
+            "standard_system": r.get::<_, Option<String>>(5)?,
+            "standard_code": r.get::<_, Option<String>>(6)?}))
     })
+    .expect("rows")
+    .map(|r| r.expect("row"))
     .collect()
 }
 
 /// Bundles `tsunagi inspect --bundles --format jsonl` shows for `inputs` with the world's
-/// config (and so its masters and mapping), by identifier.
-fn inspected(w: &World, inputs: &[PathBuf]) -> BTreeMap<String, Value> {
+/// config (and so its masters and mapping), by identifier, with their inputs' item outcomes.
+fn inspected(w: &World, inputs: &[PathBuf]) -> BTreeMap<String, Shown> {
     let out = Command::new(agent_bin())
         .args([
             "inspect",
@@ -85,21 +112,32 @@ fn inspected(w: &World, inputs: &[PathBuf]) -> BTreeMap<String, Value> {
         .filter(|v| v.get("body").is_some())
         .map(|v| {
             let id = v["bundle"].as_str().expect("identifier").to_string();
-            (id, timeless(v["body"].clone()))
+            let items = v["items"].as_array().expect("the bundle's items").clone();
+            (id, (timeless(v["body"].clone()), items))
         })
         .collect()
 }
 
-/// Asserts that the daemon queued exactly the bundles inspect shows, body for body.
-fn assert_same_bundles(daemon: &BTreeMap<String, Value>, inspected: &BTreeMap<String, Value>) {
+/// Asserts that the daemon queued exactly the bundles inspect shows, body for body, and that
+/// inspect shows the item outcomes the daemon recorded for each bundle's input.
+fn assert_same_bundles(daemon: &BTreeMap<String, Shown>, inspected: &BTreeMap<String, Shown>) {
     assert_eq!(
         daemon.keys().collect::<Vec<_>>(),
         inspected.keys().collect::<Vec<_>>(),
         "the same bundle identifiers"
     );
-    for (id, body) in daemon {
-        assert_eq!(Some(body), inspected.get(id), "bundle {id} differs");
+    for (id, (body, items)) in daemon {
+        let (shown_body, shown_items) = &inspected[id];
+        assert_eq!(body, shown_body, "bundle {id} differs");
+        assert_eq!(
+            items, shown_items,
+            "the item outcomes of bundle {id}'s input differ"
+        );
     }
+    assert!(
+        daemon.values().any(|(_, items)| !items.is_empty()),
+        "some bundle comes from an input with coded items"
+    );
 }
 
 /// Copies a folder tree (the sample storage) into the test directory.

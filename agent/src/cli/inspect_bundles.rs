@@ -12,6 +12,11 @@
 //! earlier inputs complete later ones. Masters and mapping come from the agent named by
 //! `--config`/`--data` (none: nothing is verified against a master, every local code is
 //! unmapped). Disease names and patient values are masked unless `--reveal`.
+//!
+//! `--format jsonl` prints one object per line: each coded item's outcome, each held item, and
+//! one object per bundle with its identifier, state, findings, idempotency key and `items` (the
+//! outcomes of the coded items of the input that made it); with `--reveal` also the bundle itself
+//! (`body`, which holds patient data). A closing `summary` line counts them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -233,19 +238,21 @@ impl Report {
                 Format::Table => writeln!(self.out, "quarantined  {name}: {reason}")?,
             }
         }
+        let mut outcomes = Vec::new();
         for item in items::for_input(conn, id)? {
-            self.item(name, &item)?;
+            outcomes.push(self.item(name, &item)?);
         }
         for row in outbox::for_input(conn, id)? {
             match &row.body {
                 None => self.held(name, &row)?,
-                Some(body) => self.bundle(name, &row, body)?,
+                Some(body) => self.bundle(name, &row, body, &outcomes)?,
             }
         }
         Ok(())
     }
 
-    fn item(&mut self, name: &str, item: &items::StoredItem) -> anyhow::Result<()> {
+    /// Prints one coded item's outcome; returns it as the bundles' `items` show it.
+    fn item(&mut self, name: &str, item: &items::StoredItem) -> anyhow::Result<Value> {
         *self
             .outcomes
             .entry(format!("{} {}", item.category, item.outcome))
@@ -253,14 +260,16 @@ impl Report {
         let hide = !self.reveal
             && (item.category == Category::Disease || item.local_system == NAME_SYSTEM);
         let local = if hide { "***" } else { &item.local_code };
+        let outcome = json!({"item": item.category.as_str(), "outcome": item.outcome.as_str(),
+            "via": item.via.map(Via::as_str), "local_system": item.local_system,
+            "local_code": local, "standard_system": item.standard_system,
+            "standard_code": item.standard_code});
         match self.format {
-            Format::Jsonl => writeln!(
-                self.out,
-                "{}",
-                json!({"input": name, "item": item.category.as_str(), "outcome": item.outcome.as_str(),
-                    "via": item.via.map(Via::as_str), "local_system": item.local_system, "local_code": local,
-                    "standard_system": item.standard_system, "standard_code": item.standard_code})
-            )?,
+            Format::Jsonl => {
+                let mut line = outcome.clone();
+                line["input"] = name.into();
+                writeln!(self.out, "{line}")?
+            }
             Format::Table => writeln!(
                 self.out,
                 "item    {:<9} {:<9} {:<12} {}:{} → {}",
@@ -272,7 +281,7 @@ impl Report {
                 item.standard_code.as_deref().unwrap_or("-")
             )?,
         }
-        Ok(())
+        Ok(outcome)
     }
 
     fn held(&mut self, name: &str, row: &outbox::InputRow) -> anyhow::Result<()> {
@@ -294,7 +303,14 @@ impl Report {
         Ok(())
     }
 
-    fn bundle(&mut self, name: &str, row: &outbox::InputRow, body: &[u8]) -> anyhow::Result<()> {
+    /// Prints one bundle with its findings and the outcomes of its input's coded items.
+    fn bundle(
+        &mut self,
+        name: &str,
+        row: &outbox::InputRow,
+        body: &[u8],
+        items: &[Value],
+    ) -> anyhow::Result<()> {
         self.bundles += 1;
         let held = row.state == OutboxState::Held;
         if held {
@@ -309,7 +325,7 @@ impl Report {
             Format::Jsonl => {
                 let mut v = json!({"input": name, "bundle": identifier, "type": row.resource_type,
                     "state": row.state, "entries": entries, "send": !held, "findings": findings,
-                    "idempotency_key": row.idempotency_key});
+                    "idempotency_key": row.idempotency_key, "items": items});
                 if self.reveal {
                     v["body"] = json;
                 }
