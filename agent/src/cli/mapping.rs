@@ -140,7 +140,7 @@ impl UnmappedSource for StoreUnmapped {
         self.0
             .iter()
             .map(|u| crate::mapping::UnmappedCode {
-                category: u.category.parse().ok(),
+                category: Some(u.category),
                 source_system: u.source_system.clone(),
                 local_system: u.local_system.clone(),
                 local_code: u.local_code.clone(),

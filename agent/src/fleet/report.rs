@@ -103,7 +103,11 @@ pub fn gather(
             .ok()
             .map(|rows| {
                 let total: i64 = rows.iter().map(|r| r.2).sum();
-                let mapped: i64 = rows.iter().filter(|r| r.1 == "mapped").map(|r| r.2).sum();
+                let mapped: i64 = rows
+                    .iter()
+                    .filter(|r| r.1 == crate::map::ItemState::Mapped)
+                    .map(|r| r.2)
+                    .sum();
                 (mapped, total)
             });
     Facts {

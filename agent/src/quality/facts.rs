@@ -9,9 +9,9 @@ use rusqlite::Connection;
 
 use crate::store::report;
 
-use super::metrics::CATEGORIES;
 use super::reasons::rule_keys;
 use super::{classify_bundle, percent, BundleFacts, Coded, InfoType, QualityError, UnmappedCode};
+use crate::map::{Category, ItemState};
 
 /// One outbox row that matters for the month.
 pub(super) struct Row {
@@ -75,24 +75,20 @@ pub(super) fn rejection_keys(
 }
 
 pub(super) fn coded(conn: &Connection, start: i64, end: i64) -> Result<Vec<Coded>, QualityError> {
-    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let mut counts: HashMap<(Category, ItemState), u64> = HashMap::new();
     for (cat, outcome, n) in report::coded_counts(conn, start, end)? {
         counts.insert((cat, outcome), n.max(0) as u64);
     }
-    let get = |cat: &str, outcome: &str| {
-        counts
-            .get(&(cat.to_owned(), outcome.to_owned()))
-            .copied()
-            .unwrap_or(0)
-    };
-    Ok(CATEGORIES
+    let get = |cat: Category, outcome: ItemState| counts.get(&(cat, outcome)).copied().unwrap_or(0);
+    Ok(Category::ALL
         .into_iter()
-        .map(|category| {
+        .map(|cat| {
             let (mapped, unmapped, invalid) = (
-                get(category, "mapped"),
-                get(category, "unmapped"),
-                get(category, "invalid"),
+                get(cat, ItemState::Mapped),
+                get(cat, ItemState::Unmapped),
+                get(cat, ItemState::Invalid),
             );
+            let category = cat.as_str();
             let total = mapped + unmapped + invalid;
             Coded {
                 category,

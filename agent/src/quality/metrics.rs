@@ -23,9 +23,6 @@ use tsunagi_clins::build::HoldReason;
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 
-/// The masters of `item_code.category`, in report order.
-pub const CATEGORIES: [&str; 4] = ["disease", "lab", "allergen", "drug"];
-
 /// Histogram buckets: key and exclusive upper bound (ms).
 pub const BUCKETS: [(&str, i64); 6] = [
     ("lt_1h", HOUR_MS),

@@ -57,8 +57,8 @@ pub fn record(conn: &Connection, inbox_id: i64, items: &[ItemOutcome]) -> Result
 /// One local code that is not mapped, with how many recorded items carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmappedCount {
-    /// `disease`, `lab`, `allergen` or `drug`.
-    pub category: String,
+    /// The item's category.
+    pub category: Category,
     /// The sending system.
     pub source_system: String,
     /// The code system as received.
@@ -73,8 +73,8 @@ pub struct UnmappedCount {
     pub specimen: Option<String>,
     /// Items carrying it.
     pub records: u64,
-    /// `unmapped` or `invalid` (invalid: the mapping table names a code the master refuses).
-    pub outcome: String,
+    /// Unmapped, or invalid (the mapping table names a code the master refuses).
+    pub outcome: ItemState,
 }
 
 /// Unmapped and invalid local codes, most frequent first.
@@ -89,7 +89,7 @@ pub fn unmapped(conn: &Connection) -> Result<Vec<UnmappedCount>, StoreError> {
     let rows = st
         .query_map([], |r| {
             Ok(UnmappedCount {
-                category: r.get(0)?,
+                category: parsed(r, 0)?,
                 source_system: r.get(1)?,
                 local_system: r.get(2)?,
                 local_code: r.get(3)?,
@@ -97,7 +97,7 @@ pub fn unmapped(conn: &Connection) -> Result<Vec<UnmappedCount>, StoreError> {
                 unit: r.get(5)?,
                 specimen: r.get(6)?,
                 records: r.get::<_, i64>(7)?.max(0) as u64,
-                outcome: r.get(8)?,
+                outcome: parsed(r, 8)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -159,7 +159,7 @@ pub fn for_input(conn: &Connection, inbox_id: i64) -> Result<Vec<StoredItem>, St
 
 /// Column `i` read as text and parsed into its enum; text no state names is an error, never a
 /// default.
-fn parsed<T>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
+pub(super) fn parsed<T>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
 where
     T: std::str::FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,

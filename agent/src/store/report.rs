@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::state::{InputState, OutboxState};
 use super::StoreError;
+use crate::map::{Category, ItemState};
 
 /// Inputs received in `[start, end)`: (received at, state).
 pub fn inputs(
@@ -144,14 +145,18 @@ pub fn coded_counts(
     conn: &Connection,
     start: i64,
     end: i64,
-) -> Result<Vec<(String, String, i64)>, StoreError> {
+) -> Result<Vec<(Category, ItemState, i64)>, StoreError> {
     let mut st = conn.prepare(
         "SELECT c.category, c.outcome, COUNT(*) FROM item_code AS c JOIN inbox AS i ON i.id = c.inbox_id
          WHERE i.received_at >= ?1 AND i.received_at < ?2 GROUP BY c.category, c.outcome",
     )?;
     let rows = st
         .query_map(params![start, end], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((
+                super::items::parsed(r, 0)?,
+                super::items::parsed(r, 1)?,
+                r.get(2)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
