@@ -24,15 +24,15 @@
 pub mod exec;
 pub mod fhir_http;
 pub mod folder;
+pub mod kinds;
 pub mod mllp;
 pub mod root_guard;
 pub mod scan_loop;
 pub mod skips;
 pub mod ssmix2;
 
-pub use folder::{path_tag, FolderConfig, FolderSource};
+pub use folder::path_tag;
 pub use skips::SkipCounts;
-pub use ssmix2::{Ssmix2Config, Ssmix2Source};
 
 use std::path::Path;
 
