@@ -6,6 +6,11 @@
 //! uplink constructed. `tsunagi check-config` runs both and lists every problem with its line and
 //! a hint, in Japanese and English. Relative paths are relative to the config file's directory.
 //!
+//! This module sits above the stages: it holds their config types (`[source]` is read kind by
+//! kind through the registry of `source::kinds`), and the stages take their own section or a
+//! small struct the daemon builds (`daemon::settings`), never a [`Config`]; only the daemon, the
+//! CLI, the demo and the Windows service use this module.
+//!
 //! ```toml
 //! [agent]
 //! data_dir = "/var/lib/tsunagi"
@@ -37,7 +42,8 @@ use crate::uplink::UplinkConfig;
 pub struct Config {
     /// `[agent]`: identity, storage and housekeeping.
     pub agent: AgentConfig,
-    /// `[source]`: where inputs come from.
+    /// `[source]`: where inputs come from, each `[[source.KIND]]` read by its registered kind
+    /// (`source::kinds`).
     #[serde(default)]
     pub source: Sources,
     /// `[uplink]`: how bundles reach the platform.

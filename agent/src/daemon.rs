@@ -1,9 +1,11 @@
 //! The daemon: builds every stage from a [`Config`] and runs them until shutdown.
 //!
 //! ```text
-//! FolderSource ─(thread per folder)──┐
-//! Ssmix2Source ─(thread per storage)─┼─▶ StoreIntake ─▶ Writer ─▶ inbox
-//! MllpListener ─(task per connection)┘
+//! FolderSource ─(thread per folder)───┐
+//! Ssmix2Source ─(thread per storage)──┤
+//! MllpListener ─(task per connection)─┼─▶ StoreIntake ─▶ Writer ─▶ inbox
+//! FhirListener ─(task per connection)─┤
+//! exec plugin ──(thread per plugin)───┘
 //!                                                   Processor (thread) ─▶ outbox
 //!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
 //!                                                   housekeeping (task): disk reserve, pruning, heartbeat
@@ -13,6 +15,10 @@
 //! behind it exist; stop order is the reverse: sources stop taking files, the processor finishes
 //! its batch, the sender records the outcomes of requests in flight, and the writer thread ends
 //! when its last handle is dropped, after its last commit.
+//!
+//! The sources start through `Sources::start` (`source::kinds`), kind by kind; this module never
+//! names a kind. The stages below the config get their section or a small struct built in
+//! [`settings`], never the whole `Config`.
 
 use std::path::Path;
 use std::sync::Arc;

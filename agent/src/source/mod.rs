@@ -18,6 +18,10 @@
 //! find as a regular file inside it ([`root_guard`]); what they skip is counted by reason
 //! ([`skips`]).
 //!
+//! Each kind of source (`[[source.NAME]]` in the config) is registered by name in [`kinds`]:
+//! its config, checks, description and start. A new kind is its module here plus one line in
+//! [`kinds::Builtin`]; the config, the daemon, `check-config` and `tsunagi doctor` do not change.
+//!
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
