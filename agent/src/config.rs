@@ -6,6 +6,11 @@
 //! uplink constructed. `tsunagi check-config` runs both and lists every problem with its line and
 //! a hint, in Japanese and English. Relative paths are relative to the config file's directory.
 //!
+//! This module sits above the stages: it holds their config types (`[source]` is read kind by
+//! kind through the registry of `source::kinds`), and the stages take their own section or a
+//! small struct the daemon builds (`daemon::settings`), never a [`Config`]; only the daemon, the
+//! CLI, the demo and the Windows service use this module.
+//!
 //! ```toml
 //! [agent]
 //! data_dir = "/var/lib/tsunagi"
@@ -27,7 +32,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::source::FolderConfig;
+use crate::pipeline::declared::FormatConfig;
+use crate::source::kinds::{self, Sources};
 use crate::uplink::UplinkConfig;
 
 /// The whole file.
@@ -36,9 +42,10 @@ use crate::uplink::UplinkConfig;
 pub struct Config {
     /// `[agent]`: identity, storage and housekeeping.
     pub agent: AgentConfig,
-    /// `[source]`: where inputs come from.
+    /// `[source]`: where inputs come from, each `[[source.KIND]]` read by its registered kind
+    /// (`source::kinds`).
     #[serde(default)]
-    pub source: SourcesConfig,
+    pub source: Sources,
     /// `[uplink]`: how bundles reach the platform.
     pub uplink: UplinkConfig,
     /// `[terminology]`: what to do with items whose local codes map to no national code.
@@ -68,52 +75,6 @@ pub struct Config {
     /// `[[format]]`: declarative table adapters (CSV, TSV, fixed width) by name.
     #[serde(default)]
     pub format: Vec<FormatConfig>,
-}
-
-/// One `[[format]]`: a name sources use as their `format`, and what reads it: a declarative
-/// table spec (`table`) or a vendor's converter plugin (`converter`), exactly one.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FormatConfig {
-    /// The format's name, e.g. `byomei-csv` (lower case letters, digits and `-`).
-    pub name: String,
-    /// The table spec (TOML); relative to the config file's directory.
-    #[serde(default)]
-    pub table: Option<PathBuf>,
-    /// The converter plugin's argv (never run through a shell).
-    #[serde(default)]
-    pub converter: Option<Vec<String>>,
-    /// Converter: where it runs (default: the config file's folder).
-    #[serde(default)]
-    pub working_dir: Option<PathBuf>,
-    /// Converter: longest silence while converting one input (default 30 s).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-    /// Converter: address-space limit (MiB), where the OS offers it.
-    #[serde(default)]
-    pub memory_mb: Option<u64>,
-    /// Converter: CPU-time limit (s) of one run, where the OS offers it.
-    #[serde(default)]
-    pub cpu_secs: Option<u64>,
-}
-
-impl FormatConfig {
-    /// The converter as an exec plugin config (`None` for a table format).
-    pub fn converter_config(&self) -> Option<crate::source::exec::ExecConfig> {
-        use crate::source::exec::config::{DEFAULT_MAX_LINE_BYTES, DEFAULT_MESSAGE_TIMEOUT_SECS};
-        Some(crate::source::exec::ExecConfig {
-            name: self.name.clone(),
-            command: self.converter.clone()?,
-            working_dir: self.working_dir.clone(),
-            message_timeout_secs: self.timeout_secs.unwrap_or(DEFAULT_MESSAGE_TIMEOUT_SECS),
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-            max_bad_lines: 1,
-            restart_initial_ms: 1000,
-            restart_max_secs: 300,
-            memory_mb: self.memory_mb,
-            cpu_secs: self.cpu_secs,
-        })
-    }
 }
 
 /// `[store]`.
@@ -217,52 +178,6 @@ fn default_reserve() -> u64 {
 }
 fn default_retention() -> u32 {
     30
-}
-
-/// `[source]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourcesConfig {
-    /// `[[source.folder]]`: watched folders.
-    #[serde(default)]
-    pub folder: Vec<FolderSourceConfig>,
-    /// `[[source.ssmix2]]`: SS-MIX2 standard storages (read-only).
-    #[serde(default)]
-    pub ssmix2: Vec<crate::source::Ssmix2Config>,
-    /// `[[source.mllp]]`: HL7 v2 over MLLP listeners.
-    #[serde(default)]
-    pub mllp: Vec<crate::source::mllp::MllpConfig>,
-    /// `[[source.fhir]]`: FHIR REST endpoints.
-    #[serde(default)]
-    pub fhir: Vec<crate::source::fhir_http::FhirConfig>,
-    /// `[[source.exec]]`: exec plugins in the source role.
-    #[serde(default)]
-    pub exec: Vec<crate::source::exec::ExecConfig>,
-}
-
-/// One `[[source.folder]]`: the folder settings plus the input format.
-#[derive(Debug, Clone)]
-pub struct FolderSourceConfig {
-    /// Adapter name for the files of this folder (e.g. `fhir-json`).
-    pub format: String,
-    /// The folder source's own settings.
-    pub folder: FolderConfig,
-}
-
-impl<'de> Deserialize<'de> for FolderSourceConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // `format` belongs to the pipeline, everything else to the folder source, which denies
-        // unknown keys itself.
-        let mut table = toml::Table::deserialize(d)?;
-        let format = match table.remove("format") {
-            None => "fhir-json".to_owned(),
-            Some(toml::Value::String(s)) => s,
-            Some(_) => return Err(serde::de::Error::custom("`format` must be a string")),
-        };
-        let folder = FolderConfig::deserialize(toml::Value::Table(table))
-            .map_err(serde::de::Error::custom)?;
-        Ok(FolderSourceConfig { format, folder })
-    }
 }
 
 /// One problem found in a config file.
@@ -443,78 +358,7 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
         });
     }
     p.extend(format_problems(cfg, text));
-    let mut names = std::collections::HashSet::new();
-    let adapters = crate::pipeline::Adapters::builtin();
-    let declared = |f: &str| cfg.format.iter().any(|d| d.name == f);
-    for s in &cfg.source.folder {
-        if !names.insert(s.folder.name.clone()) {
-            p.push(Problem {
-                line: line_of_key(text, "name"),
-                en: format!(
-                    "two sources are named {:?}; names must be unique",
-                    s.folder.name
-                ),
-                ja: format!("ソース名 {:?} が重複しています", s.folder.name),
-            });
-        }
-        if !adapters.knows(&s.format) && !declared(&s.format) {
-            let mut known = adapters.names();
-            known.extend(cfg.format.iter().map(|d| d.name.clone()));
-            p.push(Problem {
-                line: line_of_key(text, "format"),
-                en: format!(
-                    "unknown format {:?}; known: {} (a CSV/TSV/fixed-width export needs a [[format]] with its table spec)",
-                    s.format,
-                    known.join(", ")
-                ),
-                ja: format!("未対応の format {:?} です", s.format),
-            });
-        }
-    }
-    let other_names = cfg
-        .source
-        .ssmix2
-        .iter()
-        .map(|s| &s.name)
-        .chain(cfg.source.mllp.iter().map(|m| &m.name))
-        .chain(cfg.source.fhir.iter().map(|f| &f.name))
-        .chain(cfg.source.exec.iter().map(|x| &x.name));
-    for name in other_names {
-        if !names.insert(name.clone()) {
-            p.push(Problem {
-                line: line_of_key(text, "name"),
-                en: format!("two sources are named {name:?}; names must be unique"),
-                ja: format!("ソース名 {name:?} が重複しています"),
-            });
-        }
-    }
-    for (i, m) in cfg.source.mllp.iter().enumerate() {
-        for e in m.problems() {
-            p.push(Problem {
-                line: line_of_table(text, "[[source.mllp]]", i),
-                en: e.to_string(),
-                ja: e.ja(),
-            });
-        }
-    }
-    for (i, f) in cfg.source.fhir.iter().enumerate() {
-        for e in f.problems() {
-            p.push(Problem {
-                line: line_of_table(text, "[[source.fhir]]", i),
-                en: e.to_string(),
-                ja: e.ja(),
-            });
-        }
-    }
-    for (i, x) in cfg.source.exec.iter().enumerate() {
-        for e in x.problems() {
-            p.push(Problem {
-                line: line_of_table(text, "[[source.exec]]", i),
-                en: e.to_string(),
-                ja: e.ja(),
-            });
-        }
-    }
+    p.extend(source_problems(cfg, text));
     for e in cfg.ops.problems() {
         p.push(Problem {
             line: line_of_key(text, "listen"),
@@ -545,19 +389,81 @@ fn check(cfg: &Config, text: &str) -> Vec<Problem> {
             ja,
         });
     }
-    if cfg.source.folder.is_empty()
-        && cfg.source.ssmix2.is_empty()
-        && cfg.source.mllp.is_empty()
-        && cfg.source.fhir.is_empty()
-        && cfg.source.exec.is_empty()
-    {
+    p.extend(no_source(&cfg.source));
+    p
+}
+
+/// `[[source.KIND]]`: kinds that exist, names unique, formats known, each kind's own checks.
+fn source_problems(cfg: &Config, text: &str) -> Vec<Problem> {
+    let mut p = unknown_kinds(&cfg.source, text);
+    let mut names = std::collections::HashSet::new();
+    let adapters = crate::pipeline::Adapters::builtin();
+    let declared = |f: &str| cfg.format.iter().any(|d| d.name == f);
+    for (_, source) in cfg.source.described() {
+        if !names.insert(source.name) {
+            let name = source.name;
+            p.push(Problem {
+                line: line_of_key(text, "name"),
+                en: format!("two sources are named {name:?}; names must be unique"),
+                ja: format!("ソース名 {name:?} が重複しています"),
+            });
+        }
+        let Some(format) = source.format else {
+            continue;
+        };
+        if !adapters.knows(format) && !declared(format) {
+            let mut known = adapters.names();
+            known.extend(cfg.format.iter().map(|d| d.name.clone()));
+            p.push(Problem {
+                line: line_of_key(text, "format"),
+                en: format!(
+                    "unknown format {format:?}; known: {} (a CSV/TSV/fixed-width export needs a [[format]] with its table spec)",
+                    known.join(", ")
+                ),
+                ja: format!("未対応の format {format:?} です"),
+            });
+        }
+    }
+    for (kind, index, e) in cfg.source.problems() {
         p.push(Problem {
-            line: None,
-            en: "no source is configured ([[source.folder]], [[source.ssmix2]], [[source.mllp]], [[source.fhir]]): the agent would take in nothing".into(),
-            ja: "ソースが設定されていないため、何も受け付けません".into(),
+            line: line_of_table(text, &format!("[[source.{kind}]]"), index),
+            en: e.en,
+            ja: e.ja,
         });
     }
     p
+}
+
+/// The problem of a config without any source.
+fn no_source(sources: &Sources) -> Option<Problem> {
+    if !sources.is_empty() || !sources.unknown().is_empty() {
+        return None;
+    }
+    let tables: Vec<String> = kinds::names::<kinds::Builtin>()
+        .iter()
+        .map(|k| format!("[[source.{k}]]"))
+        .collect();
+    Some(Problem {
+        line: None,
+        en: format!(
+            "no source is configured ({}): the agent would take in nothing",
+            tables.join(", ")
+        ),
+        ja: "ソースが設定されていないため、何も受け付けません".into(),
+    })
+}
+
+/// Each `[[source.X]]` whose X is no source kind, naming the kinds there are.
+fn unknown_kinds(sources: &Sources, text: &str) -> Vec<Problem> {
+    let known = kinds::names::<kinds::Builtin>().join(", ");
+    let each = sources.unknown().iter();
+    each.map(|kind| Problem {
+        line: line_of_table(text, &format!("[[source.{kind}]]"), 0)
+            .or_else(|| line_of_table(text, &format!("[source.{kind}]"), 0)),
+        en: format!("unknown source kind [[source.{kind}]]; the kinds are: {known}"),
+        ja: format!("[[source.{kind}]] というソースの種類はありません。使える種類: {known}"),
+    })
+    .collect()
 }
 
 /// `[[format]]` names: well-formed, unique, not a built-in format's.
@@ -673,26 +579,14 @@ fn resolve_paths(cfg: &mut Config, base: &Path) {
     if let Some(p) = &mut cfg.log.dir {
         abs(p);
     }
-    for s in &mut cfg.source.folder {
-        abs(&mut s.folder.path);
-    }
-    for s in &mut cfg.source.ssmix2 {
-        abs(&mut s.path);
-    }
-    for m in &mut cfg.source.mllp {
-        m.resolve_paths(base);
-    }
-    for f in &mut cfg.source.fhir {
-        f.resolve_paths(base);
-    }
-    for x in &mut cfg.source.exec {
-        x.resolve_paths(base);
-    }
+    cfg.source.resolve_paths(base);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::folder::Folders;
+    use crate::source::mllp::Listeners;
 
     const GOOD: &str = r#"
 [agent]
@@ -714,7 +608,7 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
     #[test]
     fn a_good_config_parses() {
         let c = parse(GOOD).unwrap();
-        assert_eq!(c.source.folder[0].format, "fhir-json");
+        assert_eq!(c.source.of::<Folders>()[0].format, "fhir-json");
         assert_eq!(c.agent.disk_reserve_mb, 512);
     }
 
@@ -818,7 +712,7 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
     #[test]
     fn the_annotated_example_parses() {
         let c = parse(include_str!("../../config-examples/tsunagi.toml")).unwrap();
-        assert_eq!(c.source.folder.len(), 1);
+        assert_eq!(c.source.of::<Folders>().len(), 1);
     }
 
     #[test]
@@ -869,9 +763,56 @@ url = "https://127.0.0.1:8443/clins/v1/bundles"
         let path = dir.path().join("tsunagi.toml");
         std::fs::write(&path, text).unwrap();
         let (c, _) = load(&path).unwrap();
-        let tls = c.source.mllp[0].tls.as_ref().unwrap();
+        let tls = c.source.of::<Listeners>()[0].tls.as_ref().unwrap();
         assert_eq!(tls.cert, dir.path().join("pki/mllp.pem"));
         assert_eq!(tls.key, dir.path().join("pki/mllp-key.pem"));
+    }
+
+    #[test]
+    fn an_unknown_source_kind_is_named_with_the_kinds_there_are() {
+        let bad = format!("{GOOD}\n[[source.ftp]]\nname = \"x\"\nhost = \"ehr\"\n");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        let at = bad.lines().position(|l| l == "[[source.ftp]]").unwrap() + 1;
+        assert_eq!(e[0].line, Some(at), "{e:?}");
+        assert!(
+            e[0].en.contains("[[source.ftp]]")
+                && e[0].en.contains("folder, ssmix2, mllp, fhir, exec"),
+            "{e:?}"
+        );
+        assert!(
+            e[0].ja.contains("ソースの種類") && e[0].ja.contains("folder, ssmix2"),
+            "{e:?}"
+        );
+        let only = "[agent]\ndata_dir = \"d\"\ninstitution_number = \"1318814790\"\n[source.ftp]\nname = \"x\"\n[uplink]\nroute = \"web-api\"\n[uplink.web_api]\nurl = \"https://127.0.0.1/b\"\n";
+        let e = parse(only).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].en.contains("ftp") && e[0].line == Some(4), "{e:?}");
+    }
+
+    #[test]
+    fn every_source_kind_is_read_with_its_own_errors_and_lines() {
+        let bad = format!(
+            "{GOOD}\n[[source.mllp]]\nname = \"ehr\"\nlistn = \"127.0.0.1:2575\"\n\n[[source.exec]]\nname = \"v\"\ncommand = []\n"
+        );
+        let e = parse(&bad).unwrap_err();
+        let typo = bad.lines().position(|l| l.starts_with("listn")).unwrap() + 1;
+        assert!(
+            e[0].en.contains("listn") && e[0].line == Some(typo),
+            "{e:?}"
+        );
+        let ok = format!(
+            "{GOOD}\n[[source.mllp]]\nname = \"ehr\"\n\n[[source.exec]]\nname = \"v\"\ncommand = []\n"
+        );
+        let e = parse(&ok).unwrap_err();
+        let exec = ok.lines().position(|l| l == "[[source.exec]]").unwrap() + 1;
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].en.contains("command") && e[0].line == Some(exec),
+            "{e:?}"
+        );
+        let c = parse(&ok.replace("command = []", "command = [\"p\"]")).unwrap();
+        assert_eq!(c.source.names(), ["drop", "ehr", "v"]);
     }
 
     #[test]

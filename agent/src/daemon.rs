@@ -1,9 +1,11 @@
 //! The daemon: builds every stage from a [`Config`] and runs them until shutdown.
 //!
 //! ```text
-//! FolderSource ─(thread per folder)──┐
-//! Ssmix2Source ─(thread per storage)─┼─▶ StoreIntake ─▶ Writer ─▶ inbox
-//! MllpListener ─(task per connection)┘
+//! FolderSource ─(thread per folder)───┐
+//! Ssmix2Source ─(thread per storage)──┤
+//! MllpListener ─(task per connection)─┼─▶ StoreIntake ─▶ Writer ─▶ inbox
+//! FhirListener ─(task per connection)─┤
+//! exec plugin ──(thread per plugin)───┘
 //!                                                   Processor (thread) ─▶ outbox
 //!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
 //!                                                   housekeeping (task): disk reserve, pruning, heartbeat
@@ -13,25 +15,32 @@
 //! behind it exist; stop order is the reverse: sources stop taking files, the processor finishes
 //! its batch, the sender records the outcomes of requests in flight, and the writer thread ends
 //! when its last handle is dropped, after its last commit.
+//!
+//! The sources start through `Sources::start` (`source::kinds`), kind by kind; this module never
+//! names a kind. The stages below the config get their section or a small struct built in
+//! [`settings`], never the whole `Config`.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::config::{Config, UnmappedAction};
-use crate::mapping::{Policies, UnmappedPolicy};
+use crate::config::Config;
 use crate::ops::{Counters, OpsError, OpsListener, OpsState, Readiness};
-use crate::pipeline::{Processor, ProcessorSettings};
+use crate::pipeline::Processor;
 use crate::reload_request::ReloadRequest;
 use crate::sender::Sender;
 use crate::shutdown::Shutdown;
+use crate::source::kinds::{Listening, StartError, Started, Wiring};
 use crate::store::disk::DiskReserve;
 use crate::store::retention::{self, Cutoffs, RetentionConfig};
 use crate::store::{self, query, StoreError, Writer};
 use crate::uplink::Uplink;
 
-mod sources;
+mod settings;
+
+pub use settings::processor_settings;
+use settings::reporting;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,14 +48,9 @@ pub enum DaemonError {
     /// The database could not be opened or migrated.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// A folder source could not be set up.
-    #[error("source {name}: {reason}")]
-    Source {
-        /// Source name.
-        name: String,
-        /// Why.
-        reason: String,
-    },
+    /// A source could not start.
+    #[error(transparent)]
+    Source(#[from] StartError),
     /// The agent settings are not usable (institution number, department).
     #[error("settings: {0}")]
     Settings(String),
@@ -66,8 +70,7 @@ pub struct Running {
     housekeeping: tokio::task::JoinHandle<()>,
     ops: Option<tokio::task::JoinHandle<()>>,
     ops_url: Option<String>,
-    mllp_addrs: Vec<std::net::SocketAddr>,
-    fhir_urls: Vec<String>,
+    listening: Vec<Listening>,
     writer_thread: JoinHandle<()>,
 }
 
@@ -77,14 +80,9 @@ impl Running {
         self.ops_url.as_deref()
     }
 
-    /// The bound address of each MLLP listener, in config order.
-    pub fn mllp_addrs(&self) -> &[std::net::SocketAddr] {
-        &self.mllp_addrs
-    }
-
-    /// The base URL of each FHIR endpoint, in config order.
-    pub fn fhir_urls(&self) -> &[String] {
-        &self.fhir_urls
+    /// Where each network source listens (bound address or base URL), in config order.
+    pub fn listening(&self) -> &[Listening] {
+        &self.listening
     }
 
     /// Waits until every stage has drained and stopped.
@@ -128,7 +126,12 @@ pub async fn start(
     let counters = Counters::new();
     readiness.set_store_ok(true);
     readiness.watch_store(writer.lost());
-    readiness.set_certificates(crate::ops::certificates::files(cfg, base_dir));
+    readiness.set_certificates(crate::ops::certificates::files(
+        &cfg.uplink,
+        &cfg.source,
+        &cfg.ops,
+        base_dir,
+    ));
     let reserve = DiskReserve::new(
         data_dir.clone(),
         cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),
@@ -148,8 +151,7 @@ pub async fn start(
     let mut threads = Vec::new();
     // Ready once at least one national master is loaded (`tsunagi masters load`).
     readiness.set_masters_loaded(crate::store::terminology::masters_loaded(&data_dir));
-    let settings =
-        ProcessorSettings::from_config(cfg).map_err(|e| DaemonError::Settings(e.to_string()))?;
+    let settings = processor_settings(cfg).map_err(|e| DaemonError::Settings(e.to_string()))?;
     let processor = Processor::configured(
         &settings,
         &data_dir,
@@ -180,7 +182,7 @@ pub async fn start(
         }
     });
 
-    let wiring = sources::Wiring {
+    let wiring = Wiring {
         data_dir: &data_dir,
         writer: &writer,
         reserve: &reserve,
@@ -188,22 +190,19 @@ pub async fn start(
         counters: &counters,
         shutdown: &shutdown,
     };
-    let mut started = sources::Started::default();
-    for kind in sources::KINDS {
-        (kind.start)(cfg, &wiring, &mut started).await?;
-        tracing::debug!(kind = kind.name, "sources of this kind started");
-    }
+    let mut started = Started::default();
+    cfg.source.start(&wiring, &mut started).await?;
     threads.append(&mut started.threads);
-    let (listeners, mllp_addrs, fhir_urls) = (started.tasks, started.mllp_addrs, started.fhir_urls);
+    let (listeners, listening) = (started.tasks, started.listening);
 
     let (ops, ops_url) = start_ops(cfg, &data_dir, &readiness, &counters, &shutdown).await?;
     // Fleet reporting (`[fleet]`) is awaited with the listeners: it says goodbye on a clean stop.
     let mut listeners = listeners;
     listeners.extend(
         crate::fleet::spawn(
-            cfg,
+            cfg.fleet.as_ref(),
+            &reporting(cfg, route),
             base_dir,
-            route,
             readiness.clone(),
             counters.clone(),
             shutdown.clone(),
@@ -232,7 +231,7 @@ pub async fn start(
         readiness.clone(),
         shutdown,
     ));
-    tracing::info!(sources = cfg.source.folder.len(), route, "tsunagi started");
+    tracing::info!(sources = cfg.source.names().len(), route, "tsunagi started");
     Ok(Running {
         threads,
         listeners,
@@ -240,8 +239,7 @@ pub async fn start(
         housekeeping,
         ops,
         ops_url,
-        mllp_addrs,
-        fhir_urls,
+        listening,
         writer_thread,
     })
 }
@@ -254,15 +252,16 @@ fn start_telemetry(
     ops: OpsState,
     shutdown: &Shutdown,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
-    if cfg.telemetry.is_none() {
+    let Some(telemetry) = &cfg.telemetry else {
         return Ok(None);
-    }
-    let resource = crate::fleet::resource_attributes(cfg, route).map_err(|e| {
+    };
+    let resource = crate::fleet::resource_attributes(&reporting(cfg, route)).map_err(|e| {
         DaemonError::Settings(format!(
             "[telemetry]: cannot keep the instance uid in the data dir: {e}"
         ))
     })?;
-    crate::telemetry::spawn(cfg, base_dir, ops, resource, shutdown.clone())
+    crate::telemetry::spawn(telemetry, base_dir, ops, resource, shutdown.clone())
+        .map(Some)
         .map_err(|e| DaemonError::Settings(e.to_string()))
 }
 
@@ -390,20 +389,5 @@ async fn prune_round(writer: &Writer, retention: &Retention, now: i64, shutdown:
     }
     if let Err(e) = done {
         tracing::warn!(error = %e, "pruning failed; will retry / 保存期間の整理に失敗しました。再試行します");
-    }
-}
-
-/// The per-category policy for unmapped local codes, from `[terminology.unmapped]`.
-pub fn policies(cfg: &crate::config::TerminologyConfig) -> Policies {
-    let p = |a: UnmappedAction| match a {
-        UnmappedAction::SendUncoded => UnmappedPolicy::SendUncoded,
-        UnmappedAction::Hold => UnmappedPolicy::Hold,
-    };
-    let u = &cfg.unmapped;
-    Policies {
-        disease: p(u.disease),
-        lab: p(u.lab),
-        allergen: p(u.allergen),
-        drug: p(u.drug),
     }
 }

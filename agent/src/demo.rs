@@ -215,12 +215,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         print_ops(running.ops_url());
         let ok = if serve {
             println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
-            for addr in running.mllp_addrs() {
-                println!("  MLLP (HL7 v2)    {addr}  (point the EHR's test feed here / 電子カルテのテスト送信先)");
-            }
-            for url in running.fhir_urls() {
-                println!("  FHIR endpoint    {url}  (POST Bundles or resources, no token on loopback / FHIR の送信先)");
-            }
+            print_listening(running.listening());
             if let Some(u) = &updates {
                 print_update(u, &config_path);
             }
@@ -251,6 +246,19 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         );
         Ok::<bool, anyhow::Error>(ok && (serve || verdict))
     })
+}
+
+/// The banner's lines for the sandbox's listeners (MLLP, FHIR).
+fn print_listening(listening: &[crate::source::kinds::Listening]) {
+    use crate::source::kinds::SourceKind;
+    for l in listening {
+        let at = &l.at;
+        match l.kind {
+            crate::source::mllp::Listeners::NAME => println!("  MLLP (HL7 v2)    {at}  (point the EHR's test feed here / 電子カルテのテスト送信先)"),
+            crate::source::fhir_http::Endpoints::NAME => println!("  FHIR endpoint    {at}  (POST Bundles or resources, no token on loopback / FHIR の送信先)"),
+            kind => println!("  {kind:<16} {at}"),
+        }
+    }
 }
 
 /// The banner's lines for the operations surface: status page, metrics, this month's report.

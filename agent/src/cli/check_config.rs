@@ -3,8 +3,9 @@
 //!
 //! Problems are collected, never returned at the first: the raw layer's (syntax, unknown keys,
 //! pure checks: `config::read_all`), then, whenever the file could be read at all, those of the
-//! resolved layer (certificate files, folders, storages). Each resolved check is one function
-//! from the config to its `Vec<Problem>`; a new kind of check is one more entry in [`resolved`].
+//! resolved layer (certificate files, each source as its kind checks it, `[[format]]` specs).
+//! Each resolved check is one function from the config to its `Vec<Problem>`; a new kind of
+//! check is one more entry in [`resolved`] (a new source kind needs none: it brings its own).
 
 use std::path::Path;
 
@@ -40,8 +41,7 @@ pub fn problems(file: &Path) -> Vec<Problem> {
 
 /// The checks of the resolved layer, each independent of the others.
 fn resolved(cfg: &Config, base: &Path) -> Vec<Problem> {
-    let checks: [fn(&Config, &Path) -> Vec<Problem>; 6] =
-        [uplink, folders, storages, listeners, endpoints, formats];
+    let checks: [fn(&Config, &Path) -> Vec<Problem>; 3] = [uplink, sources, formats];
     checks.iter().flat_map(|check| check(cfg, base)).collect()
 }
 
@@ -99,69 +99,11 @@ fn uplink(cfg: &Config, base: &Path) -> Vec<Problem> {
     }
 }
 
-fn folders(cfg: &Config, _base: &Path) -> Vec<Problem> {
-    cfg.source
-        .folder
-        .iter()
-        .filter_map(|s| {
-            let e = crate::source::FolderSource::new(s.folder.clone()).err()?;
-            Some(problem(
-                format!("source {}: {e}", s.folder.name),
-                format!("ソース {} のフォルダを確認してください", s.folder.name),
-            ))
-        })
-        .collect()
-}
-
-fn storages(cfg: &Config, _base: &Path) -> Vec<Problem> {
-    cfg.source
-        .ssmix2
-        .iter()
-        .filter_map(|s| {
-            let e = crate::source::Ssmix2Source::new(s.clone()).err()?;
-            Some(problem(
-                format!("source {}: {e}", s.name),
-                format!("ソース {} の SS-MIX2 ストレージを確認してください", s.name),
-            ))
-        })
-        .collect()
-}
-
-/// Each MLLP listener whose TLS certificate or key cannot be loaded (paths are already
-/// resolved against the config file's folder).
-fn listeners(cfg: &Config, _base: &Path) -> Vec<Problem> {
-    cfg.source
-        .mllp
-        .iter()
-        .filter_map(|m| {
-            let e = m.tls_acceptor().err()?;
-            Some(problem(
-                format!("source {}: {e}", m.name),
-                format!(
-                    "ソース {} の MLLP の TLS 証明書・鍵を確認してください",
-                    m.name
-                ),
-            ))
-        })
-        .collect()
-}
-
-/// Each FHIR endpoint whose TLS files or token file cannot be loaded.
-fn endpoints(cfg: &Config, _base: &Path) -> Vec<Problem> {
-    cfg.source
-        .fhir
-        .iter()
-        .filter_map(|f| {
-            let e = f.secrets().err()?;
-            Some(problem(
-                format!("source {}: {e}", f.name),
-                format!(
-                    "ソース {} の FHIR 受付の TLS 証明書・鍵・トークンファイルを確認してください",
-                    f.name
-                ),
-            ))
-        })
-        .collect()
+/// Each source whose folder, storage, certificates or token file cannot be opened, as its
+/// kind checks them.
+fn sources(cfg: &Config, _base: &Path) -> Vec<Problem> {
+    let each = cfg.source.resolved_problems().into_iter();
+    each.map(|p| problem(p.en, p.ja)).collect()
 }
 
 #[cfg(test)]

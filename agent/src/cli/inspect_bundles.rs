@@ -28,6 +28,8 @@ use super::inspect::{collect_files, display_name, looks_like_json, split_message
 use crate::config::Config;
 use crate::map::{Category, Via, NAME_SYSTEM};
 use crate::pipeline::{findings_of, Processor, ProcessorSettings};
+use crate::source::folder::Folders;
+use crate::source::ssmix2::Storages;
 use crate::store::state::OutboxState;
 use crate::store::{self, inbox, items, outbox, Writer};
 use crate::validate::BundleValidator;
@@ -189,12 +191,12 @@ fn configured_source(cfg: &Config, file: &Path) -> Option<(String, String, Strin
         let rel = file.strip_prefix(root).ok()?;
         Some(rel.to_string_lossy().replace('\\', "/"))
     };
-    for s in &cfg.source.ssmix2 {
+    for s in cfg.source.of::<Storages>() {
         if let Some(rel) = under(&s.path) {
             return Some((s.name.clone(), rel, "ssmix2".into()));
         }
     }
-    for s in &cfg.source.folder {
+    for s in cfg.source.of::<Folders>() {
         if let Some(rel) = under(&s.folder.path) {
             return Some((s.folder.name.clone(), rel, s.format.clone()));
         }
@@ -378,7 +380,7 @@ pub fn setup_for(config: Option<&Path>, data: Option<&Path>) -> anyhow::Result<S
     };
     if let Some(c) = config {
         let (cfg, _) = crate::config::load(c).map_err(super::problems_error)?;
-        setup.settings = ProcessorSettings::from_config(&cfg)?;
+        setup.settings = crate::daemon::processor_settings(&cfg)?;
         setup.data_dir = Some(cfg.agent.data_dir.clone());
         setup.config = Some(cfg);
     }

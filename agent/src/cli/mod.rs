@@ -15,6 +15,7 @@ mod plugin;
 mod queue;
 mod report;
 mod status;
+mod update;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -239,7 +240,7 @@ pub enum Command {
     /// Signed self-update: check the manifest, or apply with a health check and rollback.
     Update {
         #[command(subcommand)]
-        action: crate::update::cli::UpdateAction,
+        action: update::UpdateAction,
     },
     /// Exec plugins: the conformance kit a vendor runs before shipping (`plugin test -- ARGV`).
     Plugin {
@@ -305,7 +306,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             held,
             unmapped,
         } => queue::replay(&target.database_dir()?, &ids, quarantined, held, unmapped),
-        Command::Update { action } => crate::update::cli::run(action),
+        Command::Update { action } => update::run(action),
         Command::Plugin { action } => plugin::run(action),
     }
 }
@@ -358,11 +359,14 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
 
 /// The log line that says the agent runs and where to watch it (`tsunagi run`, the service).
 pub(crate) fn announce(running: &crate::daemon::Running) {
-    let mllp: Vec<String> = running.mllp_addrs().iter().map(|a| a.to_string()).collect();
+    let listening: Vec<String> = running
+        .listening()
+        .iter()
+        .map(|l| format!("{} {} {}", l.kind, l.source, l.at))
+        .collect();
     tracing::info!(
         status_page = running.ops_url().unwrap_or("-"),
-        mllp = %mllp.join(", "),
-        fhir = %running.fhir_urls().join(", "),
+        listening = %listening.join(", "),
         "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
     );
 }

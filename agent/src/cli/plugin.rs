@@ -74,12 +74,12 @@ pub fn run(action: PluginAction) -> anyhow::Result<bool> {
             timeout_secs,
             argv,
         } => {
-            let format = crate::config::FormatConfig {
+            let format = crate::pipeline::declared::FormatConfig {
                 name: "conformance".into(),
                 converter: Some(argv),
                 working_dir: Some(std::env::current_dir()?),
                 timeout_secs: Some(timeout_secs.max(1)),
-                ..crate::config::FormatConfig::default()
+                ..crate::pipeline::declared::FormatConfig::default()
             };
             let Some(cfg) = format.converter_config() else {
                 anyhow::bail!("no converter argv");

@@ -23,6 +23,10 @@ pub const CAPABILITIES: u64 = agent_caps::REPORTS_STATUS
     | agent_caps::REPORTS_PACKAGE_STATUSES
     | agent_caps::REPORTS_HEARTBEAT;
 
+/// The name the effective config is reported under: the config file's usual name
+/// (`config::FILE_NAME`; a test keeps the two equal).
+pub const CONFIG_NAME: &str = "tsunagi.toml";
+
 /// Why a report did not get through.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -177,7 +181,7 @@ fn effective(text: &str) -> EffectiveConfig {
     };
     EffectiveConfig {
         config_map: Some(AgentConfigMap {
-            config_map: [(crate::config::FILE_NAME.to_string(), file)].into(),
+            config_map: [(CONFIG_NAME.to_string(), file)].into(),
         }),
     }
 }
@@ -198,6 +202,11 @@ pub fn jittered(interval: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_config_is_reported_under_its_file_name() {
+        assert_eq!(CONFIG_NAME, crate::config::FILE_NAME);
+    }
 
     fn state(healthy: bool) -> State {
         State {

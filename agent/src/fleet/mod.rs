@@ -20,7 +20,7 @@ mod identity;
 mod redact;
 mod report;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,24 +32,37 @@ use crate::shutdown::Shutdown;
 /// Longest wait for the goodbye message on a clean stop.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What the agent says about itself, from its config.
+#[derive(Debug, Clone)]
+pub struct Reporting {
+    /// The data directory (the instance uid is kept there).
+    pub data_dir: PathBuf,
+    /// The 保険医療機関番号.
+    pub institution: String,
+    /// The uplink's route.
+    pub route: &'static str,
+    /// Every configured source's name.
+    pub sources: Vec<String>,
+}
+
 /// Starts reporting when `[fleet]` is configured. Unusable settings stop the start (a plain-http
 /// URL off loopback must never send); the server being down does not.
 pub fn spawn(
-    cfg: &crate::config::Config,
+    fleet: Option<&FleetConfig>,
+    agent: &Reporting,
     base_dir: &Path,
-    route: &'static str,
     readiness: Arc<Readiness>,
     counters: Arc<crate::ops::Counters>,
     shutdown: Shutdown,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, FleetConfigError> {
-    let Some(fleet) = &cfg.fleet else {
+    let Some(fleet) = fleet else {
         return Ok(None);
     };
     let mut fleet = fleet.clone();
     fleet.resolve_paths(base_dir);
     let url = fleet.url()?;
     let client = fleet.endpoint().client()?;
-    let data_dir = cfg.agent.data_dir.clone();
+    let data_dir = agent.data_dir.clone();
     let uid = identity::instance_uid(&data_dir).map_err(|e| {
         fleet.endpoint().fault(crate::outbound::Fault::Tls(format!(
             "cannot keep the instance uid in the data dir: {e}"
@@ -57,9 +70,9 @@ pub fn spawn(
     })?;
     let id = report::Identity {
         uid: uid.to_string(),
-        institution: cfg.agent.institution_number.clone(),
-        route,
-        sources: source_names(cfg),
+        institution: agent.institution.clone(),
+        route: agent.route,
+        sources: agent.sources.clone(),
     };
     let exchange = client::Exchange::new(client, url, fleet.token.clone(), *uid.as_bytes());
     let round = Round {
@@ -79,34 +92,18 @@ pub fn spawn(
 /// identifying and non-identifying attributes (`[telemetry]` puts them on the OTLP resource, so
 /// metrics and fleet status name the same instance).
 pub fn resource_attributes(
-    cfg: &crate::config::Config,
-    route: &'static str,
+    agent: &Reporting,
 ) -> std::io::Result<Vec<tsunagi_opamp::proto::KeyValue>> {
-    let uid = identity::instance_uid(&cfg.agent.data_dir)?;
+    let uid = identity::instance_uid(&agent.data_dir)?;
     let d = report::description(&report::Identity {
         uid: uid.to_string(),
-        institution: cfg.agent.institution_number.clone(),
-        route,
+        institution: agent.institution.clone(),
+        route: agent.route,
         sources: Vec::new(),
     });
     let mut attrs = d.identifying_attributes;
     attrs.extend(d.non_identifying_attributes);
     Ok(attrs)
-}
-
-fn source_names(cfg: &crate::config::Config) -> Vec<String> {
-    let s = &cfg.source;
-    let folders = s.folder.iter().map(|f| f.folder.name.clone());
-    let ssmix2 = s.ssmix2.iter().map(|f| f.name.clone());
-    let mllp = s.mllp.iter().map(|f| f.name.clone());
-    let fhir = s.fhir.iter().map(|f| f.name.clone());
-    let exec = s.exec.iter().map(|f| f.name.clone());
-    folders
-        .chain(ssmix2)
-        .chain(mllp)
-        .chain(fhir)
-        .chain(exec)
-        .collect()
 }
 
 /// What each round reads.

@@ -10,12 +10,20 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::FromDer;
 
-use crate::config::Config;
+use super::OpsConfig;
+use crate::source::kinds::Sources;
+use crate::uplink::UplinkConfig;
 
-/// The certificate files of a config (paths resolved), by the name the metric carries.
-pub fn files(cfg: &Config, base: &Path) -> Vec<(String, PathBuf)> {
+/// The certificate files of a config (paths resolved), by the name the metric carries: the
+/// uplink's, each listening source's (`KIND-NAME`) and the ops surface's.
+pub fn files(
+    uplink: &UplinkConfig,
+    sources: &Sources,
+    ops: &OpsConfig,
+    base: &Path,
+) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
-    if let Some(web) = &cfg.uplink.web_api {
+    if let Some(web) = &uplink.web_api {
         let resolve = |p: &Path| crate::uplink::resolve(base, p);
         if let Some(c) = &web.client_cert {
             out.push(("uplink-client".to_string(), resolve(c)));
@@ -24,17 +32,12 @@ pub fn files(cfg: &Config, base: &Path) -> Vec<(String, PathBuf)> {
             out.push(("uplink-ca".to_string(), resolve(c)));
         }
     }
-    for m in &cfg.source.mllp {
-        if let Some(t) = &m.tls {
-            out.push((format!("mllp-{}", m.name), t.cert.clone()));
+    for (kind, source) in sources.described() {
+        if let Some(t) = source.tls {
+            out.push((format!("{kind}-{}", source.name), t.cert.to_path_buf()));
         }
     }
-    for f in &cfg.source.fhir {
-        if let Some(t) = &f.tls {
-            out.push((format!("fhir-{}", f.name), t.cert.clone()));
-        }
-    }
-    if let Some((c, _)) = cfg.ops.tls() {
+    if let Some((c, _)) = ops.tls() {
         out.push(("ops".to_string(), c.to_path_buf()));
     }
     out

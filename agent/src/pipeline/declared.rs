@@ -8,10 +8,55 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Deserialize;
 use tsunagi_adapters::table::{SpecError, TableAdapter, TableSpec};
 use tsunagi_adapters::Adapter;
 
-use crate::config::FormatConfig;
+/// One `[[format]]`: a name sources use as their `format`, and what reads it: a declarative
+/// table spec (`table`) or a vendor's converter plugin (`converter`), exactly one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatConfig {
+    /// The format's name, e.g. `byomei-csv` (lower case letters, digits and `-`).
+    pub name: String,
+    /// The table spec (TOML); relative to the config file's directory.
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// The converter plugin's argv (never run through a shell).
+    #[serde(default)]
+    pub converter: Option<Vec<String>>,
+    /// Converter: where it runs (default: the config file's folder).
+    #[serde(default)]
+    pub working_dir: Option<PathBuf>,
+    /// Converter: longest silence while converting one input (default 30 s).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Converter: address-space limit (MiB), where the OS offers it.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Converter: CPU-time limit (s) of one run, where the OS offers it.
+    #[serde(default)]
+    pub cpu_secs: Option<u64>,
+}
+
+impl FormatConfig {
+    /// The converter as an exec plugin config (`None` for a table format).
+    pub fn converter_config(&self) -> Option<crate::source::exec::ExecConfig> {
+        use crate::source::exec::config::{DEFAULT_MAX_LINE_BYTES, DEFAULT_MESSAGE_TIMEOUT_SECS};
+        Some(crate::source::exec::ExecConfig {
+            name: self.name.clone(),
+            command: self.converter.clone()?,
+            working_dir: self.working_dir.clone(),
+            message_timeout_secs: self.timeout_secs.unwrap_or(DEFAULT_MESSAGE_TIMEOUT_SECS),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_bad_lines: 1,
+            restart_initial_ms: 1000,
+            restart_max_secs: 300,
+            memory_mb: self.memory_mb,
+            cpu_secs: self.cpu_secs,
+        })
+    }
+}
 
 /// A declared format: its name and its adapter.
 pub type Declared = (String, Arc<dyn Adapter>);

@@ -45,7 +45,7 @@ pub use adapters::{sending_application, Adapters};
 use apply::apply;
 pub use checks::{check_bundle, findings_of};
 use reload::LiveTerminology;
-pub use setup::{ProcessorSettings, EXAMPLE_INSTITUTION};
+pub use setup::{ProcessorSettings, SetupError, EXAMPLE_INSTITUTION};
 use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 
 /// Inputs processed per group-commit job; bounds how long one job holds the writer, which the

@@ -1,5 +1,6 @@
-//! One way to set up the processor from a config, used by the daemon and by `tsunagi inspect
-//! --bundles`, so that what inspect shows is what the daemon sends (issue 10).
+//! One way to set up the processor from its settings, used by the daemon and by `tsunagi inspect
+//! --bundles`, so that what inspect shows is what the daemon sends (issue 10). The settings are
+//! read from a config by `daemon::processor_settings` (this module never sees the config).
 //!
 //! Everything that changes a bundle comes from here: the institution number and department
 //! (build), the rules (built-in or an official package) and `strict` (validate), the unmapped
@@ -10,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::build::{BuildSettings, BundleBuilder};
-use crate::config::Config;
 use crate::mapping::Policies;
 use crate::store::Writer;
 use crate::validate::{BundleValidator, Package};
@@ -53,43 +53,6 @@ pub struct ProcessorSettings {
 }
 
 impl ProcessorSettings {
-    /// The settings a config file gives.
-    pub fn from_config(cfg: &Config) -> Result<Self, SetupError> {
-        let build = BuildSettings::new(
-            cfg.agent.institution_number.clone(),
-            cfg.agent.department.clone().map(|[c, t]| (c, t)),
-        )
-        .map_err(|e| SetupError::Settings(e.to_string()))?;
-        let mllp = cfg
-            .source
-            .mllp
-            .iter()
-            .filter_map(|m| Some((m.name.clone(), m.charset.clone()?)));
-        let ssmix2 = cfg
-            .source
-            .ssmix2
-            .iter()
-            .filter_map(|s| Some((s.name.clone(), s.charset.clone()?)));
-        let tables = super::declared::load(&cfg.format).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            SetupError::Formats(list.join("; "))
-        })?;
-        Ok(ProcessorSettings {
-            build,
-            fhir_package: cfg.validation.fhir_package.clone(),
-            strict: cfg.validation.strict,
-            policies: crate::daemon::policies(&cfg.terminology),
-            ssmix2_types: cfg
-                .source
-                .ssmix2
-                .iter()
-                .map(|s| (s.name.clone(), s.data_types.clone()))
-                .collect(),
-            charsets: mllp.chain(ssmix2).collect(),
-            adapters: super::Adapters::with_declared(tables),
-        })
-    }
-
     /// No config: the example institution, built-in rules, default policies.
     pub fn standalone() -> Result<Self, SetupError> {
         Ok(ProcessorSettings {

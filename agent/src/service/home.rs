@@ -13,10 +13,9 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, FolderSourceConfig};
+use crate::config::Config;
 use crate::logging::LogConfig;
 use crate::owner_only;
-use crate::source::folder::FolderMode;
 
 /// Where Windows keeps ProgramData when the environment does not say.
 const DEFAULT_PROGRAM_DATA: &str = r"C:\ProgramData";
@@ -57,24 +56,9 @@ fn comparable(p: &Path) -> String {
 
 /// The folders the config shares with other programs: never tightened.
 pub fn shared_folders(cfg: &Config) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = cfg.source.folder.iter().flat_map(folder_paths).collect();
-    out.extend(cfg.source.ssmix2.iter().map(|s| s.path.clone()));
+    let mut out: Vec<PathBuf> = cfg.source.described().flat_map(|(_, s)| s.shared).collect();
     if let Some(shared) = &cfg.uplink.shared_folder {
         out.push(shared.dir.clone());
-    }
-    out
-}
-
-fn folder_paths(s: &FolderSourceConfig) -> Vec<PathBuf> {
-    let root = &s.folder.path;
-    let mut out = vec![root.clone()];
-    if let FolderMode::Move {
-        processed,
-        rejected,
-    } = &s.folder.mode
-    {
-        // Relative ones are under the root (already kept); absolute ones may be anywhere.
-        out.extend(processed.iter().chain(rejected).map(|p| root.join(p)));
     }
     out
 }

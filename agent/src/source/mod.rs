@@ -18,21 +18,25 @@
 //! find as a regular file inside it ([`root_guard`]); what they skip is counted by reason
 //! ([`skips`]).
 //!
+//! Each kind of source (`[[source.NAME]]` in the config) is registered by name in [`kinds`]:
+//! its config, checks, description and start. A new kind is its module here plus one line in
+//! [`kinds::Builtin`]; the config, the daemon, `check-config` and `tsunagi doctor` do not change.
+//!
 //! [`IntakeError::Paused`] means "the disk reserve is crossed, keep the input where it is": the
 //! source leaves it unacknowledged and tries again later, without spinning.
 
 pub mod exec;
 pub mod fhir_http;
 pub mod folder;
+pub mod kinds;
 pub mod mllp;
 pub mod root_guard;
 pub mod scan_loop;
 pub mod skips;
 pub mod ssmix2;
 
-pub use folder::{path_tag, FolderConfig, FolderSource};
+pub use folder::path_tag;
 pub use skips::SkipCounts;
-pub use ssmix2::{Ssmix2Config, Ssmix2Source};
 
 use std::path::Path;
 

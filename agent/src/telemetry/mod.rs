@@ -31,19 +31,16 @@ use crate::ops::OpsState;
 use crate::outbound::EndpointError;
 use crate::shutdown::Shutdown;
 
-/// Starts the push task when `[telemetry]` is configured; refuses a URL or TLS setting that
+/// Starts the push task of `[telemetry]`; refuses a URL or TLS setting that
 /// must never send (plain http off loopback, https without a CA); a Collector being down does not.
 pub fn spawn(
-    cfg: &crate::config::Config,
+    telemetry: &TelemetryConfig,
     base_dir: &std::path::Path,
     ops: OpsState,
     resource: Vec<KeyValue>,
     shutdown: Shutdown,
-) -> Result<Option<tokio::task::JoinHandle<()>>, EndpointError> {
-    let Some(t) = &cfg.telemetry else {
-        return Ok(None);
-    };
-    let mut t = t.clone();
+) -> Result<tokio::task::JoinHandle<()>, EndpointError> {
+    let mut t = telemetry.clone();
     t.resolve_paths(base_dir);
     let push = Push {
         url: t.endpoint().url()?,
@@ -56,7 +53,7 @@ pub fn spawn(
         interval_secs = t.interval_secs,
         "telemetry: pushing metrics over OTLP / OTLP でメトリクスを送信します"
     );
-    Ok(Some(tokio::spawn(run(push, ops, interval, shutdown))))
+    Ok(tokio::spawn(run(push, ops, interval, shutdown)))
 }
 
 /// Where and how the metrics go.

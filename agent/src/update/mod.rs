@@ -11,7 +11,6 @@
 
 pub mod apply;
 pub mod check;
-pub mod cli;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;

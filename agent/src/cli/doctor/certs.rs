@@ -22,14 +22,9 @@ pub fn checks(s: &Setting) -> Vec<Check> {
         return Vec::new();
     };
     let mut out = uplink(cfg, &s.base);
-    for m in &cfg.source.mllp {
-        if let Some(t) = &m.tls {
-            out.push(pair(&format!("cert:{}", m.name), &t.cert, &t.key, None));
-        }
-    }
-    for f in &cfg.source.fhir {
-        if let Some(t) = &f.tls {
-            out.push(pair(&format!("cert:{}", f.name), &t.cert, &t.key, None));
+    for (_, source) in cfg.source.described() {
+        if let Some(t) = source.tls {
+            out.push(pair(&format!("cert:{}", source.name), t.cert, t.key, None));
         }
     }
     if let Some((c, k)) = cfg.ops.tls() {

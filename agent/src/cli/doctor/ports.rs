@@ -23,23 +23,17 @@ pub fn checks(s: &Setting) -> Vec<Check> {
 
 /// `(check name, address)` of every listener in the config.
 fn listeners(cfg: &Config) -> Vec<(String, SocketAddr)> {
-    let mllp = cfg
+    let sources = cfg
         .source
-        .mllp
-        .iter()
-        .map(|m| (format!("port:{}", m.name), m.listen));
-    let fhir = cfg
-        .source
-        .fhir
-        .iter()
-        .map(|f| (format!("port:{}", f.name), f.listen));
+        .described()
+        .filter_map(|(_, s)| Some((format!("port:{}", s.name), s.listen?)));
     let ops = cfg
         .ops
         .listen_addr()
         .ok()
         .flatten()
         .map(|a| ("port:ops".to_string(), a));
-    mllp.chain(fhir).chain(ops).collect()
+    sources.chain(ops).collect()
 }
 
 /// Where our `/healthz` answers in plain HTTP (not when the surface is off, on a random port

@@ -1,4 +1,4 @@
-//! `source:NAME`: each folder and SS-MIX2 storage can be listed (within a time limit, so that a
+//! `source:NAME`: each folder a source reads (a folder's, an SS-MIX2 storage) can be listed (within a time limit, so that a
 //! dead network share cannot hang doctor), and one on a network share is polled (file-system
 //! events do not arrive over SMB/NFS).
 
@@ -19,19 +19,12 @@ pub fn checks(s: &Setting) -> Vec<Check> {
         return Vec::new();
     };
     let disks = Disks::new_with_refreshed_list();
-    let folders = cfg
+    let roots = cfg
         .source
-        .folder
-        .iter()
-        .map(|f| (&f.folder.name, &f.folder.path, f.folder.watch));
-    let storages = cfg
-        .source
-        .ssmix2
-        .iter()
-        .map(|s| (&s.name, &s.path, s.watch));
-    folders
-        .chain(storages)
-        .map(|(name, path, watch)| source(&disks, name, path, watch))
+        .described()
+        .flat_map(|(_, s)| s.roots.into_iter().map(move |r| (s.name, r)));
+    roots
+        .map(|(name, root)| source(&disks, name, root.path, root.watch))
         .collect()
 }
 

@@ -27,6 +27,7 @@ mod commit;
 pub mod config;
 #[cfg(windows)]
 mod job;
+mod kind;
 pub mod kit;
 pub(crate) mod lines;
 pub mod protocol;
@@ -40,6 +41,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use config::ExecConfig;
+pub use kind::Plugins;
 pub use stats::{EndReason, PluginState, PluginStats};
 
 use crate::shutdown::Shutdown;

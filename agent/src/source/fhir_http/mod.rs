@@ -30,6 +30,7 @@ pub mod answer;
 pub mod auth;
 pub mod capability;
 pub mod config;
+mod kind;
 pub mod outcome;
 pub mod request;
 pub mod resource_types;
@@ -47,6 +48,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub use config::{FhirConfig, FhirConfigError};
+pub use kind::Endpoints;
 
 use crate::shutdown::Shutdown;
 use crate::source::mllp::roster::{Roster, Seat};

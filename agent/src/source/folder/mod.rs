@@ -13,7 +13,7 @@
 //!   ([`crate::source::root_guard`]). Skipped candidates are counted by reason and a regular file
 //!   with a non-UTF-8 name is quarantined ([`crate::source::skips`]).
 //!
-//! Pieces: [`config`] (TOML), [`walk`] (full scans), [`watch`] (notify hints), [`tracker`]
+//! Pieces: [`config`] (TOML), [`kind`] (`[[source.folder]]` as a registered source kind), [`walk`] (full scans), [`watch`] (notify hints), [`tracker`]
 //! (stability), [`handoff`] (read + durable move), [`complaints`] (bounded problem logs),
 //! [`run`] (the loop tying them together) and [`take`] (one file: read, commit, acknowledge).
 //! Logs name files by a short hash; see [`names`].
@@ -21,6 +21,7 @@
 mod complaints;
 mod config;
 pub(in crate::source) mod handoff;
+mod kind;
 pub(in crate::source) mod names;
 mod run;
 mod take;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{FolderConfig, FolderMode, WatchMode};
+pub use kind::Folders;
 pub use names::path_tag;
 
 use super::root_guard::RootGuard;

@@ -21,17 +21,16 @@
 //! (source, origin, content hash), so a sender that resends a message whose ACK it lost gets AA
 //! again and the message is stored once. Only the MSH segment is read here ([`msh`]); parsing is
 //! the adapter's job, later. Acknowledgement decisions are in [`ack`]; framing and tolerated
-//! sender quirks in [`frame`]; counters in [`stats`].
+//! sender quirks in [`frame`]; counters in [`stats`]; the registered source kind in [`kind`].
 //!
 //! Invariant (the acknowledgement rule of [`crate::source`]): an accepting ACK (AA/CA) is written
 //! only after [`MessageIntake::commit_message`]'s future returned `Ok`.
-
-// The daemon wiring of `[[source.mllp]]` lands with the integrator; until then only tests call in.
 
 pub mod ack;
 pub mod config;
 mod conn;
 pub mod frame;
+mod kind;
 pub mod msh;
 pub mod peers;
 pub(crate) mod roster; // shared with the FHIR endpoint
@@ -52,6 +51,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub use config::{MllpConfig, MllpConfigError};
+pub use kind::Listeners;
 pub use stats::{CloseReason, MllpCounts, MllpStats};
 
 use roster::{Refusal, Roster, Seat};

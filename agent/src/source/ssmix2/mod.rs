@@ -26,7 +26,7 @@
 //! - **No patient IDs in logs above debug.** Paths hold patient IDs; info/warn lines name a file
 //!   by the folder source's `path_tag`.
 //!
-//! Pieces: [`config`], [`name`] (file names), [`layout`] (paths, classes), [`walk`], [`run`]
+//! Pieces: [`config`], [`kind`] (`[[source.ssmix2]]` as a registered source kind), [`name`] (file names), [`layout`] (paths, classes), [`walk`], [`run`]
 //! (the loop and events), [`take`] (stability, read, batch commit), [`progress`].
 //!
 //! [`Tracker`]: crate::source::folder::tracker::Tracker
@@ -34,6 +34,7 @@
 // The daemon wiring that calls into this module lands with the integrator (issue 3).
 
 mod config;
+mod kind;
 mod layout;
 mod name;
 mod progress;
@@ -52,6 +53,7 @@ use std::sync::Arc;
 #[cfg(test)]
 pub use config::WatchMode;
 pub use config::{default_data_types, Ssmix2Config};
+pub use kind::Storages;
 pub use layout::{classify, parse_rel, FileClass};
 pub use name::{ConditionFlag, FileName};
 

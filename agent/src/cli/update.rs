@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::apply::{Applied, ApplyOptions};
-use super::manifest::{running_version, Offer};
-use super::mode::Mode;
+use crate::update::apply::{Applied, ApplyOptions};
+use crate::update::manifest::{running_version, Offer};
+use crate::update::mode::Mode;
 
 /// `tsunagi update …`.
 #[derive(Subcommand, Debug)]
@@ -40,7 +40,7 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
     match action {
         UpdateAction::Check { config } => {
             let (cfg, data_dir) = load(&config)?;
-            let c = super::check::check(&cfg.update, &data_dir)?;
+            let c = crate::update::check::check(&cfg.update, &data_dir)?;
             print_check(&c);
             Ok(true)
         }
@@ -55,9 +55,9 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
                 allow_downgrade,
                 retry_failed,
                 dry_run,
-                probe: super::probe::Probe::from_ops(&cfg.ops)?,
+                probe: crate::update::probe::Probe::from_ops(&cfg.ops)?,
             };
-            let applied = super::apply::apply(&cfg.update, &data_dir, opts)?;
+            let applied = crate::update::apply::apply(&cfg.update, &data_dir, opts)?;
             print_applied(&applied);
             Ok(true)
         }
@@ -65,12 +65,12 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
 }
 
 fn load(config: &Path) -> anyhow::Result<(crate::config::Config, PathBuf)> {
-    let (cfg, _) = crate::config::load(config).map_err(crate::cli::problems_error)?;
+    let (cfg, _) = crate::config::load(config).map_err(super::problems_error)?;
     let data_dir = cfg.agent.data_dir.clone();
     Ok((cfg, data_dir))
 }
 
-fn print_check(c: &super::check::Checked) {
+fn print_check(c: &crate::update::check::Checked) {
     let running = running_version();
     println!("running   {running}  ({})", c.mode.name());
     if let Mode::PackageManaged { marker } = &c.mode {
