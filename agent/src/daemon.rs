@@ -187,7 +187,7 @@ pub async fn start(
         writer: &writer,
         reserve: &reserve,
         wake_processor: &wake_processor,
-        counters: &counters,
+        counters: counters.as_ref(),
         shutdown: &shutdown,
     };
     let mut started = Started::default();
@@ -390,4 +390,18 @@ async fn prune_round(writer: &Writer, retention: &Retention, now: i64, shutdown:
     if let Err(e) = done {
         tracing::warn!(error = %e, "pruning failed; will retry / 保存期間の整理に失敗しました。再試行します");
     }
+}
+
+/// The log line that says the agent runs and where to watch it (`tsunagi run`, the service).
+pub fn announce(running: &Running) {
+    let listening: Vec<String> = running
+        .listening()
+        .iter()
+        .map(|l| format!("{} {} {}", l.kind, l.source, l.at))
+        .collect();
+    tracing::info!(
+        status_page = running.ops_url().unwrap_or("-"),
+        listening = %listening.join(", "),
+        "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
+    );
 }

@@ -148,6 +148,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     r
 }
 
+/// Shortest bearer token accepted anywhere (a guessable token protects nothing).
+pub const MIN_TOKEN_LEN: usize = 16;
+
 /// Constant-time comparison (a token must not leak through timing).
 pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

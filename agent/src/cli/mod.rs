@@ -330,7 +330,7 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         let shutdown = Shutdown::new();
         let reload = ReloadRequest::new();
         let running = crate::daemon::start(&cfg, &base, shutdown.clone(), reload.clone()).await?;
-        announce(&running);
+        crate::daemon::announce(&running);
         let data_dir = cfg.agent.data_dir.clone();
         if let Err(e) = crate::update::restart::record_daemon(&data_dir, running.ops_url()) {
             tracing::warn!(error = %e, "update: the daemon record was not written");
@@ -355,18 +355,4 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         }
         Ok(true)
     })
-}
-
-/// The log line that says the agent runs and where to watch it (`tsunagi run`, the service).
-pub(crate) fn announce(running: &crate::daemon::Running) {
-    let listening: Vec<String> = running
-        .listening()
-        .iter()
-        .map(|l| format!("{} {} {}", l.kind, l.source, l.at))
-        .collect();
-    tracing::info!(
-        status_page = running.ops_url().unwrap_or("-"),
-        listening = %listening.join(", "),
-        "ready: open the status page to watch the agent / 起動しました。状態ページで稼働状況を確認できます"
-    );
 }

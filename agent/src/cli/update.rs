@@ -55,7 +55,10 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
                 allow_downgrade,
                 retry_failed,
                 dry_run,
-                probe: crate::update::probe::Probe::from_ops(&cfg.ops)?,
+                probe: crate::update::probe::Probe::new(
+                    cfg.ops.token.clone(),
+                    cfg.ops.tls_cert.as_deref(),
+                )?,
             };
             let applied = crate::update::apply::apply(&cfg.update, &data_dir, opts)?;
             print_applied(&applied);

@@ -23,7 +23,7 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 /// Shortest token accepted (a guessable token protects nothing).
-pub const MIN_TOKEN_LEN: usize = 16;
+pub use tsunagi_web::MIN_TOKEN_LEN;
 
 /// `[ops]`.
 #[derive(Debug, Clone, Deserialize)]

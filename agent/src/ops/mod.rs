@@ -24,7 +24,7 @@ pub mod config;
 mod metrics;
 mod page;
 mod readiness;
-pub mod redact;
+pub(crate) use crate::redact;
 mod server;
 mod snapshot;
 
@@ -35,7 +35,6 @@ pub use readiness::{Counters, Readiness};
 pub use server::{exposition, OpsError, OpsListener, OpsState};
 pub(crate) use snapshot::jst_day_start;
 /// Constant-time token comparison (shared with the FHIR endpoint).
-pub(crate) use tsunagi_web::same as tokens_match;
 
 #[cfg(test)]
 mod server_tests;

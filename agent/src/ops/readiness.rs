@@ -247,3 +247,15 @@ mod tests {
         assert_eq!(skips[0].by_reason.len(), 4);
     }
 }
+
+impl crate::source::kinds::Watch for Counters {
+    fn watch_mllp(&self, listener: &str, stats: Arc<MllpStats>) {
+        Counters::watch_mllp(self, listener, stats)
+    }
+    fn watch_plugin(&self, source: &str, stats: Arc<crate::source::exec::PluginStats>) {
+        Counters::watch_plugin(self, source, stats)
+    }
+    fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {
+        Counters::watch_source_skips(self, source, counts)
+    }
+}

@@ -278,7 +278,7 @@ async fn metrics_move_with_the_work_recorded() {
 async fn the_update_probe_asks_readyz_with_the_token_and_the_pinned_certificate() {
     use crate::update::probe::Probe;
     let ask = |cfg: &OpsConfig, base: &str| {
-        let probe = Probe::from_ops(cfg).unwrap();
+        let probe = Probe::new(cfg.token.clone(), cfg.tls_cert.as_deref()).unwrap();
         let base = base.to_string();
         tokio::task::spawn_blocking(move || probe.ready(&base))
     };

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use tsunagi_adapters::table::{SpecError, TableAdapter, TableSpec};
-use tsunagi_adapters::Adapter;
 
 /// One `[[format]]`: a name sources use as their `format`, and what reads it: a declarative
 /// table spec (`table`) or a vendor's converter plugin (`converter`), exactly one.
@@ -59,7 +58,7 @@ impl FormatConfig {
 }
 
 /// A declared format: its name and its adapter.
-pub type Declared = (String, Arc<dyn Adapter>);
+pub use crate::formats::Declared;
 
 /// Why a spec file could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use tsunagi_adapters::{Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter, RawInput, Severity};
+use tsunagi_adapters::{RawInput, Severity};
 
 use crate::build::{BuildContext, BundleBuilder, InputOrigin, PatientDirectory};
 use crate::digest::sha256_hex;
@@ -32,19 +32,20 @@ use tsunagi_clins::build::HoldReason;
 use tsunagi_clins::processing;
 use tsunagi_clins::time::jst;
 
-mod adapters;
 mod apply;
 mod checks;
 pub mod converter;
 pub mod declared;
 mod reload;
+mod sending;
 mod setup;
 mod versions;
 
-pub use adapters::{sending_application, Adapters};
+pub use crate::formats::Adapters;
 use apply::apply;
 pub use checks::{check_bundle, findings_of};
 use reload::LiveTerminology;
+pub use sending::sending_application;
 pub use setup::{ProcessorSettings, SetupError, EXAMPLE_INSTITUTION};
 use versions::{BatchVersions, Ssmix2Version, WITHDRAWABLE};
 

@@ -159,7 +159,7 @@ fn run_agent(
                 return Exit::Failed;
             }
         };
-        crate::cli::announce(&running);
+        crate::daemon::announce(&running);
         if let Err(e) = report(reports.running()) {
             tracing::warn!(error = %e, "cannot report Running to the SCM");
         }

@@ -28,6 +28,7 @@
 pub mod exec;
 pub mod fhir_http;
 pub mod folder;
+pub mod intake;
 pub mod kinds;
 pub mod mllp;
 pub mod root_guard;
@@ -35,7 +36,6 @@ pub mod scan_loop;
 pub mod skips;
 pub mod ssmix2;
 
-pub use folder::path_tag;
 pub use skips::SkipCounts;
 
 use std::path::Path;

@@ -28,16 +28,14 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The probe for an agent configured with `ops`.
-    pub fn from_ops(ops: &crate::ops::OpsConfig) -> Result<Self> {
-        let pinned = match &ops.tls_cert {
+    /// The probe for an operations surface with this token and certificate (`[ops] token`,
+    /// `[ops] tls_cert`).
+    pub fn new(token: Option<String>, tls_cert: Option<&Path>) -> Result<Self> {
+        let pinned = match tls_cert {
             Some(path) => Some(first_cert(path)?),
             None => None,
         };
-        Ok(Probe {
-            token: ops.token.clone(),
-            pinned,
-        })
+        Ok(Probe { token, pinned })
     }
 
     /// Whether the surface at `ops_url` (`http://host:port` or `https://host:port`) answers

@@ -108,7 +108,7 @@ impl Run {
                 return Err(format!("no hello within {} s", opts.timeout.as_secs()));
             }
         };
-        let adapters = crate::pipeline::Adapters::builtin();
+        let adapters = crate::formats::Adapters::builtin();
         let names = adapters.names().join(", ");
         let hello = match protocol::parse_hello(&hello, |f| adapters.knows(f), &names) {
             Ok(h) => h,

@@ -243,7 +243,7 @@ impl Session<'_> {
             Next::Silent => return Err(silent(self.timeout())),
             Next::Stopping => return Err((EndReason::Shutdown, String::new())),
         };
-        let adapters = crate::pipeline::Adapters::builtin();
+        let adapters = crate::formats::Adapters::builtin();
         let names = adapters.names().join(", ");
         let hello = protocol::parse_hello(&line, |f| adapters.knows(f), &names)
             .map_err(|e| (EndReason::Handshake, format!("{e} / {}", e.ja())))?;

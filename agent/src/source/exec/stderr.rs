@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::lines::{read_line, Line};
 use super::stats::PluginStats;
-use crate::ops::redact::scrub;
+use crate::redact::scrub;
 
 /// Longest stderr line read whole.
 const MAX_LINE: usize = 8192;

@@ -40,7 +40,7 @@ pub fn check(headers: &HeaderMap, token: Option<&str>) -> Result<(), Refusal> {
             "a bearer token is required (Authorization: Bearer …)",
             "ベアラートークンが必要です",
         )),
-        Some(g) if crate::ops::tokens_match(g.trim().as_bytes(), token.as_bytes()) => Ok(()),
+        Some(g) if tsunagi_web::same(g.trim().as_bytes(), token.as_bytes()) => Ok(()),
         Some(_) => Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "forbidden",

@@ -35,7 +35,7 @@ pub const DEFAULT_BASE_PATH: &str = "/fhir";
 /// Default body cap (16 MiB, as MLLP's message cap).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Shortest token accepted (as the ops surface's).
-pub const MIN_TOKEN_LEN: usize = crate::ops::config::MIN_TOKEN_LEN;
+pub use tsunagi_web::MIN_TOKEN_LEN;
 
 /// One FHIR endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -38,7 +38,6 @@ use std::sync::Arc;
 
 pub use config::{FolderConfig, FolderMode, WatchMode};
 pub use kind::Folders;
-pub use names::path_tag;
 
 use super::root_guard::RootGuard;
 use super::skips::SkipCounts;

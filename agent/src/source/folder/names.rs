@@ -12,8 +12,6 @@
 
 use std::path::{Component, Path};
 
-use sha2::{Digest, Sha256};
-
 /// File-name suffixes that mark a file still being written.
 const PARTIAL_SUFFIXES: [&str; 4] = [".tmp", ".part", ".partial", "~"];
 
@@ -110,15 +108,7 @@ pub fn suffixed_name(name: &str, n: u32) -> String {
     }
 }
 
-/// A short stable tag naming a file in info/warn logs without its path (see module docs).
-pub fn path_tag(source: &str, rel: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(source.as_bytes());
-    h.update([0u8]);
-    h.update(rel.as_bytes());
-    let digest = h.finalize();
-    hex::encode(&digest[..6])
-}
+pub use crate::digest::path_tag;
 
 #[cfg(test)]
 mod tests {

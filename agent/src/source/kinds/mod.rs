@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-pub use start::{Listening, StartError, Started, Starting, Wiring};
+pub use start::{Listening, StartError, Started, Starting, Watch, Wiring};
 pub use tables::Sources;
 
 use super::folder::WatchMode;

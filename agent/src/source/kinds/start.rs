@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::intake::StoreIntake;
-use crate::ops::Counters;
 use crate::shutdown::Shutdown;
+use crate::source::intake::StoreIntake;
 use crate::store::disk::DiskReserve;
 use crate::store::{self, StoreError, Writer};
 
@@ -57,8 +56,20 @@ pub struct Wiring<'a> {
     pub reserve: &'a DiskReserve,
     /// Woken after every new input.
     pub wake_processor: &'a Arc<tokio::sync::Notify>,
-    pub counters: &'a Arc<Counters>,
+    /// Where the sources' counters are registered (the operations surface's `Counters`).
+    pub counters: &'a dyn Watch,
     pub shutdown: &'a Shutdown,
+}
+
+/// Takes the live counters a source keeps, for `/metrics` and the status page. Implemented by
+/// the operations surface, which sits above the sources.
+pub trait Watch: Send + Sync {
+    /// An MLLP listener's counters.
+    fn watch_mllp(&self, listener: &str, stats: Arc<crate::source::mllp::MllpStats>);
+    /// An exec plugin's counters.
+    fn watch_plugin(&self, source: &str, stats: Arc<crate::source::exec::PluginStats>);
+    /// A folder or SS-MIX2 source's skipped candidates.
+    fn watch_source_skips(&self, source: &str, counts: Arc<crate::source::SkipCounts>);
 }
 
 impl Wiring<'_> {

@@ -110,12 +110,13 @@ fn a_kind_registered_by_name_is_read_described_checked_and_started() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, _writer_thread) = Writer::spawn(store::open(dir.path()).unwrap()).unwrap();
     let shutdown = crate::shutdown::Shutdown::new();
+    let counters = crate::ops::Counters::new();
     let wiring = Wiring {
         data_dir: dir.path(),
         writer: &writer,
         reserve: &DiskReserve::new(dir.path().to_path_buf(), 0, 1_000),
         wake_processor: &Arc::new(tokio::sync::Notify::new()),
-        counters: &crate::ops::Counters::new(),
+        counters: counters.as_ref(),
         shutdown: &shutdown,
     };
     let mut started = Started::default();

@@ -81,7 +81,7 @@ pub struct IncomingMessage {
 /// The future of one commit: resolves after the commit is fsynced (or failed).
 pub type CommitFuture = Pin<Box<dyn Future<Output = Result<Committed, IntakeError>> + Send>>;
 
-/// The store side of the listener, implemented for [`crate::intake::StoreIntake`].
+/// The store side of the listener, implemented for [`crate::source::intake::StoreIntake`].
 pub trait MessageIntake: Send + Sync + 'static {
     /// Stores the message durably. The future resolves `Ok` only after the commit is fsynced;
     /// `Committed::AlreadyStored` for a message with the same (source, origin, bytes) as a stored

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::*;
-use crate::intake::StoreIntake;
+use crate::source::intake::StoreIntake;
 use crate::store::disk::DiskReserve;
 use crate::store::{self, Writer};
 

@@ -3,7 +3,7 @@
 //! (`TSUNAGI_BENCH_FILES` sets the storage size, default 20000).
 
 use super::*;
-use crate::intake::StoreIntake;
+use crate::source::intake::StoreIntake;
 use crate::store::{self, disk::DiskReserve, Writer};
 
 #[test]

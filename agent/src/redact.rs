@@ -52,10 +52,10 @@ pub fn rule_keys(reason: &str) -> Vec<String> {
 }
 
 /// A short stable tag for an input file: 12 hex digits of SHA-256 over source, NUL, relative
-/// path. The same tag the sources write in their log lines (`source::folder::names::path_tag`),
+/// path. The same tag the sources write in their log lines (`digest::path_tag`),
 /// so an operator can find the file's lines without its name appearing anywhere.
 pub fn input_tag(source: &str, rel: &str) -> String {
-    crate::source::path_tag(source, rel)
+    crate::digest::path_tag(source, rel)
 }
 
 /// [`scrub`] for a reason about one input: where the reason names it as the pipeline does,

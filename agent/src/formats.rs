@@ -1,6 +1,15 @@
-//! The adapters the pipeline knows by format name, and what it reads off an HL7 v2 header.
+//! Input formats by name: the adapters the processor decodes and parses inputs with, and the
+//! names sources, plugins and the config may give an input (`inbox.format`).
+//!
+//! A leaf below the sources and the processor: an exec plugin's hello is checked against the same
+//! names the processor resolves.
 
-use super::*;
+use std::sync::Arc;
+
+use tsunagi_adapters::{Adapter, Charset, FhirJsonAdapter, Hl7v2Adapter};
+
+/// A declared format (`[[format]]`: a table spec or a converter plugin), by name.
+pub type Declared = (String, Arc<dyn Adapter>);
 
 /// Builds the adapter for a format, given the charset the input's format names (if any); `None`
 /// when the format does not take that charset.
@@ -63,7 +72,7 @@ pub struct Adapters {
     formats: Vec<Format>,
     /// `[[format]]`: declared table adapters and converters, by name (they take no charset: a
     /// spec declares its encoding, a converter reads bytes).
-    declared: Vec<super::declared::Declared>,
+    declared: Vec<Declared>,
 }
 
 impl Adapters {
@@ -76,7 +85,7 @@ impl Adapters {
     }
 
     /// The built-in adapters and a config's declared formats.
-    pub fn with_declared(declared: Vec<super::declared::Declared>) -> Self {
+    pub fn with_declared(declared: Vec<Declared>) -> Self {
         Adapters {
             declared,
             ..Adapters::builtin()
@@ -106,7 +115,7 @@ impl Adapters {
     }
 
     /// The adapter for a format, or None if the name or its charset is unknown.
-    pub(super) fn resolve(&self, format: &str) -> Option<Box<dyn Adapter>> {
+    pub fn resolve(&self, format: &str) -> Option<Box<dyn Adapter>> {
         if let Some((_, declared)) = self.declared.iter().find(|(n, _)| n == format) {
             return Some(Box::new(Arc::clone(declared)));
         }
@@ -117,19 +126,6 @@ impl Adapters {
         let f = self.formats.iter().find(|f| f.name == name)?;
         (f.make)(charset)
     }
-}
-
-/// MSH-3 (sending application) of an HL7 v2 message: the mapping table's source system.
-pub fn sending_application(raw: &[u8]) -> Option<String> {
-    let line = raw.split(|b| *b == b'\r' || *b == b'\n').next()?;
-    if !line.starts_with(b"MSH") || line.len() < 4 {
-        return None;
-    }
-    let sep = line[3];
-    let field = line.split(|b| *b == sep).nth(2)?;
-    let comp = field.split(|b| *b == b'^').next()?;
-    let text = std::str::from_utf8(comp).ok()?.trim();
-    (!text.is_empty() && text.is_ascii()).then(|| text.to_string())
 }
 
 #[cfg(test)]
