@@ -5,7 +5,10 @@ Reads agent/src, finds each `crate::NAME` path in code (comments, `#[cfg(test)]`
 test-only files left out), builds the graph of top-level modules, and fails listing every cycle
 (the strongly connected components, with the files behind each edge).
 
-Usage: python3 tests/architecture/module-cycles.py [agent/src]
+Usage: python3 tests/architecture/module-cycles.py [--allow a,b,c ...] [agent/src]
+
+`--allow` names a cycle known and recorded as debt (ARCHITECTURE.md, "Layers"): exactly that set
+of modules may form one component; any other cycle, or that one growing, fails.
 """
 import os
 import re
@@ -107,11 +110,18 @@ def cycles(graph):
 
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else "agent/src"
+    args = sys.argv[1:]
+    allowed = []
+    while args[:1] == ["--allow"]:
+        allowed.append(sorted(args[1].split(",")))
+        args = args[2:]
+    root = args[0] if args else "agent/src"
     graph = edges(root)
-    found = cycles(graph)
+    found = [c for c in cycles(graph) if c not in allowed]
+    for comp in allowed:
+        print(f"module-cycles: known cycle, recorded as debt: {', '.join(comp)}")
     if not found:
-        print(f"module-cycles: no import cycle between the top-level modules of {root}")
+        print(f"module-cycles: no other import cycle between the top-level modules of {root}")
         return 0
     for comp in found:
         print(f"module-cycles: these modules import each other in a cycle: {', '.join(comp)}")
