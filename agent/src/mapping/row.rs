@@ -79,16 +79,7 @@ pub enum FileError {
     Lines(Vec<LineProblem>),
 }
 
-/// The rows of a mapping file that passed every check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingFile {
-    /// The rows, with their line numbers.
-    pub rows: Vec<(usize, Row)>,
-    /// Rows skipped because their standard code was still empty.
-    pub skipped_unmapped: usize,
-    /// The file's encoding.
-    pub encoding: TextEncoding,
-}
+pub use crate::store::terminology::mapping::MappingFile;
 
 /// Reads and checks a mapping file (bytes in any supported encoding).
 pub fn read_file(bytes: &[u8]) -> Result<MappingFile, FileError> {

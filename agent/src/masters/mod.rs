@@ -50,7 +50,9 @@ pub fn load(
     version: Option<&str>,
 ) -> Result<crate::store::terminology::masters::LoadReport, MasterError> {
     let parsed = parse::parse_path(kind, path)?;
-    crate::store::terminology::masters::store_version(conn, kind, &parsed, version)
+    Ok(crate::store::terminology::masters::store_version(
+        conn, kind, &parsed, version,
+    )?)
 }
 
 /// Why a master file was refused or could not be stored. Messages name the file and the line,
@@ -124,4 +126,18 @@ pub enum MasterError {
     /// SQLite failed; nothing of this load was kept.
     #[error("database error (nothing of this load was kept): {0} / データベースエラー(この取り込みは反映されていません)")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl From<crate::store::StoreError> for MasterError {
+    /// The store's errors, as a master load reports them.
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Sqlite(e) => MasterError::Sqlite(e),
+            crate::store::StoreError::Io { path, source } => MasterError::Io { path, source },
+            other => MasterError::Io {
+                path: PathBuf::from(crate::store::terminology::DB_FILE),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
 }

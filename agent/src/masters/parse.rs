@@ -58,22 +58,7 @@ pub enum Problem {
     },
 }
 
-/// A parsed file, ready to store.
-#[derive(Debug)]
-pub(crate) struct ParsedFile {
-    pub entries: Vec<MasterEntry>,
-    /// Rows deliberately left out (J-FAGY category rows and ended codes).
-    pub skipped: usize,
-    /// File (or directory) name, without the path.
-    pub source_name: String,
-    /// SHA-256 of the bytes read (for a directory: of each used file's name and bytes, in
-    /// name order).
-    pub sha256: String,
-    /// The version label derived from the file name or content (see [`default_label`]).
-    pub label: String,
-    /// `UTF-8`, `Shift_JIS` or `JSON`.
-    pub encoding: &'static str,
-}
+pub(crate) use crate::store::terminology::masters::ParsedFile;
 
 /// Entries of a layout, each with the line it came from; `skipped` counts rows left out.
 #[derive(Debug, Default)]

@@ -230,7 +230,7 @@ impl Processor {
         let mapper = crate::store::terminology::load(data_dir, policies)?;
         let conn = crate::store::terminology::open(data_dir)?;
         let version = crate::store::terminology::data_version(&conn)
-            .map_err(crate::masters::MasterError::from)?;
+            .map_err(crate::store::StoreError::from)?;
         self.terminology = Some(LiveTerminology {
             mapper,
             conn,

@@ -48,7 +48,7 @@ impl LiveTerminology {
         // The version is read before the tables: a commit in between is seen again by the next
         // `refresh`, never missed.
         let now = crate::store::terminology::data_version(&self.conn)
-            .map_err(crate::masters::MasterError::from)?;
+            .map_err(crate::store::StoreError::from)?;
         self.reopen_at(now)
     }
 

@@ -11,8 +11,20 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
 
+use crate::excel_csv::TextEncoding;
 use crate::map::category::Category;
-use crate::mapping::row::{MappingFile, Row};
+
+/// The rows of a mapping file that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFile {
+    /// The rows, with their line numbers.
+    pub rows: Vec<(usize, Row)>,
+    /// Rows skipped because their standard code was still empty.
+    pub skipped_unmapped: usize,
+    /// The file's encoding.
+    pub encoding: TextEncoding,
+}
+use crate::map::Row;
 
 /// How an import treats rows already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,8 +20,26 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::masters::parse::ParsedFile;
-use crate::masters::{ExtraKey, MasterEntry, MasterError, MasterKind, MasterSet};
+use crate::map::{ExtraKey, MasterEntry, MasterKind, MasterSet};
+
+/// A parsed file, ready to store.
+#[derive(Debug)]
+pub struct ParsedFile {
+    /// The entries, in file order.
+    pub entries: Vec<MasterEntry>,
+    /// Rows deliberately left out (J-FAGY category rows and ended codes).
+    pub skipped: usize,
+    /// File (or directory) name, without the path.
+    pub source_name: String,
+    /// SHA-256 of the bytes read (for a directory: of each used file's name and bytes, in
+    /// name order).
+    pub sha256: String,
+    /// The version label derived from the file name or content (the masters module derives it).
+    pub label: String,
+    /// `UTF-8`, `Shift_JIS` or `JSON`.
+    pub encoding: &'static str,
+}
+use crate::store::StoreError;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS master_version (
@@ -46,13 +64,13 @@ CREATE TABLE IF NOT EXISTS master_entry (
 ";
 
 /// Creates the master tables if missing.
-pub fn ensure_schema(conn: &Connection) -> Result<(), MasterError> {
+pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(SCHEMA)?;
     Ok(())
 }
 
 /// The active version of every kind, in memory (what the map stage looks codes up in).
-pub fn master_set(conn: &Connection) -> Result<MasterSet, MasterError> {
+pub fn master_set(conn: &Connection) -> Result<MasterSet, StoreError> {
     let mut kinds = Vec::new();
     for (kind, id, version) in active_versions(conn)? {
         kinds.push((kind, version, entries(conn, id)?));
@@ -61,7 +79,7 @@ pub fn master_set(conn: &Connection) -> Result<MasterSet, MasterError> {
 }
 
 /// The entries of one stored version, in file order.
-fn entries(conn: &Connection, version_id: i64) -> Result<Vec<MasterEntry>, MasterError> {
+fn entries(conn: &Connection, version_id: i64) -> Result<Vec<MasterEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT code, display, kana, extra FROM master_entry WHERE version_id = ?1",
     )?;
@@ -156,7 +174,7 @@ pub fn store_version(
     kind: MasterKind,
     parsed: &ParsedFile,
     version: Option<&str>,
-) -> Result<LoadReport, MasterError> {
+) -> Result<LoadReport, StoreError> {
     ensure_schema(conn)?;
     let label = version.map_or(parsed.label.clone(), str::to_string);
     let mut report = LoadReport {
@@ -237,7 +255,7 @@ pub fn store_version(
 }
 
 /// The state of every kind that has a stored version, in [`MasterKind::ALL`] order.
-pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, MasterError> {
+pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, StoreError> {
     ensure_schema(conn)?;
     let mut stmt = conn.prepare(
         "SELECT kind, active, label, entry_count, loaded_at, source_name, sha256
@@ -285,7 +303,7 @@ pub fn status(conn: &Connection) -> Result<Vec<MasterStatus>, MasterError> {
 }
 
 /// The active version id and label of each kind (for [`master_set`]).
-fn active_versions(conn: &Connection) -> Result<Vec<(MasterKind, i64, String)>, MasterError> {
+fn active_versions(conn: &Connection) -> Result<Vec<(MasterKind, i64, String)>, StoreError> {
     ensure_schema(conn)?;
     let mut stmt = conn.prepare("SELECT kind, id, label FROM master_version WHERE active = 1")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
@@ -322,7 +340,7 @@ pub fn store_fhir_package(
     source_name: &str,
     elements: usize,
     tables: &str,
-) -> Result<PackageStored, MasterError> {
+) -> Result<PackageStored, StoreError> {
     ensure_schema(conn)?;
     let sha256 = crate::digest::sha256_hex(tables.as_bytes());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -381,9 +399,7 @@ pub fn store_fhir_package(
 }
 
 /// The active FHIR package: its version facts and rule tables.
-pub fn active_fhir_package(
-    conn: &Connection,
-) -> Result<Option<(VersionInfo, String)>, MasterError> {
+pub fn active_fhir_package(conn: &Connection) -> Result<Option<(VersionInfo, String)>, StoreError> {
     ensure_schema(conn)?;
     conn.query_row(
         "SELECT v.label, v.entry_count, v.loaded_at, v.source_name, v.sha256, e.display
@@ -404,5 +420,5 @@ pub fn active_fhir_package(
         },
     )
     .optional()
-    .map_err(MasterError::from)
+    .map_err(StoreError::from)
 }

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::map::{Mapper, MappingTable, Policies};
-use crate::masters::MasterError;
 use crate::store::StoreError;
 
 /// Why the terminology database could not be read.
@@ -26,7 +25,7 @@ use crate::store::StoreError;
 pub enum TerminologyError {
     /// The masters could not be read.
     #[error("reading the national masters failed: {0} / 標準マスターを読めません")]
-    Masters(#[from] MasterError),
+    Masters(#[from] StoreError),
     /// The mapping table could not be read.
     #[error("reading the mapping table failed: {0} / 対応表を読めません")]
     Mapping(String),
@@ -61,8 +60,8 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 /// Opens (creating, 0600 in a 0700 directory) `DATA_DIR/terminology.db` with the master
 /// tables, WAL and `synchronous=FULL`, through the store's one owner-only opener
 /// ([`crate::store::open_private`]).
-pub fn open(data_dir: &Path) -> Result<Connection, MasterError> {
-    let conn = crate::store::open_private(&db_path(data_dir)).map_err(from_store)?;
+pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = crate::store::open_private(&db_path(data_dir))?;
     masters::ensure_schema(&conn)?;
     Ok(conn)
 }
@@ -72,15 +71,4 @@ pub fn open(data_dir: &Path) -> Result<Connection, MasterError> {
 /// cannot tell must not act as if nothing changed.
 pub fn data_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.pragma_query_value(None, "data_version", |r| r.get(0))
-}
-
-fn from_store(e: StoreError) -> MasterError {
-    match e {
-        StoreError::Sqlite(e) => MasterError::Sqlite(e),
-        StoreError::Io { path, source } => MasterError::Io { path, source },
-        other => MasterError::Io {
-            path: PathBuf::from(DB_FILE),
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
 }
