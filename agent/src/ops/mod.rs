@@ -34,7 +34,6 @@ pub use config::OpsConfig;
 pub use readiness::{Counters, Readiness};
 pub use server::{exposition, OpsError, OpsListener, OpsState};
 pub(crate) use snapshot::jst_day_start;
-/// Constant-time token comparison (shared with the FHIR endpoint).
 
 #[cfg(test)]
 mod server_tests;

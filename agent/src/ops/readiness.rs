@@ -211,6 +211,18 @@ impl Counters {
     }
 }
 
+impl crate::source::kinds::Watch for Counters {
+    fn watch_mllp(&self, listener: &str, stats: Arc<MllpStats>) {
+        Counters::watch_mllp(self, listener, stats)
+    }
+    fn watch_plugin(&self, source: &str, stats: Arc<crate::source::exec::PluginStats>) {
+        Counters::watch_plugin(self, source, stats)
+    }
+    fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {
+        Counters::watch_source_skips(self, source, counts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,17 +257,5 @@ mod tests {
         assert_eq!(skips.len(), 1);
         assert_eq!((skips[0].source.as_str(), skips[0].total()), ("drop", 0));
         assert_eq!(skips[0].by_reason.len(), 4);
-    }
-}
-
-impl crate::source::kinds::Watch for Counters {
-    fn watch_mllp(&self, listener: &str, stats: Arc<MllpStats>) {
-        Counters::watch_mllp(self, listener, stats)
-    }
-    fn watch_plugin(&self, source: &str, stats: Arc<crate::source::exec::PluginStats>) {
-        Counters::watch_plugin(self, source, stats)
-    }
-    fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {
-        Counters::watch_source_skips(self, source, counts)
     }
 }
