@@ -28,8 +28,6 @@ use super::inspect::{collect_files, display_name, looks_like_json, split_message
 use crate::config::Config;
 use crate::map::{Category, Via, NAME_SYSTEM};
 use crate::pipeline::{findings_of, Processor, ProcessorSettings};
-use crate::source::folder::Folders;
-use crate::source::ssmix2::Storages;
 use crate::store::state::OutboxState;
 use crate::store::{self, inbox, items, outbox, Writer};
 use crate::validate::BundleValidator;
@@ -191,17 +189,11 @@ fn configured_source(cfg: &Config, file: &Path) -> Option<(String, String, Strin
         let rel = file.strip_prefix(root).ok()?;
         Some(rel.to_string_lossy().replace('\\', "/"))
     };
-    for s in cfg.source.of::<Storages>() {
-        if let Some(rel) = under(&s.path) {
-            return Some((s.name.clone(), rel, "ssmix2".into()));
-        }
-    }
-    for s in cfg.source.of::<Folders>() {
-        if let Some(rel) = under(&s.folder.path) {
-            return Some((s.folder.name.clone(), rel, s.format.clone()));
-        }
-    }
-    None
+    cfg.source.described().find_map(|(_, d)| {
+        let format = d.stores_files_as?;
+        let rel = d.roots.iter().find_map(|r| under(r.path))?;
+        Some((d.name.to_string(), rel, format))
+    })
 }
 
 /// What the command prints, and its counts.

@@ -50,6 +50,7 @@ impl SourceKind for Folders {
                 watch: c.folder.watch,
             }],
             shared: shared(&c.folder),
+            stores_files_as: Some(c.format.clone()),
             ..Described::default()
         }
     }

@@ -76,6 +76,10 @@ pub struct Described<'a> {
     pub data_types: Option<&'a [String]>,
     /// The folders it reads (`tsunagi doctor` lists each).
     pub roots: Vec<Root<'a>>,
+    /// For a source that reads files from its roots: the format a file is stored under
+    /// (`inbox.format`), with its origin the file's path under the root. `tsunagi inspect
+    /// --bundles` stores a file found under such a root the same way.
+    pub stores_files_as: Option<String>,
     /// The folders it shares with other programs (the Windows service never tightens them).
     pub shared: Vec<PathBuf>,
     /// The address it listens on.

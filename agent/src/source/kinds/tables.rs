@@ -4,6 +4,7 @@
 //! handed to its kind's own deserializer (so an unknown key in `[[source.mllp]]` is reported by
 //! serde at its line, as before). A name no kind has is skipped and remembered.
 
+#[cfg(test)]
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
@@ -24,6 +25,7 @@ trait Configured: fmt::Debug + Send + Sync {
     fn resolved_problems(&self) -> Vec<SourceProblem>;
     fn resolve_paths(&mut self, base: &Path);
     fn start<'a>(&'a self, wiring: &'a Wiring<'a>, started: &'a mut Started) -> Starting<'a>;
+    #[cfg(test)]
     fn as_any(&self) -> &dyn Any;
     fn clone_box(&self) -> Box<dyn Configured>;
 }
@@ -65,6 +67,7 @@ impl<K: SourceKind> Configured for Tables<K> {
             Ok(())
         })
     }
+    #[cfg(test)]
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -112,7 +115,9 @@ impl Sources {
         &self.unknown
     }
 
-    /// The tables of kind `K` (empty when there is none).
+    /// The tables of kind `K` (empty when there is none). Tests only: the agent goes through
+    /// [`Sources::described`] and each kind's own code.
+    #[cfg(test)]
     pub fn of<K: SourceKind>(&self) -> &[K::Config] {
         self.kinds
             .iter()

@@ -25,6 +25,7 @@ impl SourceKind for Storages {
                 watch: c.watch,
             }],
             shared: vec![c.path.clone()],
+            stores_files_as: Some(stored_format(c)),
             ..Described::default()
         }
     }
@@ -49,11 +50,7 @@ impl SourceKind for Storages {
             let source =
                 Ssmix2Source::new(c.clone()).map_err(|e| StartError::unusable(&name, e))?;
             w.counters.watch_source_skips(&name, source.skip_counts());
-            let format = match &c.charset {
-                Some(charset) => format!("ssmix2:{charset}"),
-                None => "ssmix2".to_string(),
-            };
-            let intake = w.intake(format)?;
+            let intake = w.intake(stored_format(c))?;
             let sd = w.shutdown.clone();
             started.thread("ssmix2-source", move || match source.run(intake, sd) {
                 Ok(stats) => {
@@ -62,5 +59,14 @@ impl SourceKind for Storages {
                 Err(e) => tracing::error!(source = %name, error = %e, "SS-MIX2 source stopped"),
             })
         })
+    }
+}
+
+/// The format a storage's files are stored under: `ssmix2`, or `ssmix2:CHARSET` when the config
+/// forces a character set.
+fn stored_format(c: &Ssmix2Config) -> String {
+    match &c.charset {
+        Some(charset) => format!("ssmix2:{charset}"),
+        None => "ssmix2".to_string(),
     }
 }
