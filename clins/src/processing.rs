@@ -112,13 +112,25 @@ pub fn check<F>(
     bundle: BuiltBundle,
     facts: impl Fn(&Value) -> F,
 ) -> Checked<F> {
-    let body = serde_json::from_slice::<Value>(&bundle.body).unwrap_or_default();
+    let (body, mut errors) = match serde_json::from_slice::<Value>(&bundle.body) {
+        Ok(body) => (body, Vec::new()),
+        // Never expected of the builder; held, not sent, and never checked as an empty bundle.
+        Err(e) => (
+            Value::Null,
+            vec![format!(
+                "the built bundle is not JSON ({e}) / 作成したバンドルがJSONとして読めません"
+            )],
+        ),
+    };
     let findings = findings_by_kind(validator, &bundle.kind, &body);
-    let errors: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error || (strict && f.severity == Severity::Warning))
-        .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja))
-        .collect();
+    errors.extend(
+        findings
+            .iter()
+            .filter(|f| {
+                f.severity == Severity::Error || (strict && f.severity == Severity::Warning)
+            })
+            .map(|f| format!("{} {}: {} / {}", f.rule, f.path, f.message_en, f.message_ja)),
+    );
     Checked {
         verdict: (!errors.is_empty()).then(|| errors.join("; ")),
         facts: facts(&body),

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
@@ -265,7 +265,7 @@ fn updatable(payload: &[u8]) -> Updatable {
     let child = Command::new(&bin)
         .args(["run", "--config"])
         .arg(&config)
-        .stdout(Stdio::null())
+        .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
         .expect("start the agent");

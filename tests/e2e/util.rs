@@ -448,12 +448,15 @@ impl ServingDemo {
 }
 
 impl Drop for ServingDemo {
-    /// SIGTERM, then up to 60 s for the sandbox to stop, then SIGKILL.
+    /// SIGTERM, then up to 60 s for the sandbox to stop, then SIGKILL (elsewhere: kill at once).
     fn drop(&mut self) {
+        #[cfg(unix)]
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
         let deadline = Instant::now() + Duration::from_secs(60);
         while !matches!(self.child.try_wait(), Ok(Some(_))) {
             if Instant::now() > deadline {

@@ -88,3 +88,20 @@ fn bundles_come_with_findings_facts_items_and_the_patients_to_remember() {
     let strict = run(&records, true, &validator);
     assert_eq!(strict.bundles[0].verdict.is_some(), errors || warnings);
 }
+
+#[test]
+fn a_body_that_is_not_json_is_held_never_checked_as_an_empty_bundle() {
+    let bundle = BuiltBundle {
+        kind: BundleKind::Clins,
+        identifier: "1318814790^2026^1".into(),
+        resource_type: "Condition".into(),
+        body: b"{not json".to_vec(),
+        patient_ref: "Patient/1".into(),
+    };
+    let checked = check(&BundleValidator::hand_written(), false, bundle, |_| ());
+    let verdict = checked.verdict.expect("held");
+    assert!(
+        verdict.starts_with("the built bundle is not JSON"),
+        "{verdict}"
+    );
+}
