@@ -122,7 +122,8 @@ def main():
     for comp in allowed:
         print(f"module-cycles: known cycle, recorded as debt: {', '.join(comp)}")
     if not found:
-        print(f"module-cycles: no other import cycle between the top-level modules of {root}")
+        other = " other" if allowed else ""
+        print(f"module-cycles: no{other} import cycle between the top-level modules of {root}")
         return 0
     for comp in found:
         print(f"module-cycles: these modules import each other in a cycle: {', '.join(comp)}")
