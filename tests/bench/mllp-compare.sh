@@ -16,39 +16,16 @@
 # into a scratch folder (no platform needed), and no masters (HL7 items are held as unmapped or
 # sent uncoded as the defaults say, as in a fresh install). Prints one JSON line per case.
 set -euo pipefail
-here="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="${TSUNAGI_SHARED:-$here/../shared}/tools"
-if [[ ! -f "$tools/mllp-load.py" ]]; then
-  echo "skipped: $tools/mllp-load.py not found (../shared absent)"
-  exit 0
-fi
 total="${1:-20000}"
-if [[ -z "${TSUNAGI_BIN:-}" ]]; then
-  cargo build --release -p tsunagi --quiet --manifest-path "$here/Cargo.toml"
-fi
-bin="${TSUNAGI_BIN:-${CARGO_TARGET_DIR:-$here/target}/release/tsunagi}"
-work="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/mllp-common.sh"
 
-# An ORU^R01 with Japanese text, ISO-2022-JP as SS-MIX2 and most Japanese EHRs send it.
-printf '%s\r' \
-  'MSH|^~\&|LAB|HOSP|TSUNAGI|CLINS|20250401120000||ORU^R01^ORU_R01|X|P|2.5||||||~ISO IR87||ISO 2022-1994' \
-  'PID|1||8800000001^^^^PI||試験^太郎^^^^^L^I||19600203|M|||東京都千代田区1-1^^^^1000001' \
-  'PV1|1|O|01^内科' \
-  'ORC|RE|ORD0001|||||||20250401100000' \
-  'OBR|1|ORD0001||3A015000001827101^総蛋白^JC10|||20250401093000' \
-  'OBX|1|NM|3A015000001827101^総蛋白^JC10||7.1|g/dL|6.5-8.0|N|||F' \
+oru_template "$work/oru.hl7" \
   'OBX|2|NM|3A010000002327101^アルブミン^JC10||4.3|g/dL|3.8-5.2|N|||F' \
   'OBX|3|NM|3H015000002326101^グルコース^JC10||98|mg/dL|70-109|N|||F' \
-  'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F' \
-  | python3 -c 'import sys; sys.stdout.buffer.write(sys.stdin.read().encode("iso2022_jp"))' \
-  > "$work/oru.hl7"
+  'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F'
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 load() { python3 "$tools/mllp-load.py" 127.0.0.1 "$1" --conns "$2" --per-conn $((total / $2)) --template "$work/oru.hl7" --encoding iso2022_jp; }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime
-status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 baseline() { # mode conns
   local port; port="$(free_port)"
@@ -63,24 +40,7 @@ baseline() { # mode conns
 agent() { # conns [binary label]
   local bin="${2:-$bin}" label="${3:-tsunagi}"
   local port dir; port="$(free_port)"; dir="$work/$label-$1"
-  mkdir -p "$dir/terminal"
-  cat >"$dir/tsunagi.toml" <<EOF
-[agent]
-data_dir = "data"
-institution_number = "1318814790"
-disk_reserve_mb = 0
-department = ["01", "内科"]
-
-[[source.mllp]]
-name = "lab"
-listen = "127.0.0.1:$port"
-max_connections = 256
-
-[uplink]
-route = "shared-folder"
-[uplink.shared_folder]
-dir = "terminal"
-EOF
+  agent_config "$dir" "$port"
   TSUNAGI_LOG=warn "$bin" run --config "$dir/tsunagi.toml" 2>"$dir/agent.log" &
   local pid=$!
   wait_port "$port"
@@ -90,8 +50,7 @@ EOF
   local out; out="$(load "$port" "$1")"
   # Until every stored input is processed (the processor's CPU counts too).
   for _ in $(seq 600); do
-    n="$("$bin" status --json --data "$dir/data" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("inputs_received", 0))')"
-    [[ "$n" == "0" ]] && break
+    [[ "$(inputs_received "$dir/data")" == "0" ]] && break
     sleep 0.5
   done
   local t1; t1="$(cpu_ticks "$pid")"
