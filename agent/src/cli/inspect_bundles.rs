@@ -385,3 +385,34 @@ pub fn setup_for(config: Option<&Path>, data: Option<&Path>) -> anyhow::Result<S
     }
     Ok(setup)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file under a configured source is stored as that source stores it: its name, its path
+    /// under the root, and its format, with a storage's forced charset (`ssmix2:CHARSET`).
+    #[test]
+    fn a_file_under_a_configured_storage_is_stored_with_its_charset() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("storage");
+        let file = storage.join("123/456/1234567890/20250401/ADT-00/x_ADT-00_1.hl7");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"MSH|").unwrap();
+        let text = format!(
+            "[agent]\ndata_dir = \"data\"\ninstitution_number = \"1318814790\"\n\n\
+             [[source.ssmix2]]\nname = \"ehr\"\npath = {:?}\ncharset = \"cp932\"\n\n\
+             [uplink]\nroute = \"shared-folder\"\n[uplink.shared_folder]\ndir = \"out\"\n",
+            storage.display().to_string()
+        );
+        let cfg = crate::config::parse(&text).unwrap();
+        let (source, origin, format) = configured_source(&cfg, &file).expect("under the storage");
+        assert_eq!(source, "ehr");
+        assert_eq!(origin, "123/456/1234567890/20250401/ADT-00/x_ADT-00_1.hl7");
+        assert_eq!(format, "ssmix2:cp932");
+        assert!(
+            configured_source(&cfg, dir.path()).is_none(),
+            "the root's parent is no file of it"
+        );
+    }
+}
