@@ -58,30 +58,38 @@ pub(super) fn apply(
                         resource_type: &b.resource_type,
                         patient_ref: &b.patient_ref,
                         body: &b.body,
+                        facts: outbox::Facts {
+                            info_type: Some(facts.info_type.key()),
+                            event_at: facts.event_at,
+                        },
                     };
-                    let row = match verdict {
+                    match verdict {
                         None => {
                             sendable = true;
-                            outbox::insert_pending(c, &nb)?
+                            outbox::insert_pending(c, &nb)?;
                         }
                         Some(findings) => {
                             tracing::warn!(inbox = id, "bundle failed validation and is held");
-                            outbox::insert_invalid(c, &nb, findings)?
+                            outbox::insert_invalid(c, &nb, findings)?;
                         }
-                    };
-                    outbox::set_facts(c, row, facts.info_type.key(), facts.event_at)?;
+                    }
                 }
                 for h in &held {
-                    let row = outbox::insert_held(
-                        c,
-                        id,
-                        &h.resource_type,
-                        h.patient_ref.as_deref(),
-                        h.code(),
-                        &format!("{} / {}", h.reason_en, h.reason_ja),
-                    )?;
                     let info = crate::quality::InfoType::from_resource_type(&h.resource_type);
-                    outbox::set_facts(c, row, info.key(), None)?;
+                    outbox::insert_held(
+                        c,
+                        &outbox::NewHeld {
+                            inbox_id: id,
+                            resource_type: &h.resource_type,
+                            patient_ref: h.patient_ref.as_deref(),
+                            reason: h.code(),
+                            message: &format!("{} / {}", h.reason_en, h.reason_ja),
+                            facts: outbox::Facts {
+                                info_type: Some(info.key()),
+                                event_at: None,
+                            },
+                        },
+                    )?;
                 }
                 inbox::mark_processed(c, id)?;
             }

@@ -431,7 +431,15 @@ fn missing_insurance_ids_get_their_own_figure_and_words() {
     ];
     for (kind, patient, reason) in held {
         let inbox = fixture::input(&conn, at, "processed");
-        insert_held(&conn, inbox, kind, Some(patient), reason, "held / 保留").unwrap();
+        let held = crate::store::outbox::NewHeld {
+            inbox_id: inbox,
+            resource_type: kind,
+            patient_ref: Some(patient),
+            reason,
+            message: "held / 保留",
+            facts: Default::default(),
+        };
+        insert_held(&conn, &held).unwrap();
     }
     conn.execute("UPDATE outbox SET created_at = ?1", [at])
         .unwrap();

@@ -49,6 +49,19 @@ pub struct NewBundle<'a> {
     pub patient_ref: &'a str,
     /// Bundle JSON.
     pub body: &'a [u8],
+    /// Its quality facts, written with the row (the report reads them).
+    pub facts: Facts<'a>,
+}
+
+/// What the quality report reads from a row: its information type (a `quality::InfoType` key)
+/// and its clinical event time (unix ms). `None` leaves them NULL: the report classifies the
+/// stored body instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a> {
+    /// A `quality::InfoType` key.
+    pub info_type: Option<&'a str>,
+    /// The clinical event time, unix ms.
+    pub event_at: Option<i64>,
 }
 
 /// Queues a bundle for delivery; its idempotency key is the SHA-256 of the body.
@@ -75,8 +88,9 @@ fn insert(
     let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO outbox (inbox_id, idempotency_key, bundle_identifier, resource_type, patient_ref,
-                             body, state, hold_reason, last_error, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                             body, state, hold_reason, last_error, created_at, updated_at,
+                             info_type, event_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
     )?
     .execute(params![
             b.inbox_id,
@@ -88,31 +102,54 @@ fn insert(
             state,
             hold,
             error,
-            now
+            now,
+            b.facts.info_type,
+            b.facts.event_at
         ])?;
     Ok(conn.last_insert_rowid())
 }
 
-/// Records an item that could not be built (patient unknown, unsupported type) as held.
-pub fn insert_held(
-    conn: &Connection,
-    inbox_id: i64,
-    resource_type: &str,
-    patient_ref: Option<&str>,
-    hold_reason: tsunagi_clins::build::HoldReason,
-    message: &str,
-) -> Result<i64, StoreError> {
+/// An item that could not be built (patient unknown, unsupported type), to be recorded as held.
+pub struct NewHeld<'a> {
+    /// The input it came from.
+    pub inbox_id: i64,
+    /// Its FHIR resource type.
+    pub resource_type: &'a str,
+    /// "Patient/<id>", when known.
+    pub patient_ref: Option<&'a str>,
+    /// Why it is held.
+    pub reason: tsunagi_clins::build::HoldReason,
+    /// The bilingual explanation shown to staff (never patient data).
+    pub message: &'a str,
+    /// Its quality facts.
+    pub facts: Facts<'a>,
+}
+
+/// Records an item that could not be built as held.
+pub fn insert_held(conn: &Connection, h: &NewHeld<'_>) -> Result<i64, StoreError> {
     let now = now_ms();
-    let hold_reason = hold_reason.key();
+    let (inbox_id, resource_type) = (h.inbox_id, h.resource_type);
+    let hold_reason = h.reason.key();
     let key = crate::digest::sha256_hex(
         format!("held:{inbox_id}:{resource_type}:{hold_reason}").as_bytes(),
     );
     conn.prepare_cached(
         "INSERT INTO outbox (inbox_id, idempotency_key, resource_type, patient_ref, state, hold_reason,
-                             last_error, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?8, ?5, ?6, ?7, ?7)",
+                             last_error, created_at, updated_at, info_type, event_at)
+         VALUES (?1, ?2, ?3, ?4, ?8, ?5, ?6, ?7, ?7, ?9, ?10)",
     )?
-    .execute(params![inbox_id, key, resource_type, patient_ref, hold_reason, message, now, S::Held])?;
+    .execute(params![
+        inbox_id,
+        key,
+        resource_type,
+        h.patient_ref,
+        hold_reason,
+        h.message,
+        now,
+        S::Held,
+        h.facts.info_type,
+        h.facts.event_at
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -297,10 +334,13 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
 
 /// The awaiting item with this idempotency key, if any.
 pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    // The partial index `outbox_awaiting_key` (schema v6) is only usable with the literal.
+    const _: () = assert!(matches!(S::Awaiting.as_str().as_bytes(), b"awaiting"));
     Ok(conn
         .query_row(
-            "SELECT id FROM outbox WHERE idempotency_key = ?1 AND state = ?2 ORDER BY id LIMIT 1",
-            params![key, S::Awaiting],
+            "SELECT id FROM outbox WHERE idempotency_key = ?1 AND state = 'awaiting'
+             ORDER BY id LIMIT 1",
+            params![key],
             |r| r.get(0),
         )
         .optional()?)
@@ -459,19 +499,6 @@ pub fn drop_item(conn: &Connection, id: i64, actor: &str, reason: &str) -> Resul
     audit(conn, actor, "drop", &format!("O-{id}"), Some(reason))
 }
 
-/// Records what the quality report counts an outbox row by: its information type and
-/// clinical event time.
-pub fn set_facts(
-    conn: &Connection,
-    id: i64,
-    info_type: &str,
-    event_at: Option<i64>,
-) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE outbox SET info_type = ?2, event_at = ?3 WHERE id = ?1")?
-        .execute(params![id, info_type, event_at])?;
-    Ok(())
-}
-
 /// Appends to the audit table.
 pub fn audit(
     conn: &Connection,
@@ -551,6 +578,29 @@ mod tests {
         (dir, conn, id)
     }
 
+    #[test]
+    fn awaiting_items_are_found_by_key_through_the_partial_index() {
+        let (_d, conn, _) = setup();
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE idempotency_key = 'k'
+                 AND state = 'awaiting' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("outbox_awaiting_key"), "{plan}");
+        // Rows in other states carry no index entry, so the index stays small.
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM outbox INDEXED BY outbox_awaiting_key WHERE state = 'awaiting'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 0);
+    }
+
     fn bundle(inbox_id: i64, ident: &'static str, body: &'static [u8]) -> NewBundle<'static> {
         NewBundle {
             inbox_id,
@@ -558,6 +608,7 @@ mod tests {
             resource_type: "Condition",
             patient_ref: "Patient/1",
             body,
+            facts: Default::default(),
         }
     }
 
@@ -782,6 +833,7 @@ mod writer_tests {
                         resource_type: "Condition",
                         patient_ref: "P",
                         body: b"b",
+                        facts: Default::default(),
                     },
                 )
             })

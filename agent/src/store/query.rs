@@ -491,6 +491,7 @@ mod tests {
                 resource_type: "Condition",
                 patient_ref: "Patient/1",
                 body: b"{}",
+                facts: Default::default(),
             },
         )
         .unwrap();

@@ -150,4 +150,13 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL    -- unix ms
     ) WITHOUT ROWID;
     "#,
+    // v6: ingest cost (issue 9, part 3). Every outbox row's idempotency key is a SHA-256, so
+    // the full index put each new row on a random leaf page: half the pages a processing commit
+    // wrote (measured from the WAL's frames). The only lookup by key is for items awaiting an
+    // asynchronous receipt, so only those are indexed. The literal is `OutboxState::Awaiting`
+    // (`store::state`); `outbox::awaiting_by_key` writes the same literal so the planner uses it.
+    r#"
+    DROP INDEX outbox_key;
+    CREATE INDEX outbox_awaiting_key ON outbox (idempotency_key) WHERE state = 'awaiting';
+    "#,
 ];

@@ -118,6 +118,7 @@ fn a_delivery_in_flight_refuses_and_the_queue_is_untouched() {
         resource_type: "Condition",
         patient_ref: "Patient/1",
         body: b"{}",
+        facts: Default::default(),
     };
     outbox::insert_pending(&conn, &bundle).unwrap();
     wait_no_delivery_in_flight(dir.path(), Duration::ZERO).unwrap();

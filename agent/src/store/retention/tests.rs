@@ -41,6 +41,7 @@ fn item(conn: &Connection, n: usize, patient: &str, state: &str, age_days: i64) 
             resource_type: "Condition",
             patient_ref: patient,
             body: &body,
+            facts: Default::default(),
         },
     )
     .unwrap();
