@@ -137,7 +137,7 @@ pub async fn start(
         cfg.agent.disk_reserve_mb.saturating_mul(1_048_576),
         2_000,
     );
-    let wake_processor = Arc::new(tokio::sync::Notify::new());
+    let wake_processor = Arc::new(crate::doorbell::Doorbell::new());
     let wake_sender = Arc::new(tokio::sync::Notify::new());
     let uplink = Uplink::from_config(&cfg.uplink, base_dir)
         .map_err(|e| DaemonError::Uplink(e.to_string()))?;
@@ -162,9 +162,14 @@ pub async fn start(
     .map_err(|e| DaemonError::Settings(e.to_string()))?
     .with_counters(counters.clone())
     .with_readiness(readiness.clone())
-    .with_reload_requests(reload);
+    .with_reload_requests(reload.clone());
     {
         let (wake, sd) = (wake_processor.clone(), shutdown.clone());
+        tokio::spawn(crate::pipeline::ring_on_reload_and_stop(
+            wake.clone(),
+            reload,
+            sd.clone(),
+        ));
         threads.push(spawn_thread("processor", move || processor.run(wake, sd))?);
     }
 

@@ -19,6 +19,7 @@ mod demo;
 #[cfg(feature = "demo")]
 mod demo_fleet;
 mod digest;
+mod doorbell;
 mod excel_csv;
 mod fleet;
 mod formats;

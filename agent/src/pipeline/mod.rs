@@ -20,6 +20,7 @@ use tsunagi_adapters::{RawInput, Severity};
 
 use crate::build::{BuildContext, BundleBuilder, InputOrigin, PatientDirectory};
 use crate::digest::sha256_hex;
+use crate::doorbell::Doorbell;
 use crate::map::Mapper;
 use crate::quality::classify_bundle;
 use crate::reload_request::ReloadRequest;
@@ -270,33 +271,15 @@ impl Processor {
         }
     }
 
-    /// Processes until shutdown; `wake` is notified by intake when new inputs are committed.
-    pub fn run(mut self, wake: Arc<tokio::sync::Notify>, shutdown: Shutdown) {
-        // The Notify is async; a small bridge thread turns its wake-ups into a std channel.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let bridge_shutdown = shutdown.clone();
-        let reload = self.reload.clone();
-        let bridge = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            let Ok(rt) = rt else { return };
-            rt.block_on(async {
-                loop {
-                    tokio::select! {
-                        _ = wake.notified() => { let _ = tx.try_send(()); }
-                        _ = reload.requested() => { let _ = tx.try_send(()); }
-                        _ = bridge_shutdown.triggered() => { let _ = tx.try_send(()); break; }
-                    }
-                }
-            });
-        });
+    /// Processes until shutdown; intake rings `bell` when new inputs are committed, and so do a
+    /// reload request and shutdown (see [`ring_on_reload_and_stop`]).
+    pub fn run(mut self, bell: Arc<Doorbell>, shutdown: Shutdown) {
         while !shutdown.is_triggered() {
             // Between batches, never inside one: a batch is mapped with one set of tables.
             self.reload_if_requested();
             match self.step() {
                 Ok(0) => {
-                    let _ = rx.recv_timeout(Duration::from_millis(500));
+                    bell.wait(Duration::from_millis(500));
                 }
                 Ok(n) if n < BATCH => {
                     if shutdown.wait_timeout(LINGER) {
@@ -312,7 +295,6 @@ impl Processor {
                 }
             }
         }
-        let _ = bridge.join();
     }
 
     /// Processes one batch; returns how many inputs it handled.
@@ -622,6 +604,24 @@ impl PatientDirectory for Directory<'_> {
             Err(e) => {
                 self.failed.borrow_mut().get_or_insert(e);
                 None
+            }
+        }
+    }
+}
+
+/// Rings the processor's doorbell when a reload is requested and when the agent stops, so that
+/// an idle processor reacts at once (it also looks every 500 ms). Runs until shutdown.
+pub async fn ring_on_reload_and_stop(
+    bell: Arc<Doorbell>,
+    reload: ReloadRequest,
+    shutdown: Shutdown,
+) {
+    loop {
+        tokio::select! {
+            _ = reload.requested() => bell.ring(),
+            _ = shutdown.triggered() => {
+                bell.ring();
+                break;
             }
         }
     }

@@ -22,7 +22,7 @@ pub struct StoreIntake {
     reader: Mutex<Connection>,
     reserve: DiskReserve,
     format: String,
-    wake: Arc<tokio::sync::Notify>,
+    wake: Arc<crate::doorbell::Doorbell>,
 }
 
 impl StoreIntake {
@@ -32,7 +32,7 @@ impl StoreIntake {
         reader: Connection,
         reserve: DiskReserve,
         format: String,
-        wake: Arc<tokio::sync::Notify>,
+        wake: Arc<crate::doorbell::Doorbell>,
     ) -> Self {
         StoreIntake {
             writer,
@@ -120,7 +120,7 @@ impl Intake for StoreIntake {
             })
             .collect();
         if new {
-            self.wake.notify_one();
+            self.wake.ring();
         }
         Ok(out)
     }
@@ -188,7 +188,7 @@ impl StoreIntake {
                 .await
                 .map_err(store_err)?;
             if stored(&outcome) {
-                wake.notify_one();
+                wake.ring();
             }
             Ok(outcome)
         })

@@ -50,31 +50,32 @@ pub enum Stored {
 /// Commits a raw input unless the same (source, origin, content) is already stored.
 pub fn insert(conn: &Connection, input: &NewInput<'_>) -> Result<Stored, StoreError> {
     let hash = sha256_hex(input.raw);
-    let existing: Option<i64> = conn
+    // One index descent for a new input (the common case): the insert itself finds a duplicate.
+    let inserted = conn
         .prepare_cached(
-            "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
+            "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (source, origin, content_hash) DO NOTHING",
         )?
-        .query_row(params![input.source, input.origin, hash], |r| r.get(0))
-        .optional()?;
-    let stored = match existing {
-        Some(id) => Stored::Duplicate(id),
-        None => {
+        .execute(params![
+            input.source,
+            input.origin,
+            input.format,
+            hash,
+            input.raw.len() as i64,
+            input.raw,
+            now_ms(),
+            S::Received
+        ])?;
+    let stored = if inserted == 1 {
+        Stored::New(conn.last_insert_rowid())
+    } else {
+        Stored::Duplicate(
             conn.prepare_cached(
-                "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "SELECT id FROM inbox WHERE source = ?1 AND origin = ?2 AND content_hash = ?3",
             )?
-            .execute(params![
-                    input.source,
-                    input.origin,
-                    input.format,
-                    hash,
-                    input.raw.len() as i64,
-                    input.raw,
-                    now_ms(),
-                    S::Received
-                ])?;
-            Stored::New(conn.last_insert_rowid())
-        }
+            .query_row(params![input.source, input.origin, hash], |r| r.get(0))?,
+        )
     };
     let (Stored::New(id) | Stored::Duplicate(id)) = stored;
     remember_file(conn, input, &hash, id)?;

@@ -61,7 +61,7 @@ pub struct Feed {
     /// The free-space reserve: while crossed nothing is committed or acknowledged.
     pub reserve: DiskReserve,
     /// Woken after new inputs.
-    pub wake: Arc<tokio::sync::Notify>,
+    pub wake: Arc<crate::doorbell::Doorbell>,
     /// The counters.
     pub stats: Arc<PluginStats>,
     /// The agent's stop signal.

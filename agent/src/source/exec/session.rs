@@ -341,7 +341,7 @@ impl Session<'_> {
             .add_records(new, outcomes.len() as u64 - new);
         self.committed += outcomes.len() as u64;
         if new > 0 {
-            self.feed.wake.notify_one();
+            self.feed.wake.ring();
         }
         for (id, outcome) in outcomes {
             self.send(protocol::ack_line(&id, outcome))?;

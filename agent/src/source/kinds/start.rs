@@ -55,7 +55,7 @@ pub struct Wiring<'a> {
     pub writer: &'a Writer,
     pub reserve: &'a DiskReserve,
     /// Woken after every new input.
-    pub wake_processor: &'a Arc<tokio::sync::Notify>,
+    pub wake_processor: &'a Arc<crate::doorbell::Doorbell>,
     /// Where the sources' counters are registered (the operations surface's `Counters`).
     pub counters: &'a dyn Watch,
     pub shutdown: &'a Shutdown,

@@ -115,7 +115,7 @@ fn a_kind_registered_by_name_is_read_described_checked_and_started() {
         data_dir: dir.path(),
         writer: &writer,
         reserve: &DiskReserve::new(dir.path().to_path_buf(), 0, 1_000),
-        wake_processor: &Arc::new(tokio::sync::Notify::new()),
+        wake_processor: &Arc::new(crate::doorbell::Doorbell::new()),
         counters: counters.as_ref(),
         shutdown: &shutdown,
     };

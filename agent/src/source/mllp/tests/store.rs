@@ -21,7 +21,7 @@ pub fn store_intake(dir: &Path, reserve_bytes: u64) -> Arc<StoreIntake> {
         store::open(dir).unwrap(),
         DiskReserve::new(dir.to_path_buf(), reserve_bytes, 0),
         HL7V2_FORMAT.into(),
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(crate::doorbell::Doorbell::new()),
     ))
 }
 

@@ -37,7 +37,7 @@ fn ssmix2_backfill_throughput() {
         store::open(&data).unwrap(),
         DiskReserve::new(data.clone(), 0, 1000),
         "hl7v2".into(),
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(crate::doorbell::Doorbell::new()),
     ));
     for pass in ["backfill", "restart (all known)"] {
         let sd = Shutdown::new();
