@@ -10,6 +10,7 @@
 //! 0 success, 1 the command ran and found problems (bad config, demo outcome not as expected),
 //! 2 it could not run.
 
+mod allocator;
 mod cli;
 mod clock;
 mod config;
@@ -47,11 +48,6 @@ mod uplink;
 use tsunagi_clins::{build, map, validate};
 
 use std::process::ExitCode;
-
-/// mimalloc: the canonical model allocates many small strings per message; the system allocator
-/// made up about a third of the HL7 parse+canonicalize time (adapters/benches/parse.rs).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 
