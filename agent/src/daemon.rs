@@ -126,6 +126,7 @@ pub async fn start(
     let counters = Counters::new();
     readiness.set_store_ok(true);
     readiness.watch_store(writer.lost());
+    counters.watch_commits(writer.figures());
     readiness.set_certificates(crate::ops::certificates::files(
         &cfg.uplink,
         &cfg.source,

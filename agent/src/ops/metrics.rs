@@ -13,6 +13,7 @@ use super::readiness::{Counters, UplinkState};
 use super::redact;
 use super::snapshot::{self, Snapshot};
 use crate::source::mllp::CloseReason;
+use crate::store::commit_figures::CommitCounts;
 use crate::store::{InputState, OutboxState};
 
 /// The content type of format 0.0.4.
@@ -214,6 +215,9 @@ pub fn render(
         f.sample(&[("table", kind.table())], n as f64);
     }
     skip_family(&mut out, counters);
+    if let Some(c) = counters.commits() {
+        commit_families(&mut out, c);
+    }
     family(
         &mut out,
         "tsunagi_database_size_bytes",
@@ -240,6 +244,43 @@ pub fn render(
         .sample(&[], b as f64);
     }
     out
+}
+
+/// The store writer's group commits: jobs waiting, commits and the jobs they carried.
+fn commit_families(out: &mut String, c: CommitCounts) {
+    family(
+        out,
+        "tsunagi_store_writer_jobs_queued",
+        "gauge",
+        "Jobs waiting for the store writer (a queue that keeps growing: the disk does not keep up).",
+    )
+    .sample(&[], c.queued as f64);
+    let kinds = [("acknowledged", c.acknowledged), ("derived", c.derived)];
+    let mut f = family(
+        out,
+        "tsunagi_store_commits_total",
+        "counter",
+        "Transactions the store writer committed, by durability (acknowledged: fsynced before the caller was answered).",
+    );
+    for (durability, k) in kinds {
+        f.sample(&[("durability", durability)], k.commits as f64);
+    }
+    let mut f = family(
+        out,
+        "tsunagi_store_committed_jobs_total",
+        "counter",
+        "Jobs those transactions carried (jobs per commit: group commit at work).",
+    );
+    for (durability, k) in kinds {
+        f.sample(&[("durability", durability)], k.jobs as f64);
+    }
+    family(
+        out,
+        "tsunagi_store_commits_failed_total",
+        "counter",
+        "Batches whose transaction did not commit (every job of them failed and was not acknowledged).",
+    )
+    .sample(&[], c.failed as f64);
 }
 
 fn store_families(out: &mut String, s: &Snapshot) {
@@ -597,6 +638,39 @@ mod tests {
         ));
         assert!(text.contains("# TYPE tsunagi_mllp_messages_in_flight gauge\n"));
         assert!(text.contains("tsunagi_mllp_messages_in_flight{listener=\"ehr\"} 1\n"));
+    }
+
+    #[test]
+    fn the_writer_commits_are_exposed_by_durability() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _thread) =
+            crate::store::Writer::spawn(crate::store::open(dir.path()).unwrap()).unwrap();
+        writer.call(|_| Ok(())).unwrap();
+        writer.call(|_| Ok(())).unwrap();
+        writer.call_derived(|_| Ok(())).unwrap();
+        let counters = Counters::default();
+        let text = |counters: &Counters| {
+            render(
+                None,
+                UplinkState::Unknown,
+                counters,
+                ProcessFigures::default(),
+            )
+        };
+        assert!(!text(&counters).contains("tsunagi_store_commits_total"));
+        counters.watch_commits(writer.figures());
+        let text = text(&counters);
+        for line in [
+            "# TYPE tsunagi_store_writer_jobs_queued gauge\n",
+            "tsunagi_store_writer_jobs_queued 0\n",
+            "# TYPE tsunagi_store_commits_total counter\n",
+            "tsunagi_store_commits_total{durability=\"acknowledged\"} 2\n",
+            "tsunagi_store_commits_total{durability=\"derived\"} 1\n",
+            "tsunagi_store_committed_jobs_total{durability=\"acknowledged\"} 2\n",
+            "tsunagi_store_commits_failed_total 0\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
     }
 
     #[test]

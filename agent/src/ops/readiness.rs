@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::source::mllp::MllpStats;
 use crate::source::SkipCounts;
+use crate::store::commit_figures::{CommitCounts, CommitFigures};
 use crate::store::identity::StoreLost;
 use crate::store::retention::Pruned;
 
@@ -137,6 +138,7 @@ pub struct Counters {
     pruned: [AtomicU64; 4],
     sources: Mutex<Vec<(String, Arc<SkipCounts>)>>,
     plugins: Mutex<Vec<(String, Arc<crate::source::exec::PluginStats>)>>,
+    commits: OnceLock<Arc<CommitFigures>>,
 }
 
 /// One file source's skipped candidates, by reason (every reason listed, zeros included).
@@ -191,6 +193,14 @@ impl Counters {
     /// The exec plugin sources being watched.
     pub fn plugins(&self) -> Vec<(String, Arc<crate::source::exec::PluginStats>)> {
         self.plugins.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+    /// Exports the store writer's figures (set once, by the daemon).
+    pub fn watch_commits(&self, figures: Arc<CommitFigures>) {
+        let _ = self.commits.set(figures);
+    }
+    /// The store writer's figures now, if a writer is watched.
+    pub fn commits(&self) -> Option<CommitCounts> {
+        self.commits.get().map(|f| f.read())
     }
     /// Exports a file source's skipped-candidate counts under its configured name.
     pub fn watch_source_skips(&self, source: &str, counts: Arc<SkipCounts>) {

@@ -46,6 +46,7 @@
 //! owner-only opener, also used for `terminology.db`.
 
 #[cfg(feature = "demo")]
+pub mod commit_figures;
 pub mod demo;
 pub mod disk;
 pub mod figures;

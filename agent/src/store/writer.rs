@@ -30,12 +30,12 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
 use rusqlite::Connection;
 
+use super::commit_figures::CommitFigures;
 use super::identity::StoreLost;
 use super::StoreError;
 
@@ -65,8 +65,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::SyncSender<Job>,
-    /// Jobs sent and not yet taken by the writer thread.
-    queued: Arc<AtomicUsize>,
+    /// Jobs queued, commits and the jobs they carried (`/metrics`).
+    figures: Arc<CommitFigures>,
     lost: StoreLost,
 }
 
@@ -80,10 +80,10 @@ impl Writer {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         let lost = StoreLost::watching(conn.path().filter(|p| !p.is_empty()).map(Path::new));
         let guard = lost.clone();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let figures = Arc::new(CommitFigures::default());
         let taken = Channel {
             rx,
-            queued: queued.clone(),
+            figures: figures.clone(),
         };
         let handle = thread::Builder::new()
             .name("store-writer".into())
@@ -95,7 +95,7 @@ impl Writer {
         Ok((
             Writer {
                 jobs: tx,
-                queued,
+                figures,
                 lost,
             },
             handle,
@@ -105,7 +105,12 @@ impl Writer {
     /// How many jobs wait in the channel, not yet taken by the writer thread.
     #[cfg(test)]
     fn jobs_queued(&self) -> usize {
-        self.queued.load(Ordering::SeqCst)
+        self.figures.read().queued
+    }
+
+    /// The writer's figures (jobs queued, commits and their jobs), shared: `/metrics` reads them.
+    pub fn figures(&self) -> Arc<CommitFigures> {
+        self.figures.clone()
     }
 
     /// Set once the database file was removed or replaced under the writer.
@@ -165,9 +170,9 @@ impl Writer {
             }
         });
         // Blocking send on a bounded channel: this is the backpressure point.
-        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.figures.queue();
         if self.jobs.send(Job { durability, run }).is_err() {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
+            self.figures.unqueue();
             return Err(StoreError::WriterGone);
         }
         Ok(rx)
@@ -203,12 +208,12 @@ const LOST: &str = "the database file was removed or replaced; nothing is commit
 /// The writer thread's end of the job channel.
 struct Channel {
     rx: mpsc::Receiver<Job>,
-    queued: Arc<AtomicUsize>,
+    figures: Arc<CommitFigures>,
 }
 
 impl Channel {
     fn taken(&self, job: Job) -> Job {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
+        self.figures.unqueue();
         job
     }
 }
@@ -271,7 +276,7 @@ fn run(conn: Connection, ch: Channel, lost: StoreLost) {
         // Every acknowledged job waiting, then one derived batch: neither kind starves.
         for kind in [Durability::Acknowledged, Durability::Derived] {
             if let Some(batch) = waiting.take(kind) {
-                commit_batch(&conn, &lost, &mut sync, kind, batch);
+                commit_batch(&conn, &lost, &mut sync, &ch.figures, kind, batch);
                 idle = false;
             }
         }
@@ -284,31 +289,42 @@ fn run(conn: Connection, ch: Channel, lost: StoreLost) {
     }
 }
 
-/// Runs one batch in one transaction and answers its callers after the COMMIT.
+/// Runs one batch in one transaction, counts it in `figures`, and answers its callers after the
+/// COMMIT (counted first, so that a caller answered sees its commit counted).
 fn commit_batch(
     conn: &Connection,
     lost: &StoreLost,
     sync: &mut Durability,
+    figures: &CommitFigures,
     kind: Durability,
     batch: Vec<Job>,
 ) {
-    if lost.is_lost() {
-        return fail_all(batch, conn, LOST);
-    }
-    if let Err(e) = set_sync(conn, sync, kind) {
+    let refused = if lost.is_lost() {
+        Some(LOST.to_string())
+    } else if let Err(e) = set_sync(conn, sync, kind) {
         tracing::error!(error = %e, "store: cannot set the commit's durability");
-        return fail_all(batch, conn, &format!("cannot set synchronous: {e}"));
-    }
-    if let Err(e) = step(conn, "BEGIN IMMEDIATE") {
+        Some(format!("cannot set synchronous: {e}"))
+    } else if let Err(e) = step(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "store: cannot begin a transaction");
-        return fail_all(batch, conn, &format!("cannot begin a transaction: {e}"));
+        Some(format!("cannot begin a transaction: {e}"))
+    } else {
+        None
+    };
+    if let Some(msg) = refused {
+        figures.failed();
+        return fail_all(batch, conn, &msg);
     }
+    let jobs = batch.len();
     let replies: Vec<Reply> = batch.into_iter().map(|job| (job.run)(conn)).collect();
     let outcome = step(conn, "COMMIT").map_err(|e| {
         tracing::error!(error = %e, "store: commit failed; the batch is not durable");
         let _ = conn.execute_batch("ROLLBACK");
         format!("commit failed: {e}")
     });
+    match outcome {
+        Ok(()) => figures.committed(kind, jobs),
+        Err(_) => figures.failed(),
+    }
     for reply in replies {
         reply(outcome.clone());
     }
@@ -409,6 +425,48 @@ mod tests {
     }
 
     #[test]
+    fn commits_and_the_jobs_they_carried_are_counted_by_durability() {
+        use super::super::commit_figures::{CommitCounts, Commits};
+        let (_dir, w) = writer();
+        let figures = w.figures();
+        // Three acknowledged jobs queued behind a held one commit together: 2 commits, 4 jobs.
+        let (gate, first) = hold(&w);
+        let callers: Vec<_> = (0..3)
+            .map(|_| {
+                let w = w.clone();
+                std::thread::spawn(move || w.call(|_| Ok(())))
+            })
+            .collect();
+        queued(&w, 3);
+        assert_eq!(figures.read().queued, 3);
+        gate.wait();
+        first.join().unwrap();
+        for c in callers {
+            c.join().unwrap().unwrap();
+        }
+        w.call_derived(|_| Ok(())).unwrap();
+        // A job's own failure does not fail its commit.
+        assert!(w
+            .call(|_| -> Result<(), StoreError> { Err(StoreError::Invalid("no".into())) })
+            .is_err());
+        assert_eq!(
+            figures.read(),
+            CommitCounts {
+                queued: 0,
+                acknowledged: Commits {
+                    commits: 3,
+                    jobs: 5
+                },
+                derived: Commits {
+                    commits: 1,
+                    jobs: 1
+                },
+                failed: 0,
+            }
+        );
+    }
+
+    #[test]
     fn the_writer_keeps_its_temporary_data_in_memory() {
         let (_dir, w) = writer();
         // 2 = MEMORY: no temporary file outside the data directory.
@@ -504,6 +562,8 @@ mod tests {
         // A file that appears at the path later is not the one the writer holds either.
         drop(super::super::open(dir.path()).unwrap());
         assert!(w.call(|_| Ok(())).is_err(), "the loss is sticky");
+        let figures = w.figures().read();
+        assert_eq!((figures.acknowledged.commits, figures.failed), (1, 2));
     }
 
     #[test]
