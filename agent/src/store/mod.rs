@@ -45,8 +45,8 @@
 //! `retention` (what is pruned when, and space reclaimed). [`open_private`] is the one
 //! owner-only opener, also used for `terminology.db`.
 
-#[cfg(feature = "demo")]
 pub mod commit_figures;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod disk;
 pub mod figures;
