@@ -319,29 +319,11 @@ pub(crate) fn problems_error(p: Vec<crate::config::Problem>) -> anyhow::Error {
     )
 }
 
-/// The daemon's async runtime. The store writer and the processor run on threads of their own,
-/// so the async workers (sockets, HTTP, the uplink) get the cores beyond those two, and at least
-/// one. Measured on 2 cores (issue 9, part 3; BENCHMARKS.md): two workers woke each other for
-/// every message (work stealing), and one worker cut the agent's CPU per MLLP message by a fifth.
-/// `TOKIO_WORKER_THREADS` overrides it.
-fn daemon_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(async_workers(std::thread::available_parallelism().ok()));
-    }
-    builder.enable_all().build()
-}
-
-/// Async workers for this many cores: all but two (the writer's and the processor's), at least one.
-fn async_workers(cores: Option<std::num::NonZeroUsize>) -> usize {
-    cores.map_or(1, |n| n.get().saturating_sub(2).max(1))
-}
-
 fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
     let (mut cfg, _) = crate::config::load(&config).map_err(problems_error)?;
     cfg.store.accept_new_store = accept_new_store;
     let base = crate::config::base_dir(&config);
-    let rt = daemon_runtime().context("cannot start the runtime")?;
+    let rt = crate::daemon::runtime().context("cannot start the runtime")?;
     rt.block_on(async move {
         let mut signals = StopSignals::install().context("cannot catch stop signals")?;
         let mut hangup = HangupSignal::install().context("cannot catch SIGHUP")?;
@@ -373,20 +355,4 @@ fn run(config: PathBuf, accept_new_store: bool) -> anyhow::Result<bool> {
         }
         Ok(true)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::async_workers;
-    use std::num::NonZeroUsize;
-
-    #[test]
-    fn the_async_workers_leave_two_cores_to_the_writer_and_the_processor() {
-        let cores = |n| NonZeroUsize::new(n);
-        assert_eq!(async_workers(cores(1)), 1);
-        assert_eq!(async_workers(cores(2)), 1);
-        assert_eq!(async_workers(cores(4)), 2);
-        assert_eq!(async_workers(cores(16)), 14);
-        assert_eq!(async_workers(None), 1);
-    }
 }

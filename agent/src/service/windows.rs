@@ -143,7 +143,7 @@ fn run_agent(
     reports: &mut Reports,
     report: &dyn Fn(Report) -> windows_service::Result<()>,
 ) -> Exit {
-    let rt = match tokio::runtime::Runtime::new() {
+    let rt = match crate::daemon::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the runtime / ランタイムを起動できません");
