@@ -231,6 +231,23 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
+    change_indexes(conn)
+}
+
+/// Applies the index changes not done yet (`schema::INDEXES`), each in its own transaction.
+fn change_indexes(conn: &mut Connection) -> Result<(), StoreError> {
+    for change in schema::INDEXES {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+            [change.name],
+            |r| r.get(0),
+        )?;
+        if exists != change.present {
+            let tx = conn.transaction()?;
+            tx.execute_batch(change.sql)?;
+            tx.commit()?;
+        }
+    }
     Ok(())
 }
 
@@ -306,6 +323,48 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(jm, "wal");
+    }
+
+    #[test]
+    fn index_changes_apply_to_an_older_database_without_locking_older_builds_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let indexes = |c: &Connection| -> Vec<String> {
+            c.prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'outbox_%key'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        // As a build from before the change left it: the full key index.
+        let conn = open(dir.path()).unwrap();
+        conn.execute_batch(
+            "DROP INDEX outbox_awaiting_key; CREATE INDEX outbox_key ON outbox (idempotency_key);",
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(dir.path()).unwrap();
+        assert_eq!(indexes(&conn), ["outbox_awaiting_key"]);
+        // No version bump: the previous build (the update gate's rollback) still opens it.
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, schema::MIGRATIONS.len() as i64);
+        assert_eq!(v, 5);
+        // Done once: a later open writes nothing (the data version stays).
+        let data_version = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "data_version", |r| r.get(0))
+                .unwrap()
+        };
+        let before = data_version(&conn);
+        drop(open(dir.path()).unwrap());
+        assert_eq!(
+            data_version(&conn),
+            before,
+            "a second open changed the database"
+        );
     }
 
     #[cfg(unix)]

@@ -334,7 +334,7 @@ pub fn record(conn: &Connection, id: i64, d: &Delivery) -> Result<(), StoreError
 
 /// The awaiting item with this idempotency key, if any.
 pub fn awaiting_by_key(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
-    // The partial index `outbox_awaiting_key` (schema v6) is only usable with the literal.
+    // The partial index `outbox_awaiting_key` (`schema::INDEXES`) is only usable with the literal.
     const _: () = assert!(matches!(S::Awaiting.as_str().as_bytes(), b"awaiting"));
     Ok(conn
         .query_row(

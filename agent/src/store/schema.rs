@@ -4,6 +4,11 @@
 //! `user_version` pragma and every migration runs in its own transaction, so a crash mid-upgrade
 //! leaves the previous version intact. Migrations are append-only: an existing entry is never
 //! edited once released, only followed by a new one.
+//!
+//! A version bump locks older builds out (they refuse a newer schema), and the update gate rolls
+//! a failed version back to the previous build, which must still open the database. So an index
+//! change that older builds can live with is not a migration: it is one of [`INDEXES`], applied
+//! after the migrations at every open, idempotent, without a version bump.
 
 /// The migrations, oldest first.
 pub const MIGRATIONS: &[&str] = &[
@@ -150,13 +155,36 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL    -- unix ms
     ) WITHOUT ROWID;
     "#,
-    // v6: ingest cost (issue 9, part 3). Every outbox row's idempotency key is a SHA-256, so
-    // the full index put each new row on a random leaf page: half the pages a processing commit
-    // wrote (measured from the WAL's frames). The only lookup by key is for items awaiting an
+];
+
+/// One index change older builds can live with: applied when `present` is false for the index
+/// `name` (checked in `sqlite_schema` first, so an open that finds it done writes nothing).
+pub struct IndexChange {
+    /// The index whose presence says the change is done.
+    pub name: &'static str,
+    /// Whether the change is done when `name` exists (a new index) or when it is gone (a drop).
+    pub present: bool,
+    /// The change, idempotent.
+    pub sql: &'static str,
+}
+
+/// Index changes, in order; each may follow any migration.
+pub const INDEXES: &[IndexChange] = &[
+    // Ingest cost (issue 9, part 3). Every outbox row's idempotency key is a SHA-256, so the full
+    // index put each new row on a random leaf page: half the pages a processing commit wrote
+    // (measured from the WAL's frames). The only lookup by key is for items awaiting an
     // asynchronous receipt, so only those are indexed. The literal is `OutboxState::Awaiting`
     // (`store::state`); `outbox::awaiting_by_key` writes the same literal so the planner uses it.
-    r#"
-    DROP INDEX outbox_key;
-    CREATE INDEX outbox_awaiting_key ON outbox (idempotency_key) WHERE state = 'awaiting';
-    "#,
+    // A build from before this change finds no `outbox_key` and scans for that rare lookup.
+    IndexChange {
+        name: "outbox_awaiting_key",
+        present: true,
+        sql: "CREATE INDEX IF NOT EXISTS outbox_awaiting_key ON outbox (idempotency_key)
+              WHERE state = 'awaiting'",
+    },
+    IndexChange {
+        name: "outbox_key",
+        present: false,
+        sql: "DROP INDEX IF EXISTS outbox_key",
+    },
 ];
