@@ -237,19 +237,7 @@ pub(crate) mod tests {
     use super::*;
     use tsunagi_clins::map::category::{DISEASE_KEY_NUMBER, JLAC10};
 
-    pub(crate) fn row(cat: Category, source: &str, code: &str, system: &str, std: &str) -> Row {
-        Row {
-            category: cat,
-            source_system: source.into(),
-            local_system: "99XYZ".into(),
-            local_code: code.into(),
-            local_name: format!("名前{code}"),
-            standard_system: system.into(),
-            standard_code: std.into(),
-            standard_display: String::new(),
-            note: String::new(),
-        }
-    }
+    pub(crate) use tsunagi_clins::map::row::testing::row;
 
     fn sample() -> Vec<Row> {
         let mut a = row(

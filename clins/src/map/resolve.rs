@@ -113,7 +113,7 @@ mod tests {
     use super::*;
     use crate::map::catalog::{Candidate, MemoryCatalog};
     use crate::map::category::*;
-    use crate::map::row::tests::row;
+    use crate::map::row::testing::row;
 
     fn catalog() -> MemoryCatalog {
         let mut c = MemoryCatalog::new();

@@ -62,12 +62,13 @@ pub fn check_standard(row: &Row) -> Result<(), (String, String)> {
     check_format(&row.standard_system, &row.standard_code).map_err(|p| (p.en, p.ja))
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// Rows for tests, here and in the agent (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
     use super::*;
 
     /// A row of `cat` from `source` mapping local `99XYZ`/`code` to `system`/`std`.
-    pub(crate) fn row(cat: Category, source: &str, code: &str, system: &str, std: &str) -> Row {
+    pub fn row(cat: Category, source: &str, code: &str, system: &str, std: &str) -> Row {
         Row {
             category: cat,
             source_system: source.into(),

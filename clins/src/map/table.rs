@@ -76,7 +76,7 @@ impl MappingTable {
 mod tests {
     use super::*;
     use crate::map::category::DISEASE_KEY_NUMBER;
-    use crate::map::row::tests::row;
+    use crate::map::row::testing::row;
 
     #[test]
     fn exact_source_wins_over_wildcard_and_wildcard_is_the_fallback() {

@@ -187,23 +187,29 @@ mod tests {
         read_file(&write_file(rows, TextEncoding::Utf8).unwrap()).unwrap()
     }
 
+    /// A disease row from HIS mapping local `code` to 病名管理番号 `std`.
+    fn disease(code: &str, std: &str) -> Row {
+        row(Category::Disease, "HIS", code, DISEASE_KEY_NUMBER, std)
+    }
+
+    /// An in-memory store holding one mapping, D1 → 20054174, and that row.
+    fn store_with_d1() -> (Connection, Row) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let d1 = disease("D1", "20054174");
+        import(
+            &mut conn,
+            &file(std::slice::from_ref(&d1)),
+            ImportMode::Replace,
+        )
+        .unwrap();
+        (conn, d1)
+    }
+
     #[test]
     fn replace_drops_only_the_categories_in_the_file_and_merge_keeps_others() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(
-            Category::Disease,
-            "HIS",
-            "D1",
-            DISEASE_KEY_NUMBER,
-            "20054174",
-        );
-        let d2 = row(
-            Category::Disease,
-            "HIS",
-            "D2",
-            DISEASE_KEY_NUMBER,
-            "20064049",
-        );
+        let d1 = disease("D1", "20054174");
+        let d2 = disease("D2", "20064049");
         let l1 = row(Category::Lab, "HIS", "L1", JLAC10, "3H015000002326101");
         import(
             &mut conn,
@@ -238,28 +244,9 @@ mod tests {
 
     #[test]
     fn a_refused_file_changes_nothing() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(
-            Category::Disease,
-            "HIS",
-            "D1",
-            DISEASE_KEY_NUMBER,
-            "20054174",
-        );
-        import(
-            &mut conn,
-            &file(std::slice::from_ref(&d1)),
-            ImportMode::Replace,
-        )
-        .unwrap();
-        let good = row(
-            Category::Disease,
-            "HIS",
-            "D2",
-            DISEASE_KEY_NUMBER,
-            "20064049",
-        );
-        let bad = row(Category::Disease, "HIS", "D3", DISEASE_KEY_NUMBER, "123");
+        let (conn, d1) = store_with_d1();
+        let good = disease("D2", "20064049");
+        let bad = disease("D3", "123");
         let bytes = write_file(&[good, bad], TextEncoding::Utf8).unwrap();
         let Err(FileError::Lines(p)) = read_file(&bytes) else {
             panic!("must be refused")
@@ -271,30 +258,11 @@ mod tests {
 
     #[test]
     fn a_failing_transaction_rolls_back() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let d1 = row(
-            Category::Disease,
-            "HIS",
-            "D1",
-            DISEASE_KEY_NUMBER,
-            "20054174",
-        );
-        import(
-            &mut conn,
-            &file(std::slice::from_ref(&d1)),
-            ImportMode::Replace,
-        )
-        .unwrap();
+        let (mut conn, d1) = store_with_d1();
         // Make the audit insert (the last statement) fail.
         conn.execute_batch("DROP TABLE mapping_import; CREATE TABLE mapping_import (x);")
             .unwrap();
-        let d2 = row(
-            Category::Disease,
-            "HIS",
-            "D2",
-            DISEASE_KEY_NUMBER,
-            "20064049",
-        );
+        let d2 = disease("D2", "20064049");
         assert!(import(&mut conn, &file(&[d2]), ImportMode::Replace).is_err());
         assert_eq!(load(&conn, None).unwrap(), vec![d1]);
     }
