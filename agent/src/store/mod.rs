@@ -42,7 +42,8 @@
 //! `report` (the facts of the monthly quality report), `demo` (what `tsunagi demo` checks),
 //! `plugins` (exec plugins' checkpoints), `terminology` (the SQL of `terminology.db`: masters,
 //! FHIR package rules, mapping table), `disk` (the free-space reserve), `identity` (a removed or replaced database is noticed),
-//! `retention` (what is pruned when, and space reclaimed). [`open_private`] is the one
+//! `retention` (what is pruned when, and space reclaimed), `wal_gather` (the VFS that writes a
+//! commit's WAL frames at once). [`open_private`] is the one
 //! owner-only opener, also used for `terminology.db`.
 
 pub mod commit_figures;
@@ -62,6 +63,7 @@ pub mod retention;
 mod schema;
 pub mod state;
 pub mod terminology;
+mod wal_gather;
 pub mod writer;
 
 #[cfg(all(test, unix))]
@@ -160,12 +162,26 @@ pub fn open_private(path: &Path) -> Result<Connection, StoreError> {
     }
     // By path (no descriptor): tightens a file an older version or a user loosened.
     owner_only::restrict_file(path).map_err(io(path))?;
-    let conn = Connection::open(path)?;
+    let conn = open_sqlite(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     keep_statements(&conn)?;
     Ok(conn)
+}
+
+/// A connection through [`wal_gather`], which writes each commit's WAL frames at once.
+fn open_sqlite(path: &Path) -> Result<Connection, StoreError> {
+    wal_gather::register().map_err(|code| {
+        StoreError::Invalid(format!(
+            "SQLite refused the WAL gathering VFS (code {code}) / SQLite の VFS 登録に失敗しました"
+        ))
+    })?;
+    Ok(Connection::open_with_flags_and_vfs(
+        path,
+        rusqlite::OpenFlags::default(),
+        wal_gather::NAME,
+    )?)
 }
 
 /// Prepared statements kept per connection: the writer runs a few dozen distinct ones (intake,
@@ -204,7 +220,7 @@ pub fn open_existing(data_dir: &Path) -> Result<Connection, StoreError> {
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let conn = open_sqlite(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
