@@ -168,25 +168,23 @@ impl StoreIntake {
         if self.reserve.paused() {
             return Box::pin(std::future::ready(Err(IntakeError::Paused)));
         }
-        let writer = self.writer.clone();
         let wake = self.wake.clone();
         let format = self.format.clone();
+        // Queued now (see `Writer::call_async`): the caller need not spawn the future.
+        let commit = self.writer.call_async(move |c| {
+            insert(
+                c,
+                &inbox::NewInput {
+                    source: &message.source,
+                    origin: &message.origin,
+                    format: &format,
+                    raw: &message.raw,
+                    file_stamp: None,
+                },
+            )
+        });
         Box::pin(async move {
-            let outcome = writer
-                .call_async(move |c| {
-                    insert(
-                        c,
-                        &inbox::NewInput {
-                            source: &message.source,
-                            origin: &message.origin,
-                            format: &format,
-                            raw: &message.raw,
-                            file_stamp: None,
-                        },
-                    )
-                })
-                .await
-                .map_err(store_err)?;
+            let outcome = commit.await.map_err(store_err)?;
             if stored(&outcome) {
                 wake.ring();
             }

@@ -139,14 +139,20 @@ impl Writer {
         rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Like [`Writer::call`], for async callers.
-    pub async fn call_async<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Like [`Writer::call`], for async callers. The job is queued when this is called, not
+    /// when the future is first polled: a caller holding several futures (an MLLP connection's
+    /// pipelined messages) has them all in the next group commit without spawning a task each.
+    /// Dropping the future does not cancel the job; only its answer is lost.
+    pub fn call_async<T, F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let rx = self.submit(Durability::Acknowledged, f)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        let queued = self.submit(Durability::Acknowledged, f);
+        async move { queued?.await.map_err(|_| StoreError::WriterGone)? }
     }
 
     fn submit<T, F>(

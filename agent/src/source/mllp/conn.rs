@@ -1,7 +1,8 @@
 //! One MLLP connection: read frames, hand each message to the intake, write ACKs in order.
 //!
 //! Two halves run concurrently. The reader frames the byte stream and, for every message, starts
-//! its commit at once (a spawned task), then queues `(MSH segment, pending verdict)` for the acker;
+//! its commit at once (the intake queues it for the next group commit when called, see
+//! [`MessageIntake::commit_message`]), then queues `(MSH segment, pending verdict)` for the acker;
 //! the acker awaits each verdict **in arrival order** and writes the ACK. So a sender that waits for
 //! every ACK gets it right after its commit, and a sender that pipelines has up to
 //! [`PIPELINE_DEPTH`] messages committing together (one fsync for many, in the group-commit
@@ -26,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant as Deadline;
 
 use super::ack::{self, AckCode, AckStamp, Problem};
@@ -34,7 +34,7 @@ use super::frame::{Frame, Framer};
 use super::msh::{Msh, MshError};
 use super::roster::{InFlight, Seat};
 use super::stats::{CloseReason, MllpStats};
-use super::{IncomingMessage, MessageIntake};
+use super::{CommitFuture, IncomingMessage, MessageIntake};
 use crate::shutdown::Shutdown;
 use crate::source::{Committed, IntakeError};
 
@@ -90,7 +90,7 @@ impl Ctx {
 
 enum Verdict {
     Decided(AckCode, Option<Problem>),
-    Commit(JoinHandle<Result<Committed, IntakeError>>),
+    Commit(CommitFuture),
 }
 
 struct Pending {
@@ -251,7 +251,7 @@ fn take(frame: Frame, ctx: &Ctx, peer: SocketAddr, in_flight: InFlight) -> Pendi
             });
             Pending {
                 head,
-                verdict: Verdict::Commit(tokio::spawn(fut)),
+                verdict: Verdict::Commit(fut),
                 _in_flight: in_flight,
             }
         }
@@ -268,18 +268,14 @@ where
     while let Some(p) = rx.recv().await {
         let (code, problem) = match p.verdict {
             Verdict::Decided(code, problem) => (code, problem),
-            Verdict::Commit(task) => match task.await {
-                Ok(Ok(c)) => {
+            Verdict::Commit(commit) => match commit.await {
+                Ok(c) => {
                     ctx.stats.committed(matches!(c, Committed::Stored { .. }));
                     (AckCode::Accept, None)
                 }
-                Ok(Err(IntakeError::Paused)) => (AckCode::Error, Some(Problem::PAUSED)),
-                Ok(Err(IntakeError::Store(e))) => {
+                Err(IntakeError::Paused) => (AckCode::Error, Some(Problem::PAUSED)),
+                Err(IntakeError::Store(e)) => {
                     tracing::error!(%peer, error = %e, "MLLP message not stored (AE) / メッセージを保存できませんでした");
-                    (AckCode::Error, Some(Problem::STORE_FAILED))
-                }
-                Err(e) => {
-                    tracing::error!(%peer, error = %e, "MLLP commit task failed (AE)");
                     (AckCode::Error, Some(Problem::STORE_FAILED))
                 }
             },

@@ -85,8 +85,9 @@ pub type CommitFuture = Pin<Box<dyn Future<Output = Result<Committed, IntakeErro
 pub trait MessageIntake: Send + Sync + 'static {
     /// Stores the message durably. The future resolves `Ok` only after the commit is fsynced;
     /// `Committed::AlreadyStored` for a message with the same (source, origin, bytes) as a stored
-    /// one; `IntakeError::Paused` while the disk reserve is crossed. The work may start when the
-    /// future is first polled.
+    /// one; `IntakeError::Paused` while the disk reserve is crossed. The commit is queued when
+    /// this is called, so several messages' futures share a group commit without being spawned;
+    /// awaiting the future only collects the verdict.
     fn commit_message(&self, message: IncomingMessage) -> CommitFuture;
 
     /// Stores the message durably unless something is already stored under its (source,
