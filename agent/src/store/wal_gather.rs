@@ -437,4 +437,41 @@ mod tests {
             .unwrap();
         assert_eq!(short, 1000);
     }
+
+    #[test]
+    fn commits_after_a_checkpoint_restarts_or_truncates_the_wal_are_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let conn = open(&path);
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+        let plain = Connection::open(&path).unwrap();
+        let mut expected = 0;
+        for mode in ["PASSIVE", "RESTART", "TRUNCATE", "RESTART"] {
+            for _ in 0..30 {
+                conn.execute("INSERT INTO t VALUES (randomblob(1500))", [])
+                    .unwrap();
+                expected += 1;
+            }
+            // A checkpoint that resets the WAL: the next commit writes a new WAL header at
+            // offset 0 and its frames from the start again.
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                .unwrap();
+            for _ in 0..30 {
+                conn.execute("INSERT INTO t VALUES (randomblob(900))", [])
+                    .unwrap();
+                expected += 1;
+                assert_eq!(rows(&plain), expected);
+            }
+        }
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&path, &copy).unwrap();
+        std::fs::copy(dir.path().join("c.db-wal"), dir.path().join("copy.db-wal")).unwrap();
+        let recovered = Connection::open(&copy).unwrap();
+        let check: String = recovered
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        assert_eq!(rows(&recovered), expected);
+    }
 }
