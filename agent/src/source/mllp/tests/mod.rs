@@ -514,3 +514,33 @@ fn acks_parse_as_msh() {
     assert_eq!((back.field(3), back.field(5)), (msh.field(5), msh.field(3)));
     assert_eq!(back.field(9), b"ACK^A01^ACK");
 }
+
+/// MSH-7 of an ACK.
+fn msh7(ack: &[u8]) -> String {
+    let text = String::from_utf8_lossy(ack);
+    let msh = text.split('\r').next().unwrap_or_default().to_owned();
+    msh.split('|').nth(6).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn acks_carry_the_local_time_to_the_second_with_its_offset() {
+    let run = start(cfg(), Arc::new(FakeIntake::default())).await;
+    let (mut acks, mut w) = connect(run.addr).await;
+    let mut stamps = Vec::new();
+    for id in ["T1", "T2", "T3"] {
+        let before = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
+        w.write_all(&framed(&message(id, 100))).await.unwrap();
+        let stamp = msh7(&acks.next().await.unwrap());
+        let after = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
+        // YYYYMMDDHHMMSS then ±HHMM, within the second of the exchange (the time is reused
+        // within a second, never across one).
+        assert_eq!(stamp.len(), 19, "{stamp}");
+        assert!(stamp[..14].chars().all(|c| c.is_ascii_digit()), "{stamp}");
+        assert!(matches!(&stamp[14..15], "+" | "-"), "{stamp}");
+        assert!(before.as_str() <= &stamp[..14] && &stamp[..14] <= after.as_str());
+        stamps.push(stamp);
+    }
+    let offset = chrono::Local::now().format("%z").to_string();
+    assert!(stamps.iter().all(|s| s.ends_with(&offset)), "{stamps:?}");
+    run.stop().await;
+}
