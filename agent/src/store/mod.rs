@@ -288,7 +288,8 @@ pub fn in_transaction<T>(
 }
 
 /// A read transaction on a reader's connection: every statement run on `conn` while it lives
-/// reads one snapshot, and takes the WAL's read lock once instead of once per statement. The
+/// reads one snapshot (taken at its first read), and takes the WAL's read lock once instead of
+/// once per statement. The
 /// processor reads a batch this way. Ends (rolls back: it wrote nothing) when dropped; a writer
 /// committing meanwhile is not blocked, and the next snapshot sees its commit.
 pub fn read_snapshot(conn: &Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
@@ -432,6 +433,8 @@ mod tests {
         };
         let before = count(&reader);
         let snapshot = read_snapshot(&reader).unwrap();
+        // The snapshot is taken at its first read.
+        assert_eq!(count(&reader), before);
         add();
         // The writer is not blocked, and the snapshot does not see its commit.
         assert_eq!(count(&reader), before);
