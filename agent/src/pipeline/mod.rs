@@ -304,9 +304,6 @@ impl Processor {
         // terminology database that cannot be read fails the batch: nothing of it is mapped
         // with tables that may be stale, and it is read again.
         self.refresh_terminology()?;
-        // The batch and every read while deciding it, from one snapshot (one WAL read lock, not
-        // one per input's Patient lookup); it ends before the decisions are written.
-        let snapshot = crate::store::read_snapshot(&self.reader)?;
         let batch = inbox::next_received(&self.reader, BATCH)?;
         if batch.is_empty() {
             return Ok(0);
@@ -330,7 +327,6 @@ impl Processor {
             }
             decisions.push((input.id, d));
         }
-        drop(snapshot);
         let n = decisions.len();
         // Only a Patient that can head a bundle (insurance id and the required elements) can
         // complete the items waiting for it; `apply` wakes them only if it really changed the

@@ -287,15 +287,6 @@ pub fn in_transaction<T>(
     }
 }
 
-/// A read transaction on a reader's connection: every statement run on `conn` while it lives
-/// reads one snapshot (taken at its first read), and takes the WAL's read lock once instead of
-/// once per statement. The
-/// processor reads a batch this way. Ends (rolls back: it wrote nothing) when dropped; a writer
-/// committing meanwhile is not blocked, and the next snapshot sees its commit.
-pub fn read_snapshot(conn: &Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
-    Ok(conn.unchecked_transaction()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,37 +403,6 @@ mod tests {
         // The terminology database goes through the same opener.
         drop(crate::store::terminology::open(dir.path()).unwrap());
         assert_eq!(mode(&crate::store::terminology::db_path(dir.path())), 0o600);
-    }
-
-    #[test]
-    fn a_read_snapshot_sees_one_state_until_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = open(dir.path()).unwrap();
-        let reader = open(dir.path()).unwrap();
-        let count = |c: &Connection| -> i64 {
-            c.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-                .unwrap()
-        };
-        let add = || {
-            writer
-                .execute(
-                    "INSERT INTO audit (at, actor, action, target) VALUES (1, 'test', 'a', 't')",
-                    [],
-                )
-                .unwrap()
-        };
-        let before = count(&reader);
-        let snapshot = read_snapshot(&reader).unwrap();
-        // The snapshot is taken at its first read.
-        assert_eq!(count(&reader), before);
-        add();
-        // The writer is not blocked, and the snapshot does not see its commit.
-        assert_eq!(count(&reader), before);
-        drop(snapshot);
-        assert_eq!(count(&reader), before + 1);
-        // Outside a snapshot every statement reads the latest commit.
-        add();
-        assert_eq!(count(&reader), before + 2);
     }
 
     #[test]
