@@ -12,23 +12,26 @@ use super::rules::{parent_id, ProfileRules};
 use super::Package;
 use crate::validate::{Finding, Severity};
 
+/// One snapshot element. The built-in package holds about 3,400 of them for as long as the
+/// agent runs, the largest piece of its idle heap (issue 9, part 3): the fields most elements
+/// leave unset are boxed, so an element takes 152 bytes instead of 240.
 #[derive(Debug)]
 struct Element {
     /// JSON key (without `[x]`).
-    name: String,
+    name: Box<str>,
     choice: bool,
     min: u64,
     /// `None` for `*` (or a max no instance can exceed).
     max: Option<u64>,
-    fixed: Option<Value>,
-    pattern: Option<Value>,
+    fixed: Option<Box<Value>>,
+    pattern: Option<Box<Value>>,
     /// ValueSet url of a required binding.
-    binding: Option<String>,
-    slice_name: Option<String>,
+    binding: Option<Box<str>>,
+    slice_name: Option<Box<str>>,
     children: Vec<usize>,
     slices: Vec<usize>,
     /// For a slice: how to tell its values; `None` when the discriminator cannot be evaluated.
-    matcher: Option<SliceMatch>,
+    matcher: Option<Box<SliceMatch>>,
 }
 
 /// One StructureDefinition, ready to check instances.
@@ -55,14 +58,14 @@ impl Profile {
             };
             let idx = elements.len();
             elements.push(Element {
-                name: name_part.trim_end_matches("[x]").to_string(),
+                name: name_part.trim_end_matches("[x]").into(),
                 choice: name_part.ends_with("[x]"),
                 min: r.min,
                 max: r.max,
-                fixed: r.fixed.clone(),
-                pattern: r.pattern.clone(),
-                binding: r.binding.clone(),
-                slice_name: slice_name.clone(),
+                fixed: r.fixed.clone().map(Box::new),
+                pattern: r.pattern.clone().map(Box::new),
+                binding: r.binding.as_deref().map(Box::from),
+                slice_name: slice_name.as_deref().map(Box::from),
                 children: Vec::new(),
                 slices: Vec::new(),
                 matcher: None,
@@ -83,9 +86,14 @@ impl Profile {
         for (base, r) in rules.elements.iter().enumerate() {
             for s in profile.elements[base].slices.clone() {
                 let type_profile = rules.elements[s].type_profile.as_deref();
-                profile.elements[s].matcher =
-                    profile.slice_matcher(s, &r.discriminators, type_profile);
+                profile.elements[s].matcher = profile
+                    .slice_matcher(s, &r.discriminators, type_profile)
+                    .map(Box::new);
             }
+        }
+        for e in &mut profile.elements {
+            e.children.shrink_to_fit();
+            e.slices.shrink_to_fit();
         }
         profile
     }
@@ -117,14 +125,14 @@ impl Profile {
             let found: Vec<(&str, &Value)> = if child.choice {
                 obj.iter()
                     .filter(|(k, _)| {
-                        k.strip_prefix(child.name.as_str()).is_some_and(|rest| {
+                        k.strip_prefix(&*child.name).is_some_and(|rest| {
                             rest.starts_with(|ch: char| ch.is_ascii_uppercase())
                         })
                     })
                     .map(|(k, v)| (k.as_str(), v))
                     .collect()
             } else {
-                obj.get_key_value(child.name.as_str())
+                obj.get_key_value(&*child.name)
                     .map(|(k, v)| (k.as_str(), v))
                     .into_iter()
                     .collect()
@@ -209,7 +217,7 @@ impl Profile {
                 path.push_str(&format!("[{i}]"));
             }
             if let Some(f) = &el.fixed {
-                if v != f {
+                if *v != **f {
                     out.push(Finding::new(
                         "SD-FIXED",
                         Severity::Error,
@@ -291,10 +299,10 @@ impl Profile {
         let mut tests = Vec::new();
         for (kind, dpath) in discriminators {
             match (kind.as_str(), dpath.as_str()) {
-                ("type", "$this") => tests.push(Test::Key(slice.slice_name.clone()?)),
+                ("type", "$this") => tests.push(Test::Key(slice.slice_name.as_deref()?.to_owned())),
                 ("value" | "pattern", "$this") => tests.push(Test::Value(
                     vec![],
-                    slice.fixed.as_ref().or(slice.pattern.as_ref())?.clone(),
+                    Value::clone(slice.fixed.as_ref().or(slice.pattern.as_ref())?),
                 )),
                 ("value" | "pattern", p) => {
                     let target = self.descend(s, p)?;
@@ -302,7 +310,7 @@ impl Profile {
                     match (expected, p) {
                         (Some(x), _) => tests.push(Test::Value(
                             p.split('.').map(str::to_string).collect(),
-                            x.clone(),
+                            Value::clone(x),
                         )),
                         (None, "url") => tests.push(Test::Url(type_profile?.to_string())),
                         _ => return None,
@@ -321,7 +329,7 @@ impl Profile {
             at = *self.elements[at]
                 .children
                 .iter()
-                .find(|&&c| self.elements[c].name == part)?;
+                .find(|&&c| &*self.elements[c].name == part)?;
         }
         Some(&self.elements[at])
     }
@@ -385,4 +393,17 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 fn short(url: &str) -> &str {
     let url = url.split('|').next().unwrap_or(url);
     url.rsplit('/').next().unwrap_or(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_element_stays_small() {
+        // The built-in package keeps about 3,400 elements for the agent's life; unboxed, the
+        // rarely set fields made each 240 bytes.
+        let size = std::mem::size_of::<Element>();
+        assert!(size <= 152, "Element is {size} bytes");
+    }
 }
