@@ -13,7 +13,7 @@ use super::readiness::{Counters, UplinkState};
 use super::redact;
 use super::snapshot::{self, Snapshot};
 use crate::source::mllp::CloseReason;
-use crate::store::commit_figures::CommitCounts;
+use crate::store::commit_figures::{CommitCounts, Commits};
 use crate::store::{InputState, OutboxState};
 
 /// The content type of format 0.0.4.
@@ -256,24 +256,20 @@ fn commit_families(out: &mut String, c: CommitCounts) {
     )
     .sample(&[], c.queued as f64);
     let kinds = [("acknowledged", c.acknowledged), ("derived", c.derived)];
-    let mut f = family(
+    by_durability(
         out,
         "tsunagi_store_commits_total",
-        "counter",
         "Transactions the store writer committed, by durability (acknowledged: fsynced before the caller was answered).",
+        &kinds,
+        |k| k.commits,
     );
-    for (durability, k) in kinds {
-        f.sample(&[("durability", durability)], k.commits as f64);
-    }
-    let mut f = family(
+    by_durability(
         out,
         "tsunagi_store_committed_jobs_total",
-        "counter",
         "Jobs those transactions carried (jobs per commit: group commit at work).",
+        &kinds,
+        |k| k.jobs,
     );
-    for (durability, k) in kinds {
-        f.sample(&[("durability", durability)], k.jobs as f64);
-    }
     family(
         out,
         "tsunagi_store_commits_failed_total",
@@ -281,6 +277,20 @@ fn commit_families(out: &mut String, c: CommitCounts) {
         "Batches whose transaction did not commit (every job of them failed and was not acknowledged).",
     )
     .sample(&[], c.failed as f64);
+}
+
+/// A counter family with one sample per commit durability.
+fn by_durability(
+    out: &mut String,
+    name: &'static str,
+    help: &str,
+    kinds: &[(&str, Commits)],
+    count: fn(&Commits) -> u64,
+) {
+    let mut f = family(out, name, "counter", help);
+    for (durability, k) in kinds {
+        f.sample(&[("durability", durability)], count(k) as f64);
+    }
 }
 
 fn store_families(out: &mut String, s: &Snapshot) {

@@ -148,27 +148,43 @@ unsafe fn inner_methods(file: *mut ffi::sqlite3_file) -> &'static ffi::sqlite3_i
 
 /// Writes what is gathered, as one write.
 unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
-    let g = gathered(file);
+    flush_to(gathered(file), inner(file))
+}
+
+/// Writes `g`'s bytes to the base file `to`, as one write. Takes the one `&mut Gathered` its
+/// caller holds, so that no second one is made from the file pointer while it lives.
+unsafe fn flush_to(g: &mut Gathered, to: *mut ffi::sqlite3_file) -> c_int {
     if g.bytes.is_empty() {
         return ffi::SQLITE_OK;
     }
-    let Some(write) = inner_methods(file).xWrite else {
+    let Ok(amount) = c_int::try_from(g.bytes.len()) else {
         return ffi::SQLITE_IOERR_WRITE;
     };
-    #[cfg(test)]
-    {
-        g.writes += 1;
-    }
-    let rc = write(
-        inner(file),
-        g.bytes.as_ptr().cast(),
-        g.bytes.len() as c_int,
-        g.start,
-    );
+    let rc = write_to(g, to, g.bytes.as_ptr().cast(), amount, g.start);
     // `commit` stays: a flush between a commit frame's header and its page (the buffer full)
     // must still write that page at once (found by the property test below).
     g.bytes.clear();
     rc
+}
+
+/// One write to the base file `to`, counted for tests.
+unsafe fn write_to(
+    g: &mut Gathered,
+    to: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    #[cfg(test)]
+    {
+        g.writes += 1;
+    }
+    #[cfg(not(test))]
+    let _ = g;
+    match (*(*to).pMethods).xWrite {
+        Some(write) => write(to, buf, amount, offset),
+        None => ffi::SQLITE_IOERR_WRITE,
+    }
 }
 
 unsafe extern "C" fn write(
@@ -180,10 +196,10 @@ unsafe extern "C" fn write(
     let Ok(len) = usize::try_from(amount) else {
         return ffi::SQLITE_IOERR_WRITE;
     };
-    let g = gathered(file);
+    let (g, to) = (gathered(file), inner(file));
     let append = offset > 0 && offset >= g.frontier && len <= CAPACITY;
     if !append || offset != g.end() || g.bytes.len() + len > CAPACITY {
-        let rc = flush(file);
+        let rc = flush_to(g, to);
         if rc != ffi::SQLITE_OK {
             return rc;
         }
@@ -194,7 +210,7 @@ unsafe extern "C" fn write(
         if offset == 0 {
             g.frontier = i64::from(amount);
         }
-        return pass_write(file, buf, amount, offset);
+        return write_to(g, to, buf, amount, offset);
     }
     let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), len);
     if g.bytes.is_empty() {
@@ -209,25 +225,9 @@ unsafe extern "C" fn write(
     if g.commit {
         // The commit frame's page: the transaction is complete; written before SQLite
         // publishes it to readers in the WAL index.
-        return flush(file);
+        return flush_to(g, to);
     }
     ffi::SQLITE_OK
-}
-
-unsafe fn pass_write(
-    file: *mut ffi::sqlite3_file,
-    buf: *const c_void,
-    amount: c_int,
-    offset: i64,
-) -> c_int {
-    #[cfg(test)]
-    {
-        gathered(file).writes += 1;
-    }
-    match inner_methods(file).xWrite {
-        Some(write) => write(inner(file), buf, amount, offset),
-        None => ffi::SQLITE_IOERR_WRITE,
-    }
 }
 
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
@@ -364,6 +364,23 @@ mod tests {
             .unwrap()
     }
 
+    /// What a crash right now would leave of `<dir>/<name>.db`: its files as they are, copied
+    /// while open, then opened with plain SQLite (which recovers the WAL) and checked whole.
+    fn crash_image(dir: &Path, name: &str) -> Connection {
+        let copy = dir.join("copy.db");
+        std::fs::copy(dir.join(format!("{name}.db")), &copy).unwrap();
+        let wal = dir.join(format!("{name}.db-wal"));
+        if wal.exists() {
+            std::fs::copy(&wal, dir.join("copy.db-wal")).unwrap();
+        }
+        let recovered = Connection::open(&copy).unwrap();
+        let check: String = recovered
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        recovered
+    }
+
     #[test]
     fn a_commit_of_many_pages_is_one_write_to_the_wal() {
         let dir = tempfile::tempdir().unwrap();
@@ -421,15 +438,7 @@ mod tests {
              COMMIT;",
         )
         .unwrap();
-        // What a crash right now would leave: the files as they are, copied while open.
-        let copy = dir.path().join("copy.db");
-        std::fs::copy(&path, &copy).unwrap();
-        std::fs::copy(dir.path().join("s.db-wal"), dir.path().join("copy.db-wal")).unwrap();
-        let recovered = Connection::open(&copy).unwrap();
-        let check: String = recovered
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+        let recovered = crash_image(dir.path(), "s");
         assert_eq!(rows(&recovered), 3000);
         let short: i64 = recovered
             .query_row("SELECT count(*) FROM t WHERE length(x) = 650", [], |r| {
@@ -465,15 +474,7 @@ mod tests {
                 assert_eq!(rows(&plain), expected);
             }
         }
-        let copy = dir.path().join("copy.db");
-        std::fs::copy(&path, &copy).unwrap();
-        std::fs::copy(dir.path().join("c.db-wal"), dir.path().join("copy.db-wal")).unwrap();
-        let recovered = Connection::open(&copy).unwrap();
-        let check: String = recovered
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
-        assert_eq!(rows(&recovered), expected);
+        assert_eq!(rows(&crash_image(dir.path(), "c")), expected);
     }
 
     /// One step of the property test below.
@@ -550,17 +551,7 @@ mod tests {
                 proptest::prop_assert_eq!(state(&plain), state(&conn));
             }
             let expected = state(&conn);
-            let copy = dir.path().join("copy.db");
-            std::fs::copy(&path, &copy).unwrap();
-            let wal = dir.path().join("p.db-wal");
-            if wal.exists() {
-                std::fs::copy(&wal, dir.path().join("copy.db-wal")).unwrap();
-            }
-            let recovered = Connection::open(&copy).unwrap();
-            let check: String = recovered
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-                .unwrap();
-            proptest::prop_assert_eq!(check, "ok");
+            let recovered = crash_image(dir.path(), "p");
             proptest::prop_assert_eq!(state(&recovered), expected);
         }
     }

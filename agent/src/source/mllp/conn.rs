@@ -52,7 +52,7 @@ pub struct Ctx {
     pub stats: Arc<MllpStats>,
     ack_ids: AtomicU64,
     ack_id_prefix: u32,
-    /// MSH-7 of our ACKs for one second: (unix second, local time text).
+    /// MSH-7 of our ACKs for one second: (unix second, local time text); second 0 is never now.
     ack_time: Mutex<(u64, String)>,
 }
 
@@ -92,7 +92,7 @@ impl Ctx {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let mut cached = self.ack_time.lock().unwrap_or_else(PoisonError::into_inner);
-        if cached.0 != second || cached.1.is_empty() {
+        if cached.0 != second {
             *cached = (
                 second,
                 chrono::Local::now().format("%Y%m%d%H%M%S%z").to_string(),
