@@ -38,6 +38,7 @@ mod sender;
 mod service;
 mod shutdown;
 mod source;
+mod start_pages;
 mod store;
 mod telemetry;
 mod update;

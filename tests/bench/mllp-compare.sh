@@ -12,7 +12,7 @@
 #
 # For tsunagi it also reports the agent's CPU time per message (utime+stime from /proc, from the
 # first message until every stored input is processed into the outbox), its idle RSS before the
-# load and its peak RSS (VmHWM). The agent runs in release mode with the shared-folder uplink
+# load (12 s after the start, once it has settled) and its peak RSS (VmHWM). The agent runs in release mode with the shared-folder uplink
 # into a scratch folder (no platform needed), and no masters (HL7 items are held as unmapped or
 # sent uncoded as the defaults say, as in a fresh install). Prints one JSON line per case.
 set -euo pipefail
@@ -44,7 +44,9 @@ agent() { # conns [binary label]
   TSUNAGI_LOG=warn "$bin" run --config "$dir/tsunagi.toml" 2>"$dir/agent.log" &
   local pid=$!
   wait_port "$port"
-  sleep 2
+  # Past the agent's settling (`start_pages::SETTLE`, 10 s): idle RSS is the settled agent's,
+  # and the release of the start's pages does not fall inside the measured load.
+  sleep 12
   local idle_kib; idle_kib="$(status_kib "$pid" VmRSS)"
   local t0; t0="$(cpu_ticks "$pid")"
   local out; out="$(load "$port" "$1")"

@@ -34,7 +34,8 @@ sample() {
     "$1" "$2" "$3" "$(kib VmRSS)" "$(kib VmHWM)" "$(db_bytes)"
 }
 
-sleep 5
+# Past the agent's settling (`start_pages::SETTLE`, 10 s): the first sample is the settled agent.
+sleep 12
 sample 0 0 0
 sent=0
 for _ in $(seq "$rounds"); do

@@ -1,0 +1,195 @@
+//! The memory the start touched and the running agent does not use: handed back once settled.
+//!
+//! Starting runs code the running agent does not run again: reading the config, the masters
+//! and the built-in validation package, checking the schema, setting up TLS. Linux maps a
+//! program's code in 64 KiB runs around each page it touches, so an idle agent had about 9 MiB of
+//! its binary's 14 MiB of code resident, and 2 MiB of its read-only data (issue 9, part 3;
+//! BENCHMARKS.md). Those pages are clean copies of the binary's file: once the agent has settled,
+//! it unmaps them from itself (`madvise(MADV_DONTNEED)`). They stay in the page cache, where the
+//! kernel reclaims them more readily than pages mapped as code, and what the agent runs next maps
+//! its pages again (a minor fault each). Only mappings of the agent's own binary that hold no
+//! private copy (`Anonymous: 0 kB` in `/proc/self/smaps`) are released, so no relocated or
+//! written page is ever thrown away.
+//!
+//! Windows: the process's working set is trimmed (`SetProcessWorkingSetSize(-1, -1)`); trimmed
+//! pages stay on the standby list and come back as soft faults.
+
+use std::time::Duration;
+
+use crate::shutdown::Shutdown;
+
+/// How long after the start the pages are released: past the processor's first batch and the
+/// first pruning round, which run code the start did not.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// Waits [`SETTLE`], then releases the start's pages once (a task of the daemon).
+pub async fn release_when_settled(shutdown: Shutdown) {
+    tokio::select! {
+        _ = shutdown.triggered() => return,
+        _ = tokio::time::sleep(SETTLE) => {}
+    }
+    // Inline: it reads two small files of procfs and makes a few calls. A blocking-pool
+    // thread for it was measured to leave 120 KiB more anonymous memory behind.
+    match release() {
+        Ok(bytes) => tracing::debug!(bytes, "released the start's pages"),
+        Err(e) => tracing::debug!(error = %e, "the start's pages were not released"),
+    }
+}
+
+/// Releases the pages; returns how many bytes of mappings it covered (Linux), or 0.
+#[cfg(target_os = "linux")]
+pub fn release() -> std::io::Result<u64> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut bytes = 0u64;
+    for range in clean_mappings_of(&smaps, &exe.to_string_lossy()) {
+        let len = range.end - range.start;
+        // SAFETY: the range is a whole mapping of the agent's own executable, read-only and
+        // with no private (anonymous) page: dropping its page-table entries only makes the
+        // next access read the same bytes from the page cache again.
+        let rc =
+            unsafe { libc::madvise(range.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        bytes += len as u64;
+    }
+    Ok(bytes)
+}
+
+#[cfg(windows)]
+pub fn release() -> std::io::Result<u64> {
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, SetProcessWorkingSetSize};
+    // SAFETY: the pseudo handle of the current process; (-1, -1) asks Windows to trim as many
+    // pages as it can from the working set, which changes no memory contents.
+    let ok = unsafe { SetProcessWorkingSetSize(GetCurrentProcess(), usize::MAX, usize::MAX) };
+    if ok == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(0)
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+pub fn release() -> std::io::Result<u64> {
+    Ok(0)
+}
+
+/// The address ranges of `exe`'s mappings in `smaps` that are not writable and hold no
+/// anonymous (private, modified) page.
+#[cfg(any(target_os = "linux", test))]
+fn clean_mappings_of(smaps: &str, exe: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut current: Option<std::ops::Range<usize>> = None;
+    for line in smaps.lines() {
+        if let Some(range) = mapping_header(line, exe) {
+            current = range;
+        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
+            if let Some(range) = current.take() {
+                if kb.trim() == "0 kB" {
+                    found.push(range);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// For a mapping's header line, `Some(range)` when it maps `exe` read-only, `Some(None)` for any
+/// other mapping; `None` when the line is not a header.
+#[cfg(any(target_os = "linux", test))]
+fn mapping_header(line: &str, exe: &str) -> Option<Option<std::ops::Range<usize>>> {
+    let mut fields = line.splitn(6, ' ');
+    let (start, end) = fields.next()?.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    let perms = fields.next()?;
+    let path = fields.nth(3).map(str::trim_start).unwrap_or("");
+    let ours = path == exe && perms.len() == 4 && !perms.contains('w') && start < end;
+    Some(ours.then_some(start..end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+55d0a0000000-55d0a0400000 r--p 00000000 08:01 1234 /opt/tsunagi/bin/tsunagi
+Rss:                2076 kB
+Anonymous:             0 kB
+55d0a0400000-55d0a1000000 r-xp 00400000 08:01 1234 /opt/tsunagi/bin/tsunagi
+Rss:                8972 kB
+Anonymous:             0 kB
+55d0a1000000-55d0a1070000 r--p 01000000 08:01 1234 /opt/tsunagi/bin/tsunagi
+Rss:                 436 kB
+Anonymous:           436 kB
+55d0a1070000-55d0a1080000 rw-p 01070000 08:01 1234 /opt/tsunagi/bin/tsunagi
+Anonymous:            64 kB
+7f0000000000-7f0000100000 r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+7f0000200000-7f0000300000 rw-p 00000000 00:00 0
+Anonymous:          1024 kB
+";
+
+    #[test]
+    fn only_the_binarys_unmodified_read_only_mappings_are_released() {
+        let found = clean_mappings_of(SMAPS, "/opt/tsunagi/bin/tsunagi");
+        assert_eq!(
+            found,
+            vec![
+                0x55d0a0000000..0x55d0a0400000,
+                0x55d0a0400000..0x55d0a1000000
+            ]
+        );
+    }
+
+    #[test]
+    fn a_path_with_spaces_or_another_binary_is_told_apart() {
+        let smaps = "1000-2000 r-xp 00000000 08:01 7    /opt/my tools/tsunagi\nAnonymous: 0 kB\n";
+        assert_eq!(
+            clean_mappings_of(smaps, "/opt/my tools/tsunagi"),
+            vec![0x1000..0x2000]
+        );
+        assert!(clean_mappings_of(smaps, "/opt/my tools/tsunagi2").is_empty());
+        assert!(clean_mappings_of(smaps, "/opt/my").is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn releasing_lowers_the_resident_pages_of_this_binary_and_it_keeps_running() {
+        let resident = || {
+            let exe = std::fs::read_link("/proc/self/exe").unwrap();
+            let exe = exe.to_string_lossy().into_owned();
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let ranges = clean_mappings_of(&smaps, &exe);
+            rss_kb_of(&smaps, &ranges)
+        };
+        let before = resident();
+        let released = release().unwrap();
+        let after = resident();
+        assert!(released > 0, "no mapping of this binary was released");
+        // `resident` itself ran after the release, from pages mapped again.
+        assert!(
+            after < before,
+            "resident {after} kB after, {before} kB before"
+        );
+    }
+
+    /// The `Rss:` of the mappings starting at the ranges' starts.
+    #[cfg(target_os = "linux")]
+    fn rss_kb_of(smaps: &str, ranges: &[std::ops::Range<usize>]) -> u64 {
+        let mut counting = false;
+        let mut total = 0;
+        for line in smaps.lines() {
+            if let Some((start, _)) = line.split_once('-') {
+                if let Ok(start) = usize::from_str_radix(start, 16) {
+                    counting = ranges.iter().any(|r| r.start == start);
+                    continue;
+                }
+            }
+            if let (true, Some(kb)) = (counting, line.strip_prefix("Rss:")) {
+                total += kb.trim().trim_end_matches(" kB").parse::<u64>().unwrap();
+            }
+        }
+        total
+    }
+}
