@@ -212,11 +212,31 @@ pub fn open_existing(data_dir: &Path) -> Result<Connection, StoreError> {
     }
     let conn = connect(&path)?;
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = schema::MIGRATIONS.len() as i64;
-    if found > known {
-        return Err(StoreError::TooNew { found, known });
-    }
+    check_readable(&conn, found)?;
     Ok(conn)
+}
+
+/// Refuses a database at schema `found` that this build cannot run on: a newer schema is
+/// accepted only when the build that wrote it recorded that builds knowing ours still can
+/// (`schema::readable_from`, after an update rolled back).
+fn check_readable(conn: &Connection, found: i64) -> Result<(), StoreError> {
+    let known = schema::MIGRATIONS.len() as i64;
+    if found <= known {
+        return Ok(());
+    }
+    let readable_from =
+        query::get_state(conn, schema::READABLE_FROM_KEY)?.and_then(|(v, _)| v.parse::<i64>().ok());
+    match readable_from {
+        Some(from) if from <= known => {
+            tracing::info!(
+                found,
+                known,
+                "the database's schema is newer but readable by this build (an update was rolled back) / 新しい版のスキーマですが、この版で扱えます"
+            );
+            Ok(())
+        }
+        _ => Err(StoreError::TooNew { found, known }),
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -232,8 +252,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = schema::MIGRATIONS.len() as i64;
+    check_readable(conn, found)?;
     if found > known {
-        return Err(StoreError::TooNew { found, known });
+        // A newer build's database: its migrations and its record stay as they are.
+        return change_indexes(conn);
     }
     if found == 0 {
         // Before the first table, so that pruning can give space back (see `retention`); the
@@ -245,9 +267,24 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        // In the same transaction: a build stopped between two migrations leaves a record
+        // that matches the version it reached.
+        record_readable_from(&tx, (i + 1) as i64)?;
         tx.commit()?;
     }
+    // A database migrated before builds kept the record gets it now.
+    record_readable_from(conn, known)?;
     change_indexes(conn)
+}
+
+/// Records which builds can run on this database (`schema::readable_from`), if not yet.
+fn record_readable_from(conn: &Connection, version: i64) -> Result<(), StoreError> {
+    let from = schema::readable_from(version).to_string();
+    let recorded = query::get_state(conn, schema::READABLE_FROM_KEY)?;
+    if recorded.map(|(v, _)| v) != Some(from.clone()) {
+        query::set_state(conn, schema::READABLE_FROM_KEY, &from)?;
+    }
+    Ok(())
 }
 
 /// Applies the index changes not done yet (`schema::INDEXES`), each in its own transaction.
@@ -409,9 +446,74 @@ mod tests {
     fn newer_schema_is_refused_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(dir.path()).unwrap();
+        // As a newer build records it: both in one transaction.
         conn.pragma_update(None, "user_version", 99).unwrap();
+        query::set_state(&conn, schema::READABLE_FROM_KEY, "99").unwrap();
         drop(conn);
         let err = open(dir.path()).unwrap_err();
         assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn each_open_records_which_builds_can_run_on_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path()).unwrap();
+        let known = schema::MIGRATIONS.len() as i64;
+        let (v, _) = query::get_state(&conn, schema::READABLE_FROM_KEY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, schema::readable_from(known).to_string());
+        // No additive version yet: every build must know them all.
+        assert_eq!(schema::readable_from(known), known);
+    }
+
+    /// After an update rolled back: the newer build migrated with additive versions only, and
+    /// this (older) build still runs on the database, without lowering its version.
+    #[test]
+    fn a_newer_schema_that_older_builds_can_run_on_opens_and_keeps_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = schema::MIGRATIONS.len() as i64;
+        let conn = open(dir.path()).unwrap();
+        conn.execute_batch("CREATE TABLE added_by_a_newer_build (x INTEGER)")
+            .unwrap();
+        conn.pragma_update(None, "user_version", known + 1).unwrap();
+        query::set_state(&conn, schema::READABLE_FROM_KEY, &known.to_string()).unwrap();
+        drop(conn);
+        let conn = open(dir.path()).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, known + 1);
+        let (from, _) = query::get_state(&conn, schema::READABLE_FROM_KEY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(from, known.to_string(), "the newer build's record stays");
+        drop(conn);
+        assert!(open_existing(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_newer_schema_that_needs_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = schema::MIGRATIONS.len() as i64;
+        let conn = open(dir.path()).unwrap();
+        conn.pragma_update(None, "user_version", known + 2).unwrap();
+        let from = (known + 2).to_string();
+        query::set_state(&conn, schema::READABLE_FROM_KEY, &from).unwrap();
+        drop(conn);
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+        let err = open_existing(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn readable_from_is_the_newest_version_that_is_not_additive() {
+        assert_eq!(schema::readable_from(0), 0);
+        for v in 1..=schema::MIGRATIONS.len() as i64 {
+            let from = schema::readable_from(v);
+            assert!(from <= v && !schema::ADDITIVE.contains(&from) || from == 0);
+            assert!((from + 1..=v).all(|a| schema::ADDITIVE.contains(&a)));
+        }
     }
 }

@@ -5,10 +5,13 @@
 //! leaves the previous version intact. Migrations are append-only: an existing entry is never
 //! edited once released, only followed by a new one.
 //!
-//! A version bump locks older builds out (they refuse a newer schema), and the update gate rolls
-//! a failed version back to the previous build, which must still open the database. So an index
-//! change that older builds can live with is not a migration: it is one of [`INDEXES`], applied
-//! after the migrations at every open, idempotent, without a version bump.
+//! The update gate rolls a failed version back to the previous build, which must still open the
+//! database. So each open records the oldest schema a build must know to run on this database
+//! ([`readable_from`], in `agent_state`), and a build that finds a newer schema opens it when
+//! that is at or below its own. A migration listed in [`ADDITIVE`] keeps it where it was; any
+//! other locks older builds out. An index change that older builds can live with needs no
+//! migration at all: it is one of [`INDEXES`], applied after the migrations at every open,
+//! idempotent, without a version bump.
 
 /// The migrations, oldest first.
 pub const MIGRATIONS: &[&str] = &[
@@ -156,6 +159,24 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     "#,
 ];
+
+/// The versions (1-based: migration `n - 1` makes version `n`) whose migration an older build
+/// can run on: it adds a table, an index, or a column that older statements need not name
+/// (nullable or with a default), and changes no meaning of what is there. None so far: every
+/// version up to now was made before builds read [`readable_from`], so none could benefit.
+pub const ADDITIVE: &[i64] = &[];
+
+/// The `agent_state` key that holds [`readable_from`] for builds that find a newer schema.
+pub const READABLE_FROM_KEY: &str = "schema_readable_from";
+
+/// The oldest schema version a build must know to run on a database at version `version`: the
+/// newest version up to it whose migration is not [`ADDITIVE`] (0 for an empty database).
+pub fn readable_from(version: i64) -> i64 {
+    (1..=version)
+        .rev()
+        .find(|v| !ADDITIVE.contains(v))
+        .unwrap_or(0)
+}
 
 /// One index change older builds can live with: applied when `present` is false for the index
 /// `name` (checked in `sqlite_schema` first, so an open that finds it done writes nothing).
