@@ -10,7 +10,6 @@
 //!                                                   Sender (tokio task) ─▶ Uplink ─▶ platform
 //!                                                   housekeeping (task): disk reserve, pruning, heartbeat
 //!                                                   ops surface (task): /healthz /readyz /metrics /
-//!                                                   start_pages (task): the start's code pages released once settled
 //! ```
 //! Start order is store → processor → sender → sources, so nothing is taken in before the stages
 //! behind it exist; stop order is the reverse: sources stop taking files, the processor finishes
@@ -236,10 +235,8 @@ pub async fn start(
             counters: counters.clone(),
         },
         readiness.clone(),
-        shutdown.clone(),
+        shutdown,
     ));
-    // Detached: it only sleeps, then makes one call; it ends at shutdown.
-    tokio::spawn(crate::start_pages::release_when_settled(shutdown));
     tracing::info!(sources = cfg.source.names().len(), route, "tsunagi started");
     Ok(Running {
         threads,

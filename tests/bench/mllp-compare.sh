@@ -44,8 +44,8 @@ agent() { # conns [binary label]
   TSUNAGI_LOG=warn "$bin" run --config "$dir/tsunagi.toml" 2>"$dir/agent.log" &
   local pid=$!
   wait_port "$port"
-  # Past the agent's settling (`start_pages::SETTLE`, 10 s): idle RSS is the settled agent's,
-  # and the release of the start's pages does not fall inside the measured load.
+  # Past the agent's first quiet spell (`hand_back::QUIET`, 10 s): idle RSS is the settled
+  # agent's, and handing memory back does not fall inside the measured load.
   sleep 12
   local idle_kib; idle_kib="$(status_kib "$pid" VmRSS)"
   local t0; t0="$(cpu_ticks "$pid")"

@@ -34,7 +34,8 @@ sample() {
     "$1" "$2" "$3" "$(kib VmRSS)" "$(kib VmHWM)" "$(db_bytes)"
 }
 
-# Past the agent's settling (`start_pages::SETTLE`, 10 s): the first sample is the settled agent.
+# Past the agent's first quiet spell (`hand_back::QUIET`, 10 s): the first sample is the
+# settled agent.
 sleep 12
 sample 0 0 0
 sent=0
@@ -47,6 +48,7 @@ for _ in $(seq "$rounds"); do
   [[ "$(field aa)" == "$((per_round / 8 * 8))" ]] || { echo "not every message was accepted: $out"; exit 1; }
   sample "$sent" "$(field msg_per_s)" "$(field p99_ms)"
 done
-sleep 10
+# Past the quiet spell after the last round (`hand_back::QUIET`, 10 s).
+sleep 15
 echo "{\"idle_after_soak_rss_kib\":$(kib VmRSS),\"db_bytes_per_message\":$(( $(db_bytes) / sent ))}"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true

@@ -37,6 +37,7 @@ mod apply;
 mod checks;
 pub mod converter;
 pub mod declared;
+mod quiet;
 mod reload;
 mod sending;
 mod setup;
@@ -274,11 +275,19 @@ impl Processor {
     /// Processes until shutdown; intake rings `bell` when new inputs are committed, and so do a
     /// reload request and shutdown (see [`ring_on_reload_and_stop`]).
     pub fn run(mut self, bell: Arc<Doorbell>, shutdown: Shutdown) {
+        let mut quiet = crate::hand_back::QuietSpell::default();
         while !shutdown.is_triggered() {
             // Between batches, never inside one: a batch is mapped with one set of tables.
             self.reload_if_requested();
-            match self.step() {
+            let stepped = self.step();
+            if !matches!(stepped, Ok(0)) {
+                quiet.busy();
+            }
+            match stepped {
                 Ok(0) => {
+                    if quiet.idle_at(std::time::Instant::now()) {
+                        self.hand_back_memory();
+                    }
                     bell.wait(Duration::from_millis(500));
                 }
                 Ok(n) if n < BATCH => {

@@ -809,3 +809,24 @@ fn a_tightened_copy_of_the_official_package_changes_the_verdict_without_a_restar
     let held = "SELECT count(*) FROM outbox WHERE state = 'held' AND last_error LIKE '%note%'";
     assert_eq!(count(dir.path(), held), 1, "held under the tightened rule");
 }
+
+/// Issue 9, part 3: a quiet processor empties its caches and the writer's, and hands the code
+/// pages back; the next inputs are processed as before, from pages read again.
+#[test]
+fn after_handing_memory_back_the_processor_goes_on_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, w) = processor(dir.path());
+    put(&w, "condition.json", CONDITION.as_bytes());
+    p.step().unwrap();
+    p.hand_back_memory();
+    put(&w, "patient.json", PATIENT.as_bytes());
+    p.step().unwrap();
+    p.step().unwrap();
+    assert_eq!(
+        states(dir.path()),
+        vec![
+            ("Condition".into(), "superseded".into()),
+            ("Condition".into(), "pending".into())
+        ]
+    );
+}

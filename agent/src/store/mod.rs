@@ -201,6 +201,13 @@ fn keep_statements(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Empties `conn`'s page cache (`PRAGMA shrink_memory`), for an agent that has gone quiet
+/// (`hand_back`); the next statements read their pages again.
+pub fn release_memory(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("PRAGMA shrink_memory")?;
+    Ok(())
+}
+
 /// Opens an existing database without migrating (for read-mostly CLI commands).
 pub fn open_existing(data_dir: &Path) -> Result<Connection, StoreError> {
     let path = db_path(data_dir);

@@ -1,44 +1,70 @@
-//! The memory the start touched and the running agent does not use: handed back once settled.
+//! What a quiet agent hands back: the code pages only its start or its last burst ran, the
+//! allocators' free pages and SQLite's page caches.
 //!
-//! Starting runs code the running agent does not run again: reading the config, the masters
-//! and the built-in validation package, checking the schema, setting up TLS. Linux maps a
-//! program's code in 64 KiB runs around each page it touches, so an idle agent had about 9 MiB of
-//! its binary's 14 MiB of code resident, and 2 MiB of its read-only data (issue 9, part 3;
-//! BENCHMARKS.md). Those pages are clean copies of the binary's file: once the agent has settled,
-//! it unmaps them from itself (`madvise(MADV_DONTNEED)`). They stay in the page cache, where the
-//! kernel reclaims them more readily than pages mapped as code, and what the agent runs next maps
-//! its pages again (a minor fault each). Only mappings of the agent's own binary that hold no
-//! private copy (`Anonymous: 0 kB` in `/proc/self/smaps`) are released, so no relocated or
-//! written page is ever thrown away.
-//!
-//! Windows: the process's working set is trimmed (`SetProcessWorkingSetSize(-1, -1)`); trimmed
-//! pages stay on the standby list and come back as soft faults.
+//! Linux maps a program's code in 64 KiB runs around each page it touches, and starting runs
+//! code from all over the binary (config, masters, the built-in validation package, schema
+//! checks, TLS): an idle agent had about 9 MiB of its binary's 14 MiB of code resident, and 2 MiB
+//! of its read-only data (issue 9, part 3; BENCHMARKS.md). Processing a burst maps more code and
+//! fills the page caches. Once the processor has had nothing to do for [`QUIET`] (after the
+//! start, and again after each burst), it hands all that back (`pipeline::Processor::run`):
+//! - the agent's code pages ([`code_pages`]): its own binary's mappings that are read-only and
+//!   hold no private copy (`Anonymous: 0 kB` in `/proc/self/smaps`) are unmapped from it with
+//!   `madvise(MADV_DONTNEED)`. They are clean copies of the file: they stay in the page cache,
+//!   where the kernel reclaims them more readily than pages mapped as code, and what the agent
+//!   runs next maps its pages again (a minor fault each). No relocated or written page is ever
+//!   thrown away. Windows: the process's working set is trimmed
+//!   (`SetProcessWorkingSetSize(-1, -1)`); trimmed pages come back as soft faults.
+//! - free pages of the calling thread's mimalloc heap, and of the C allocator SQLite uses
+//!   ([`allocator_pages`]); the store's `release_memory` empties a connection's page cache.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::shutdown::Shutdown;
+/// How long the processor has had nothing to do before the agent hands memory back: past the
+/// first batch and pruning round after a start, which run code the start did not.
+pub const QUIET: Duration = Duration::from_secs(10);
 
-/// How long after the start the pages are released: past the processor's first batch and the
-/// first pruning round, which run code the start did not.
-pub const SETTLE: Duration = Duration::from_secs(10);
+/// When to hand memory back: once per quiet spell of [`QUIET`], and not again until work
+/// has come and gone.
+#[derive(Debug, Default)]
+pub struct QuietSpell {
+    since: Option<Instant>,
+    handed_back: bool,
+}
 
-/// Waits [`SETTLE`], then releases the start's pages once (a task of the daemon).
-pub async fn release_when_settled(shutdown: Shutdown) {
-    tokio::select! {
-        _ = shutdown.triggered() => return,
-        _ = tokio::time::sleep(SETTLE) => {}
+impl QuietSpell {
+    /// There was work: a new spell starts at the next idle moment.
+    pub fn busy(&mut self) {
+        self.since = None;
+        self.handed_back = false;
     }
-    // Inline: it reads two small files of procfs and makes a few calls. A blocking-pool
-    // thread for it was measured to leave 120 KiB more anonymous memory behind.
-    match release() {
-        Ok(bytes) => tracing::debug!(bytes, "released the start's pages"),
-        Err(e) => tracing::debug!(error = %e, "the start's pages were not released"),
+
+    /// Nothing to do at `now`: true once per spell, when it has lasted [`QUIET`].
+    pub fn idle_at(&mut self, now: Instant) -> bool {
+        let since = *self.since.get_or_insert(now);
+        if self.handed_back || now.duration_since(since) < QUIET {
+            return false;
+        }
+        self.handed_back = true;
+        true
     }
 }
 
-/// Releases the pages; returns how many bytes of mappings it covered (Linux), or 0.
+/// Returns the free pages the calling thread's heap holds to the system, and those of the C
+/// allocator (glibc's `malloc_trim`, which SQLite's allocations go through).
+pub fn allocator_pages() {
+    // SAFETY: asks mimalloc to free what the calling thread's heap holds unused; no memory in
+    // use moves.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: returns unused memory of glibc's arenas; no allocation in use moves.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Unmaps the code pages; returns how many bytes of mappings it covered (Linux), or 0.
 #[cfg(target_os = "linux")]
-pub fn release() -> std::io::Result<u64> {
+pub fn code_pages() -> std::io::Result<u64> {
     let exe = std::fs::read_link("/proc/self/exe")?;
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut bytes = 0u64;
@@ -58,7 +84,7 @@ pub fn release() -> std::io::Result<u64> {
 }
 
 #[cfg(windows)]
-pub fn release() -> std::io::Result<u64> {
+pub fn code_pages() -> std::io::Result<u64> {
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, SetProcessWorkingSetSize};
     // SAFETY: the pseudo handle of the current process; (-1, -1) asks Windows to trim as many
     // pages as it can from the working set, which changes no memory contents.
@@ -70,7 +96,7 @@ pub fn release() -> std::io::Result<u64> {
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]
-pub fn release() -> std::io::Result<u64> {
+pub fn code_pages() -> std::io::Result<u64> {
     Ok(0)
 }
 
@@ -131,6 +157,22 @@ Anonymous:          1024 kB
 ";
 
     #[test]
+    fn memory_is_handed_back_once_per_quiet_spell() {
+        let t0 = Instant::now();
+        let mut spell = QuietSpell::default();
+        assert!(!spell.idle_at(t0));
+        assert!(!spell.idle_at(t0 + QUIET - Duration::from_millis(1)));
+        assert!(spell.idle_at(t0 + QUIET));
+        assert!(!spell.idle_at(t0 + QUIET * 5), "once per spell");
+        // Work came: the next spell counts from its first idle moment.
+        spell.busy();
+        let t1 = t0 + QUIET * 6;
+        assert!(!spell.idle_at(t1));
+        assert!(!spell.idle_at(t1 + QUIET / 2));
+        assert!(spell.idle_at(t1 + QUIET));
+    }
+
+    #[test]
     fn only_the_binarys_unmodified_read_only_mappings_are_released() {
         let found = clean_mappings_of(SMAPS, "/opt/tsunagi/bin/tsunagi");
         assert_eq!(
@@ -164,7 +206,7 @@ Anonymous:          1024 kB
             rss_kb_of(&smaps, &ranges)
         };
         let before = resident();
-        let released = release().unwrap();
+        let released = code_pages().unwrap();
         let after = resident();
         assert!(released > 0, "no mapping of this binary was released");
         // `resident` itself ran after the release, from pages mapped again.
