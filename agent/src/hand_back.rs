@@ -10,9 +10,9 @@
 //! - the agent's code pages ([`code_pages`]): its own binary's mappings that are read-only and
 //!   hold no private copy (`Anonymous: 0 kB` in `/proc/self/smaps`) are unmapped from it with
 //!   `madvise(MADV_DONTNEED)`. They are clean copies of the file: they stay in the page cache,
-//!   where the kernel reclaims them more readily than pages mapped as code, and what the agent
-//!   runs next maps its pages again (a minor fault each). No relocated or written page is ever
-//!   thrown away. Windows: the process's working set is trimmed
+//!   which the kernel may reclaim like any other cached file page, and what the agent runs next
+//!   maps its pages again (a minor fault each, or a read if the page was reclaimed). No
+//!   relocated or written page is ever thrown away. Windows: the process's working set is trimmed
 //!   (`SetProcessWorkingSetSize(-1, -1)`); trimmed pages come back as soft faults.
 //! - free pages of the calling thread's mimalloc heap, and of the C allocator SQLite uses
 //!   ([`allocator_pages`]); the store's `release_memory` empties a connection's page cache.
