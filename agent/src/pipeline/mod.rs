@@ -273,7 +273,8 @@ impl Processor {
     }
 
     /// Processes until shutdown; intake rings `bell` when new inputs are committed, and so do a
-    /// reload request and shutdown (see [`ring_on_reload_and_stop`]).
+    /// reload request and shutdown (see [`ring_on_reload_and_stop`]). Once per quiet spell it
+    /// hands memory back (`quiet.rs`, `hand_back`).
     pub fn run(mut self, bell: Arc<Doorbell>, shutdown: Shutdown) {
         let mut quiet = crate::hand_back::QuietSpell::default();
         while !shutdown.is_triggered() {
