@@ -98,7 +98,8 @@ fi
 dpkg-deb --root-owner-group -Zxz -b "$WORK/v2" "$WORK/v2.deb" >/dev/null
 expect "v2's packaged config has the new line" sh -c "dpkg-deb --fsys-tarfile '$WORK/v2.deb' | tar -xOf - ./etc/tsunagi/tsunagi.toml | grep -qxF '$NEW_CONF_LINE'"
 echo "  footprint: .deb $(stat -c %s "$WORK/v1.deb") bytes;" \
-	"/usr/bin/tsunagi $(dpkg-deb --fsys-tarfile "$WORK/v1.deb" | tar -tvf - ./usr/bin/tsunagi | awk '{print $3}') bytes"
+	"/usr/bin/tsunagi $(dpkg-deb --fsys-tarfile "$WORK/v1.deb" | tar -tvf - ./usr/bin/tsunagi | awk '{print $3}') bytes;" \
+	"Installed-Size $(dpkg-deb -f "$WORK/v1.deb" Installed-Size) KiB"
 
 if command -v lintian >/dev/null; then
 	echo "== lintian"
