@@ -25,27 +25,34 @@ pub const QUIET: Duration = Duration::from_secs(10);
 
 /// When to hand memory back: once per quiet spell of [`QUIET`], and not again until work
 /// has come and gone.
-#[derive(Debug, Default)]
-pub struct QuietSpell {
-    since: Option<Instant>,
-    handed_back: bool,
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum QuietSpell {
+    /// Work was done at the last look.
+    #[default]
+    Busy,
+    /// Nothing to do since then.
+    IdleSince(Instant),
+    /// Memory was handed back in this spell.
+    HandedBack,
 }
 
 impl QuietSpell {
     /// There was work: a new spell starts at the next idle moment.
     pub fn busy(&mut self) {
-        self.since = None;
-        self.handed_back = false;
+        *self = QuietSpell::Busy;
     }
 
     /// Nothing to do at `now`: true once per spell, when it has lasted [`QUIET`].
     pub fn idle_at(&mut self, now: Instant) -> bool {
-        let since = *self.since.get_or_insert(now);
-        if self.handed_back || now.duration_since(since) < QUIET {
-            return false;
+        match *self {
+            QuietSpell::Busy => *self = QuietSpell::IdleSince(now),
+            QuietSpell::IdleSince(since) if now.duration_since(since) >= QUIET => {
+                *self = QuietSpell::HandedBack;
+                return true;
+            }
+            QuietSpell::IdleSince(_) | QuietSpell::HandedBack => {}
         }
-        self.handed_back = true;
-        true
+        false
     }
 }
 

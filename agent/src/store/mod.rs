@@ -288,7 +288,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 fn record_readable_from(conn: &Connection, version: i64) -> Result<(), StoreError> {
     let from = schema::readable_from(version).to_string();
     let recorded = query::get_state(conn, schema::READABLE_FROM_KEY)?;
-    if recorded.map(|(v, _)| v) != Some(from.clone()) {
+    if recorded.is_none_or(|(v, _)| v != from) {
         query::set_state(conn, schema::READABLE_FROM_KEY, &from)?;
     }
     Ok(())

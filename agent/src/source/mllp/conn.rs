@@ -52,8 +52,8 @@ pub struct Ctx {
     pub stats: Arc<MllpStats>,
     ack_ids: AtomicU64,
     ack_id_prefix: u32,
-    /// MSH-7 of our ACKs for one second: (unix second, local time text); second 0 is never now.
-    ack_time: Mutex<(u64, String)>,
+    /// MSH-7 of our ACKs for one second: (unix second, local time text), once formatted.
+    ack_time: Mutex<Option<(u64, String)>>,
 }
 
 impl Ctx {
@@ -80,25 +80,25 @@ impl Ctx {
             stats,
             ack_ids: AtomicU64::new(1),
             ack_id_prefix: secs as u32,
-            ack_time: Mutex::new((0, String::new())),
+            ack_time: Mutex::new(None),
         }
     }
 
     /// MSH-7 of our next ACK: local time to the second with its offset. Formatted once per
     /// second (chrono's formatting was 0.7 % of the agent's CPU under load, issue 9 part 3).
     fn ack_timestamp(&self) -> String {
-        let second = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let format = || chrono::Local::now().format("%Y%m%d%H%M%S%z").to_string();
+        // A clock before 1970 has no second to key the cache by: formatted each time.
+        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        else {
+            return format();
+        };
+        let second = since_epoch.as_secs();
         let mut cached = self.ack_time.lock().unwrap_or_else(PoisonError::into_inner);
-        if cached.0 != second {
-            *cached = (
-                second,
-                chrono::Local::now().format("%Y%m%d%H%M%S%z").to_string(),
-            );
+        match &*cached {
+            Some((s, text)) if *s == second => text.clone(),
+            _ => cached.insert((second, format())).1.clone(),
         }
-        cached.1.clone()
     }
 
     /// MSH-10 of our next ACK: 8 hex digits of the start time and a counter (20 characters).
