@@ -90,7 +90,7 @@ for tid, (comm, ticks, sw) in after.items():
     cpu, switches = by_thread.get(comm, (0, 0))
     by_thread[comm] = (cpu + ticks - t, switches + sw - s)
 by_thread = {c: {"cpu_us": per_msg(t), "switches": round(s / msgs, 2)}
-             for c, (t, s) in sorted(by_thread.items()) if t or s}
+             for c, (t, s) in sorted(by_thread.items()) if t > 0}
 print(json.dumps({"receiver": label, "conns": int(conns), "load": load,
                   "cpu_us_per_msg": per_msg(u1 - u0 + s1 - s0),
                   "user_us_per_msg": per_msg(u1 - u0), "sys_us_per_msg": per_msg(s1 - s0),
