@@ -65,6 +65,11 @@ impl Status {
     }
 }
 
+/// When the last bundle was delivered. The condition is the partial index `outbox_delivered`'s:
+/// without it the planner cannot use that index and reads the whole outbox (0.33 s with
+/// 1,000,000 rows; 4 ms with it).
+const LAST_DELIVERY: &str = "SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL";
+
 /// Reads the status.
 pub fn status(conn: &Connection) -> Result<Status, StoreError> {
     let mut s = Status::default();
@@ -94,8 +99,7 @@ pub fn status(conn: &Connection) -> Result<Status, StoreError> {
         |r| r.get(0),
     )?;
     s.oldest_pending_age_secs = oldest.map(|t| (now_ms() - t).max(0) / 1000);
-    s.last_delivery_ms =
-        conn.query_row("SELECT MAX(delivered_at) FROM outbox", [], |r| r.get(0))?;
+    s.last_delivery_ms = conn.query_row(LAST_DELIVERY, [], |r| r.get(0))?;
     s.last_error = get_state(conn, "last_error")?;
     s.intake_paused = get_state(conn, "intake_paused")?.is_some_and(|(v, _)| v == "1");
     s.attempts = conn.query_row("SELECT COUNT(*) FROM attempt", [], |r| r.get(0))?;
@@ -457,6 +461,15 @@ mod tests {
         match inbox::insert(conn, &input).unwrap() {
             inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
         }
+    }
+
+    #[test]
+    fn the_last_delivery_is_read_from_the_delivered_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let plan = crate::store::figures::tests::plan(&conn, LAST_DELIVERY);
+        assert!(plan.contains("COVERING INDEX outbox_delivered"), "{plan}");
+        assert_eq!(status(&conn).unwrap().last_delivery_ms, None);
     }
 
     #[test]

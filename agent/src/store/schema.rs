@@ -208,4 +208,16 @@ pub const INDEXES: &[IndexChange] = &[
         present: false,
         sql: "DROP INDEX IF EXISTS outbox_key",
     },
+    // What `/metrics` and the status page count of held items (by reason, and since a time),
+    // read from the index alone. Held items are never pruned (`retention`), and an agent that
+    // never receives its patients' ADT messages holds everything it takes: with 1,000,000 held
+    // items, counting them through `outbox_ready` read every row of the outbox (0.58 s and
+    // 0.35 s; 0.08 s and 0.07 s from this index). `state` is a column too, so that the index
+    // covers the queries; the literal is `OutboxState::Held` (`figures::HELD_BY_REASON`).
+    IndexChange {
+        name: "outbox_held",
+        present: true,
+        sql: "CREATE INDEX IF NOT EXISTS outbox_held ON outbox (state, hold_reason, created_at)
+              WHERE state = 'held'",
+    },
 ];
