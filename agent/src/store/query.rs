@@ -125,6 +125,20 @@ pub struct QueueItem {
     pub updated_at: i64,
 }
 
+/// The first `limit` outbox items in `states` (bound as ?1..), oldest first. The ids are chosen
+/// from an index alone and only their rows are read: selecting the rows first read every row
+/// in those states to sort them (0.55 s for 1,000,000 held items; 0.11 s so).
+fn outbox_queue_sql(states: usize, limit: usize) -> String {
+    let marks = vec!["?"; states].join(",");
+    format!(
+        "SELECT o.id, o.state, o.resource_type, i.source || ':' || i.origin, o.attempts,
+                COALESCE(o.last_error, o.hold_reason), o.updated_at
+         FROM outbox o JOIN inbox i ON i.id = o.inbox_id
+         WHERE o.id IN (SELECT id FROM outbox WHERE state IN ({marks}) ORDER BY id LIMIT {limit})
+         ORDER BY o.id"
+    )
+}
+
 /// Lists outbox items in the given states, and quarantined inputs if `quarantined`.
 pub fn queue(
     conn: &Connection,
@@ -134,14 +148,7 @@ pub fn queue(
 ) -> Result<Vec<QueueItem>, StoreError> {
     let mut items = Vec::new();
     if !states.is_empty() {
-        let marks = vec!["?"; states.len()].join(",");
-        let sql = format!(
-            "SELECT o.id, o.state, o.resource_type, i.source || ':' || i.origin, o.attempts,
-                    COALESCE(o.last_error, o.hold_reason), o.updated_at
-             FROM outbox o JOIN inbox i ON i.id = o.inbox_id
-             WHERE o.state IN ({marks}) ORDER BY o.id LIMIT {limit}"
-        );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare(&outbox_queue_sql(states.len(), limit))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(states.iter()), |r| {
             Ok(QueueItem {
                 id: format!("O-{}", r.get::<_, i64>(0)?),
@@ -461,6 +468,19 @@ mod tests {
         match inbox::insert(conn, &input).unwrap() {
             inbox::Stored::New(id) | inbox::Stored::Duplicate(id) => id,
         }
+    }
+
+    #[test]
+    fn the_queue_chooses_its_items_from_an_index_before_reading_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(dir.path()).unwrap();
+        let plan = crate::store::figures::tests::plan(&conn, &outbox_queue_sql(3, 200));
+        assert!(plan.contains("LIST SUBQUERY"), "{plan}");
+        assert!(plan.contains("COVERING INDEX"), "{plan}");
+        assert!(
+            plan.contains("SEARCH o USING INTEGER PRIMARY KEY"),
+            "rows read by id: {plan}"
+        );
     }
 
     #[test]
