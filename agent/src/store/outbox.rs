@@ -390,19 +390,23 @@ pub fn retryable(conn: &Connection, filter: &RetryFilter) -> Result<Vec<i64>, St
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The inputs of items held for patient ?1, from the partial index `outbox_held` alone (its
+/// literal state; `schema::INDEXES`).
+const WAITING_FOR_PATIENT: &str = "SELECT DISTINCT inbox_id FROM outbox
+     WHERE state = 'held' AND patient_ref = ?1
+       AND hold_reason IN ('patient-unknown', 'patient-no-insurance-id', 'patient-incomplete')";
+
+const _: () = assert!(matches!(S::Held.as_str().as_bytes(), b"held"));
+
 /// Inputs with items held because their patient was unknown, for any of `patient_refs`.
 pub fn inputs_waiting_for(
     conn: &Connection,
     patient_refs: &[String],
 ) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT inbox_id FROM outbox
-         WHERE state = ?2 AND patient_ref = ?1
-           AND hold_reason IN ('patient-unknown', 'patient-no-insurance-id', 'patient-incomplete')",
-    )?;
+    let mut stmt = conn.prepare_cached(WAITING_FOR_PATIENT)?;
     let mut ids = Vec::new();
     for r in patient_refs {
-        for id in stmt.query_map(params![r, S::Held], |row| row.get(0))? {
+        for id in stmt.query_map(params![r], |row| row.get(0))? {
             ids.push(id?);
         }
     }
@@ -576,6 +580,18 @@ mod tests {
             panic!()
         };
         (dir, conn, id)
+    }
+
+    #[test]
+    fn items_waiting_for_a_patient_are_found_from_the_held_index_alone() {
+        let (_d, conn, _) = setup();
+        let plan = crate::store::figures::tests::plan(&conn, WAITING_FOR_PATIENT);
+        assert!(
+            plan.contains(
+                "COVERING INDEX outbox_held (state=? AND hold_reason=? AND patient_ref=?)"
+            ),
+            "{plan}"
+        );
     }
 
     #[test]
