@@ -12,8 +12,11 @@
 //! again, by hand or by themselves), quarantined inputs, `audit`, `item_code`, `seen_file`.
 //!
 //! Each batch is one writer job of at most `batch_rows` rows, so intake waits at most one small
-//! batch. Space: new databases are created with `auto_vacuum = INCREMENTAL` (see
-//! `store::open`), and after pruning `PRAGMA incremental_vacuum(vacuum_pages)` returns free
+//! batch; it finds them through partial indexes of what may still be pruned (`RAW_DUE`,
+//! `BODY_DUE`), never passing over the rows pruned before.
+//!
+//! Space: new databases are created with `auto_vacuum = INCREMENTAL` (see `store::open`), and
+//! after pruning `PRAGMA incremental_vacuum(vacuum_pages)` returns free
 //! pages; the file shrinks at the next checkpoint. A database created before this needs one
 //! `VACUUM` with the agent stopped (`PRAGMA auto_vacuum = INCREMENTAL; VACUUM;` in `sqlite3`);
 //! until then freed pages are reused but the file does not shrink. What frees whole pages: deleted
@@ -118,6 +121,39 @@ impl Cutoffs {
     }
 }
 
+/// Processed inputs received before ?1 whose raw bytes may go (all their items finished: ?4,
+/// ?5, ?6), at most ?2, oldest first: read through the partial index `inbox_unpruned`, whose
+/// condition this repeats with its literals, so that a batch never passes over rows pruned
+/// before (`schema::INDEXES`, applied at every open). Named: the planner, knowing nothing of
+/// the data, took `inbox_state` for its equality on the state.
+const RAW_DUE: &str = "SELECT id FROM inbox INDEXED BY inbox_unpruned
+     WHERE raw IS NOT NULL AND state = 'processed' AND received_at < ?1
+       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
+                       AND o.state NOT IN (?4, ?5, ?6))
+     ORDER BY received_at LIMIT ?2";
+
+/// Delivered or superseded items, delivered (or last changed) before ?1, that keep their body;
+/// at most ?2, through `outbox_unpruned` (its expression and condition, as [`RAW_DUE`]).
+const BODY_DUE: &str = "SELECT id FROM outbox INDEXED BY outbox_unpruned
+     WHERE body IS NOT NULL AND state IN ('delivered', 'superseded')
+       AND COALESCE(delivered_at, updated_at) < ?1
+     ORDER BY COALESCE(delivered_at, updated_at) LIMIT ?2";
+
+const _: () = {
+    assert!(matches!(
+        InputState::Processed.as_str().as_bytes(),
+        b"processed"
+    ));
+    assert!(matches!(
+        OutboxState::Delivered.as_str().as_bytes(),
+        b"delivered"
+    ));
+    assert!(matches!(
+        OutboxState::Superseded.as_str().as_bytes(),
+        b"superseded"
+    ));
+};
+
 /// Prunes at most `limit` rows of one kind older than `cutoff_ms`; returns how many.
 pub fn prune(
     conn: &Connection,
@@ -127,34 +163,19 @@ pub fn prune(
 ) -> Result<usize, StoreError> {
     let n = match kind {
         Pruned::RawInput => conn.execute(
-            "UPDATE inbox SET raw = NULL, pruned_at = ?3 WHERE id IN (
-               SELECT id FROM inbox
-               WHERE raw IS NOT NULL AND state = ?4 AND received_at < ?1
-                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id
-                                 AND o.state NOT IN (?5, ?6, ?7))
-               LIMIT ?2)",
+            &format!("UPDATE inbox SET raw = NULL, pruned_at = ?3 WHERE id IN ({RAW_DUE})"),
             params![
                 cutoff_ms,
                 limit,
                 now_ms(),
-                InputState::Processed,
                 OutboxState::Delivered,
                 OutboxState::Dead,
                 OutboxState::Superseded
             ],
         )?,
         Pruned::BundleBody => conn.execute(
-            "UPDATE outbox SET body = NULL WHERE id IN (
-               SELECT id FROM outbox
-               WHERE body IS NOT NULL AND state IN (?3, ?4)
-                 AND COALESCE(delivered_at, updated_at) < ?1
-               LIMIT ?2)",
-            params![
-                cutoff_ms,
-                limit,
-                OutboxState::Delivered,
-                OutboxState::Superseded
-            ],
+            &format!("UPDATE outbox SET body = NULL WHERE id IN ({BODY_DUE})"),
+            params![cutoff_ms, limit],
         )?,
         Pruned::Attempt => conn.execute(
             "DELETE FROM attempt WHERE id IN (

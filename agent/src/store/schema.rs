@@ -223,4 +223,24 @@ pub const INDEXES: &[IndexChange] = &[
               ON outbox (state, hold_reason, patient_ref, inbox_id, created_at)
               WHERE state = 'held'",
     },
+    // What retention may still prune (`retention::prune`): processed inputs that keep their
+    // raw bytes, and delivered or superseded items that keep their body, by age. Without them a
+    // batch of 500 read every row pruned before it (the pruned rows stay, as the audit trail):
+    // 0.27 s and 0.31 s per batch with 990,000 pruned rows, in a writer job, growing with the
+    // agent's history. Entries are added when a row becomes prunable (the processor's and the
+    // sender's commits, in time order) and leave when it is pruned. The literals are
+    // `InputState::Processed` and `OutboxState::{Delivered, Superseded}`.
+    IndexChange {
+        name: "inbox_unpruned",
+        present: true,
+        sql: "CREATE INDEX IF NOT EXISTS inbox_unpruned ON inbox (received_at)
+              WHERE raw IS NOT NULL AND state = 'processed'",
+    },
+    IndexChange {
+        name: "outbox_unpruned",
+        present: true,
+        sql: "CREATE INDEX IF NOT EXISTS outbox_unpruned
+              ON outbox (COALESCE(delivered_at, updated_at))
+              WHERE body IS NOT NULL AND state IN ('delivered', 'superseded')",
+    },
 ];

@@ -296,3 +296,16 @@ fn a_patient_seen_again_counts_as_seen_even_if_unchanged() {
     );
     assert_eq!(all(&conn, Pruned::Patient, now_ms() - 365 * DAY), 0);
 }
+
+#[test]
+fn a_batch_reads_only_what_may_still_be_pruned() {
+    let (_d, conn) = store();
+    for (sql, index) in [(RAW_DUE, "inbox_unpruned"), (BODY_DUE, "outbox_unpruned")] {
+        let plan = crate::store::figures::tests::plan(&conn, sql);
+        assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+        assert!(
+            !plan.contains("TEMP B-TREE"),
+            "in the index's order: {plan}"
+        );
+    }
+}
