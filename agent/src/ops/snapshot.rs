@@ -83,7 +83,7 @@ pub fn read(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
         outbox: s.outbox,
         oldest_pending_age_secs: s.oldest_pending_age_secs,
-        inbox: figures::inputs_by_state(conn)?,
+        inbox: s.inputs_by_state,
         ingested_by_source: figures::inputs_by_source(conn)?,
         attempts_by_outcome: figures::attempts_by_outcome(conn)?,
         rejections_by_rule: rejections.into_iter().collect(),
