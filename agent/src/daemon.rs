@@ -20,7 +20,7 @@
 //! names a kind. The stages below the config get their section or a small struct built in
 //! [`settings`], never the whole `Config`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -230,6 +230,7 @@ pub async fn start(
         writer,
         reserve,
         Retention {
+            data_dir: data_dir.clone(),
             raw_days: cfg.agent.retention_days,
             cfg: cfg.store.retention,
             counters: counters.clone(),
@@ -323,6 +324,8 @@ fn spawn_thread(
 
 /// What housekeeping prunes, and where it counts what it pruned.
 struct Retention {
+    /// The store's directory: Patients due are read on a connection of the round's own.
+    data_dir: PathBuf,
     raw_days: u32,
     cfg: RetentionConfig,
     counters: Arc<Counters>,
@@ -382,7 +385,10 @@ async fn housekeeping(
 async fn prune_round(writer: &Writer, retention: &Retention, now: i64, shutdown: &Shutdown) {
     let cutoffs = Cutoffs::at(now, retention.raw_days, &retention.cfg);
     let (round, done) =
-        retention::run_round(writer, cutoffs, &retention.cfg, || shutdown.is_triggered()).await;
+        retention::run_round(writer, &retention.data_dir, cutoffs, &retention.cfg, || {
+            shutdown.is_triggered()
+        })
+        .await;
     for (kind, n) in round {
         retention.counters.add_pruned(kind, n);
         if n > 0 {

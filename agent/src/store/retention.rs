@@ -13,7 +13,11 @@
 //!
 //! Each batch is one writer job of at most `batch_rows` rows, so intake waits at most one small
 //! batch; it finds them through partial indexes of what may still be pruned (`RAW_DUE`,
-//! `BODY_DUE`), never passing over the rows pruned before.
+//! `BODY_DUE`), never passing over the rows pruned before. Attempts and Patients are found due
+//! apart from the writer (`read_apart`): what makes them due (not an item's last attempt; not
+//! seen for long and referenced by no unsent item) has no index, and one would cost every
+//! input, so a round reads them on a connection of its own and each writer batch deletes by key
+//! only those still due.
 //!
 //! Space: new databases are created with `auto_vacuum = INCREMENTAL` (see `store::open`), and
 //! after pruning `PRAGMA incremental_vacuum(vacuum_pages)` returns free
@@ -23,11 +27,14 @@
 //! rows and bodies larger than about a page (their overflow pages); a nulled value smaller than
 //! that leaves room inside its page that only a `VACUUM` compacts.
 
+use std::path::Path;
+
 use rusqlite::{params, Connection};
 use serde::Deserialize;
 
 use super::{InputState, OutboxState, StoreError, Writer};
 use crate::clock::now_ms;
+use read_apart::{Attempts, Patients};
 
 /// `[store.retention]`: days to keep each kind of patient data (see the module header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -177,33 +184,8 @@ pub fn prune(
             &format!("UPDATE outbox SET body = NULL WHERE id IN ({BODY_DUE})"),
             params![cutoff_ms, limit],
         )?,
-        Pruned::Attempt => conn.execute(
-            "DELETE FROM attempt WHERE id IN (
-               SELECT a.id FROM attempt a
-               WHERE a.at < ?1
-                 AND a.id < (SELECT MAX(b.id) FROM attempt b WHERE b.outbox_id = a.outbox_id)
-               LIMIT ?2)",
-            params![cutoff_ms, limit],
-        )?,
-        Pruned::Patient => conn.execute(
-            "DELETE FROM patient WHERE reference IN (
-               SELECT reference FROM patient
-               WHERE updated_at < ?1
-                 AND reference NOT IN (
-                   SELECT patient_ref FROM outbox
-                   WHERE patient_ref IS NOT NULL
-                     AND state IN (?3, ?4, ?5, ?6, ?7))
-               LIMIT ?2)",
-            params![
-                cutoff_ms,
-                limit,
-                OutboxState::Pending,
-                OutboxState::InFlight,
-                OutboxState::Awaiting,
-                OutboxState::Held,
-                OutboxState::Rejected
-            ],
-        )?,
+        Pruned::Attempt => read_apart::on_one_connection::<Attempts>(conn, cutoff_ms, limit)?,
+        Pruned::Patient => read_apart::on_one_connection::<Patients>(conn, cutoff_ms, limit)?,
     };
     Ok(n)
 }
@@ -222,10 +204,12 @@ pub fn reclaim(conn: &Connection, pages: u32) -> Result<(), StoreError> {
 pub type Round = [(Pruned, u64); 4];
 
 /// One pruning round through the writer: every kind in batches of `batch_rows` until none is
-/// due (or `stop` says so, between batches), then a reclaim. Stops at the first error (the next
-/// round starts over), returning what was pruned so far along with it.
+/// due (or `stop` says so, between batches), then a reclaim. Attempts and Patients due are
+/// found on a connection of the round's own to the store in `data_dir` (`read_apart`). Stops at
+/// the first error (the next round starts over), returning what was pruned so far along with it.
 pub async fn run_round(
     writer: &Writer,
+    data_dir: &Path,
     cutoffs: Cutoffs,
     cfg: &RetentionConfig,
     stop: impl Fn() -> bool,
@@ -234,19 +218,19 @@ pub async fn run_round(
     let limit = cfg.batch_rows.max(1);
     for (kind, total) in round.iter_mut() {
         let (kind, cutoff) = (*kind, cutoffs.of(*kind));
-        while !stop() {
-            match writer
-                .call_async(move |c| prune(c, kind, cutoff, limit))
-                .await
-            {
-                Ok(n) => {
-                    *total += n as u64;
-                    if n < limit as usize {
-                        break;
-                    }
-                }
-                Err(e) => return (round, Err(e)),
+        let done = match kind {
+            Pruned::RawInput | Pruned::BundleBody => {
+                prune_kind(writer, kind, cutoff, limit, &stop, total).await
             }
+            Pruned::Attempt => {
+                read_apart::prune::<Attempts>(writer, data_dir, cutoff, limit, &stop, total).await
+            }
+            Pruned::Patient => {
+                read_apart::prune::<Patients>(writer, data_dir, cutoff, limit, &stop, total).await
+            }
+        };
+        if let Err(e) = done {
+            return (round, Err(e));
         }
     }
     if round.iter().any(|(_, n)| *n > 0) {
@@ -257,6 +241,29 @@ pub async fn run_round(
     }
     (round, Ok(()))
 }
+
+/// Batches of a kind found due in the writer (through an index), until a batch is not full.
+async fn prune_kind(
+    writer: &Writer,
+    kind: Pruned,
+    cutoff: i64,
+    limit: u32,
+    stop: &impl Fn() -> bool,
+    total: &mut u64,
+) -> Result<(), StoreError> {
+    while !stop() {
+        let n = writer
+            .call_async(move |c| prune(c, kind, cutoff, limit))
+            .await?;
+        *total += n as u64;
+        if n < limit as usize {
+            break;
+        }
+    }
+    Ok(())
+}
+
+mod read_apart;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 use rusqlite::{params, Connection};
 
+use super::read_apart::{read_due, Kind};
 use super::*;
 use crate::store::{inbox, open, outbox};
 
@@ -265,7 +266,14 @@ async fn a_round_through_the_writer_prunes_in_batches_until_done() {
         batch_rows: 7,
         ..RetentionConfig::default()
     };
-    let (round, done) = run_round(&writer, Cutoffs::at(now_ms(), 30, &cfg), &cfg, || false).await;
+    let (round, done) = run_round(
+        &writer,
+        dir.path(),
+        Cutoffs::at(now_ms(), 30, &cfg),
+        &cfg,
+        || false,
+    )
+    .await;
     done.unwrap();
     assert_eq!(round[0], (Pruned::RawInput, 20));
     assert_eq!(round[1], (Pruned::BundleBody, 20));
@@ -308,4 +316,95 @@ fn a_batch_reads_only_what_may_still_be_pruned() {
             "in the index's order: {plan}"
         );
     }
+}
+
+fn remembered(conn: &Connection, reference: &str, at: i64) {
+    conn.execute(
+        "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, '{}', 1, ?2)",
+        params![reference, at],
+    )
+    .unwrap();
+}
+
+fn references(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT reference FROM patient ORDER BY reference")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_patient_seen_or_referenced_after_the_read_is_kept() {
+    let (_dir, conn) = store();
+    let (old, cutoff) = (now_ms() - 400 * DAY, now_ms() - 365 * DAY);
+    for p in [
+        "Patient/seen",
+        "Patient/held",
+        "Patient/sent",
+        "Patient/gone",
+    ] {
+        remembered(&conn, p, old);
+    }
+    let (due, mut check) = read_due::<Patients>(&conn, cutoff, 10).unwrap();
+    assert_eq!(due.len(), 4);
+    // After the read: one is seen again, one gets a held item, one an item already delivered.
+    conn.execute(
+        "UPDATE patient SET updated_at = ?1 WHERE reference = 'Patient/seen'",
+        [now_ms()],
+    )
+    .unwrap();
+    item(&conn, 1, "Patient/held", "held", 0);
+    item(&conn, 2, "Patient/sent", "delivered", 0);
+    let (first, rest) = due.split_at(2);
+    let n =
+        check.delete(&conn, first, cutoff).unwrap() + check.delete(&conn, rest, cutoff).unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(references(&conn), ["Patient/held", "Patient/seen"]);
+}
+
+#[tokio::test]
+async fn a_round_reads_attempts_and_patients_due_apart_and_deletes_them_in_batches() {
+    let (dir, conn) = store();
+    let old = now_ms() - 400 * DAY;
+    let (_, sent) = item(&conn, 0, "Patient/00", "delivered", 500);
+    for _ in 0..65 {
+        conn.execute(
+            "INSERT INTO attempt (outbox_id, at, outcome) VALUES (?1, ?2, 'transient')",
+            params![sent, old - DAY],
+        )
+        .unwrap();
+    }
+    for n in 0..70 {
+        remembered(&conn, &format!("Patient/{n:02}"), old);
+    }
+    item(&conn, 1, "Patient/07", "held", 400);
+    item(&conn, 2, "Patient/08", "rejected", 400);
+    item(&conn, 3, "Patient/09", "pending", 400);
+    item(&conn, 4, "Patient/10", "dead", 400);
+    remembered(&conn, "Patient/recent", now_ms());
+    let (writer, _h) = Writer::spawn(conn).unwrap();
+    let cfg = RetentionConfig {
+        batch_rows: 3,
+        ..RetentionConfig::default()
+    };
+    // 3 rows per batch, 60 per read: the 64 attempts and 67 Patients due take two reads each.
+    let cutoffs = Cutoffs::at(now_ms(), 30, &cfg);
+    let (round, done) = run_round(&writer, dir.path(), cutoffs, &cfg, || false).await;
+    done.unwrap();
+    assert_eq!(round[2], (Pruned::Attempt, 64));
+    assert_eq!(round[3], (Pruned::Patient, 67));
+    let left = references(&open(dir.path()).unwrap());
+    assert_eq!(
+        left,
+        ["Patient/07", "Patient/08", "Patient/09", "Patient/recent"]
+    );
+}
+
+#[test]
+fn held_items_keep_their_patients_through_the_held_index() {
+    let (_d, conn) = store();
+    let plan = crate::store::figures::tests::plan(&conn, read_apart::PATIENTS_DUE);
+    assert!(plan.contains("USING COVERING INDEX outbox_held"), "{plan}");
 }
