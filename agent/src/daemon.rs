@@ -324,7 +324,8 @@ fn spawn_thread(
 
 /// What housekeeping prunes, and where it counts what it pruned.
 struct Retention {
-    /// The store's directory: Patients due are read on a connection of the round's own.
+    /// The store's directory: attempts and Patients due are read on a connection of the round's
+    /// own (`retention::run_round`).
     data_dir: PathBuf,
     raw_days: u32,
     cfg: RetentionConfig,

@@ -161,7 +161,9 @@ const _: () = {
     ));
 };
 
-/// Prunes at most `limit` rows of one kind older than `cutoff_ms`; returns how many.
+/// Prunes at most `limit` rows of one kind older than `cutoff_ms` on one connection; returns how
+/// many. A round calls it in the writer for raw inputs and bodies; attempts and Patients it
+/// finds apart from the writer (`read_apart`), through the same reads and deletes as here.
 pub fn prune(
     conn: &Connection,
     kind: Pruned,

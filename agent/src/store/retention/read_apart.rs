@@ -52,7 +52,8 @@ pub fn read_due<K: Kind>(
     Ok(due)
 }
 
-/// Reads and deletes at most `limit` on one connection (tests, and a caller without a writer).
+/// Reads and deletes at most `limit` on one connection: `retention::prune` for these kinds,
+/// which the tests of the rules call; a round goes through [`prune`] instead.
 pub fn on_one_connection<K: Kind>(
     conn: &Connection,
     cutoff_ms: i64,

@@ -160,21 +160,10 @@ fn patients_referenced_by_unsent_work_are_kept() {
         ("Patient/done", old),
         ("Patient/recent", now_ms()),
     ] {
-        conn.execute(
-            "INSERT INTO patient (reference, resource, inbox_id, updated_at) VALUES (?1, '{}', 1, ?2)",
-            params![reference, at],
-        )
-        .unwrap();
+        remembered(&conn, reference, at);
     }
     assert_eq!(all(&conn, Pruned::Patient, now_ms() - 365 * DAY), 1);
-    let left: Vec<String> = conn
-        .prepare("SELECT reference FROM patient ORDER BY reference")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(left, ["Patient/recent", "Patient/waiting"]);
+    assert_eq!(references(&conn), ["Patient/recent", "Patient/waiting"]);
 }
 
 #[test]
