@@ -8,7 +8,9 @@
 //! - **One writer, many readers.** All writes of the daemon go through [`Writer`], a thread that
 //!   owns the write connection and commits whatever jobs are queued in one transaction (group
 //!   commit: one fsync for many records, and no job waits for more than one batch). Each job runs
-//!   inside its own SAVEPOINT, so one failing job does not undo the others. Readers (`status`,
+//!   inside its own SAVEPOINT, so one failing job does not undo the others; a job that changes
+//!   one row at most (an input's insert) needs none, since SQLite undoes a failed statement
+//!   ([`Writer::call_async_one_change`]). Readers (`status`,
 //!   `queue list`, the processor's reads) open their own connections; WAL lets them read while
 //!   the writer writes. The CLI's few writes (`queue retry`) use a plain connection with a busy
 //!   timeout.
