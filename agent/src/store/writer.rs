@@ -73,6 +73,14 @@ enum Apart {
     OneChange,
 }
 
+/// A job: runs on the writer's connection, inside the batch's transaction.
+pub trait JobFn<T>: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static {}
+impl<T, F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static> JobFn<T> for F {}
+
+/// An async job's answer, once its commit is durable.
+pub trait Answer<T>: std::future::Future<Output = Result<T, StoreError>> + Send + 'static {}
+impl<T, A: std::future::Future<Output = Result<T, StoreError>> + Send + 'static> Answer<T> for A {}
+
 /// The handle to the writer thread. Cheap to clone; the thread stops when every clone is dropped.
 #[derive(Clone)]
 pub struct Writer {
@@ -155,16 +163,8 @@ impl Writer {
     /// when the future is first polled: a caller holding several futures (an MLLP connection's
     /// pipelined messages) has them all in the next group commit without spawning a task each.
     /// Dropping the future does not cancel the job; only its answer is lost.
-    pub fn call_async<T, F>(
-        &self,
-        f: F,
-    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let queued = self.submit(Durability::Acknowledged, Apart::Savepoint, f);
-        async move { queued?.await.map_err(|_| StoreError::WriterGone)? }
+    pub fn call_async<T: Send + 'static>(&self, f: impl JobFn<T>) -> impl Answer<T> {
+        self.queue(Apart::Savepoint, f)
     }
 
     /// Like [`Writer::call_async`], for a job that changes one row at most, with one statement
@@ -173,15 +173,12 @@ impl Writer {
     /// memory; with one job per message that was 4.8 % of the agent's samples under the MLLP
     /// load (issue 9, part 3). A job that fails leaves nothing, as with a savepoint (see
     /// [`Apart::OneChange`]); a job that changed more than one row fails the debug builds' tests.
-    pub fn call_async_one_change<T, F>(
-        &self,
-        f: F,
-    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let queued = self.submit(Durability::Acknowledged, Apart::OneChange, f);
+    pub fn call_async_one_change<T: Send + 'static>(&self, f: impl JobFn<T>) -> impl Answer<T> {
+        self.queue(Apart::OneChange, f)
+    }
+
+    fn queue<T: Send + 'static>(&self, apart: Apart, f: impl JobFn<T>) -> impl Answer<T> {
+        let queued = self.submit(Durability::Acknowledged, apart, f);
         async move { queued?.await.map_err(|_| StoreError::WriterGone)? }
     }
 
@@ -595,9 +592,9 @@ mod tests {
         // constraint (a NULL into `t`, a second `k = 1` into `u`), between jobs with savepoints
         // that write the same pages.
         let (gate, held) = hold(&w);
-        type Answer =
+        type Queued =
             std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, StoreError>> + Send>>;
-        let mut jobs: Vec<Answer> = Vec::new();
+        let mut jobs: Vec<Queued> = Vec::new();
         for i in 0..30_i64 {
             let (sql, v) = match i % 3 {
                 0 => ("INSERT INTO t (v) VALUES (?1)", (i % 2 == 0).then_some(i)),
