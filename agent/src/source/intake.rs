@@ -171,7 +171,8 @@ impl StoreIntake {
         let wake = self.wake.clone();
         let format = self.format.clone();
         // Queued now (see `Writer::call_async`): the caller need not spawn the future. Both
-        // inserts change one row at most for a message (no file stamp to remember).
+        // inserts change one row at most for a message, and nothing that can fail follows the
+        // change (there is no file stamp to remember).
         let commit = self.writer.call_async_one_change(move |c| {
             insert(
                 c,
