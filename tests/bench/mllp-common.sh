@@ -34,6 +34,16 @@ oru_template() {
     > "$file"
 }
 
+# compare_template FILE: the ORU^R01 of mllp-compare.sh (four OBX, one of them local-coded),
+# shared by the scripts whose figures are read beside its own (wal-frames.sh,
+# mllp-instructions.sh).
+compare_template() {
+  oru_template "$1" \
+    'OBX|2|NM|3A010000002327101^アルブミン^JC10||4.3|g/dL|3.8-5.2|N|||F' \
+    'OBX|3|NM|3H015000002326101^グルコース^JC10||98|mg/dL|70-109|N|||F' \
+    'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F'
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # PID FIELD

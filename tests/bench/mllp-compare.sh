@@ -20,10 +20,7 @@ set -euo pipefail
 total="${1:-20000}"
 source "$(dirname "$0")/mllp-common.sh"
 
-oru_template "$work/oru.hl7" \
-  'OBX|2|NM|3A010000002327101^アルブミン^JC10||4.3|g/dL|3.8-5.2|N|||F' \
-  'OBX|3|NM|3H015000002326101^グルコース^JC10||98|mg/dL|70-109|N|||F' \
-  'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F'
+compare_template "$work/oru.hl7"
 
 load() { python3 "$tools/mllp-load.py" 127.0.0.1 "$1" --conns "$2" --per-conn $((total / $2)) --template "$work/oru.hl7" --encoding iso2022_jp; }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime

@@ -19,10 +19,7 @@ total="${2:-20000}"
 at="${3:-2.5}"
 source "$(dirname "$0")/mllp-common.sh"
 
-oru_template "$work/oru.hl7" \
-  'OBX|2|NM|3A010000002327101^アルブミン^JC10||4.3|g/dL|3.8-5.2|N|||F' \
-  'OBX|3|NM|3H015000002326101^グルコース^JC10||98|mg/dL|70-109|N|||F' \
-  'OBX|4|ST|9Z999^所見^99LAB||溶血なし||||||F'
+compare_template "$work/oru.hl7"
 port="$(free_port)"
 agent_config "$work" "$port"
 TSUNAGI_LOG=warn "$bin" run --config "$work/tsunagi.toml" 2>"$work/agent.log" &

@@ -140,22 +140,14 @@ impl Writer {
     }
 
     /// Runs `f` in the next group commit and returns its result once the commit is durable.
-    pub fn call<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
+    pub fn call<T: Send + 'static>(&self, f: impl JobFn<T>) -> Result<T, StoreError> {
         let rx = self.submit(Durability::Acknowledged, Apart::Savepoint, f)?;
         rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// Runs `f`, whose effects are [`Durability::Derived`], in the next group commit and returns
     /// its result once the commit is done (visible to every reader, not necessarily fsynced).
-    pub fn call_derived<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
+    pub fn call_derived<T: Send + 'static>(&self, f: impl JobFn<T>) -> Result<T, StoreError> {
         let rx = self.submit(Durability::Derived, Apart::Savepoint, f)?;
         rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
@@ -184,16 +176,12 @@ impl Writer {
         async move { queued?.await.map_err(|_| StoreError::WriterGone)? }
     }
 
-    fn submit<T, F>(
+    fn submit<T: Send + 'static>(
         &self,
         durability: Durability,
         apart: Apart,
-        f: F,
-    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, StoreError>>, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
+        f: impl JobFn<T>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, StoreError>>, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let run: Run = Box::new(move |conn: &Connection| -> Reply {
             let outcome = match apart {
