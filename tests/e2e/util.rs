@@ -23,8 +23,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The `tsunagi-fleet` binary beside the agent's (built on demand, like the agent; `tsunagi demo
-/// --serve` starts it from there).
+/// The `tsunagi-fleet` binary beside the agent's (`tsunagi demo --serve` starts it from there).
+/// `cargo test --workspace` builds it for `fleet/tests/cli.rs`, as it builds the agent for
+/// `agent/tests/cli.rs`; a run of this package alone builds it here on demand.
 pub fn fleet_bin() -> PathBuf {
     let bin = agent_bin().with_file_name(format!("tsunagi-fleet{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
