@@ -34,6 +34,12 @@ fn queue_show_hides_content_unless_revealed_and_audits_reveal_and_drop() {
     });
     let (ok, list, _) = w.cli(&["queue", "list"]);
     assert!(ok, "{list}");
+    // A reader that went away (`| head`, `| grep -q`) ends a listing quietly, not with a panic.
+    #[cfg(unix)]
+    for args in [&["queue", "list"][..], &["status"]] {
+        let (ok, err) = w.cli_into_closed_pipe(args);
+        assert!(ok && err.is_empty(), "{args:?} into a closed pipe: {err}");
+    }
     let id = list
         .split_whitespace()
         .find(|t| t.starts_with("O-"))

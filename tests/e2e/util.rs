@@ -288,6 +288,27 @@ stable_ms = 200
         )
     }
 
+    /// [`World::cli`] with stdout a stream whose reader is already gone (`tsunagi … | head` once
+    /// head has exited): (success, stderr). Its writes fail with EPIPE, as a closed pipe's do.
+    #[cfg(unix)]
+    pub fn cli_into_closed_pipe(&self, args: &[&str]) -> (bool, String) {
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+        drop(reader);
+        let writer = std::os::fd::OwnedFd::from(writer);
+        let out = Command::new(agent_bin())
+            .arg(args[0])
+            .arg("--data")
+            .arg(self.path("agent"))
+            .args(&args[1..])
+            .stdout(writer)
+            .output()
+            .expect("run tsunagi");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `tsunagi masters load KIND FILE` for each of `config-examples/masters/`'s synthetic
     /// masters named, as (kind, file in that folder); panics naming the kind on a failure.
     pub fn load_synthetic_masters(&self, masters: &[(&str, &str)]) {

@@ -7,6 +7,7 @@
 //! `show` prints metadata and the attempt history; the content (bundle or raw input, which is
 //! patient data) only with `--reveal`, and that access is written to the audit table first.
 
+use std::io::Write;
 use std::path::Path;
 
 use clap::Subcommand;
@@ -200,12 +201,16 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
         },
     };
     let items = query::queue(conn, &states, quarantined, limit)?;
-    println!(
+    // `queue list | head`: a closed pipe ends the listing as an error `main` takes as success.
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{:<10} {:<12} {:<20} {:>8}  {:<19}  source / reason",
         "id", "state", "kind", "attempts", "updated"
-    );
+    )?;
     for i in &items {
-        println!(
+        writeln!(
+            out,
             "{:<10} {:<12} {:<20} {:>8}  {:<19}  {}",
             i.id,
             i.state,
@@ -215,12 +220,12 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
                 .get(..19)
                 .unwrap_or_default(),
             i.source
-        );
+        )?;
         if let Some(r) = &i.reason {
-            println!("{:>12}↳ {}", "", first_line(r, 300));
+            writeln!(out, "{:>12}↳ {}", "", first_line(r, 300))?;
         }
     }
-    println!("{} item(s)", items.len());
+    writeln!(out, "{} item(s)", items.len())?;
     Ok(true)
 }
 

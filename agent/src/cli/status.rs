@@ -1,55 +1,63 @@
 //! `tsunagi status`: what the queue holds and whether delivery is healthy, from the database.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::store::{self, query, OutboxState};
 
-/// Prints the status; `Ok(true)` always (it is a report, not a check).
+/// Prints the status; `Ok(true)` always (it is a report, not a check). A reader that closes the
+/// pipe early (`tsunagi status | grep -q`) ends it as an I/O error that `main` takes as success.
 pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
     let conn = store::open_existing(data_dir)?;
     let s = query::status(&conn)?;
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
         return Ok(true);
     }
-    println!("tsunagi status  ({})", data_dir.display());
-    println!(
+    writeln!(out, "tsunagi status  ({})", data_dir.display())?;
+    writeln!(
+        out,
         "  inputs   received {:>8}  processed {:>8}  quarantined {:>6}",
         s.inputs_received, s.inputs_processed, s.inputs_quarantined
-    );
-    print!("  outbox  ");
+    )?;
+    write!(out, "  outbox  ")?;
     if s.outbox.is_empty() {
-        print!(" (empty)");
+        write!(out, " (empty)")?;
     }
     for (state, n) in &s.outbox {
-        print!(" {state} {n}");
+        write!(out, " {state} {n}")?;
     }
-    println!();
-    println!("  attempts {}", s.attempts);
-    println!(
+    writeln!(out)?;
+    writeln!(out, "  attempts {}", s.attempts)?;
+    writeln!(
+        out,
         "  oldest pending       {}",
         s.oldest_pending_age_secs
             .map(|a| format!("{a} s ago"))
             .unwrap_or_else(|| "-".into())
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  last delivery        {}",
         s.last_delivery_ms.map(fmt_ms).unwrap_or_else(|| "-".into())
-    );
+    )?;
     match &s.last_error {
-        Some((e, at)) => println!("  last error           {} ({})", e, fmt_ms(*at)),
-        None => println!("  last error           -"),
+        Some((e, at)) => writeln!(out, "  last error           {} ({})", e, fmt_ms(*at))?,
+        None => writeln!(out, "  last error           -")?,
     }
-    println!(
+    writeln!(
+        out,
         "  rejected {}  held {}  quarantined {}",
         s.count(OutboxState::Rejected),
         s.count(OutboxState::Held),
         s.inputs_quarantined
-    );
+    )?;
     if s.intake_paused {
-        println!(
+        writeln!(
+            out,
             "  INTAKE PAUSED: free disk space is below the reserve / 空き容量不足のため受付停止中"
-        );
+        )?;
     }
     Ok(true)
 }
