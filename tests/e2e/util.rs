@@ -273,19 +273,24 @@ stable_ms = 200
 
     /// Runs `tsunagi <args> --data agent` and returns (success, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        // `--data` belongs to the command (`status`, `queue`), before any sub-action.
-        let out = Command::new(agent_bin())
-            .arg(args[0])
-            .arg("--data")
-            .arg(self.path("agent"))
-            .args(&args[1..])
-            .output()
-            .expect("run tsunagi");
+        let out = self.cli_command(args).output().expect("run tsunagi");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// `tsunagi ARGS[0] --data <agent dir> ARGS[1..]`: `--data` belongs to the command (`status`,
+    /// `queue`), before any sub-action.
+    fn cli_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(agent_bin());
+        command
+            .arg(args[0])
+            .arg("--data")
+            .arg(self.path("agent"))
+            .args(&args[1..]);
+        command
     }
 
     /// [`World::cli`] with stdout a stream whose reader is already gone (`tsunagi … | head` once
@@ -295,11 +300,8 @@ stable_ms = 200
         let (reader, writer) = std::os::unix::net::UnixStream::pair().expect("socket pair");
         drop(reader);
         let writer = std::os::fd::OwnedFd::from(writer);
-        let out = Command::new(agent_bin())
-            .arg(args[0])
-            .arg("--data")
-            .arg(self.path("agent"))
-            .args(&args[1..])
+        let out = self
+            .cli_command(args)
             .stdout(writer)
             .output()
             .expect("run tsunagi");

@@ -270,7 +270,8 @@ wait_for 60 "the upgraded agent delivers on the same store" accepted 2
 stop_agent
 expect "status (as tsunagi) counts both deliveries" sh -c \
 	"runuser -u tsunagi -- tsunagi status --config $CONF 2>'$WORK/status.err' | grep -q ' delivered 2'"
-# grep -q closes the pipe at its match, before status has written its last lines.
+# grep -q may close the pipe at its match before status has written its last lines (it did in
+# the full .ci/run of stops 31 and 32, and status panicked); then status must end quietly.
 expect "status ends quietly when its reader closes the pipe early" \
 	sh -c "! grep -q . '$WORK/status.err'"
 
