@@ -11,6 +11,7 @@
 //! and mapping rows its user loaded (synthetic ones only fill kinds and categories with none).
 //! The banner names the status page, `/metrics`, `/report` and the MLLP address.
 
+use crate::cli::outln;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -203,24 +204,24 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         feed_samples(&dir.join("inbox"))?;
         write_storage(&dir.join("ssmix2"))?;
 
-        println!("tsunagi demo / デモ");
-        println!("  data directory   {}", dir.display());
-        println!("  config           {}", config_path.display());
-        println!("  platform (sim)   https://{}/clins/v1/bundles (mTLS)", sim.addr);
-        println!("  SS-MIX2 storage  {}", dir.join("ssmix2").display());
-        println!("  masters, mapping {}  (synthetic; see config-examples/masters)", dir.join("agent/terminology.db").display());
+        outln!("tsunagi demo / デモ")?;
+        outln!("  data directory   {}", dir.display())?;
+        outln!("  config           {}", config_path.display())?;
+        outln!("  platform (sim)   https://{}/clins/v1/bundles (mTLS)", sim.addr)?;
+        outln!("  SS-MIX2 storage  {}", dir.join("ssmix2").display())?;
+        outln!("  masters, mapping {}  (synthetic; see config-examples/masters)", dir.join("agent/terminology.db").display())?;
         if let Some(a) = sim.admin_addr {
-            println!("  platform stats   http://{a}/stats");
+            outln!("  platform stats   http://{a}/stats")?;
         }
-        print_ops(running.ops_url());
+        print_ops(running.ops_url())?;
         let ok = if serve {
-            println!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display());
-            print_listening(running.listening());
+            outln!("  inbox            {}  (drop FHIR JSON files here / ここにファイルを置いてください)", dir.join("inbox").display())?;
+            print_listening(running.listening())?;
             if let Some(u) = &updates {
-                print_update(u, &config_path);
+                print_update(u, &config_path)?;
             }
-            print_fleet(fleet.as_ref());
-            println!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します");
+            print_fleet(fleet.as_ref())?;
+            outln!("serving until SIGTERM/SIGINT (Ctrl-C) / 停止するまで待機します")?;
             signals.recv().await;
             true
         } else {
@@ -230,7 +231,7 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
                 _ = signals.recv() => false,
             };
             if !settled {
-                println!("  (timed out waiting for every sample to settle)");
+                outln!("  (timed out waiting for every sample to settle)")?;
             }
             true
         };
@@ -240,41 +241,43 @@ pub fn run(data: Option<PathBuf>, serve: bool) -> anyhow::Result<bool> {
         let stats = sim.stats();
         sim.shutdown().await;
         let verdict = report(&cfg.agent.data_dir, &expected, started.elapsed())?;
-        println!(
+        outln!(
             "  platform saw: received {} accepted {} rejected {} duplicates {}",
             stats.received, stats.accepted, stats.rejected, stats.duplicates
-        );
+        )?;
         Ok::<bool, anyhow::Error>(ok && (serve || verdict))
     })
 }
 
 /// The banner's lines for the sandbox's listeners (MLLP, FHIR).
-fn print_listening(listening: &[crate::source::kinds::Listening]) {
+fn print_listening(listening: &[crate::source::kinds::Listening]) -> std::io::Result<()> {
     use crate::source::kinds::SourceKind;
     for l in listening {
         let at = &l.at;
         match l.kind {
-            crate::source::mllp::Listeners::NAME => println!("  MLLP (HL7 v2)    {at}  (point the EHR's test feed here / 電子カルテのテスト送信先)"),
-            crate::source::fhir_http::Endpoints::NAME => println!("  FHIR endpoint    {at}  (POST Bundles or resources, no token on loopback / FHIR の送信先)"),
-            kind => println!("  {kind:<16} {at}"),
+            crate::source::mllp::Listeners::NAME => outln!("  MLLP (HL7 v2)    {at}  (point the EHR's test feed here / 電子カルテのテスト送信先)")?,
+            crate::source::fhir_http::Endpoints::NAME => outln!("  FHIR endpoint    {at}  (POST Bundles or resources, no token on loopback / FHIR の送信先)")?,
+            kind => outln!("  {kind:<16} {at}")?,
         }
     }
+    Ok(())
 }
 
 /// The banner's lines for the operations surface: status page, metrics, this month's report.
-fn print_ops(url: Option<&str>) {
+fn print_ops(url: Option<&str>) -> std::io::Result<()> {
     let Some(url) = url else {
-        println!(
+        outln!(
             "  status page      not started, see the log / 運用画面は起動していません(ログを参照)"
-        );
-        return;
+        )?;
+        return Ok(());
     };
     let month = chrono::Utc::now()
         .with_timezone(&tsunagi_clins::time::jst())
         .format("%Y-%m");
-    println!("  status page      {url}/  (English: {url}/?lang=en) / 稼働状況");
-    println!("  metrics          {url}/metrics  (Prometheus)");
-    println!("  monthly report   {url}/report?month={month} / 月次品質レポート");
+    outln!("  status page      {url}/  (English: {url}/?lang=en) / 稼働状況")?;
+    outln!("  metrics          {url}/metrics  (Prometheus)")?;
+    outln!("  monthly report   {url}/report?month={month} / 月次品質レポート")?;
+    Ok(())
 }
 
 /// Starts the sandbox's fleet view and points the agent at it; `None` (said in the banner) when
@@ -296,35 +299,37 @@ fn sandbox_fleet(dir: &Path, config: &Path) -> Option<crate::demo_fleet::Sandbox
 }
 
 /// The banner's line for the fleet view.
-fn print_fleet(fleet: Option<&crate::demo_fleet::SandboxFleet>) {
+fn print_fleet(fleet: Option<&crate::demo_fleet::SandboxFleet>) -> std::io::Result<()> {
     match fleet {
-        Some(f) => println!(
+        Some(f) => outln!(
             "  fleet view       {}/  (page token in {}; the agent reports every 5 s / フリート画面)",
             f.url,
             f.page_token_file.display()
-        ),
-        None => println!(
+        )?,
+        None => outln!(
             "  fleet view       not started: build it with `cargo build -p tsunagi-fleet` / フリート画面は未ビルドです"
-        ),
+        )?,
     }
+    Ok(())
 }
 
 /// The banner's lines for the sandbox's signed update.
-fn print_update(u: &crate::update::demo::SandboxUpdates, config: &Path) {
+fn print_update(u: &crate::update::demo::SandboxUpdates, config: &Path) -> std::io::Result<()> {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tsunagi"));
-    println!(
+    outln!(
         "  update manifest  {}  ({} = this binary, signed with {})",
         u.manifest_url,
         u.version,
         u.dir.join("sandbox.key").display()
-    );
-    println!(
+    )?;
+    outln!(
         "  try the update   {} update apply --config {} --dry-run",
         exe.display(),
         config.display()
-    );
-    println!("                   (corrupt {} and it refuses, the binary unchanged; restore it and it verifies / 署名検証の体験)", u.archive.display());
-    println!("                   (the manifest appears once this binary is packed and signed, a few seconds / 準備に数秒かかります)");
+    )?;
+    outln!("                   (corrupt {} and it refuses, the binary unchanged; restore it and it verifies / 署名検証の体験)", u.archive.display())?;
+    outln!("                   (the manifest appears once this binary is packed and signed, a few seconds / 準備に数秒かかります)")?;
+    Ok(())
 }
 
 fn write_config(
@@ -511,11 +516,16 @@ async fn wait_settled(data_dir: &Path, expected: &Expected, limit: Duration) -> 
 fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Result<bool> {
     let conn = store::open_existing(data_dir)?;
     let mut all_ok = true;
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  verdict",
-        "sample", "delivered", "rejected", "held", "patients", "quarantined"
-    );
+        "sample",
+        "delivered",
+        "rejected",
+        "held",
+        "patients",
+        "quarantined"
+    )?;
     for (source, name, want) in expected.inputs() {
         let got = actual(&conn, source, name)?.map(|(a, _)| a);
         // SS-MIX2 paths are long and start with the patient ID: show the data type.
@@ -532,7 +542,7 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
         });
         all_ok &= ok;
         match got {
-            Some(g) => println!(
+            Some(g) => outln!(
                 "  {:<40} {:>9} {:>8} {:>5} {:>8} {:>11}  {}",
                 name,
                 g.delivered,
@@ -541,16 +551,16 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
                 g.patients,
                 if g.quarantined { "yes" } else { "-" },
                 if ok { "as expected" } else { "NOT AS EXPECTED" }
-            ),
-            None => println!("  {name:<40} (never received)  NOT AS EXPECTED"),
+            )?,
+            None => outln!("  {name:<40} (never received)  NOT AS EXPECTED")?,
         }
         if !ok {
-            println!("      expected: {want:?}");
+            outln!("      expected: {want:?}")?;
         }
     }
     let s = store::query::status(&conn)?;
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "  received {}  delivered {}  rejected {}  held {}  quarantined {}  elapsed {:.1} s",
         s.inputs_received + s.inputs_processed + s.inputs_quarantined,
         s.count(OutboxState::Delivered),
@@ -558,15 +568,15 @@ fn report(data_dir: &Path, expected: &Expected, elapsed: Duration) -> anyhow::Re
         s.count(OutboxState::Held),
         s.inputs_quarantined,
         elapsed.as_secs_f64()
-    );
-    println!(
+    )?;
+    outln!(
         "  {}",
         if all_ok {
             "every input ended where it should / すべての入力が期待どおりに処理されました"
         } else {
             "some inputs did not end where they should / 期待と異なる結果があります"
         }
-    );
+    )?;
     Ok(all_ok)
 }
 

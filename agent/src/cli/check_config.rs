@@ -7,27 +7,28 @@
 //! Each resolved check is one function from the config to its `Vec<Problem>`; a new kind of
 //! check is one more entry in [`resolved`] (a new source kind needs none: it brings its own).
 
+use super::outln;
 use std::path::Path;
 
 use crate::config::{Config, Problem};
 
 /// Prints every problem of `file` (or that it is fine); `true` when there is none.
-pub fn run(file: &Path) -> bool {
+pub fn run(file: &Path) -> std::io::Result<bool> {
     let problems = problems(file);
     if problems.is_empty() {
-        println!("{}: OK", file.display());
-        return true;
+        outln!("{}: OK", file.display())?;
+        return Ok(true);
     }
-    println!(
+    outln!(
         "{}: {} problem(s) / {} 件の問題",
         file.display(),
         problems.len(),
         problems.len()
-    );
+    )?;
     for p in problems {
-        println!("  {p}");
+        outln!("  {p}")?;
     }
-    false
+    Ok(false)
 }
 
 /// Every problem found in `file`, raw layer first.

@@ -3,6 +3,7 @@
 //!
 //! The table lives in `DATA_DIR/terminology.db` (`mapping_*` tables), beside the masters.
 
+use super::outln;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -206,7 +207,7 @@ fn import(data_dir: &Path, file: &Path, merge: bool) -> anyhow::Result<bool> {
     let parsed = match m::read_file(&bytes) {
         Ok(p) => p,
         Err(e) => {
-            println!("{}: {e}", file.display());
+            outln!("{}: {e}", file.display())?;
             return Ok(false);
         }
     };
@@ -218,7 +219,7 @@ fn import(data_dir: &Path, file: &Path, merge: bool) -> anyhow::Result<bool> {
     };
     let s = store::import(&mut conn, &parsed, mode)?;
     let cats: Vec<&str> = s.categories.iter().map(|c| c.as_str()).collect();
-    println!(
+    outln!(
         "{}: {} row(s) imported ({}), {} old row(s) replaced, {} row(s) without a standard code skipped\n\
          {} 行を取り込みました(区分 {})。置き換えた旧行 {}、標準コード未記入で飛ばした行 {}",
         file.display(),
@@ -230,7 +231,7 @@ fn import(data_dir: &Path, file: &Path, merge: bool) -> anyhow::Result<bool> {
         if cats.is_empty() { "-".to_string() } else { cats.join(",") },
         s.removed,
         s.skipped_unmapped,
-    );
+    )?;
     Ok(true)
 }
 
@@ -243,7 +244,7 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
             match m::read_file(&bytes) {
                 Ok(p) => p.rows.into_iter().map(|(l, r)| (Some(l), r)).collect(),
                 Err(e) => {
-                    println!("{}: {e}", f.display());
+                    outln!("{}: {e}", f.display())?;
                     return Ok(false);
                 }
             }
@@ -255,19 +256,19 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
     };
     let report = check::check(rows.iter().map(|(l, r)| (*l, r)), catalog.as_deref());
     for f in &report.findings {
-        println!("{f}");
+        outln!("{f}")?;
     }
     if catalog.is_none() {
-        println!(
+        outln!(
             "note: no masters are loaded: only code formats were checked, not presence in the \
              master or names / 注意: マスター未読込のため、コードの書式のみ確認しました(マスター収載・名称は未確認)"
-        );
+        )?;
     } else if !report.not_loaded.is_empty() {
         for s in &report.not_loaded {
-            println!(
+            outln!(
                 "note: the master of {s} is not loaded: its codes were checked for format only / \
                  注意: {s} のマスター未読込のため書式のみ確認しました"
-            );
+            )?;
         }
     }
     let errors = report
@@ -276,10 +277,10 @@ fn run_check(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<bool> {
         .filter(|f| f.severity == Severity::Error)
         .count();
     let warnings = report.findings.len() - errors;
-    println!(
+    outln!(
         "{} row(s) checked: {errors} error(s), {warnings} warning(s) / {} 行を確認: エラー {errors} 件、警告 {warnings} 件",
         report.rows, report.rows
-    );
+    )?;
     Ok(!report.has_errors())
 }
 

@@ -2,6 +2,7 @@
 //! package, `fhir-package`) as a new version, and show what is loaded. The masters live in
 //! `DATA_DIR/terminology.db` (see `store::terminology::masters`).
 
+use super::outln;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -61,20 +62,20 @@ fn load_package(target: &Target, dir: &std::path::Path) -> anyhow::Result<bool> 
     let mut conn = crate::store::terminology::open(&target.data_dir()?)?;
     match masters::fhir_package::load(&mut conn, dir) {
         Ok(r) if r.stored.unchanged => {
-            println!(
+            outln!(
                 "fhir-package: {} is already the active version; nothing changed / 変更なし",
                 r.package
-            );
+            )?;
             Ok(true)
         }
         Ok(r) => {
-            println!(
+            outln!(
                 "fhir-package: loaded {} ({} profiles, {} rule elements){}: validation uses it from the next batch / 取り込みました（次のバッチから検証に使われます）",
                 r.package,
                 r.profiles,
                 r.elements,
                 r.stored.replaced.map(|p| format!(", replaces {p}")).unwrap_or_default()
-            );
+            )?;
             Ok(true)
         }
         Err(e) => {
@@ -96,19 +97,19 @@ fn package_status(data_dir: &std::path::Path, exists: bool) -> anyhow::Result<()
         false => None,
     };
     match active {
-        Some((v, _)) => println!(
+        Some((v, _)) => outln!(
             "  {:<24} {:<14} {:>8} elements {}  {}  (validation rules / 検証規則)",
             crate::store::terminology::masters::FHIR_PACKAGE_KIND,
             v.label,
             v.entries,
             super::status::fmt_ms(v.loaded_at_ms),
             v.source_name
-        ),
-        None => println!(
+        )?,
+        None => outln!(
             "  {:<24} (not loaded: built-in {} validates / 未登録: 組込みの版で検証)",
             crate::store::terminology::masters::FHIR_PACKAGE_KIND,
             tsunagi_clins::validate::Package::builtin().id
-        ),
+        )?,
     }
     Ok(())
 }
@@ -130,14 +131,14 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
             let mut conn = crate::store::terminology::open(data_dir)?;
             match masters::load(&mut conn, kind, &file, version.as_deref()) {
                 Ok(r) if r.unchanged => {
-                    println!(
+                    outln!(
                         "{kind}: {} is already the active version {} ({} entries); nothing changed / 変更なし",
                         r.source_name, r.version, r.entries
-                    );
+                    )?;
                     Ok(true)
                 }
                 Ok(r) => {
-                    println!(
+                    outln!(
                         "{kind} ({}): loaded {} as version {}: {} entries{}, {}{} / 取り込みました",
                         kind.name_ja(),
                         r.source_name,
@@ -152,7 +153,7 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
                         r.replaced
                             .map(|p| format!(", replaces {p}"))
                             .unwrap_or_default(),
-                    );
+                    )?;
                     Ok(true)
                 }
                 Err(e) => {
@@ -173,32 +174,32 @@ pub fn run(target: &Target, action: MastersAction) -> anyhow::Result<bool> {
                 Vec::new()
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                outln!("{}", serde_json::to_string_pretty(&status)?)?;
                 return Ok(true);
             }
-            println!("tsunagi masters  ({})", path.display());
+            outln!("tsunagi masters  ({})", path.display())?;
             for kind in MasterKind::ALL {
                 let s = status.iter().find(|s| s.kind == kind);
                 match s.and_then(|s| s.active.as_ref()) {
-                    Some(v) => println!(
+                    Some(v) => outln!(
                         "  {:<24} {:<14} {:>8} entries  {}  {}",
                         kind.as_str(),
                         v.label,
                         v.entries,
                         super::status::fmt_ms(v.loaded_at_ms),
                         v.source_name
-                    ),
-                    None => println!("  {:<24} (not loaded / 未登録)", kind.as_str()),
+                    )?,
+                    None => outln!("  {:<24} (not loaded / 未登録)", kind.as_str())?,
                 }
                 for p in s.map(|s| s.previous.as_slice()).unwrap_or_default() {
-                    println!(
+                    outln!(
                         "  {:<24} previous {:<5} {:>8} entries  {}  {}",
                         "",
                         p.label,
                         p.entries,
                         super::status::fmt_ms(p.loaded_at_ms),
                         p.source_name
-                    );
+                    )?;
                 }
             }
             package_status(data_dir, path.exists())?;

@@ -3,6 +3,9 @@
 //! Commands that read the database (`status`, `queue`) are safe while the daemon runs: they open
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
+//!
+//! Every command prints with [`outln!`], never `println!`: `tsunagi … | head` closes the pipe
+//! early, `println!` would panic on that, and `main` takes the returned BrokenPipe as success.
 
 mod adapter_kit;
 mod check_config;
@@ -25,6 +28,20 @@ use clap::{Parser, Subcommand};
 
 use crate::reload_request::{HangupSignal, ReloadRequest};
 use crate::shutdown::{Shutdown, StopSignals};
+
+/// `println!` that returns the write's `io::Result` instead of panicking when stdout is gone.
+macro_rules! outln {
+    () => {
+        ::std::io::Write::write_all(&mut ::std::io::stdout().lock(), b"\n")
+    };
+    ($($arg:tt)*) => {
+        ::std::io::Write::write_fmt(
+            &mut ::std::io::stdout().lock(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        )
+    };
+}
+pub(crate) use outln;
 
 /// tsunagi: the CLINS edge agent / 電子カルテ情報共有サービス連携エージェント
 #[derive(Parser, Debug)]
@@ -264,7 +281,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<bool> {
             accept_new_store,
             ..
         } => run(config, accept_new_store),
-        Command::CheckConfig { file } => Ok(check_config::run(&file)),
+        Command::CheckConfig { file } => Ok(check_config::run(&file)?),
         Command::Doctor { config, format } => doctor::run(config.as_deref(), format),
         Command::Status { target, json } => status::run(&target.database_dir()?, json),
         Command::Queue { target, action } => queue::run(&target.database_dir()?, action),

@@ -1,6 +1,7 @@
 //! `tsunagi plugin`: the conformance kits, for exec source plugins (`test`), declarative table
 //! adapters (`test-table`) and converter plugins (`test-converter`).
 
+use super::outln;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -64,10 +65,10 @@ pub fn run(action: PluginAction) -> anyhow::Result<bool> {
                 quiet: Duration::from_secs(quiet_secs.max(1)),
                 timeout: Duration::from_secs(timeout_secs.max(1)),
             };
-            Ok(report(&kit::run(&opts)))
+            Ok(report(&kit::run(&opts))?)
         }
         PluginAction::TestTable { spec, samples } => {
-            Ok(report(&super::adapter_kit::run_table(&spec, &samples)))
+            Ok(report(&super::adapter_kit::run_table(&spec, &samples))?)
         }
         PluginAction::TestConverter {
             samples,
@@ -84,19 +85,19 @@ pub fn run(action: PluginAction) -> anyhow::Result<bool> {
             let Some(cfg) = format.converter_config() else {
                 anyhow::bail!("no converter argv");
             };
-            Ok(report(&super::adapter_kit::run_converter(cfg, &samples)))
+            Ok(report(&super::adapter_kit::run_converter(cfg, &samples))?)
         }
     }
 }
 
 /// Prints the pass/fail table and the verdict; whether every check passed.
-fn report(checks: &[kit::Check]) -> bool {
-    print!("{}", kit::table(checks));
+fn report(checks: &[kit::Check]) -> std::io::Result<bool> {
+    std::io::Write::write_all(&mut std::io::stdout().lock(), kit::table(checks).as_bytes())?;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if failed == 0 {
-        println!("conformance: PASS / 適合性テスト: 合格");
+        outln!("conformance: PASS / 適合性テスト: 合格")?;
     } else {
-        println!("conformance: FAIL ({failed} checks) / 適合性テスト: 不合格 ({failed} 項目)");
+        outln!("conformance: FAIL ({failed} checks) / 適合性テスト: 不合格 ({failed} 項目)")?;
     }
-    failed == 0
+    Ok(failed == 0)
 }

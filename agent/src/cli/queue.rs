@@ -7,6 +7,7 @@
 //! `show` prints metadata and the attempt history; the content (bundle or raw input, which is
 //! patient data) only with `--reveal`, and that access is written to the audit table first.
 
+use super::outln;
 use std::io::Write;
 use std::path::Path;
 
@@ -95,7 +96,7 @@ fn retry_filtered(
         }
         Ok(ids.len())
     })?;
-    println!("{n} item(s) will be sent again / {n} 件を再送します");
+    outln!("{n} item(s) will be sent again / {n} 件を再送します")?;
     Ok(true)
 }
 
@@ -123,12 +124,12 @@ pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
                 if done == 0 {
                     anyhow::bail!("{id}: no stored raw input to process again (pruned?) / 再処理できる原本がありません");
                 }
-                println!("{id}: will be processed again / 再処理します");
+                outln!("{id}: will be processed again / 再処理します")?;
                 return Ok(true);
             }
             let n = outbox_id(&id)?;
             in_tx(&conn, |c| outbox::retry_now(c, n, &actor()))?;
-            println!("{id}: will be sent again / 再送します");
+            outln!("{id}: will be sent again / 再送します")?;
             Ok(true)
         }
         QueueAction::Drop { id, reason } => {
@@ -142,12 +143,12 @@ pub fn run(data_dir: &Path, action: QueueAction) -> anyhow::Result<bool> {
                     outbox::audit(c, &who, "drop", &id, Some(&reason))?;
                     Ok(items)
                 })?;
-                println!("{id}: dropped with {items} undelivered item(s); recorded in the audit table / 入力と未送信の{items}件を破棄し監査記録に残しました");
+                outln!("{id}: dropped with {items} undelivered item(s); recorded in the audit table / 入力と未送信の{items}件を破棄し監査記録に残しました")?;
                 return Ok(true);
             }
             let n = outbox_id(&id)?;
             in_tx(&conn, |c| outbox::drop_item(c, n, &actor(), &reason))?;
-            println!("{id}: dropped; recorded in the audit table / 破棄し監査記録に残しました");
+            outln!("{id}: dropped; recorded in the audit table / 破棄し監査記録に残しました")?;
             Ok(true)
         }
     }
@@ -288,7 +289,7 @@ fn show_request(conn: &Connection, request: &RequestRef<'_>) -> anyhow::Result<b
         );
     }
     for input in &inputs {
-        println!(
+        outln!(
             "I-{}  {}  {}:{}  {}  {} bytes  received {}",
             input.id,
             input.state,
@@ -297,16 +298,16 @@ fn show_request(conn: &Connection, request: &RequestRef<'_>) -> anyhow::Result<b
             input.format,
             input.size,
             super::status::fmt_ms(input.received_at)
-        );
+        )?;
         if let Some(e) = &input.error {
-            println!("  error  {}", first_line(e, 300));
+            outln!("  error  {}", first_line(e, 300))?;
         }
         let items = query::items_of_input(conn, input.id)?;
         if items.is_empty() {
-            println!("  (no item: {})", without_items(input.state));
+            outln!("  (no item: {})", without_items(input.state))?;
         }
         for i in &items {
-            println!(
+            outln!(
                 "  O-{:<8} {:<12} {:<20} attempts {:<3} updated {}{}",
                 i.id,
                 i.state,
@@ -317,13 +318,13 @@ fn show_request(conn: &Connection, request: &RequestRef<'_>) -> anyhow::Result<b
                     .as_deref()
                     .map(|r| format!("  receipt {}", first_line(r, 100)))
                     .unwrap_or_default()
-            );
+            )?;
             if let Some(r) = &i.reason {
-                println!("{:>14}↳ {}", "", first_line(r, 300));
+                outln!("{:>14}↳ {}", "", first_line(r, 300))?;
             }
         }
     }
-    println!("(details: queue show I-n / O-n; content only with --reveal on those ids)");
+    outln!("(details: queue show I-n / O-n; content only with --reveal on those ids)")?;
     Ok(true)
 }
 
@@ -362,13 +363,13 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
             "source",
             "input",
         ];
-        println!("{id}");
+        outln!("{id}")?;
         for (l, v) in labels.iter().zip(row.iter()) {
-            println!("  {l:<18} {v}");
+            outln!("  {l:<18} {v}")?;
         }
-        println!("  attempts:");
+        outln!("  attempts:")?;
         for (at, outcome, detail, delay) in query::attempts(conn, n)? {
-            println!(
+            outln!(
                 "    {}  {:<10} {}{}",
                 super::status::fmt_ms(at),
                 outcome,
@@ -379,7 +380,7 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
                 delay
                     .map(|d| format!("  (next in {d} ms)"))
                     .unwrap_or_default()
-            );
+            )?;
         }
     } else {
         let query::InputDetail {
@@ -391,22 +392,22 @@ fn show(conn: &Connection, id: &str, reveal: bool) -> anyhow::Result<bool> {
             error,
             content_hash: hash,
         } = query::input_detail(conn, n)?.ok_or_else(missing)?;
-        println!("{id}\n  state              {state}\n  source             {source}:{origin}\n  format             {format}\n  size               {size} bytes\n  sha256             {hash}");
+        outln!("{id}\n  state              {state}\n  source             {source}:{origin}\n  format             {format}\n  size               {size} bytes\n  sha256             {hash}")?;
         if let Some(e) = error {
-            println!("  error              {e}");
+            outln!("  error              {e}")?;
         }
     }
     if reveal {
         in_tx(conn, |c| outbox::audit(c, &actor(), "reveal", id, None))?;
         match query::item_content(conn, id)? {
-            Some(bytes) => println!(
+            Some(bytes) => outln!(
                 "--- content (patient data; this access was audited) ---\n{}",
                 String::from_utf8_lossy(&bytes)
-            ),
-            None => println!("(no content stored: pruned or never built)"),
+            )?,
+            None => outln!("(no content stored: pruned or never built)")?,
         }
     } else {
-        println!("(content hidden; add --reveal to print it — the access is audited / 内容の表示は --reveal、監査記録されます)");
+        outln!("(content hidden; add --reveal to print it — the access is audited / 内容の表示は --reveal、監査記録されます)")?;
     }
     Ok(true)
 }
@@ -440,7 +441,7 @@ pub fn replay(
     inputs.sort_unstable();
     inputs.dedup();
     if inputs.is_empty() {
-        println!("nothing to replay / 再処理対象はありません");
+        outln!("nothing to replay / 再処理対象はありません")?;
         return Ok(true);
     }
     let who = actor();
@@ -451,7 +452,7 @@ pub fn replay(
         }
         Ok(n)
     })?;
-    println!("{n} input(s) will be processed again by the running agent / {n} 件を再処理します");
+    outln!("{n} input(s) will be processed again by the running agent / {n} 件を再処理します")?;
     Ok(true)
 }
 

@@ -1,5 +1,6 @@
 //! `tsunagi update check|apply --config FILE`.
 
+use super::outln;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -41,7 +42,7 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
         UpdateAction::Check { config } => {
             let (cfg, data_dir) = load(&config)?;
             let c = crate::update::check::check(&cfg.update, &data_dir)?;
-            print_check(&c);
+            print_check(&c)?;
             Ok(true)
         }
         UpdateAction::Apply {
@@ -61,7 +62,7 @@ pub fn run(action: UpdateAction) -> anyhow::Result<bool> {
                 )?,
             };
             let applied = crate::update::apply::apply(&cfg.update, &data_dir, opts)?;
-            print_applied(&applied);
+            print_applied(&applied)?;
             Ok(true)
         }
     }
@@ -73,50 +74,52 @@ fn load(config: &Path) -> anyhow::Result<(crate::config::Config, PathBuf)> {
     Ok((cfg, data_dir))
 }
 
-fn print_check(c: &crate::update::check::Checked) {
+fn print_check(c: &crate::update::check::Checked) -> std::io::Result<()> {
     let running = running_version();
-    println!("running   {running}  ({})", c.mode.name());
+    outln!("running   {running}  ({})", c.mode.name())?;
     if let Mode::PackageManaged { marker } = &c.mode {
-        println!(
+        outln!(
             "          package-managed: {} / パッケージ管理",
             marker.display()
-        );
+        )?;
     }
     let r = c.offer.release();
     match &c.offer {
-        Offer::UpToDate(_) => println!("manifest  {}: up to date / 最新です", r.version),
-        Offer::Older(_) => println!(
+        Offer::UpToDate(_) => outln!("manifest  {}: up to date / 最新です", r.version)?,
+        Offer::Older(_) => outln!(
             "manifest  {}: older than the running version (apply refuses without --allow-downgrade) / 稼働中より古い版です",
             r.version
-        ),
-        Offer::Newer(_) if matches!(c.mode, Mode::PackageManaged { .. }) => println!(
+        )?,
+        Offer::Newer(_) if matches!(c.mode, Mode::PackageManaged { .. }) => outln!(
             "manifest  {}: update available; it comes as a package (apt / msi) / 更新があります。パッケージで更新してください",
             r.version
-        ),
-        Offer::Newer(_) => println!(
+        )?,
+        Offer::Newer(_) => outln!(
             "manifest  {}: update available: tsunagi update apply / 更新があります",
             r.version
-        ),
+        )?,
     }
     if c.failed_before {
-        println!(
+        outln!(
             "          {} was rolled back before and is not retried automatically / 以前取り消した版です",
             r.version
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_applied(a: &Applied) {
+fn print_applied(a: &Applied) -> std::io::Result<()> {
     match a {
-        Applied::UpToDate(v) => println!("{v} is running: up to date / 最新です"),
-        Applied::Verified(v) => println!(
+        Applied::UpToDate(v) => outln!("{v} is running: up to date / 最新です")?,
+        Applied::Verified(v) => outln!(
             "{v}: downloaded and verified (signature, sha256, size); nothing changed (--dry-run) / 検証しました (変更なし)"
-        ),
-        Applied::Installed { version, restarted: true } => println!(
+        )?,
+        Applied::Installed { version, restarted: true } => outln!(
             "{version} installed; the agent restarted on it and stayed ready / 導入し、正常稼働を確認しました"
-        ),
-        Applied::Installed { version, restarted: false } => println!(
+        )?,
+        Applied::Installed { version, restarted: false } => outln!(
             "{version} installed; the agent was not running: start it / 導入しました。エージェントを起動してください"
-        ),
+        )?,
     }
+    Ok(())
 }
