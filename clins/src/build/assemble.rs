@@ -31,10 +31,15 @@ use super::{BuildContext, BuildSettings, BuiltBundle, BundleKind, PatientDirecto
 /// Namespace of the UUIDv5 fullUrls (a fixed random UUID owned by tsunagi).
 const FULL_URL_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a7e_94b3_4d21_8c5e_3b0f_a9d4_1e72);
 
-/// `received_at` in JST with milliseconds: `2025-04-01T10:15:00.000+09:00`.
+/// `received_at` in JST with milliseconds: `2025-04-01T10:15:00.000+09:00`, and its year.
 pub(super) fn jst_timestamp(ctx: &BuildContext<'_>) -> (String, i32) {
     let at = ctx.received_at.with_timezone(&crate::time::jst());
     (at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(), at.year())
+}
+
+/// The year of `received_at` in JST (a bundle identifier's), without formatting the timestamp.
+fn jst_year(ctx: &BuildContext<'_>) -> i32 {
+    ctx.received_at.with_timezone(&crate::time::jst()).year()
 }
 
 /// Everything one bundle is made of.
@@ -86,7 +91,7 @@ pub(super) fn unit_identifier(
     {
         return sent;
     }
-    let (_, year) = jst_timestamp(ctx);
+    let year = jst_year(ctx);
     format!("{prefix}{year}{suffix}")
 }
 
@@ -305,6 +310,11 @@ mod tests {
         assert_eq!(
             jst_timestamp(&ctx),
             ("2026-01-01T01:30:00.500+09:00".to_string(), 2026)
+        );
+        assert_eq!(
+            jst_year(&ctx),
+            2026,
+            "the identifier's year is Japan's, not UTC's"
         );
     }
 }
