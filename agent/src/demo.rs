@@ -11,7 +11,7 @@
 //! and mapping rows its user loaded (synthetic ones only fill kinds and categories with none).
 //! The banner names the status page, `/metrics`, `/report` and the MLLP address.
 
-use crate::cli::outln;
+use crate::console::outln;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //! 0 success, 1 the command ran and found problems (bad config, demo outcome not as expected),
 //! 2 it could not run.
 
-// Output goes through `cli::outln!`, which returns a closed pipe's error instead of panicking
+// Output goes through `console::outln!`, which returns a closed pipe's error instead of panicking
 // (tests print what they skip).
 #![cfg_attr(not(test), warn(clippy::print_stdout))]
 
@@ -18,6 +18,7 @@ mod allocator;
 mod cli;
 mod clock;
 mod config;
+mod console;
 mod daemon;
 #[cfg(feature = "demo")]
 mod demo;

@@ -7,7 +7,7 @@
 //! Each resolved check is one function from the config to its `Vec<Problem>`; a new kind of
 //! check is one more entry in [`resolved`] (a new source kind needs none: it brings its own).
 
-use super::outln;
+use crate::console::outln;
 use std::path::Path;
 
 use crate::config::{Config, Problem};

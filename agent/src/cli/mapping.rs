@@ -3,7 +3,7 @@
 //!
 //! The table lives in `DATA_DIR/terminology.db` (`mapping_*` tables), beside the masters.
 
-use super::outln;
+use crate::console::outln;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! package, `fhir-package`) as a new version, and show what is loaded. The masters live in
 //! `DATA_DIR/terminology.db` (see `store::terminology::masters`).
 
-use super::outln;
+use crate::console::outln;
 use std::path::PathBuf;
 
 use clap::Subcommand;

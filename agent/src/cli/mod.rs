@@ -4,7 +4,7 @@
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 //!
-//! Every command prints with [`outln!`], never `println!`: `tsunagi … | head` closes the pipe
+//! Every command prints with [`crate::console::outln!`], never `println!`: `tsunagi … | head` closes the pipe
 //! early, `println!` would panic on that, and `main` takes the returned BrokenPipe as success.
 
 mod adapter_kit;
@@ -28,20 +28,6 @@ use clap::{Parser, Subcommand};
 
 use crate::reload_request::{HangupSignal, ReloadRequest};
 use crate::shutdown::{Shutdown, StopSignals};
-
-/// `println!` that returns the write's `io::Result` instead of panicking when stdout is gone.
-macro_rules! outln {
-    () => {
-        ::std::io::Write::write_all(&mut ::std::io::stdout().lock(), b"\n")
-    };
-    ($($arg:tt)*) => {
-        ::std::io::Write::write_fmt(
-            &mut ::std::io::stdout().lock(),
-            format_args!("{}\n", format_args!($($arg)*)),
-        )
-    };
-}
-pub(crate) use outln;
 
 /// tsunagi: the CLINS edge agent / 電子カルテ情報共有サービス連携エージェント
 #[derive(Parser, Debug)]

@@ -1,7 +1,7 @@
 //! `tsunagi plugin`: the conformance kits, for exec source plugins (`test`), declarative table
 //! adapters (`test-table`) and converter plugins (`test-converter`).
 
-use super::outln;
+use crate::console::outln;
 use std::path::PathBuf;
 use std::time::Duration;
 

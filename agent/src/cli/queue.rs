@@ -7,7 +7,7 @@
 //! `show` prints metadata and the attempt history; the content (bundle or raw input, which is
 //! patient data) only with `--reveal`, and that access is written to the audit table first.
 
-use super::outln;
+use crate::console::outln;
 use std::io::Write;
 use std::path::Path;
 

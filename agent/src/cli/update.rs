@@ -1,6 +1,6 @@
 //! `tsunagi update check|apply --config FILE`.
 
-use super::outln;
+use crate::console::outln;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
