@@ -4,8 +4,8 @@
 //! their own connection (WAL readers never block the writer); their few writes (`queue retry`,
 //! `drop`, `replay`) are short transactions with a busy timeout, recorded in the audit table.
 //!
-//! Every command prints with [`crate::console::outln!`], never `println!`: `tsunagi … | head` closes the pipe
-//! early, `println!` would panic on that, and `main` takes the returned BrokenPipe as success.
+//! Commands print with [`crate::console::outln!`] or another fallible write, never `println!`
+//! (why: `console`).
 
 mod adapter_kit;
 mod check_config;

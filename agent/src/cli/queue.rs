@@ -8,7 +8,6 @@
 //! patient data) only with `--reveal`, and that access is written to the audit table first.
 
 use crate::console::outln;
-use std::io::Write;
 use std::path::Path;
 
 use clap::Subcommand;
@@ -202,16 +201,16 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
         },
     };
     let items = query::queue(conn, &states, quarantined, limit)?;
-    // `queue list | head`: a closed pipe ends the listing as an error `main` takes as success.
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
+    outln!(
         "{:<10} {:<12} {:<20} {:>8}  {:<19}  source / reason",
-        "id", "state", "kind", "attempts", "updated"
+        "id",
+        "state",
+        "kind",
+        "attempts",
+        "updated"
     )?;
     for i in &items {
-        writeln!(
-            out,
+        outln!(
             "{:<10} {:<12} {:<20} {:>8}  {:<19}  {}",
             i.id,
             i.state,
@@ -223,10 +222,10 @@ fn list(conn: &Connection, state: Option<&str>, limit: usize) -> anyhow::Result<
             i.source
         )?;
         if let Some(r) = &i.reason {
-            writeln!(out, "{:>12}↳ {}", "", first_line(r, 300))?;
+            outln!("{:>12}↳ {}", "", first_line(r, 300))?;
         }
     }
-    writeln!(out, "{} item(s)", items.len())?;
+    outln!("{} item(s)", items.len())?;
     Ok(true)
 }
 
