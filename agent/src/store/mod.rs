@@ -306,11 +306,18 @@ fn change_indexes(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         if exists != change.present {
             let tx = conn.transaction()?;
-            tx.execute_batch(change.sql)?;
+            tx.execute_batch(change.sql)
+                .map_err(|e| index_change_failed(change.name, e))?;
             tx.commit()?;
         }
     }
     Ok(())
+}
+
+fn index_change_failed(name: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::Invalid(format!(
+        "the index {name} could not be changed at open: {e} / 起動時にインデックス {name} を変更できませんでした"
+    ))
 }
 
 /// Runs `f` in an immediate transaction on a plain connection (the CLI's few writes): commits
@@ -336,6 +343,7 @@ pub fn in_transaction<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::OptionalExtension;
 
     #[test]
     fn a_limit_parameter_does_not_make_a_statement_prepare_again() {
@@ -414,7 +422,7 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, schema::MIGRATIONS.len() as i64);
-        assert_eq!(v, 5);
+        assert_eq!(v, 6);
         // Done once: a later open writes nothing (the data version stays).
         let data_version = |c: &Connection| -> i64 {
             c.pragma_query_value(None, "data_version", |r| r.get(0))
@@ -472,8 +480,78 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(v, schema::readable_from(known).to_string());
-        // No additive version yet: every build must know them all.
-        assert_eq!(schema::readable_from(known), known);
+        // v6 is additive: builds that know v5 (the last that is not) run on it too.
+        assert_eq!(schema::readable_from(6), 5);
+    }
+
+    fn has_unique_index(conn: &Connection, name: &str) -> bool {
+        conn.query_row(
+            "SELECT \"unique\" FROM pragma_index_list('inbox') WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+        .unwrap_or(false)
+    }
+
+    fn insert_twice(conn: &Connection) -> (inbox::Stored, inbox::Stored) {
+        let input = inbox::NewInput {
+            source: "mllp",
+            origin: "MSG-1",
+            format: "hl7v2",
+            raw: b"MSH|^~\\&|",
+            file_stamp: None,
+        };
+        (
+            inbox::insert(conn, &input).unwrap(),
+            inbox::insert(conn, &input).unwrap(),
+        )
+    }
+
+    /// A rollback from a release that dropped `inbox_dedup` (a newer schema, readable from
+    /// v6): this build rebuilds the index at open, and its duplicate check works again.
+    #[test]
+    fn a_database_without_the_duplicate_index_gets_it_back_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = schema::MIGRATIONS.len() as i64;
+        let conn = open(dir.path()).unwrap();
+        assert!(has_unique_index(&conn, "inbox_dedup"));
+        let (first, _) = insert_twice(&conn);
+        conn.execute_batch("DROP INDEX inbox_dedup").unwrap();
+        conn.pragma_update(None, "user_version", known + 1).unwrap();
+        query::set_state(&conn, schema::READABLE_FROM_KEY, "6").unwrap();
+        drop(conn);
+
+        let conn = open(dir.path()).unwrap();
+        assert!(has_unique_index(&conn, "inbox_dedup"));
+        let inbox::Stored::New(id) = first else {
+            panic!("the first insert is new: {first:?}");
+        };
+        assert_eq!(
+            insert_twice(&conn),
+            (inbox::Stored::Duplicate(id), inbox::Stored::Duplicate(id))
+        );
+    }
+
+    #[test]
+    fn the_rebuild_refuses_inputs_that_hold_the_same_key_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path()).unwrap();
+        conn.execute_batch("DROP INDEX inbox_dedup").unwrap();
+        // `inbox::insert` cannot be prepared without the index: the same row twice, by hand.
+        for _ in 0..2 {
+            conn.execute(
+                "INSERT INTO inbox (source, origin, format, content_hash, size, raw, received_at, state)
+                 VALUES ('mllp', 'MSG-1', 'hl7v2', 'h', 4, x'4d534827', 0, 'received')",
+                [],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let err = open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("inbox_dedup"), "{err}");
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
     }
 
     /// After an update rolled back: the newer build migrated with additive versions only, and

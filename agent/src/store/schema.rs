@@ -158,13 +158,20 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL    -- unix ms
     ) WITHOUT ROWID;
     "#,
+    // v6: no change to the tables. It marks the builds that rebuild `inbox_dedup` when a
+    // database lacks it (see [`INDEXES`]), so that a later release may drop that index and
+    // still roll back to one of them, while refusing older builds (issue 9, part 3: the index
+    // costs a leaf page per MLLP message; BENCHMARKS.md, stop 34). Additive.
+    r#"
+    -- builds from this version rebuild inbox_dedup at open when it is missing
+    "#,
 ];
 
 /// The versions (1-based: migration `n - 1` makes version `n`) whose migration an older build
 /// can run on: it adds a table, an index, or a column that older statements need not name
-/// (nullable or with a default), and changes no meaning of what is there. None so far: every
-/// version up to now was made before builds read [`readable_from`], so none could benefit.
-pub const ADDITIVE: &[i64] = &[];
+/// (nullable or with a default), and changes no meaning of what is there. Versions 1 to 5 were
+/// made before builds read [`readable_from`], so none of them could benefit; 6 changes nothing.
+pub const ADDITIVE: &[i64] = &[6];
 
 /// The `agent_state` key that holds [`readable_from`] for builds that find a newer schema.
 pub const READABLE_FROM_KEY: &str = "schema_readable_from";
@@ -191,6 +198,16 @@ pub struct IndexChange {
 
 /// Index changes, in order; each may follow any migration.
 pub const INDEXES: &[IndexChange] = &[
+    // The duplicate check of every intake (`inbox::insert`'s `ON CONFLICT`, which SQLite cannot
+    // prepare without it), made by the first migration: rebuilt if a database lacks it, as one
+    // will after a rollback from a release that replaced it (see migration v6). The rebuild
+    // fails, and the agent does not start, if the inputs hold the same key twice.
+    IndexChange {
+        name: "inbox_dedup",
+        present: true,
+        sql: "CREATE UNIQUE INDEX IF NOT EXISTS inbox_dedup
+              ON inbox (source, origin, content_hash)",
+    },
     // Ingest cost (issue 9, part 3). Every outbox row's idempotency key is a SHA-256, so the full
     // index put each new row on a random leaf page: half the pages a processing commit wrote
     // (measured from the WAL's frames). The only lookup by key is for items awaiting an
