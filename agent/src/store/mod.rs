@@ -112,6 +112,15 @@ pub enum StoreError {
     /// `identity`.
     #[error("{0}")]
     Identity(String),
+    /// An index change of `schema::INDEXES` failed at open (e.g. rebuilding `inbox_dedup` over
+    /// inputs that hold the same key twice).
+    #[error("the index {name} could not be changed at open: {source} / 起動時にインデックス {name} を変更できませんでした")]
+    IndexChange {
+        /// The index.
+        name: &'static str,
+        /// Why.
+        source: rusqlite::Error,
+    },
 }
 
 /// The database file name inside the data directory.
@@ -307,17 +316,14 @@ fn change_indexes(conn: &mut Connection) -> Result<(), StoreError> {
         if exists != change.present {
             let tx = conn.transaction()?;
             tx.execute_batch(change.sql)
-                .map_err(|e| index_change_failed(change.name, e))?;
+                .map_err(|source| StoreError::IndexChange {
+                    name: change.name,
+                    source,
+                })?;
             tx.commit()?;
         }
     }
     Ok(())
-}
-
-fn index_change_failed(name: &str, e: rusqlite::Error) -> StoreError {
-    StoreError::Invalid(format!(
-        "the index {name} could not be changed at open: {e} / 起動時にインデックス {name} を変更できませんでした"
-    ))
 }
 
 /// Runs `f` in an immediate transaction on a plain connection (the CLI's few writes): commits
@@ -550,6 +556,16 @@ mod tests {
         }
         drop(conn);
         let err = open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::IndexChange {
+                    name: "inbox_dedup",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("inbox_dedup"), "{err}");
         assert!(err.to_string().contains("UNIQUE"), "{err}");
     }
